@@ -1,0 +1,28 @@
+# Stockroom's verbs. The two that matter: `make dev` and `make test`.
+SHELL := /bin/bash
+ROLE ?= manager
+
+.PHONY: dev test lint fmt token check-routes clean help
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+dev: ## run the whole API on http://localhost:9000 against local DynamoDB and S3
+	@infra/dev.sh
+
+test: ## start throwaway emulators, run every test, stop the emulators
+	@infra/test.sh
+
+lint: ## rustfmt check and clippy with warnings as errors
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+fmt: ## format the code
+	cargo fmt --all
+
+token: ## print a local access token: make token ROLE=admin|manager|staff|customer
+	@cargo run -q -p devstack -- token .local/signing-key.der $(ROLE)
+
+clean: ## remove build output and local data (keeps installed tools)
+	cargo clean
+	rm -rf .local

@@ -1,0 +1,6 @@
+//! The `products` Lambda: wiring only; routes and handlers live in `shared::api::products`.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    shared::lambda::run("products", shared::api::products::router).await
+}

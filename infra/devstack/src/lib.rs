@@ -1,0 +1,10 @@
+//! The local stack's helper: reads `template.yaml` so the local tables and buckets are the ones
+//! AWS gets (keys, indexes, streams, TTL), keeps development signing keys, and mints tokens.
+//!
+//! Used by `make dev` (through the `devstack` binary) and by the tests (per-test tables).
+
+mod keys;
+mod template;
+
+pub use keys::{load_or_create_signing_key, mint_token};
+pub use template::{Route, Template};

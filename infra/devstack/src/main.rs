@@ -1,0 +1,93 @@
+//! `devstack`: the local stack's helper, called by `infra/dev.sh` and `make token`.
+//!
+//! ```text
+//! devstack resources <template> <prefix>   create tables and buckets; print NAME=value lines
+//! devstack jwks <key-file>                 print the JWKS of the local signing key (created on first use)
+//! devstack token <key-file> <role> [sub] [ttl-seconds]
+//! ```
+
+use std::path::Path;
+
+use anyhow::{Result, anyhow, bail};
+use aws_config::BehaviorVersion;
+use shared::auth::Role;
+
+const KID: &str = "local-dev-1";
+
+const USAGE: &str = "\
+devstack resources <template> <prefix>   create tables and buckets; print NAME=value lines
+devstack jwks <key-file>                 print the JWKS of the local signing key (created on first use)
+devstack token <key-file> <role> [sub] [ttl-seconds]";
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let arg = |i: usize, what: &str| -> Result<&str> {
+        args.get(i)
+            .map(String::as_str)
+            .ok_or_else(|| anyhow!("missing argument: {what} (see `devstack help`)"))
+    };
+    match args.first().map(String::as_str) {
+        Some("resources") => resources(arg(1, "template")?, arg(2, "prefix")?).await,
+        Some("jwks") => {
+            let key = devstack::load_or_create_signing_key(Path::new(arg(1, "key file")?), KID)?;
+            let jwk = key.public_jwk().map_err(|e| anyhow!(e))?;
+            println!("{}", serde_json::json!({ "keys": [jwk] }));
+            Ok(())
+        }
+        Some("token") => {
+            let key = devstack::load_or_create_signing_key(Path::new(arg(1, "key file")?), KID)?;
+            let role_name = arg(2, "role")?;
+            let role: Role =
+                serde_json::from_value(serde_json::json!(role_name)).map_err(|_| {
+                    anyhow!("unknown role '{role_name}'; use admin, manager, staff or customer")
+                })?;
+            let default_sub = format!("dev-{role_name}");
+            let sub = args.get(3).map_or(default_sub.as_str(), String::as_str);
+            let ttl = match args.get(4) {
+                Some(t) => t
+                    .parse()
+                    .map_err(|_| anyhow!("ttl must be whole seconds, got '{t}'"))?,
+                None => 3600,
+            };
+            let env = |k: &str, d: &str| std::env::var(k).unwrap_or_else(|_| d.to_owned());
+            let token = devstack::mint_token(
+                &key,
+                sub,
+                role,
+                &env("AUTH_ISSUER", "stockroom"),
+                &env("AUTH_AUDIENCE", "stockroom-api"),
+                ttl,
+            )?;
+            println!("{token}");
+            Ok(())
+        }
+        Some("help" | "--help" | "-h") | None => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        Some(other) => bail!("unknown command '{other}' (see `devstack help`)"),
+    }
+}
+
+/// Creates the template's tables and buckets named `<prefix>-<logical id>` and prints the
+/// function variables that name them, e.g. `TABLE_NAME=stockroom-dev-table`.
+async fn resources(template: &str, prefix: &str) -> Result<()> {
+    let template = devstack::Template::load(template)?;
+    let sdk = aws_config::defaults(BehaviorVersion::latest()).load().await;
+    let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&sdk)
+            .force_path_style(true)
+            .build(),
+    );
+    let name_of = |id: &str| format!("{prefix}-{}", id.to_ascii_lowercase());
+    let mut names = template.create_tables(&dynamodb, name_of).await?;
+    names.extend(template.create_buckets(&s3, name_of).await?);
+    for (id, var) in template.variables_naming_resources() {
+        if let Some(name) = names.get(&id) {
+            println!("{var}={name}");
+        }
+    }
+    Ok(())
+}

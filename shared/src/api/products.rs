@@ -1,0 +1,320 @@
+//! The products function: the catalogue.
+//!
+//! | route                                   | permission      |
+//! |-----------------------------------------|-----------------|
+//! | `POST /v1/products`                     | write products  |
+//! | `GET /v1/products`                      | read products   |
+//! | `GET /v1/products/{id}`                 | read products   |
+//! | `PATCH /v1/products/{id}` (`If-Match`)  | write products  |
+//! | `DELETE /v1/products/{id}` (archive)    | write products  |
+//! | `POST /v1/products/{id}/restore`        | write products  |
+//! | `GET /v1/products/by-barcode/{code}`    | read products   |
+//! | `POST /v1/products/{id}/images`         | write products  |
+
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+use super::AppState;
+use crate::auth::{Caller, Permission};
+use crate::domain::product::{
+    IMAGE_CONTENT_TYPES, NewProductInput, ProductDraft, ProductImage, ProductPatch,
+    ProductPatchInput, category_key,
+};
+use crate::domain::{Barcode, Product, ProductId};
+use crate::http::{ApiError, ApiJson, ApiPath, ApiQuery, IfMatch, Page, PageParams, etag, require};
+use crate::store::{ProductListing, StoreError};
+
+/// The products function's routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/products", get(list_products).post(create_product))
+        .route(
+            "/v1/products/{id}",
+            get(get_product)
+                .patch(update_product)
+                .delete(archive_product),
+        )
+        .route("/v1/products/{id}/restore", post(restore_product))
+        .route("/v1/products/{id}/images", post(add_image))
+        .route("/v1/products/by-barcode/{code}", get(get_by_barcode))
+}
+
+#[tracing::instrument(name = "Creating a product", skip_all)]
+async fn create_product(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(input): ApiJson<NewProductInput>,
+) -> Result<Response, ApiError> {
+    require(&caller, Permission::WriteProducts)?;
+    let draft = ProductDraft::parse(input).map_err(|e| ApiError::Validation(e.into_vec()))?;
+    let sku = draft.sku().clone();
+    let product = Product::create(draft, OffsetDateTime::now_utc());
+    state.products.create(&product).await.map_err(|e| match e {
+        StoreError::Duplicate(crate::store::Uniqueness::Sku) => ApiError::Conflict(format!(
+            "a product with SKU '{}' already exists",
+            sku.as_str()
+        )),
+        other => other.into(),
+    })?;
+    tracing::info!(product_id = %product.id, "product created");
+    let location = format!("/v1/products/{}", product.id);
+    let mut response = product_response(&state, &product, StatusCode::CREATED).await?;
+    if let Ok(v) = location.parse() {
+        response.headers_mut().insert(header::LOCATION, v);
+    }
+    Ok(response)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    limit: Option<u32>,
+    cursor: Option<String>,
+    category: Option<String>,
+}
+
+async fn list_products(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(query): ApiQuery<ListQuery>,
+) -> Result<Response, ApiError> {
+    require(&caller, Permission::ReadProducts)?;
+    let page = PageParams {
+        limit: query.limit,
+        cursor: query.cursor,
+    };
+    let limit = page.limit()?;
+    let cursor = page.cursor()?;
+    let listing = match query.category.as_deref().map(str::trim) {
+        None => ProductListing::All,
+        Some("") => return Err(ApiError::invalid("category", "must not be empty")),
+        Some(c) => ProductListing::Category(category_key(c)),
+    };
+    let (products, next) = state
+        .products
+        .list(&listing, limit, cursor.as_ref())
+        .await?;
+    let mut items = Vec::with_capacity(products.len());
+    for product in &products {
+        items.push(product_view(&state, product).await?);
+    }
+    Ok(Json(Page {
+        items,
+        next_cursor: next.map(|c| c.encode()),
+    })
+    .into_response())
+}
+
+async fn get_product(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Response, ApiError> {
+    require(&caller, Permission::ReadProducts)?;
+    let product = load(&state, &id).await?;
+    product_response(&state, &product, StatusCode::OK).await
+}
+
+async fn get_by_barcode(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(code): ApiPath<String>,
+) -> Result<Response, ApiError> {
+    require(&caller, Permission::ReadProducts)?;
+    let not_found = || ApiError::NotFound(format!("no product has barcode '{code}'"));
+    let barcode = Barcode::parse(&code).map_err(|_| not_found())?;
+    let product = state
+        .products
+        .get_by_barcode(&barcode)
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound => not_found(),
+            other => other.into(),
+        })?;
+    product_response(&state, &product, StatusCode::OK).await
+}
+
+#[tracing::instrument(name = "Updating a product", skip_all, fields(product_id = %id))]
+async fn update_product(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+    if_match: IfMatch,
+    ApiJson(input): ApiJson<ProductPatchInput>,
+) -> Result<Response, ApiError> {
+    require(&caller, Permission::WriteProducts)?;
+    let expected = if_match.required()?;
+    let patch = ProductPatch::parse(input).map_err(|e| ApiError::Validation(e.into_vec()))?;
+    let current = load(&state, &id).await?;
+    check_version(&current, expected)?;
+    let next = current
+        .patched(patch, OffsetDateTime::now_utc())
+        .map_err(|e| ApiError::Validation(e.into_vec()))?;
+    let product = save(&state, &current, next).await?;
+    product_response(&state, &product, StatusCode::OK).await
+}
+
+#[tracing::instrument(name = "Archiving a product", skip_all, fields(product_id = %id))]
+async fn archive_product(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+    if_match: IfMatch,
+) -> Result<Response, ApiError> {
+    set_archived(&state, &caller, &id, if_match, true).await
+}
+
+#[tracing::instrument(name = "Restoring a product", skip_all, fields(product_id = %id))]
+async fn restore_product(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+    if_match: IfMatch,
+) -> Result<Response, ApiError> {
+    set_archived(&state, &caller, &id, if_match, false).await
+}
+
+async fn set_archived(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    if_match: IfMatch,
+    archived: bool,
+) -> Result<Response, ApiError> {
+    require(caller, Permission::WriteProducts)?;
+    let current = load(state, id).await?;
+    check_version(&current, if_match.optional())?;
+    let next = current.with_archived(archived, OffsetDateTime::now_utc());
+    let product = save(state, &current, next).await?;
+    product_response(state, &product, StatusCode::OK).await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewImage {
+    content_type: String,
+}
+
+#[tracing::instrument(name = "Issuing an image upload URL", skip_all, fields(product_id = %id))]
+async fn add_image(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+    if_match: IfMatch,
+    ApiJson(input): ApiJson<NewImage>,
+) -> Result<Response, ApiError> {
+    require(&caller, Permission::WriteProducts)?;
+    let content_type = input.content_type.trim().to_ascii_lowercase();
+    let Some((_, extension)) = IMAGE_CONTENT_TYPES.iter().find(|(t, _)| *t == content_type) else {
+        let allowed: Vec<&str> = IMAGE_CONTENT_TYPES.iter().map(|(t, _)| *t).collect();
+        return Err(ApiError::invalid(
+            "content_type",
+            format!(
+                "'{content_type}' is not allowed; use one of {}",
+                allowed.join(", ")
+            ),
+        ));
+    };
+    let current = load(&state, &id).await?;
+    check_version(&current, if_match.optional())?;
+    let image_id = uuid::Uuid::now_v7().to_string();
+    let image = ProductImage {
+        key: format!("products/{}/images/{image_id}.{extension}", current.id),
+        id: image_id,
+        content_type: content_type.clone(),
+        added_at: OffsetDateTime::now_utc(),
+    };
+    let next = current
+        .with_image(image.clone(), OffsetDateTime::now_utc())
+        .map_err(ApiError::Conflict)?;
+    let upload = state
+        .media
+        .presign_upload(&image.key, &content_type, state.image_upload_ttl)
+        .await
+        .map_err(ApiError::internal)?;
+    state.products.replace(&current, &next).await?;
+    let body = json!({
+        "image": {"id": image.id, "key": image.key, "content_type": image.content_type},
+        "upload": upload,
+        "product_version": next.version,
+    });
+    let mut response = (StatusCode::CREATED, Json(body)).into_response();
+    response
+        .headers_mut()
+        .insert(header::ETAG, etag(next.version));
+    Ok(response)
+}
+
+async fn load(state: &AppState, id: &str) -> Result<Product, ApiError> {
+    let not_found = || ApiError::NotFound(format!("no product with id '{id}'"));
+    let id = ProductId::parse(id).map_err(|_| not_found())?;
+    state.products.get(&id).await.map_err(|e| match e {
+        StoreError::NotFound => not_found(),
+        other => other.into(),
+    })
+}
+
+fn check_version(product: &Product, expected: Option<u64>) -> Result<(), ApiError> {
+    match expected {
+        Some(v) if v != product.version => Err(ApiError::PreconditionFailed(format!(
+            "If-Match names version \"{v}\" but the product is at \"{}\"; fetch it again",
+            product.version
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Stores `next` if there is a change, returning the product as it now is.
+async fn save(
+    state: &AppState,
+    current: &Product,
+    next: Option<Product>,
+) -> Result<Product, ApiError> {
+    match next {
+        None => Ok(current.clone()),
+        Some(next) => {
+            state.products.replace(current, &next).await?;
+            Ok(next)
+        }
+    }
+}
+
+async fn product_response(
+    state: &AppState,
+    product: &Product,
+    status: StatusCode,
+) -> Result<Response, ApiError> {
+    let view = product_view(state, product).await?;
+    let mut response = (status, Json(view)).into_response();
+    response
+        .headers_mut()
+        .insert(header::ETAG, etag(product.version));
+    Ok(response)
+}
+
+/// The product as clients see it: its images carry download URLs.
+async fn product_view(state: &AppState, product: &Product) -> Result<Value, ApiError> {
+    let mut images = Vec::with_capacity(product.images.len());
+    for image in &product.images {
+        let url = state
+            .media
+            .presign_download(&image.key, state.image_download_ttl)
+            .await
+            .map_err(ApiError::internal)?;
+        images.push(json!({
+            "id": image.id,
+            "content_type": image.content_type,
+            "url": url,
+            "added_at": image.added_at.format(&time::format_description::well_known::Rfc3339).ok(),
+        }));
+    }
+    let mut view = serde_json::to_value(product).map_err(ApiError::internal)?;
+    view["images"] = Value::Array(images);
+    Ok(view)
+}

@@ -1,0 +1,13 @@
+//! Access tokens: who the caller is and what their role lets them do.
+//!
+//! Tokens are EdDSA-signed JWTs naming their key by `kid`; verifiers hold the public keys as a
+//! JWKS so keys can be rotated by publishing more than one. Every function verifies tokens
+//! itself (defence in depth: `cargo lambda watch` has no authorizers).
+
+mod keys;
+mod roles;
+mod tokens;
+
+pub use keys::{Jwks, SigningKey};
+pub use roles::{Permission, Role};
+pub use tokens::{AccessClaims, Caller, TokenError, TokenVerifier};

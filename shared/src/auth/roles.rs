@@ -1,0 +1,85 @@
+//! Roles and the permission matrix.
+
+use serde::{Deserialize, Serialize};
+
+/// An account's role. Ordered from most to least privileged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Runs the installation: accounts, roles, everything a manager can do.
+    Admin,
+    /// Runs the catalogue and warehouses.
+    Manager,
+    /// Works the warehouse floor: stock movements and scans.
+    Staff,
+    /// Buys things.
+    Customer,
+}
+
+impl Role {
+    /// Every role, most privileged first.
+    pub const ALL: [Role; 4] = [Role::Admin, Role::Manager, Role::Staff, Role::Customer];
+
+    /// The role's name as it appears in tokens and APIs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Manager => "manager",
+            Role::Staff => "staff",
+            Role::Customer => "customer",
+        }
+    }
+
+    /// Whether this role holds `permission`.
+    pub fn allows(self, permission: Permission) -> bool {
+        permission.roles().contains(&self)
+    }
+}
+
+/// Something a caller may be allowed to do. The matrix lives in [`Permission::roles`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Permission {
+    /// Read the catalogue (every signed-in account).
+    ReadProducts,
+    /// Create, change, archive and restore products, and upload their images.
+    WriteProducts,
+}
+
+impl Permission {
+    /// The roles that hold this permission: the permission matrix, as data.
+    pub fn roles(self) -> &'static [Role] {
+        use Role::*;
+        match self {
+            Permission::ReadProducts => &[Admin, Manager, Staff, Customer],
+            Permission::WriteProducts => &[Admin, Manager],
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_managers_and_admins_write_products() {
+        let writers: Vec<_> = Role::ALL
+            .into_iter()
+            .filter(|r| r.allows(Permission::WriteProducts))
+            .collect();
+        assert_eq!(writers, vec![Role::Admin, Role::Manager]);
+    }
+
+    #[test]
+    fn every_role_reads_products() {
+        assert!(Role::ALL.iter().all(|r| r.allows(Permission::ReadProducts)));
+    }
+
+    #[test]
+    fn roles_round_trip_through_their_names() {
+        for role in Role::ALL {
+            let json = serde_json::to_string(&role).unwrap();
+            assert_eq!(json, format!("\"{}\"", role.as_str()));
+            assert_eq!(serde_json::from_str::<Role>(&json).unwrap(), role);
+        }
+    }
+}

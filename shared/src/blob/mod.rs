@@ -1,0 +1,109 @@
+//! The S3 adapter: the media bucket and presigned URLs for uploading and viewing images.
+
+use std::time::Duration;
+
+use aws_sdk_s3::presigning::PresigningConfig;
+use time::OffsetDateTime;
+
+/// Why an S3 operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum BlobError {
+    /// S3 did not answer or refused; see the source.
+    #[error("s3 request failed")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The request could not be built or signed.
+    #[error("could not presign the request")]
+    Presign(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// A URL the client may use directly, with what it must send.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PresignedUrl {
+    /// The HTTP method to use.
+    pub method: String,
+    /// The URL.
+    pub url: String,
+    /// Headers the request must carry (they are part of the signature).
+    pub headers: std::collections::BTreeMap<String, String>,
+    /// When the URL stops working.
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+}
+
+/// The bucket holding product images.
+#[derive(Debug, Clone)]
+pub struct MediaBucket {
+    client: aws_sdk_s3::Client,
+    bucket: String,
+}
+
+impl MediaBucket {
+    /// The bucket named `bucket`, reached through `client`.
+    pub fn new(client: aws_sdk_s3::Client, bucket: impl Into<String>) -> Self {
+        Self {
+            client,
+            bucket: bucket.into(),
+        }
+    }
+
+    /// The bucket's name.
+    pub fn name(&self) -> &str {
+        &self.bucket
+    }
+
+    /// Checks the bucket exists and answers (for health checks).
+    pub async fn ping(&self) -> Result<(), BlobError> {
+        self.client
+            .head_bucket()
+            .bucket(&self.bucket)
+            .send()
+            .await
+            .map_err(|e| BlobError::Unavailable(Box::new(e)))?;
+        Ok(())
+    }
+
+    /// A URL to `PUT` an object of `content_type` at `key` within `ttl`.
+    pub async fn presign_upload(
+        &self,
+        key: &str,
+        content_type: &str,
+        ttl: Duration,
+    ) -> Result<PresignedUrl, BlobError> {
+        let request = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            .presigned(presigning(ttl)?)
+            .await
+            .map_err(|e| BlobError::Presign(Box::new(e)))?;
+        Ok(PresignedUrl {
+            method: request.method().to_owned(),
+            url: request.uri().to_owned(),
+            headers: request
+                .headers()
+                .filter(|(name, _)| !name.eq_ignore_ascii_case("host"))
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect(),
+            expires_at: OffsetDateTime::now_utc() + ttl,
+        })
+    }
+
+    /// A URL to `GET` the object at `key` within `ttl`.
+    pub async fn presign_download(&self, key: &str, ttl: Duration) -> Result<String, BlobError> {
+        let request = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .presigned(presigning(ttl)?)
+            .await
+            .map_err(|e| BlobError::Presign(Box::new(e)))?;
+        Ok(request.uri().to_owned())
+    }
+}
+
+fn presigning(ttl: Duration) -> Result<PresigningConfig, BlobError> {
+    PresigningConfig::expires_in(ttl).map_err(|e| BlobError::Presign(Box::new(e)))
+}

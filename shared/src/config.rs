@@ -1,0 +1,220 @@
+//! Typed configuration read once at start-up from the environment.
+//!
+//! A function refuses to start when a variable is missing or invalid, naming it, rather than
+//! failing on the first request that happens to need it.
+
+use std::time::Duration;
+
+use crate::auth::Jwks;
+
+/// Everything a Stockroom function needs to know about its surroundings.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The single DynamoDB table (`TABLE_NAME`).
+    pub table_name: String,
+    /// The S3 bucket holding product images (`MEDIA_BUCKET`).
+    pub media_bucket: String,
+    /// Public keys that access tokens may be signed with (`AUTH_JWKS`, a JWKS document).
+    pub jwks: Jwks,
+    /// Expected `iss` claim of access tokens (`AUTH_ISSUER`, default `stockroom`).
+    pub token_issuer: String,
+    /// Expected `aud` claim of access tokens (`AUTH_AUDIENCE`, default `stockroom-api`).
+    pub token_audience: String,
+    /// Origins allowed by CORS (`CORS_ALLOWED_ORIGINS`, comma separated; `*` for any).
+    pub cors_allowed_origins: Vec<String>,
+    /// Largest request body accepted, in bytes (`MAX_BODY_BYTES`, default 65536).
+    pub max_body_bytes: usize,
+    /// How long a presigned image upload URL stays valid (`IMAGE_UPLOAD_TTL_SECONDS`, default 900).
+    pub image_upload_ttl: Duration,
+    /// How long a presigned image download URL stays valid (`IMAGE_DOWNLOAD_TTL_SECONDS`, default 3600).
+    pub image_download_ttl: Duration,
+    /// Use path-style S3 addressing, needed by local S3 emulators (`S3_FORCE_PATH_STYLE`).
+    pub s3_force_path_style: bool,
+    /// CloudWatch namespace for Embedded Metric Format output (`METRICS_NAMESPACE`).
+    pub metrics_namespace: String,
+}
+
+/// Why the configuration could not be read.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    /// A required variable is absent or empty.
+    #[error("missing environment variable {0}")]
+    Missing(&'static str),
+    /// A variable is present but its value cannot be used.
+    #[error("invalid environment variable {name}: {reason}")]
+    Invalid {
+        /// The variable's name.
+        name: &'static str,
+        /// What was wrong and what was expected.
+        reason: String,
+    },
+}
+
+impl Config {
+    /// Reads the configuration from the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the configuration through `lookup`, which returns a variable's value if set.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let vars = Vars(&lookup);
+        let jwks_text = vars.required("AUTH_JWKS")?;
+        let jwks = Jwks::parse(&jwks_text).map_err(|reason| ConfigError::Invalid {
+            name: "AUTH_JWKS",
+            reason,
+        })?;
+        Ok(Self {
+            table_name: vars.required("TABLE_NAME")?,
+            media_bucket: vars.required("MEDIA_BUCKET")?,
+            jwks,
+            token_issuer: vars.or("AUTH_ISSUER", "stockroom"),
+            token_audience: vars.or("AUTH_AUDIENCE", "stockroom-api"),
+            cors_allowed_origins: vars
+                .or("CORS_ALLOWED_ORIGINS", "")
+                .split(',')
+                .map(str::trim)
+                .filter(|o| !o.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            max_body_bytes: vars.number("MAX_BODY_BYTES", 65_536, 1..=6_000_000)?,
+            image_upload_ttl: Duration::from_secs(vars.number(
+                "IMAGE_UPLOAD_TTL_SECONDS",
+                900,
+                1..=604_800,
+            )?),
+            image_download_ttl: Duration::from_secs(vars.number(
+                "IMAGE_DOWNLOAD_TTL_SECONDS",
+                3600,
+                1..=604_800,
+            )?),
+            s3_force_path_style: vars.flag("S3_FORCE_PATH_STYLE")?,
+            metrics_namespace: vars.or("METRICS_NAMESPACE", "Stockroom"),
+        })
+    }
+}
+
+struct Vars<'a, F: Fn(&str) -> Option<String>>(&'a F);
+
+impl<F: Fn(&str) -> Option<String>> Vars<'_, F> {
+    fn get(&self, name: &str) -> Option<String> {
+        (self.0)(name).filter(|v| !v.trim().is_empty())
+    }
+
+    fn required(&self, name: &'static str) -> Result<String, ConfigError> {
+        self.get(name).ok_or(ConfigError::Missing(name))
+    }
+
+    fn or(&self, name: &str, default: &str) -> String {
+        self.get(name).unwrap_or_else(|| default.to_owned())
+    }
+
+    fn number<T>(
+        &self,
+        name: &'static str,
+        default: T,
+        range: std::ops::RangeInclusive<T>,
+    ) -> Result<T, ConfigError>
+    where
+        T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
+    {
+        let Some(raw) = self.get(name) else {
+            return Ok(default);
+        };
+        match raw.trim().parse::<T>() {
+            Ok(v) if range.contains(&v) => Ok(v),
+            _ => Err(ConfigError::Invalid {
+                name,
+                reason: format!(
+                    "'{raw}' is not a whole number between {} and {}",
+                    range.start(),
+                    range.end()
+                ),
+            }),
+        }
+    }
+
+    fn flag(&self, name: &'static str) -> Result<bool, ConfigError> {
+        match self.get(name).as_deref().map(str::trim) {
+            None => Ok(false),
+            Some("1" | "true" | "TRUE" | "yes") => Ok(true),
+            Some("0" | "false" | "FALSE" | "no") => Ok(false),
+            Some(other) => Err(ConfigError::Invalid {
+                name,
+                reason: format!("'{other}' is not one of true, false, 1, 0"),
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |k| map.get(k).cloned()
+    }
+
+    const JWKS: &str = r#"{"keys":[{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo","kid":"k1","alg":"EdDSA","use":"sig"}]}"#;
+
+    #[test]
+    fn a_complete_environment_is_read_with_defaults() {
+        let cfg = Config::from_lookup(env(&[
+            ("TABLE_NAME", "t"),
+            ("MEDIA_BUCKET", "b"),
+            ("AUTH_JWKS", JWKS),
+            (
+                "CORS_ALLOWED_ORIGINS",
+                "https://a.example, https://b.example",
+            ),
+        ]))
+        .unwrap();
+        assert_eq!(cfg.table_name, "t");
+        assert_eq!(cfg.max_body_bytes, 65_536);
+        assert_eq!(cfg.cors_allowed_origins.len(), 2);
+        assert!(!cfg.s3_force_path_style);
+    }
+
+    #[test]
+    fn a_missing_variable_is_named() {
+        let err =
+            Config::from_lookup(env(&[("MEDIA_BUCKET", "b"), ("AUTH_JWKS", JWKS)])).unwrap_err();
+        assert_eq!(err, ConfigError::Missing("TABLE_NAME"));
+        assert_eq!(err.to_string(), "missing environment variable TABLE_NAME");
+    }
+
+    #[test]
+    fn an_invalid_number_names_the_variable_and_the_expected_range() {
+        let err = Config::from_lookup(env(&[
+            ("TABLE_NAME", "t"),
+            ("MEDIA_BUCKET", "b"),
+            ("AUTH_JWKS", JWKS),
+            ("MAX_BODY_BYTES", "lots"),
+        ]))
+        .unwrap_err();
+        assert!(err.to_string().contains("MAX_BODY_BYTES"), "{err}");
+        assert!(err.to_string().contains("'lots'"), "{err}");
+    }
+
+    #[test]
+    fn an_unparseable_jwks_is_rejected_at_start_up() {
+        let err = Config::from_lookup(env(&[
+            ("TABLE_NAME", "t"),
+            ("MEDIA_BUCKET", "b"),
+            ("AUTH_JWKS", "{not json"),
+        ]))
+        .unwrap_err();
+        assert!(matches!(
+            err,
+            ConfigError::Invalid {
+                name: "AUTH_JWKS",
+                ..
+            }
+        ));
+    }
+}

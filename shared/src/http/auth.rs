@@ -1,0 +1,51 @@
+//! The auth middleware: a [`Caller`] extractor that verifies the bearer token, and
+//! [`require`] for the permission matrix.
+
+use std::sync::Arc;
+
+use axum::extract::{FromRef, FromRequestParts};
+use http::{header, request::Parts};
+
+use super::ApiError;
+use crate::auth::{Caller, Permission, TokenError, TokenVerifier};
+
+impl<S> FromRequestParts<S> for Caller
+where
+    S: Send + Sync,
+    Arc<TokenVerifier>: FromRef<S>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let header = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .ok_or(ApiError::Unauthenticated(TokenError::Missing))?;
+        let token = header
+            .to_str()
+            .ok()
+            .and_then(|v| {
+                let (scheme, token) = v.trim().split_once(' ')?;
+                scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+            })
+            .filter(|t| !t.is_empty())
+            .ok_or(ApiError::Unauthenticated(TokenError::Invalid))?;
+        let caller = Arc::<TokenVerifier>::from_ref(state)
+            .verify(token)
+            .map_err(ApiError::Unauthenticated)?;
+        tracing::Span::current().record("user_id", caller.user_id.as_str());
+        Ok(caller)
+    }
+}
+
+/// 403 unless the caller's role holds `permission`.
+pub fn require(caller: &Caller, permission: Permission) -> Result<(), ApiError> {
+    if caller.can(permission) {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(format!(
+            "the '{}' role may not do this",
+            caller.role.as_str()
+        )))
+    }
+}

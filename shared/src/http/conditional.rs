@@ -1,0 +1,105 @@
+//! Optimistic concurrency: `ETag` out, `If-Match` in.
+
+use axum::extract::FromRequestParts;
+use http::{HeaderValue, header, request::Parts};
+
+use super::ApiError;
+
+/// The strong entity tag of a resource version.
+pub fn etag(version: u64) -> HeaderValue {
+    // Digits and quotes are always a valid header value.
+    HeaderValue::from_str(&format!("\"{version}\"")).unwrap_or(HeaderValue::from_static("\"0\""))
+}
+
+/// The version an `If-Match` header requires, if the header is present.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IfMatch {
+    /// No `If-Match` header.
+    Absent,
+    /// `If-Match: *`: any current version.
+    Any,
+    /// `If-Match: "N"`.
+    Version(u64),
+}
+
+impl IfMatch {
+    /// The version required, or 428 when the header is absent.
+    pub fn required(self) -> Result<Option<u64>, ApiError> {
+        match self {
+            IfMatch::Absent => Err(ApiError::PreconditionRequired(
+                "this change requires an If-Match header with the ETag of the version you read"
+                    .into(),
+            )),
+            IfMatch::Any => Ok(None),
+            IfMatch::Version(v) => Ok(Some(v)),
+        }
+    }
+
+    /// The version required, if any.
+    pub fn optional(self) -> Option<u64> {
+        match self {
+            IfMatch::Version(v) => Some(v),
+            IfMatch::Absent | IfMatch::Any => None,
+        }
+    }
+
+    fn parse(raw: &str) -> Result<Self, ApiError> {
+        let raw = raw.trim();
+        if raw == "*" {
+            return Ok(IfMatch::Any);
+        }
+        raw.strip_prefix('"')
+            .and_then(|r| r.strip_suffix('"'))
+            .and_then(|v| v.parse::<u64>().ok())
+            .map(IfMatch::Version)
+            .ok_or_else(|| {
+                ApiError::BadRequest(format!(
+                    "If-Match must be an ETag as returned by this API (e.g. \"3\") or *, got {raw}"
+                ))
+            })
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        match parts.headers.get(header::IF_MATCH) {
+            None => Ok(IfMatch::Absent),
+            Some(v) => IfMatch::parse(
+                v.to_str()
+                    .map_err(|_| ApiError::BadRequest("If-Match must be visible ASCII".into()))?,
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn etags_round_trip_through_if_match() {
+        let tag = etag(42);
+        assert_eq!(tag, "\"42\"");
+        assert_eq!(
+            IfMatch::parse(tag.to_str().unwrap()).unwrap(),
+            IfMatch::Version(42)
+        );
+    }
+
+    #[test]
+    fn weak_or_garbled_tags_are_rejected() {
+        assert!(IfMatch::parse("W/\"3\"").is_err());
+        assert!(IfMatch::parse("3").is_err());
+        assert_eq!(IfMatch::parse("*").unwrap(), IfMatch::Any);
+    }
+
+    #[test]
+    fn a_missing_if_match_is_precondition_required() {
+        assert!(matches!(
+            IfMatch::Absent.required(),
+            Err(ApiError::PreconditionRequired(_))
+        ));
+    }
+}

@@ -1,0 +1,164 @@
+//! What every response passes through: routing fallbacks, request id, a tracing span, metrics,
+//! security headers and CORS. [`service`] wraps a function's router with all of it once.
+
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use http::{HeaderName, HeaderValue, Method, header};
+use lambda_http::RequestExt;
+use lambda_http::request::RequestContext;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tracing::Instrument;
+
+use super::ApiError;
+use crate::telemetry::metrics::RequestMetric;
+
+/// The `X-Request-Id` header.
+pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The id of the request being served, as put in responses and logs.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+/// Settings of the layers around a function's router.
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    /// The function's name, used as the `Service` metric dimension.
+    pub service: &'static str,
+    /// CloudWatch namespace for metrics.
+    pub metrics_namespace: String,
+    /// Origins allowed by CORS; `*` allows any; empty disables CORS headers.
+    pub cors_allowed_origins: Vec<String>,
+}
+
+/// Wraps `router` with the fallbacks and layers every Stockroom function shares.
+pub fn service(router: Router, settings: HttpSettings) -> Router {
+    let cors = cors_layer(&settings.cors_allowed_origins);
+    let router = router
+        .fallback(|| async { ApiError::NotFound("no such route".into()) })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(middleware::from_fn_with_state(settings, observe));
+    match cors {
+        Some(cors) => router.layer(cors),
+        None => router,
+    }
+}
+
+fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
+    if origins.is_empty() {
+        return None;
+    }
+    let allow_origin = if origins.iter().any(|o| o == "*") {
+        AllowOrigin::any()
+    } else {
+        AllowOrigin::list(origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()))
+    };
+    Some(
+        CorsLayer::new()
+            .allow_origin(allow_origin)
+            .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE])
+            .allow_headers([
+                header::AUTHORIZATION,
+                header::CONTENT_TYPE,
+                header::IF_MATCH,
+                HeaderName::from_static("idempotency-key"),
+            ])
+            .expose_headers([
+                header::ETAG,
+                header::LOCATION,
+                header::RETRY_AFTER,
+                X_REQUEST_ID.clone(),
+            ])
+            .max_age(Duration::from_secs(600)),
+    )
+}
+
+async fn observe(State(settings): State<HttpSettings>, mut req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let request_id = request_id(&req);
+    let method = req.method().clone();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", |p| p.as_str())
+        .to_owned();
+    req.extensions_mut().insert(RequestId(request_id.clone()));
+    let span = tracing::info_span!(
+        "request",
+        request_id = %request_id,
+        method = %method,
+        route = %route,
+        user_id = tracing::field::Empty,
+    );
+    let mut response = next.run(req).instrument(span.clone()).await;
+    let status = response.status();
+    let latency = started.elapsed();
+    span.in_scope(|| {
+        tracing::info!(
+            status = status.as_u16(),
+            latency_ms = latency.as_secs_f64() * 1000.0,
+            "request served"
+        );
+    });
+    RequestMetric {
+        namespace: &settings.metrics_namespace,
+        service: settings.service,
+        route: &format!("{method} {route}"),
+        status: status.as_u16(),
+        latency,
+        request_id: &request_id,
+    }
+    .emit();
+    secure(&mut response, &request_id);
+    response
+}
+
+/// The API Gateway request id when running in Lambda; otherwise the caller's `X-Request-Id`
+/// if it is sane; otherwise a fresh one.
+fn request_id(req: &Request) -> String {
+    if let Some(RequestContext::ApiGatewayV2(ctx)) = req.extensions().request_context_ref()
+        && let Some(id) = ctx.request_id.as_deref().filter(|id| !id.is_empty())
+    {
+        return id.to_owned();
+    }
+    req.headers()
+        .get(&X_REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            !v.is_empty()
+                && v.len() <= 128
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        })
+        .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned)
+}
+
+const SECURITY_HEADERS: [(&str, &str); 6] = [
+    (
+        "strict-transport-security",
+        "max-age=63072000; includeSubDomains",
+    ),
+    ("x-content-type-options", "nosniff"),
+    ("x-frame-options", "DENY"),
+    (
+        "content-security-policy",
+        "default-src 'none'; frame-ancestors 'none'",
+    ),
+    ("referrer-policy", "no-referrer"),
+    ("cache-control", "no-store"),
+];
+
+fn secure(response: &mut Response, request_id: &str) {
+    let headers = response.headers_mut();
+    for (name, value) in SECURITY_HEADERS {
+        headers
+            .entry(name)
+            .or_insert(HeaderValue::from_static(value));
+    }
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        headers.insert(X_REQUEST_ID.clone(), v);
+    }
+}

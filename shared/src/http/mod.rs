@@ -1,0 +1,17 @@
+//! HTTP plumbing shared by every function: errors as `application/problem+json`, extractors
+//! that turn bad input into precise 4xx answers, pagination, and the layers every response
+//! passes through (request id, telemetry, security headers, CORS).
+
+mod auth;
+mod conditional;
+mod extract;
+mod layers;
+pub mod pagination;
+mod problem;
+
+pub use auth::require;
+pub use conditional::{IfMatch, etag};
+pub use extract::{ApiJson, ApiPath, ApiQuery, BodyLimit};
+pub use layers::{HttpSettings, RequestId, X_REQUEST_ID, service};
+pub use pagination::{Cursor, Page, PageParams};
+pub use problem::{ApiError, PROBLEM_JSON, problem_response};

@@ -1,0 +1,261 @@
+//! [`ApiError`]: every failure a client can see, rendered as RFC 9457 problem details.
+
+use axum::response::{IntoResponse, Response};
+use http::{HeaderValue, StatusCode, header};
+use serde_json::json;
+
+use crate::auth::TokenError;
+use crate::domain::FieldError;
+
+/// The media type of every error body.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+type Source = Box<dyn std::error::Error + Send + Sync>;
+
+/// An error answered to the client. 5xx variants keep their cause for the log only.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 400: the request cannot be understood (malformed JSON, bad query, bad cursor).
+    #[error("{0}")]
+    BadRequest(String),
+    /// 401: no valid access token.
+    #[error("{0}")]
+    Unauthenticated(TokenError),
+    /// 403: authenticated, but the role does not allow this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// 404: no such resource or route.
+    #[error("{0}")]
+    NotFound(String),
+    /// 405: the route exists, the method does not.
+    #[error("method not allowed on this route")]
+    MethodNotAllowed,
+    /// 409: the change conflicts with current state (duplicate SKU, ...).
+    #[error("{0}")]
+    Conflict(String),
+    /// 412: `If-Match` names a version that is no longer current.
+    #[error("{0}")]
+    PreconditionFailed(String),
+    /// 413: the body is larger than allowed.
+    #[error("request body is larger than {limit} bytes")]
+    PayloadTooLarge {
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// 415: the body is not JSON.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// 422: well-formed, but some fields hold invalid values.
+    #[error("{} invalid field(s)", .0.len())]
+    Validation(Vec<FieldError>),
+    /// 428: a conditional header is required (`If-Match`).
+    #[error("{0}")]
+    PreconditionRequired(String),
+    /// 503: a dependency (DynamoDB, S3, ...) did not answer.
+    #[error("{dependency} is unavailable")]
+    Unavailable {
+        /// Which dependency.
+        dependency: &'static str,
+        /// The cause, logged, never shown.
+        #[source]
+        source: Source,
+    },
+    /// 500: a bug or an unexpected state. Logged with its cause; opaque to clients.
+    #[error("internal error")]
+    Internal(#[source] Source),
+}
+
+impl ApiError {
+    /// An internal error caused by `source`.
+    pub fn internal(source: impl Into<Source>) -> Self {
+        Self::Internal(source.into())
+    }
+
+    /// A single-field validation error.
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Validation(vec![FieldError {
+            field: field.into(),
+            message: message.into(),
+        }])
+    }
+
+    /// Status, problem type slug and title: the whole mapping, as data.
+    fn kind(&self) -> (StatusCode, &'static str, &'static str) {
+        use ApiError::*;
+        match self {
+            BadRequest(_) => (StatusCode::BAD_REQUEST, "bad-request", "Bad request"),
+            Unauthenticated(_) => (
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+                "Authentication required",
+            ),
+            Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", "Forbidden"),
+            NotFound(_) => (StatusCode::NOT_FOUND, "not-found", "Not found"),
+            MethodNotAllowed => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method-not-allowed",
+                "Method not allowed",
+            ),
+            Conflict(_) => (StatusCode::CONFLICT, "conflict", "Conflict"),
+            PreconditionFailed(_) => (
+                StatusCode::PRECONDITION_FAILED,
+                "precondition-failed",
+                "Precondition failed",
+            ),
+            PayloadTooLarge { .. } => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload-too-large",
+                "Payload too large",
+            ),
+            UnsupportedMediaType(_) => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported-media-type",
+                "Unsupported media type",
+            ),
+            Validation(_) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation-failed",
+                "Validation failed",
+            ),
+            PreconditionRequired(_) => (
+                StatusCode::PRECONDITION_REQUIRED,
+                "precondition-required",
+                "Precondition required",
+            ),
+            Unavailable { .. } => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "dependency-unavailable",
+                "Service unavailable",
+            ),
+            Internal(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal-error",
+                "Internal server error",
+            ),
+        }
+    }
+
+    /// The HTTP status this error is answered with.
+    pub fn status(&self) -> StatusCode {
+        self.kind().0
+    }
+}
+
+/// Builds a problem-details response with optional extension members.
+pub fn problem_response(
+    status: StatusCode,
+    slug: &str,
+    title: &str,
+    detail: &str,
+    extensions: serde_json::Map<String, serde_json::Value>,
+) -> Response {
+    let mut body = json!({
+        "type": format!("urn:stockroom:problem:{slug}"),
+        "title": title,
+        "status": status.as_u16(),
+        "detail": detail,
+    });
+    if let Some(obj) = body.as_object_mut() {
+        obj.extend(extensions);
+    }
+    let mut response = (status, body.to_string()).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+    response
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, slug, title) = self.kind();
+        let mut extensions = serde_json::Map::new();
+        let detail = match &self {
+            ApiError::Validation(errors) => {
+                extensions.insert("errors".into(), json!(errors));
+                match errors.as_slice() {
+                    [one] => format!("{}: {}", one.field, one.message),
+                    _ => format!("{} fields are invalid", errors.len()),
+                }
+            }
+            ApiError::Unavailable { dependency, source } => {
+                tracing::error!(dependency, error = %chain(source.as_ref()), "dependency unavailable");
+                format!("{dependency} is unavailable; retry later")
+            }
+            ApiError::Internal(source) => {
+                tracing::error!(error = %chain(source.as_ref()), "internal error");
+                "an unexpected error occurred; it has been logged with the request id".into()
+            }
+            other => other.to_string(),
+        };
+        let mut response = problem_response(status, slug, title, &detail, extensions);
+        if let ApiError::Unauthenticated(reason) = &self {
+            let value = match reason {
+                TokenError::Missing => "Bearer",
+                TokenError::Expired => {
+                    r#"Bearer error="invalid_token", error_description="the access token has expired""#
+                }
+                TokenError::Invalid => r#"Bearer error="invalid_token""#,
+            };
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(value));
+        }
+        if matches!(self, ApiError::Unavailable { .. }) {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        response
+    }
+}
+
+/// The error and all its causes, for one log line.
+fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body_util::BodyExt;
+
+    async fn body(response: Response) -> serde_json::Value {
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        serde_json::from_slice(&bytes).unwrap()
+    }
+
+    #[tokio::test]
+    async fn validation_errors_list_every_field() {
+        let response = ApiError::Validation(vec![
+            FieldError {
+                field: "sku".into(),
+                message: "must not be empty".into(),
+            },
+            FieldError {
+                field: "name".into(),
+                message: "must not be empty".into(),
+            },
+        ])
+        .into_response();
+        assert_eq!(response.status(), 422);
+        assert_eq!(response.headers()[header::CONTENT_TYPE], PROBLEM_JSON);
+        let body = body(response).await;
+        assert_eq!(body["type"], "urn:stockroom:problem:validation-failed");
+        assert_eq!(body["errors"][1]["field"], "name");
+    }
+
+    #[tokio::test]
+    async fn internal_errors_do_not_leak_their_cause() {
+        let response = ApiError::internal("table arn:aws:dynamodb:secret missing").into_response();
+        assert_eq!(response.status(), 500);
+        let text = body(response).await.to_string();
+        assert!(!text.contains("arn:aws"), "{text}");
+    }
+}

@@ -1,0 +1,123 @@
+use http::{Method, StatusCode};
+use serde_json::json;
+use shared::auth::Role;
+use stockroom_tests::{TestApp, product_body};
+
+/// Every products route, with a body where it takes one, and whether each role may call it.
+fn routes(id: &str) -> Vec<(Method, String, Option<serde_json::Value>, &'static [Role])> {
+    use Role::*;
+    let writers: &'static [Role] = &[Admin, Manager];
+    let everyone: &'static [Role] = &[Admin, Manager, Staff, Customer];
+    vec![
+        (Method::GET, "/v1/products".into(), None, everyone),
+        (
+            Method::POST,
+            "/v1/products".into(),
+            Some(product_body(99)),
+            writers,
+        ),
+        (Method::GET, format!("/v1/products/{id}"), None, everyone),
+        (
+            Method::PATCH,
+            format!("/v1/products/{id}"),
+            Some(json!({"name": "x"})),
+            writers,
+        ),
+        (Method::DELETE, format!("/v1/products/{id}"), None, writers),
+        (
+            Method::POST,
+            format!("/v1/products/{id}/restore"),
+            None,
+            writers,
+        ),
+        (
+            Method::POST,
+            format!("/v1/products/{id}/images"),
+            Some(json!({"content_type": "image/jpeg"})),
+            writers,
+        ),
+        (
+            Method::GET,
+            "/v1/products/by-barcode/96385074".into(),
+            None,
+            everyone,
+        ),
+    ]
+}
+
+#[tokio::test]
+async fn each_role_may_call_exactly_the_routes_the_matrix_allows() {
+    let app = TestApp::spawn().await;
+    let mut body = product_body(1);
+    body["barcode"] = json!("96385074");
+    let created = app.create_product(&body).await;
+    let id = created.body["id"].as_str().unwrap().to_owned();
+    for role in Role::ALL {
+        for (method, path, body, allowed) in routes(&id) {
+            let mut builder = app
+                .request(method.clone(), &path, Some(role))
+                .header("if-match", "*");
+            let body = match body {
+                Some(b) => {
+                    builder = builder.header("content-type", "application/json");
+                    let mut b = b;
+                    if path == "/v1/products" {
+                        b["sku"] = json!(format!("AUTHZ-{}", role.as_str()));
+                    }
+                    lambda_http::Body::from(b.to_string())
+                }
+                None => lambda_http::Body::Empty,
+            };
+            let r = app.call(builder.body(body).unwrap()).await;
+            if allowed.contains(&role) {
+                assert!(
+                    r.status.is_success(),
+                    "{role:?} {method} {path}: {} {}",
+                    r.status,
+                    r.text
+                );
+            } else {
+                assert_eq!(r.status, StatusCode::FORBIDDEN, "{role:?} {method} {path}");
+                assert_eq!(r.header("content-type"), Some("application/problem+json"));
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_products_route_refuses_missing_invalid_and_expired_tokens() {
+    let app = TestApp::spawn().await;
+    let id = "0190a0b0-0000-7000-8000-000000000000";
+    let expired = app.token_for("someone", Role::Admin, -3600);
+    let foreign = {
+        let other = TestApp::spawn().await;
+        other.token(Role::Admin)
+    };
+    let items_before = app.table_item_count().await;
+    for (method, path, _, _) in routes(id) {
+        for auth in [
+            None,
+            Some("Bearer not.a.jwt".to_owned()),
+            Some(format!("Bearer {expired}")),
+            Some(format!("Bearer {foreign}")),
+            Some("Basic dXNlcjpwYXNz".into()),
+        ] {
+            let mut builder = app
+                .request(method.clone(), &path, None)
+                .header("content-type", "application/json");
+            if let Some(a) = &auth {
+                builder = builder.header("authorization", a);
+            }
+            let r = app
+                .call(builder.body(lambda_http::Body::from("{}")).unwrap())
+                .await;
+            assert_eq!(
+                r.status,
+                StatusCode::UNAUTHORIZED,
+                "{method} {path} with {auth:?}"
+            );
+            assert!(r.header("www-authenticate").unwrap().starts_with("Bearer"));
+        }
+    }
+    assert_eq!(app.table_item_count().await, items_before);
+}

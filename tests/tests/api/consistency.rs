@@ -1,0 +1,232 @@
+//! The routes are declared three times by nature (template.yaml for AWS, the watch router for
+//! local runs, docs/openapi.yaml for clients); these tests keep the three identical, and keep
+//! the template honest about runtime, architecture and permissions.
+
+use std::collections::BTreeSet;
+
+use serde_norway::Value;
+use stockroom_tests::{TestApp, root, template};
+
+type RouteSet = BTreeSet<(String, String, String)>;
+
+fn template_routes() -> RouteSet {
+    template()
+        .routes()
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.method, r.path, r.function))
+        .collect()
+}
+
+fn watch_routes() -> RouteSet {
+    let manifest: toml::Table =
+        toml::from_str(&std::fs::read_to_string(root().join("Cargo.toml")).unwrap()).unwrap();
+    let router = manifest["workspace"]["metadata"]["lambda"]["watch"]["router"]
+        .as_table()
+        .expect("[workspace.metadata.lambda.watch.router] in Cargo.toml");
+    let mut routes = BTreeSet::new();
+    for (path, targets) in router {
+        for target in targets.as_array().unwrap() {
+            routes.insert((
+                target["method"].as_str().unwrap().to_ascii_uppercase(),
+                path.clone(),
+                target["function"].as_str().unwrap().to_owned(),
+            ));
+        }
+    }
+    routes
+}
+
+fn openapi() -> Value {
+    serde_norway::from_str(&std::fs::read_to_string(root().join("docs/openapi.yaml")).unwrap())
+        .unwrap()
+}
+
+const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
+
+fn openapi_routes() -> BTreeSet<(String, String)> {
+    let doc = openapi();
+    let mut routes = BTreeSet::new();
+    for (path, item) in doc["paths"].as_mapping().unwrap() {
+        for method in METHODS {
+            if item.get(method).is_some() {
+                routes.insert((
+                    method.to_ascii_uppercase(),
+                    path.as_str().unwrap().to_owned(),
+                ));
+            }
+        }
+    }
+    routes
+}
+
+#[test]
+fn the_watch_router_serves_exactly_the_template_routes() {
+    assert_eq!(watch_routes(), template_routes());
+}
+
+#[test]
+fn the_openapi_document_describes_exactly_the_template_routes() {
+    let declared: BTreeSet<_> = template_routes()
+        .into_iter()
+        .map(|(m, p, _)| (m, p))
+        .collect();
+    assert_eq!(openapi_routes(), declared);
+}
+
+#[test]
+fn every_openapi_operation_documents_its_success_and_error_responses() {
+    let doc = openapi();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    for (path, item) in doc["paths"].as_mapping().unwrap() {
+        for method in METHODS {
+            let Some(op) = item.get(method) else { continue };
+            let name = format!("{method} {}", path.as_str().unwrap());
+            assert!(op["operationId"].is_string(), "{name} has an operationId");
+            let responses = op["responses"].as_mapping().unwrap();
+            let codes: Vec<&str> = responses.keys().filter_map(Value::as_str).collect();
+            assert!(
+                codes.iter().any(|c| c.starts_with('2')),
+                "{name} documents a success"
+            );
+            assert!(
+                codes
+                    .iter()
+                    .any(|c| c.starts_with('4') || c.starts_with('5')),
+                "{name} documents errors"
+            );
+            if method == "post" || method == "patch" {
+                let body = op.get("requestBody");
+                let takes_body = !path.as_str().unwrap().ends_with("/restore");
+                assert_eq!(body.is_some(), takes_body, "{name} request body");
+            }
+        }
+    }
+}
+
+#[test]
+fn every_function_runs_on_arm64_al2023_built_by_cargo_lambda() {
+    let t = template();
+    let text = std::fs::read_to_string(root().join("template.yaml")).unwrap();
+    let doc: Value = serde_norway::from_str(&text).unwrap();
+    let globals = &doc["Globals"]["Function"];
+    for id in t.resources_of("AWS::Serverless::Function") {
+        let props = t.properties(id).unwrap();
+        let runtime = props.get("Runtime").unwrap_or(&globals["Runtime"]);
+        let arch = props
+            .get("Architectures")
+            .unwrap_or(&globals["Architectures"]);
+        assert_eq!(runtime.as_str(), Some("provided.al2023"), "{id} runtime");
+        assert_eq!(
+            arch,
+            &Value::Sequence(vec![Value::String("arm64".into())]),
+            "{id} architecture"
+        );
+        assert_eq!(
+            props["CodeUri"].as_str(),
+            Some("."),
+            "{id}: CodeUri . lets sam build see shared/"
+        );
+        let meta = t.metadata(id).unwrap();
+        assert_eq!(
+            meta["BuildMethod"].as_str(),
+            Some("rust-cargolambda"),
+            "{id}"
+        );
+        let binary = meta["BuildProperties"]["Binary"].as_str().unwrap();
+        assert!(
+            root()
+                .join("functions")
+                .join(binary)
+                .join("src/main.rs")
+                .exists(),
+            "{id} builds binary {binary}, which must be a crate under functions/"
+        );
+    }
+}
+
+#[test]
+fn no_function_policy_grants_wildcard_actions_or_resources() {
+    let t = template();
+    for id in t.resources_of("AWS::Serverless::Function") {
+        let policies = t.properties(id).unwrap()["Policies"].as_sequence().unwrap();
+        for policy in policies {
+            for statement in policy["Statement"].as_sequence().unwrap() {
+                let text = serde_norway::to_string(statement).unwrap();
+                assert!(
+                    !text.contains("'*'") && !text.contains("\"*\""),
+                    "{id}: {text}"
+                );
+                assert_eq!(statement["Effect"].as_str(), Some("Allow"));
+                let actions = match &statement["Action"] {
+                    Value::Sequence(a) => {
+                        a.iter().map(|v| v.as_str().unwrap().to_owned()).collect()
+                    }
+                    v => vec![v.as_str().unwrap().to_owned()],
+                };
+                assert!(
+                    actions.iter().all(|a| !a.contains('*')),
+                    "{id}: {actions:?}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn the_table_and_bucket_are_protected() {
+    let t = template();
+    for id in t.resources_of("AWS::DynamoDB::Table") {
+        let p = t.properties(id).unwrap();
+        assert_eq!(
+            p["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"],
+            Value::Bool(true),
+            "{id}"
+        );
+        assert_eq!(
+            p["SSESpecification"]["SSEEnabled"],
+            Value::Bool(true),
+            "{id}"
+        );
+    }
+    for id in t.resources_of("AWS::S3::Bucket") {
+        let p = t.properties(id).unwrap();
+        let block = &p["PublicAccessBlockConfiguration"];
+        for flag in [
+            "BlockPublicAcls",
+            "BlockPublicPolicy",
+            "IgnorePublicAcls",
+            "RestrictPublicBuckets",
+        ] {
+            assert_eq!(block[flag], Value::Bool(true), "{id} {flag}");
+        }
+        assert!(p.get("BucketEncryption").is_some(), "{id} encryption");
+        assert_eq!(
+            p["VersioningConfiguration"]["Status"].as_str(),
+            Some("Enabled"),
+            "{id}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn each_function_router_answers_every_route_it_is_given() {
+    let app = TestApp::spawn().await;
+    for (method, path, function) in template_routes() {
+        let concrete = path
+            .replace("{id}", "0190a0b0-0000-7000-8000-000000000000")
+            .replace("{code}", "96385074");
+        let request = http::Request::builder()
+            .method(method.as_str())
+            .uri(&concrete)
+            .body(lambda_http::Body::Empty)
+            .unwrap();
+        let response = app.call(request).await;
+        let expected = if function == "health" { 200 } else { 401 };
+        assert_eq!(
+            response.status.as_u16(),
+            expected,
+            "{method} {path} served by {function}"
+        );
+    }
+}

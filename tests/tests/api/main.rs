@@ -1,0 +1,13 @@
+//! End-to-end tests of the functions on the local stack (run by `make test`).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod authz;
+mod consistency;
+mod events;
+mod health;
+mod http_contract;
+mod products_concurrency;
+mod products_crud;
+mod products_pagination;
+mod products_validation;
