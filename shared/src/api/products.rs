@@ -21,13 +21,15 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use super::AppState;
-use crate::auth::{Caller, Permission};
+use crate::auth::can::{ReadProducts, WriteProducts};
 use crate::domain::product::{
     IMAGE_CONTENT_TYPES, NewProductInput, ProductDraft, ProductImage, ProductPatch,
     ProductPatchInput, category_key,
 };
 use crate::domain::{Barcode, Product, ProductId};
-use crate::http::{ApiError, ApiJson, ApiPath, ApiQuery, IfMatch, Page, PageParams, etag, require};
+use crate::http::{
+    ApiError, ApiJson, ApiPath, ApiQuery, Authorized, IfMatch, Page, PageParams, etag,
+};
 use crate::store::{ProductListing, StoreError};
 
 /// The products function's routes.
@@ -48,10 +50,9 @@ pub fn router() -> Router<AppState> {
 #[tracing::instrument(name = "Creating a product", skip_all)]
 async fn create_product(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Authorized<WriteProducts>,
     ApiJson(input): ApiJson<NewProductInput>,
 ) -> Result<Response, ApiError> {
-    require(&caller, Permission::WriteProducts)?;
     let draft = ProductDraft::parse(input).map_err(|e| ApiError::Validation(e.into_vec()))?;
     let sku = draft.sku().clone();
     let product = Product::create(draft, OffsetDateTime::now_utc());
@@ -81,10 +82,9 @@ struct ListQuery {
 
 async fn list_products(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Authorized<ReadProducts>,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Response, ApiError> {
-    require(&caller, Permission::ReadProducts)?;
     let page = PageParams {
         limit: query.limit,
         cursor: query.cursor,
@@ -113,20 +113,18 @@ async fn list_products(
 
 async fn get_product(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Authorized<ReadProducts>,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
-    require(&caller, Permission::ReadProducts)?;
     let product = load(&state, &id).await?;
     product_response(&state, &product, StatusCode::OK).await
 }
 
 async fn get_by_barcode(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Authorized<ReadProducts>,
     ApiPath(code): ApiPath<String>,
 ) -> Result<Response, ApiError> {
-    require(&caller, Permission::ReadProducts)?;
     let not_found = || ApiError::NotFound(format!("no product has barcode '{code}'"));
     let barcode = Barcode::parse(&code).map_err(|_| not_found())?;
     let product = state
@@ -143,12 +141,11 @@ async fn get_by_barcode(
 #[tracing::instrument(name = "Updating a product", skip_all, fields(product_id = %id))]
 async fn update_product(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Authorized<WriteProducts>,
     ApiPath(id): ApiPath<String>,
     if_match: IfMatch,
     ApiJson(input): ApiJson<ProductPatchInput>,
 ) -> Result<Response, ApiError> {
-    require(&caller, Permission::WriteProducts)?;
     let expected = if_match.required()?;
     let patch = ProductPatch::parse(input).map_err(|e| ApiError::Validation(e.into_vec()))?;
     let current = load(&state, &id).await?;
@@ -163,31 +160,29 @@ async fn update_product(
 #[tracing::instrument(name = "Archiving a product", skip_all, fields(product_id = %id))]
 async fn archive_product(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Authorized<WriteProducts>,
     ApiPath(id): ApiPath<String>,
     if_match: IfMatch,
 ) -> Result<Response, ApiError> {
-    set_archived(&state, &caller, &id, if_match, true).await
+    set_archived(&state, &id, if_match, true).await
 }
 
 #[tracing::instrument(name = "Restoring a product", skip_all, fields(product_id = %id))]
 async fn restore_product(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Authorized<WriteProducts>,
     ApiPath(id): ApiPath<String>,
     if_match: IfMatch,
 ) -> Result<Response, ApiError> {
-    set_archived(&state, &caller, &id, if_match, false).await
+    set_archived(&state, &id, if_match, false).await
 }
 
 async fn set_archived(
     state: &AppState,
-    caller: &Caller,
     id: &str,
     if_match: IfMatch,
     archived: bool,
 ) -> Result<Response, ApiError> {
-    require(caller, Permission::WriteProducts)?;
     let current = load(state, id).await?;
     check_version(&current, if_match.optional())?;
     let next = current.with_archived(archived, OffsetDateTime::now_utc());
@@ -204,12 +199,11 @@ struct NewImage {
 #[tracing::instrument(name = "Issuing an image upload URL", skip_all, fields(product_id = %id))]
 async fn add_image(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Authorized<WriteProducts>,
     ApiPath(id): ApiPath<String>,
     if_match: IfMatch,
     ApiJson(input): ApiJson<NewImage>,
 ) -> Result<Response, ApiError> {
-    require(&caller, Permission::WriteProducts)?;
     let content_type = input.content_type.trim().to_ascii_lowercase();
     let Some((_, extension)) = IMAGE_CONTENT_TYPES.iter().find(|(t, _)| *t == content_type) else {
         let allowed: Vec<&str> = IMAGE_CONTENT_TYPES.iter().map(|(t, _)| *t).collect();

@@ -9,5 +9,5 @@ mod roles;
 mod tokens;
 
 pub use keys::{Jwks, SigningKey};
-pub use roles::{Permission, Role};
+pub use roles::{Guard, Permission, Role, can};
 pub use tokens::{AccessClaims, Caller, TokenError, TokenVerifier};

@@ -56,6 +56,31 @@ impl Permission {
     }
 }
 
+/// A type standing for one [`Permission`], so a handler can demand it in its signature.
+pub trait Guard: Send + Sync + 'static {
+    /// The permission demanded.
+    const PERMISSION: Permission;
+}
+
+/// Guards for [`Permission`]s, one type each.
+pub mod can {
+    use super::{Guard, Permission};
+
+    /// Demands [`Permission::ReadProducts`].
+    #[derive(Debug)]
+    pub struct ReadProducts;
+    impl Guard for ReadProducts {
+        const PERMISSION: Permission = Permission::ReadProducts;
+    }
+
+    /// Demands [`Permission::WriteProducts`].
+    #[derive(Debug)]
+    pub struct WriteProducts;
+    impl Guard for WriteProducts {
+        const PERMISSION: Permission = Permission::WriteProducts;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

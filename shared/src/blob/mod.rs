@@ -78,12 +78,17 @@ impl MediaBucket {
             .presigned(presigning(ttl)?)
             .await
             .map_err(|e| BlobError::Presign(Box::new(e)))?;
+        // Only the signed headers bind the client; others (e.g. a trace id) are not its business.
+        let signed = signed_headers(request.uri());
         Ok(PresignedUrl {
             method: request.method().to_owned(),
             url: request.uri().to_owned(),
             headers: request
                 .headers()
-                .filter(|(name, _)| !name.eq_ignore_ascii_case("host"))
+                .filter(|(name, _)| {
+                    !name.eq_ignore_ascii_case("host")
+                        && signed.iter().any(|s| s.eq_ignore_ascii_case(name))
+                })
                 .map(|(k, v)| (k.to_owned(), v.to_owned()))
                 .collect(),
             expires_at: OffsetDateTime::now_utc() + ttl,
@@ -102,6 +107,22 @@ impl MediaBucket {
             .map_err(|e| BlobError::Presign(Box::new(e)))?;
         Ok(request.uri().to_owned())
     }
+}
+
+/// The `X-Amz-SignedHeaders` of a presigned URL.
+fn signed_headers(url: &str) -> Vec<String> {
+    url.split_once('?')
+        .map(|(_, query)| query)
+        .unwrap_or("")
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("X-Amz-SignedHeaders="))
+        .map(|list| {
+            list.split("%3B")
+                .flat_map(|h| h.split(';'))
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 fn presigning(ttl: Duration) -> Result<PresigningConfig, BlobError> {

@@ -1,13 +1,16 @@
 //! The auth middleware: a [`Caller`] extractor that verifies the bearer token, and
-//! [`require`] for the permission matrix.
+//! [`Authorized`], which also checks the permission matrix before anything else of the
+//! request (body, preconditions) is looked at, so a caller without the permission learns
+//! nothing but 403.
 
+use std::marker::PhantomData;
 use std::sync::Arc;
 
 use axum::extract::{FromRef, FromRequestParts};
 use http::{header, request::Parts};
 
 use super::ApiError;
-use crate::auth::{Caller, Permission, TokenError, TokenVerifier};
+use crate::auth::{Caller, Guard, Permission, TokenError, TokenVerifier};
 
 impl<S> FromRequestParts<S> for Caller
 where
@@ -47,5 +50,24 @@ pub fn require(caller: &Caller, permission: Permission) -> Result<(), ApiError> 
             "the '{}' role may not do this",
             caller.role.as_str()
         )))
+    }
+}
+
+/// A caller whose role holds `G`'s permission; extracting it answers 401 or 403 otherwise.
+#[derive(Debug)]
+pub struct Authorized<G>(pub Caller, PhantomData<G>);
+
+impl<S, G> FromRequestParts<S> for Authorized<G>
+where
+    S: Send + Sync,
+    G: Guard,
+    Arc<TokenVerifier>: FromRef<S>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let caller = Caller::from_request_parts(parts, state).await?;
+        require(&caller, G::PERMISSION)?;
+        Ok(Self(caller, PhantomData))
     }
 }

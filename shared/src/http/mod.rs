@@ -9,7 +9,7 @@ mod layers;
 pub mod pagination;
 mod problem;
 
-pub use auth::require;
+pub use auth::{Authorized, require};
 pub use conditional::{IfMatch, etag};
 pub use extract::{ApiJson, ApiPath, ApiQuery, BodyLimit};
 pub use layers::{HttpSettings, RequestId, X_REQUEST_ID, service};

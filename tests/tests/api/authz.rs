@@ -121,3 +121,29 @@ async fn every_products_route_refuses_missing_invalid_and_expired_tokens() {
     }
     assert_eq!(app.table_item_count().await, items_before);
 }
+
+#[tokio::test]
+async fn a_forbidden_caller_learns_nothing_from_body_or_precondition_checks() {
+    let app = TestApp::spawn().await;
+    let id = "0190a0b0-0000-7000-8000-000000000000";
+    for (method, path) in [
+        (Method::POST, "/v1/products".to_owned()),
+        (Method::PATCH, format!("/v1/products/{id}")),
+        (Method::POST, format!("/v1/products/{id}/images")),
+    ] {
+        let r = app
+            .call(
+                app.request(method.clone(), &path, Some(Role::Customer))
+                    .header("content-type", "text/plain")
+                    .body(lambda_http::Body::from("not json"))
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::FORBIDDEN,
+            "{method} {path}: {}",
+            r.text
+        );
+    }
+}
