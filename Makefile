@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 ROLE ?= manager
 
-.PHONY: dev test lint fmt token check-routes clean help
+.PHONY: dev test bench lint fmt token clean help
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -12,6 +12,9 @@ dev: ## run the whole API on http://localhost:9000 against local DynamoDB and S3
 
 test: ## start throwaway emulators, run every test, stop the emulators
 	@infra/test.sh
+
+bench: ## measure request costs (release build) and write docs/PERFORMANCE.md
+	@infra/bench.sh
 
 lint: ## rustfmt check and clippy with warnings as errors
 	cargo fmt --all -- --check

@@ -130,3 +130,21 @@ export_local_aws() {
   export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$1" AWS_ENDPOINT_URL_S3="http://127.0.0.1:$2"
   export S3_FORCE_PATH_STYLE=true
 }
+
+# Starts throwaway emulators on free ports (in memory) and points the SDK at them; they are
+# stopped when the calling script exits, however it exits.
+start_throwaway_stack() {
+  LOG_DIR=$(mktemp -d)
+  trap 'stop_all; rm -rf "$LOG_DIR"' EXIT
+  trap 'exit 130' INT TERM
+  local ddb_port s3_port
+  ddb_port=$(free_port)
+  s3_port=$(free_port)
+  say "starting DynamoDB Local (:$ddb_port, in memory) and moto S3 (:$s3_port)"
+  start_dynamodb "$ddb_port" --in-memory
+  start_s3 "$s3_port"
+  wait_for "DynamoDB Local" "http://127.0.0.1:$ddb_port"
+  wait_for "moto_server" "http://127.0.0.1:$s3_port"
+  export_local_aws "$ddb_port" "$s3_port"
+  export STOCKROOM_LOCAL_STACK=1
+}

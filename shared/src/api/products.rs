@@ -94,6 +94,12 @@ async fn list_products(
     let listing = match query.category.as_deref().map(str::trim) {
         None => ProductListing::All,
         Some("") => return Err(ApiError::invalid("category", "must not be empty")),
+        Some(c) if c.chars().count() > 100 => {
+            return Err(ApiError::invalid(
+                "category",
+                "must be at most 100 characters",
+            ));
+        }
         Some(c) => ProductListing::Category(category_key(c)),
     };
     let (products, next) = state

@@ -97,6 +97,12 @@ async fn limits_out_of_range_are_invalid() {
         assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{query}");
         assert_eq!(r.body["errors"][0]["field"], "limit");
     }
+    let long = "x".repeat(101);
+    let r = app
+        .get(&format!("/v1/products?category={long}"), Role::Staff)
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.body["errors"][0]["field"], "category");
     let r = app.get("/v1/products?limit=ten", Role::Staff).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     let r = app.get("/v1/products?colour=red", Role::Staff).await;

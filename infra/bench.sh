@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# `make bench`: request costs on throwaway emulators, written to docs/PERFORMANCE.md.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+
+ensure_tools
+start_throwaway_stack
+say "cargo bench -p stockroom-tests --bench api"
+cargo bench -p stockroom-tests --bench api
