@@ -30,7 +30,7 @@ use crate::domain::{Barcode, Product, ProductId};
 use crate::http::{
     ApiError, ApiJson, ApiPath, ApiQuery, Authorized, IfMatch, Page, PageParams, etag,
 };
-use crate::store::{ProductListing, StoreError};
+use crate::store::{ProductListing, StoreError, Uniqueness};
 
 /// The products function's routes.
 pub fn router() -> Router<AppState> {
@@ -53,11 +53,11 @@ async fn create_product(
     _: Authorized<WriteProducts>,
     ApiJson(input): ApiJson<NewProductInput>,
 ) -> Result<Response, ApiError> {
-    let draft = ProductDraft::parse(input).map_err(|e| ApiError::Validation(e.into_vec()))?;
+    let draft = ProductDraft::parse(input).map_err(ApiError::from)?;
     let sku = draft.sku().clone();
     let product = Product::create(draft, OffsetDateTime::now_utc());
     state.products.create(&product).await.map_err(|e| match e {
-        StoreError::Duplicate(crate::store::Uniqueness::Sku) => ApiError::Conflict(format!(
+        StoreError::Duplicate(Uniqueness::Sku) => ApiError::Conflict(format!(
             "a product with SKU '{}' already exists",
             sku.as_str()
         )),
@@ -137,10 +137,7 @@ async fn get_by_barcode(
         .products
         .get_by_barcode(&barcode)
         .await
-        .map_err(|e| match e {
-            StoreError::NotFound => not_found(),
-            other => other.into(),
-        })?;
+        .map_err(or_not_found(not_found))?;
     product_response(&state, &product, StatusCode::OK).await
 }
 
@@ -153,12 +150,12 @@ async fn update_product(
     ApiJson(input): ApiJson<ProductPatchInput>,
 ) -> Result<Response, ApiError> {
     let expected = if_match.required()?;
-    let patch = ProductPatch::parse(input).map_err(|e| ApiError::Validation(e.into_vec()))?;
+    let patch = ProductPatch::parse(input).map_err(ApiError::from)?;
     let current = load(&state, &id).await?;
     check_version(&current, expected)?;
     let next = current
         .patched(patch, OffsetDateTime::now_utc())
-        .map_err(|e| ApiError::Validation(e.into_vec()))?;
+        .map_err(ApiError::from)?;
     let product = save(&state, &current, next).await?;
     product_response(&state, &product, StatusCode::OK).await
 }
@@ -254,10 +251,19 @@ async fn add_image(
 async fn load(state: &AppState, id: &str) -> Result<Product, ApiError> {
     let not_found = || ApiError::NotFound(format!("no product with id '{id}'"));
     let id = ProductId::parse(id).map_err(|_| not_found())?;
-    state.products.get(&id).await.map_err(|e| match e {
+    state
+        .products
+        .get(&id)
+        .await
+        .map_err(or_not_found(not_found))
+}
+
+/// Maps a store error, answering `NotFound` with the caller's more precise 404.
+fn or_not_found(not_found: impl Fn() -> ApiError) -> impl Fn(StoreError) -> ApiError {
+    move |e| match e {
         StoreError::NotFound => not_found(),
         other => other.into(),
-    })
+    }
 }
 
 fn check_version(product: &Product, expected: Option<u64>) -> Result<(), ApiError> {

@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::validation::code_characters;
+
 /// A scannable product code.
 ///
 /// All-digit codes of 8, 12, 13 or 14 digits are GTINs (EAN-8, UPC-A, EAN-13, GTIN-14) and
@@ -28,14 +30,7 @@ impl Barcode {
                 "must be a GTIN (8, 12, 13 or 14 digits) or an internal code of 4 to 48 characters, got {len} characters"
             ));
         }
-        if let Some(bad) = code
-            .chars()
-            .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_')))
-        {
-            return Err(format!(
-                "'{bad}' is not allowed; use letters, digits, '-', '.' or '_'"
-            ));
-        }
+        code_characters(code)?;
         Ok(Self(code.to_owned()))
     }
 

@@ -6,7 +6,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use time::OffsetDateTime;
 
 use super::money::check_price_amount;
-use super::validation::bounded_text;
+use super::validation::{bounded_text, code_characters};
 use super::{Barcode, Currency, FieldErrors, Money};
 
 /// Most attributes a product may carry.
@@ -70,14 +70,7 @@ impl Sku {
                 sku.chars().count()
             ));
         }
-        if let Some(bad) = sku
-            .chars()
-            .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
-        {
-            return Err(format!(
-                "'{bad}' is not allowed; use letters, digits, '-', '_' or '.'"
-            ));
-        }
+        code_characters(sku)?;
         Ok(Self(sku.to_ascii_uppercase()))
     }
 

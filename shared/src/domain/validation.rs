@@ -84,6 +84,19 @@ pub(crate) fn bounded_text(value: &str, min: usize, max: usize) -> Result<String
     Ok(trimmed.to_owned())
 }
 
+/// Checks that a code (SKU, internal barcode) uses only letters, digits, `-`, `_` and `.`.
+pub(crate) fn code_characters(code: &str) -> Result<(), String> {
+    match code
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+    {
+        Some(bad) => Err(format!(
+            "'{bad}' is not allowed; use letters, digits, '-', '_' or '.'"
+        )),
+        None => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

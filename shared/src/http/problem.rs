@@ -5,7 +5,7 @@ use http::{HeaderValue, StatusCode, header};
 use serde_json::json;
 
 use crate::auth::TokenError;
-use crate::domain::FieldError;
+use crate::domain::{FieldError, FieldErrors};
 
 /// The media type of every error body.
 pub const PROBLEM_JSON: &str = "application/problem+json";
@@ -138,6 +138,12 @@ impl ApiError {
     /// The HTTP status this error is answered with.
     pub fn status(&self) -> StatusCode {
         self.kind().0
+    }
+}
+
+impl From<FieldErrors> for ApiError {
+    fn from(errors: FieldErrors) -> Self {
+        ApiError::Validation(errors.into_vec())
     }
 }
 
