@@ -2,7 +2,8 @@
 SHELL := /bin/bash
 ROLE ?= manager
 
-.PHONY: dev test bench lint fmt token clean help
+.PHONY: dev test bench lint fmt token admin clean help
+export EMAIL PASSWORD
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -25,6 +26,10 @@ fmt: ## format the code
 
 token: ## print a local access token: make token ROLE=admin|manager|staff|customer
 	@cargo run -q -p devstack -- token .local/signing-key.der $(ROLE)
+
+admin: ## create or promote an admin in the make dev stack: make admin EMAIL=... PASSWORD=...
+	@test -f .local/dev.env || { echo "run make dev first (it creates the local stack)"; exit 1; }
+	@set -a && . .local/dev.env && set +a && cargo run -q -p devstack -- admin "$$EMAIL"
 
 clean: ## remove build output and local data (keeps installed tools)
 	cargo clean

@@ -43,6 +43,9 @@ jwks=$(target/debug/devstack jwks "$LOCAL/signing-key.der")
     echo "$name=${!name:-$value}"
   done
   echo "AUTH_JWKS='${AUTH_JWKS:-$jwks}'"
+  # Only the auth function reads the private key; the others only ever see AUTH_JWKS.
+  echo "AUTH_SIGNING_KEY_FILE=${AUTH_SIGNING_KEY_FILE:-$LOCAL/signing-key.der}"
+  echo "AUTH_SIGNING_KEY_ID=${AUTH_SIGNING_KEY_ID:-local-dev-1}"
   echo "AUTH_ISSUER=${AUTH_ISSUER:-stockroom}"
   echo "AUTH_AUDIENCE=${AUTH_AUDIENCE:-stockroom-api}"
   echo "CORS_ALLOWED_ORIGINS=${CORS_ALLOWED_ORIGINS:-http://localhost:3000}"
@@ -60,7 +63,8 @@ cat >&2 <<MSG
 
   Stockroom is starting on http://localhost:$PORT  (Ctrl-C stops everything)
     curl http://localhost:$PORT/health
-    TOKEN=\$(make -s token ROLE=manager)
+    make admin EMAIL=you@example.com PASSWORD='a long passphrase'   # then log in
+    TOKEN=\$(make -s token ROLE=manager)                               # or a dev token
     curl -H "Authorization: Bearer \$TOKEN" http://localhost:$PORT/v1/products
   Emulator logs: .local/logs/   Function environment: .local/dev.env
 

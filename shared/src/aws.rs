@@ -17,6 +17,8 @@ pub struct AwsClients {
     pub dynamodb: aws_sdk_dynamodb::Client,
     /// S3.
     pub s3: aws_sdk_s3::Client,
+    /// The loaded SDK configuration, for clients only some functions need.
+    pub sdk: aws_config::SdkConfig,
 }
 
 impl AwsClients {
@@ -39,6 +41,7 @@ impl AwsClients {
         Self {
             dynamodb: aws_sdk_dynamodb::Client::new(&sdk),
             s3: aws_sdk_s3::Client::from_conf(s3),
+            sdk,
         }
     }
 }

@@ -32,6 +32,30 @@ pub struct Config {
     pub s3_force_path_style: bool,
     /// CloudWatch namespace for Embedded Metric Format output (`METRICS_NAMESPACE`).
     pub metrics_namespace: String,
+    /// Where the auth function finds its private signing key; other functions have none.
+    pub signing_key: Option<SigningKeySource>,
+    /// Lifetime of access tokens (`ACCESS_TOKEN_TTL_SECONDS`, default 900).
+    pub access_token_ttl: Duration,
+    /// Lifetime of a refresh-token family (`REFRESH_TOKEN_TTL_SECONDS`, default 30 days).
+    pub refresh_token_ttl: Duration,
+}
+
+/// Where the private key that signs access tokens comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SigningKeySource {
+    /// A PKCS#8 DER file (`AUTH_SIGNING_KEY_FILE`) and its key id (`AUTH_SIGNING_KEY_ID`): local.
+    File {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The key id, which must be in `AUTH_JWKS`.
+        kid: String,
+    },
+    /// A Secrets Manager secret (`AUTH_SIGNING_KEY_SECRET_ARN`) holding
+    /// `{"kid": "...", "private_key_pkcs8": "<base64 DER>"}`: AWS.
+    SecretsManager {
+        /// The secret's ARN.
+        arn: String,
+    },
 }
 
 /// Why the configuration could not be read.
@@ -90,6 +114,33 @@ impl Config {
             )?),
             s3_force_path_style: vars.flag("S3_FORCE_PATH_STYLE")?,
             metrics_namespace: vars.or("METRICS_NAMESPACE", "Stockroom"),
+            signing_key: match (
+                vars.get("AUTH_SIGNING_KEY_FILE"),
+                vars.get("AUTH_SIGNING_KEY_SECRET_ARN"),
+            ) {
+                (Some(_), Some(_)) => {
+                    return Err(ConfigError::Invalid {
+                        name: "AUTH_SIGNING_KEY_FILE",
+                        reason: "set either it or AUTH_SIGNING_KEY_SECRET_ARN, not both".into(),
+                    });
+                }
+                (Some(path), None) => Some(SigningKeySource::File {
+                    path: path.into(),
+                    kid: vars.required("AUTH_SIGNING_KEY_ID")?,
+                }),
+                (None, Some(arn)) => Some(SigningKeySource::SecretsManager { arn }),
+                (None, None) => None,
+            },
+            access_token_ttl: Duration::from_secs(vars.number(
+                "ACCESS_TOKEN_TTL_SECONDS",
+                900,
+                60..=3600,
+            )?),
+            refresh_token_ttl: Duration::from_secs(vars.number(
+                "REFRESH_TOKEN_TTL_SECONDS",
+                30 * 86_400,
+                3600..=90 * 86_400,
+            )?),
         })
     }
 }
@@ -199,6 +250,18 @@ mod tests {
         .unwrap_err();
         assert!(err.to_string().contains("MAX_BODY_BYTES"), "{err}");
         assert!(err.to_string().contains("'lots'"), "{err}");
+    }
+
+    #[test]
+    fn a_signing_key_file_needs_its_key_id() {
+        let err = Config::from_lookup(env(&[
+            ("TABLE_NAME", "t"),
+            ("MEDIA_BUCKET", "b"),
+            ("AUTH_JWKS", JWKS),
+            ("AUTH_SIGNING_KEY_FILE", "/tmp/key.der"),
+        ]))
+        .unwrap_err();
+        assert_eq!(err, ConfigError::Missing("AUTH_SIGNING_KEY_ID"));
     }
 
     #[test]

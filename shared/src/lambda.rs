@@ -1,10 +1,13 @@
 //! The start-up every function shares, so each `main.rs` is one call.
 
+use std::sync::Arc;
+
 use axum::Router;
 
 use crate::api::AppState;
+use crate::auth::SigningKey;
 use crate::aws::AwsClients;
-use crate::config::Config;
+use crate::config::{Config, SigningKeySource};
 use crate::http::{HttpSettings, service};
 use crate::telemetry;
 
@@ -25,18 +28,76 @@ pub fn app(
     )
 }
 
-/// Starts function `name` serving `routes`: logging, configuration (failing fast and naming
-/// the bad variable), SDK clients built once, then the Lambda runtime loop.
-pub async fn run(
-    name: &'static str,
-    routes: fn() -> Router<AppState>,
-) -> Result<(), lambda_http::Error> {
+/// What a function is: its name, its routes, and whether it signs tokens.
+#[derive(Debug, Clone, Copy)]
+pub struct Function {
+    /// The function's name (logs, metrics).
+    pub name: &'static str,
+    /// Its routes.
+    pub routes: fn() -> Router<AppState>,
+    /// Only the auth function loads the private signing key.
+    pub signs_tokens: bool,
+}
+
+/// Starts `function`: logging, configuration (failing fast and naming the bad variable),
+/// SDK clients and keys loaded once, then the Lambda runtime loop.
+pub async fn run(function: Function) -> Result<(), lambda_http::Error> {
     telemetry::init_logging();
-    let config = Config::from_env().map_err(|e| {
-        tracing::error!(error = %e, "configuration is incomplete; refusing to start");
+    let started = async {
+        let config = Config::from_env()?;
+        let clients = AwsClients::from_env(&config).await;
+        let mut state = AppState::new(&config, &clients);
+        if function.signs_tokens {
+            let key = load_signing_key(&config, &clients).await?;
+            state.signer = Some(Arc::new(key));
+        }
+        Ok::<_, lambda_http::Error>((config, state))
+    };
+    let (config, state) = started.await.map_err(|e| {
+        tracing::error!(error = %e, "start-up failed; refusing to serve");
         e
     })?;
-    let clients = AwsClients::from_env(&config).await;
-    let state = AppState::new(&config, &clients);
-    lambda_http::run(app(name, &config, state, routes())).await
+    lambda_http::run(app(function.name, &config, state, (function.routes)())).await
+}
+
+/// Loads the private key that signs access tokens, and checks that `AUTH_JWKS` publishes it.
+async fn load_signing_key(
+    config: &Config,
+    clients: &AwsClients,
+) -> Result<SigningKey, lambda_http::Error> {
+    let key = match &config.signing_key {
+        None => {
+            return Err(
+                "this function signs tokens: set AUTH_SIGNING_KEY_SECRET_ARN (AWS) \
+                        or AUTH_SIGNING_KEY_FILE and AUTH_SIGNING_KEY_ID (local)"
+                    .into(),
+            );
+        }
+        Some(SigningKeySource::File { path, kid }) => {
+            let der = std::fs::read(path)
+                .map_err(|e| format!("reading AUTH_SIGNING_KEY_FILE {}: {e}", path.display()))?;
+            SigningKey::from_pkcs8(kid.as_str(), &der)?
+        }
+        Some(SigningKeySource::SecretsManager { arn }) => {
+            let secrets = aws_sdk_secretsmanager::Client::new(&clients.sdk);
+            let value = secrets
+                .get_secret_value()
+                .secret_id(arn)
+                .send()
+                .await
+                .map_err(|e| format!("reading the signing key secret: {e}"))?;
+            let text = value
+                .secret_string()
+                .ok_or("the signing key secret has no string value")?;
+            SigningKey::from_secret_json(text)?
+        }
+    };
+    if config.jwks.key(key.kid()).is_none() {
+        return Err(format!(
+            "AUTH_JWKS does not publish the signing key '{}'; tokens would not verify",
+            key.kid()
+        )
+        .into());
+    }
+    Ok(key)
 }

@@ -59,6 +59,7 @@ pub struct TestApp {
     pub clients: AwsClients,
     pub products: Router,
     pub health: Router,
+    pub auth: Router,
 }
 
 impl TestApp {
@@ -107,13 +108,24 @@ impl TestApp {
             state.clone(),
             shared::api::products::router(),
         );
-        let health = shared::lambda::app("health", &config, state, shared::api::health::router());
+        let health = shared::lambda::app(
+            "health",
+            &config,
+            state.clone(),
+            shared::api::health::router(),
+        );
+        let mut auth_state = state;
+        auth_state.signer = Some(std::sync::Arc::new(
+            SigningKey::from_pkcs8(key.kid(), key.pkcs8()).unwrap(),
+        ));
+        let auth = shared::lambda::app("auth", &config, auth_state, shared::api::auth::router());
         Self {
             key,
             config,
             clients,
             products,
             health,
+            auth,
         }
     }
 
@@ -137,10 +149,13 @@ impl TestApp {
 
     /// Sends `request` to the function that serves its path.
     pub async fn call(&self, request: Request<lambda_http::Body>) -> TestResponse {
-        let router = if request.uri().path().starts_with("/health") {
+        let path = request.uri().path();
+        let router = if path.starts_with("/health") {
             self.health.clone()
-        } else {
+        } else if path.starts_with("/v1/products") {
             self.products.clone()
+        } else {
+            self.auth.clone()
         };
         let response = router.oneshot(request).await.unwrap();
         let status = response.status();
@@ -221,6 +236,109 @@ impl TestApp {
         .await
     }
 
+    /// An unauthenticated JSON `POST`, as from the client at `source_ip` (through a real API
+    /// Gateway event, so the address arrives the way it does in Lambda).
+    pub async fn post_from(&self, source_ip: &str, path: &str, body: &Value) -> TestResponse {
+        let event = serde_json::json!({
+            "version": "2.0",
+            "routeKey": format!("POST {path}"),
+            "rawPath": path,
+            "rawQueryString": "",
+            "headers": {"content-type": "application/json"},
+            "requestContext": {
+                "accountId": "123456789012", "apiId": "test", "domainName": "test.local",
+                "domainPrefix": "test",
+                "http": {"method": "POST", "path": path, "protocol": "HTTP/1.1",
+                         "sourceIp": source_ip, "userAgent": "test"},
+                "requestId": uuid::Uuid::new_v4().to_string(), "routeKey": format!("POST {path}"),
+                "stage": "$default", "time": "21/Nov/2026:10:00:00 +0000", "timeEpoch": 0
+            },
+            "body": body.to_string(),
+            "isBase64Encoded": false
+        });
+        self.call(lambda_http::request::from_str(&event.to_string()).unwrap())
+            .await
+    }
+
+    /// An unauthenticated JSON `POST`.
+    pub async fn post_anonymous(&self, path: &str, body: &Value) -> TestResponse {
+        self.call(
+            Request::builder()
+                .method(Method::POST)
+                .uri(path)
+                .header("content-type", "application/json")
+                .body(lambda_http::Body::from(body.to_string()))
+                .unwrap(),
+        )
+        .await
+    }
+
+    /// A request with `bearer` as the access token.
+    pub async fn call_with_token(
+        &self,
+        method: Method,
+        path: &str,
+        bearer: &str,
+        body: Option<&Value>,
+    ) -> TestResponse {
+        let mut builder = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("authorization", format!("Bearer {bearer}"));
+        let body = match body {
+            Some(b) => {
+                builder = builder.header("content-type", "application/json");
+                lambda_http::Body::from(b.to_string())
+            }
+            None => lambda_http::Body::Empty,
+        };
+        self.call(builder.body(body).unwrap()).await
+    }
+
+    /// Registers `email` with a strong password and signs in; returns the token response.
+    pub async fn register_and_login(&self, email: &str) -> TestResponse {
+        let r = self
+            .post_anonymous(
+                "/v1/auth/register",
+                &serde_json::json!({"email": email, "password": STRONG_PASSWORD, "display_name": "Test User"}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        self.login(email, STRONG_PASSWORD).await
+    }
+
+    /// `POST /v1/auth/login`.
+    pub async fn login(&self, email: &str, password: &str) -> TestResponse {
+        self.post_anonymous(
+            "/v1/auth/login",
+            &serde_json::json!({"email": email, "password": password}),
+        )
+        .await
+    }
+
+    /// Makes the account `email` an admin the way an operator would.
+    pub async fn bootstrap_admin(&self, email: &str) {
+        let table = shared::store::Table::new(
+            self.clients.dynamodb.clone(),
+            self.config.table_name.as_str(),
+        );
+        shared::api::auth::bootstrap_admin(&table, email, STRONG_PASSWORD)
+            .await
+            .unwrap();
+    }
+
+    /// Audit entries with `action`, newest first.
+    pub async fn audit_actions(&self) -> Vec<String> {
+        let r = self.get("/v1/audit?limit=100", Role::Admin).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        r.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["action"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
     /// Every item in the table, to prove that failed requests wrote nothing.
     pub async fn table_item_count(&self) -> usize {
         self.clients
@@ -239,6 +357,9 @@ impl TestApp {
 fn jwks_of(key: &SigningKey) -> String {
     serde_json::json!({ "keys": [key.public_jwk().unwrap()] }).to_string()
 }
+
+/// A password the policy accepts.
+pub const STRONG_PASSWORD: &str = "velvet-otter-carries-17-lanterns";
 
 /// A valid product body; `n` makes its SKU and name unique.
 pub fn product_body(n: usize) -> Value {

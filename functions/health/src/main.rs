@@ -2,5 +2,10 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::lambda::run("health", shared::api::health::router).await
+    shared::lambda::run(shared::lambda::Function {
+        name: "health",
+        routes: shared::api::health::router,
+        signs_tokens: false,
+    })
+    .await
 }

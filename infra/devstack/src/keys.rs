@@ -35,6 +35,7 @@ pub fn mint_token(
         iss: issuer.to_owned(),
         aud: audience.to_owned(),
         iat: now,
+        nbf: Some(now),
         exp: now + ttl_seconds,
     }
     .sign(key)

@@ -17,7 +17,9 @@ const KID: &str = "local-dev-1";
 const USAGE: &str = "\
 devstack resources <template> <prefix>   create tables and buckets; print NAME=value lines
 devstack jwks <key-file>                 print the JWKS of the local signing key (created on first use)
-devstack token <key-file> <role> [sub] [ttl-seconds]";
+devstack token <key-file> <role> [sub] [ttl-seconds]
+devstack admin <email>                   create or promote an admin in TABLE_NAME (password from $PASSWORD)
+devstack keygen <kid>                    print a new signing key as secret JSON, and its JWKS";
 
 #[tokio::main]
 async fn main() -> Result<()> {
@@ -62,6 +64,16 @@ async fn main() -> Result<()> {
             println!("{token}");
             Ok(())
         }
+        Some("admin") => admin(arg(1, "email")?).await,
+        Some("keygen") => {
+            let key = shared::auth::SigningKey::generate(arg(1, "kid")?).map_err(|e| anyhow!(e))?;
+            let jwk = key.public_jwk().map_err(|e| anyhow!(e))?;
+            println!("secret (store in Secrets Manager, never in the repository):");
+            println!("{}", key.to_secret_json());
+            println!("AuthJwks parameter (public):");
+            println!("{}", serde_json::json!({ "keys": [jwk] }));
+            Ok(())
+        }
         Some("help" | "--help" | "-h") | None => {
             println!("{USAGE}");
             Ok(())
@@ -89,5 +101,19 @@ async fn resources(template: &str, prefix: &str) -> Result<()> {
             println!("{var}={name}");
         }
     }
+    Ok(())
+}
+
+/// Creates the account `email` as an admin, or promotes it, in the table named by
+/// `TABLE_NAME` (the local stack's, or a deployed one with AWS credentials).
+async fn admin(email: &str) -> Result<()> {
+    let password = std::env::var("PASSWORD").unwrap_or_default();
+    let table = std::env::var("TABLE_NAME").map_err(|_| anyhow!("set TABLE_NAME"))?;
+    let sdk = aws_config::defaults(BehaviorVersion::latest()).load().await;
+    let table = shared::store::Table::new(aws_sdk_dynamodb::Client::new(&sdk), table);
+    let outcome = shared::api::auth::bootstrap_admin(&table, email, &password)
+        .await
+        .map_err(|e| anyhow!(e))?;
+    println!("{outcome}");
     Ok(())
 }

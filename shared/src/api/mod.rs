@@ -1,19 +1,25 @@
 //! One module per function: its routes and handlers, over a shared [`AppState`].
 
+pub mod auth;
 pub mod health;
 pub mod products;
+mod two_factor;
+mod users;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::FromRef;
 
-use crate::auth::TokenVerifier;
+use crate::auth::{SigningKey, TokenVerifier};
 use crate::aws::AwsClients;
 use crate::blob::MediaBucket;
 use crate::config::Config;
 use crate::http::{ApiError, BodyLimit};
-use crate::store::{ProductStore, StoreError, Table, Uniqueness};
+use crate::store::{
+    AccountStore, AuditLog, LoginAttempts, ProductStore, SessionStore, StoreError, Table,
+    Uniqueness,
+};
 
 /// Everything handlers need, built once per process and cloned cheaply per request.
 #[derive(Debug, Clone)]
@@ -32,6 +38,24 @@ pub struct AppState {
     pub image_upload_ttl: Duration,
     /// Validity of image download URLs.
     pub image_download_ttl: Duration,
+    /// Accounts in the table.
+    pub accounts: AccountStore,
+    /// Refresh tokens in the table.
+    pub sessions: SessionStore,
+    /// Failed sign-in counters.
+    pub attempts: LoginAttempts,
+    /// The audit log.
+    pub audit: AuditLog,
+    /// Signs access tokens: only the auth function has it.
+    pub signer: Option<Arc<SigningKey>>,
+    /// `iss` of issued tokens.
+    pub token_issuer: String,
+    /// `aud` of issued tokens.
+    pub token_audience: String,
+    /// Lifetime of access tokens.
+    pub access_token_ttl: Duration,
+    /// Lifetime of refresh-token families.
+    pub refresh_token_ttl: Duration,
 }
 
 impl AppState {
@@ -40,7 +64,7 @@ impl AppState {
         let table = Table::new(clients.dynamodb.clone(), config.table_name.as_str());
         Self {
             products: ProductStore::new(table.clone()),
-            table,
+            table: table.clone(),
             media: MediaBucket::new(clients.s3.clone(), config.media_bucket.as_str()),
             verifier: Arc::new(TokenVerifier::new(
                 config.jwks.clone(),
@@ -50,6 +74,15 @@ impl AppState {
             body_limit: BodyLimit(config.max_body_bytes),
             image_upload_ttl: config.image_upload_ttl,
             image_download_ttl: config.image_download_ttl,
+            accounts: AccountStore::new(table.clone()),
+            sessions: SessionStore::new(table.clone()),
+            attempts: LoginAttempts::new(table.clone()),
+            audit: AuditLog::new(table.clone()),
+            signer: None,
+            token_issuer: config.token_issuer.clone(),
+            token_audience: config.token_audience.clone(),
+            access_token_ttl: config.access_token_ttl,
+            refresh_token_ttl: config.refresh_token_ttl,
         }
     }
 }
@@ -76,6 +109,13 @@ impl From<StoreError> for ApiError {
             StoreError::Duplicate(Uniqueness::Barcode) => {
                 ApiError::Conflict("another product already has this barcode".into())
             }
+            StoreError::Duplicate(Uniqueness::Email) => {
+                ApiError::Conflict("an account with this e-mail address already exists".into())
+            }
+            StoreError::LastAdmin => ApiError::Conflict(
+                "this is the last active admin; promote another admin first".into(),
+            ),
+            StoreError::Gone => ApiError::NotFound("revoked or expired".into()),
             StoreError::VersionMismatch => ApiError::PreconditionFailed(
                 "the resource changed since you read it; fetch it again for its current ETag"
                     .into(),

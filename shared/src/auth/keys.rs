@@ -47,7 +47,7 @@ impl Jwks {
     }
 
     /// The key named `kid`, if this set holds it.
-    pub(crate) fn key(&self, kid: &str) -> Option<&DecodingKey> {
+    pub fn key(&self, kid: &str) -> Option<&DecodingKey> {
         self.keys.iter().find(|(k, _)| k == kid).map(|(_, key)| key)
     }
 
@@ -92,6 +92,33 @@ impl SigningKey {
             pkcs8: der.to_vec(),
             key,
         })
+    }
+
+    /// Loads a key from the secret format `{"kid": "...", "private_key_pkcs8": "<base64 DER>"}`.
+    pub fn from_secret_json(text: &str) -> Result<Self, String> {
+        #[derive(serde::Deserialize)]
+        struct Stored {
+            kid: String,
+            private_key_pkcs8: String,
+        }
+        use base64::Engine;
+        let stored: Stored = serde_json::from_str(text).map_err(|_| {
+            "the signing key secret is not {\"kid\", \"private_key_pkcs8\"} JSON".to_owned()
+        })?;
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(stored.private_key_pkcs8.trim())
+            .map_err(|_| "private_key_pkcs8 is not base64".to_owned())?;
+        Self::from_pkcs8(stored.kid, &der)
+    }
+
+    /// The secret format read by [`SigningKey::from_secret_json`].
+    pub fn to_secret_json(&self) -> String {
+        use base64::Engine;
+        serde_json::json!({
+            "kid": self.kid,
+            "private_key_pkcs8": base64::engine::general_purpose::STANDARD.encode(&self.pkcs8),
+        })
+        .to_string()
     }
 
     /// The key's id, written into every token's header.

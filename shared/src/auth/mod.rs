@@ -5,9 +5,14 @@
 //! itself (defence in depth: `cargo lambda watch` has no authorizers).
 
 mod keys;
+pub mod passwords;
+mod random;
 mod roles;
 mod tokens;
+pub mod two_factor;
 
 pub use keys::{Jwks, SigningKey};
+pub use passwords::Verified;
+pub use random::{digest, opaque_token};
 pub use roles::{Guard, Permission, Role, can};
 pub use tokens::{AccessClaims, Caller, TokenError, TokenVerifier};

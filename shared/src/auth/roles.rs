@@ -43,6 +43,10 @@ pub enum Permission {
     ReadProducts,
     /// Create, change, archive and restore products, and upload their images.
     WriteProducts,
+    /// List accounts, change their roles, disable them.
+    ManageUsers,
+    /// Read the audit log.
+    ReadAudit,
 }
 
 impl Permission {
@@ -52,6 +56,7 @@ impl Permission {
         match self {
             Permission::ReadProducts => &[Admin, Manager, Staff, Customer],
             Permission::WriteProducts => &[Admin, Manager],
+            Permission::ManageUsers | Permission::ReadAudit => &[Admin],
         }
     }
 }
@@ -78,6 +83,20 @@ pub mod can {
     pub struct WriteProducts;
     impl Guard for WriteProducts {
         const PERMISSION: Permission = Permission::WriteProducts;
+    }
+
+    /// Demands [`Permission::ManageUsers`].
+    #[derive(Debug)]
+    pub struct ManageUsers;
+    impl Guard for ManageUsers {
+        const PERMISSION: Permission = Permission::ManageUsers;
+    }
+
+    /// Demands [`Permission::ReadAudit`].
+    #[derive(Debug)]
+    pub struct ReadAudit;
+    impl Guard for ReadAudit {
+        const PERMISSION: Permission = Permission::ReadAudit;
     }
 }
 

@@ -18,6 +18,9 @@ pub struct AccessClaims {
     pub aud: String,
     /// Issued at (seconds since the epoch).
     pub iat: i64,
+    /// Not before (seconds since the epoch).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<i64>,
     /// Expires at (seconds since the epoch).
     pub exp: i64,
 }
@@ -28,6 +31,28 @@ impl AccessClaims {
         let mut header = Header::new(Algorithm::EdDSA);
         header.kid = Some(key.kid().to_owned());
         jsonwebtoken::encode(&header, self, key.encoding_key()).map_err(|_| TokenError::Invalid)
+    }
+}
+
+impl AccessClaims {
+    /// Claims for `sub` with `role`, valid from now for `ttl`.
+    pub fn issue(
+        sub: &str,
+        role: Role,
+        issuer: &str,
+        audience: &str,
+        ttl: std::time::Duration,
+    ) -> Self {
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        Self {
+            sub: sub.to_owned(),
+            role,
+            iss: issuer.to_owned(),
+            aud: audience.to_owned(),
+            iat: now,
+            nbf: Some(now),
+            exp: now + i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX / 2),
+        }
     }
 }
 
@@ -60,7 +85,13 @@ impl TokenVerifier {
         validation.set_audience(&[audience]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         validation.leeway = 30;
+        validation.validate_nbf = true;
         Self { jwks, validation }
+    }
+
+    /// The public keys tokens are checked against.
+    pub fn jwks(&self) -> &Jwks {
+        &self.jwks
     }
 
     /// Checks `token` and returns who presented it.
@@ -119,6 +150,7 @@ mod tests {
             iss: "stockroom".into(),
             aud: "stockroom-api".into(),
             iat: now(),
+            nbf: None,
             exp: now() + exp_in,
         }
     }

@@ -3,11 +3,13 @@
 //! Values are parsed at the edge (`Sku::parse`, `Money::new`, ...) so that an invalid one cannot
 //! exist past it; validation failures name the offending field and say what was expected.
 
+pub mod account;
 mod barcode;
 mod money;
 pub mod product;
 mod validation;
 
+pub use account::{Account, AccountView, Email};
 pub use barcode::Barcode;
 pub use money::{Currency, MAX_MINOR_UNITS, Money};
 pub use product::{Product, ProductId, Sku};

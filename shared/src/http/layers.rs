@@ -23,6 +23,33 @@ pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 #[derive(Debug, Clone)]
 pub struct RequestId(pub String);
 
+/// Where a request came from, for audit entries and per-client limits.
+#[derive(Debug, Clone, Default)]
+pub struct RequestMeta {
+    /// The request id (also in the `X-Request-Id` response header).
+    pub request_id: Option<String>,
+    /// The client address as API Gateway saw it.
+    pub source_ip: Option<String>,
+}
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for RequestMeta {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let source_ip = match parts.extensions.request_context_ref() {
+            Some(RequestContext::ApiGatewayV2(ctx)) => ctx.http.source_ip.clone(),
+            _ => None,
+        };
+        Ok(Self {
+            request_id: parts.extensions.get::<RequestId>().map(|r| r.0.clone()),
+            source_ip,
+        })
+    }
+}
+
 /// Settings of the layers around a function's router.
 #[derive(Debug, Clone)]
 pub struct HttpSettings {

@@ -12,6 +12,6 @@ mod problem;
 pub use auth::{Authorized, require};
 pub use conditional::{IfMatch, etag};
 pub use extract::{ApiJson, ApiPath, ApiQuery, BodyLimit};
-pub use layers::{HttpSettings, RequestId, X_REQUEST_ID, service};
+pub use layers::{HttpSettings, RequestId, RequestMeta, X_REQUEST_ID, service};
 pub use pagination::{Cursor, Page, PageParams};
 pub use problem::{ApiError, PROBLEM_JSON, problem_response};

@@ -18,6 +18,7 @@ pub const MAX_LIMIT: u32 = 100;
 
 /// Query parameters of a paginated list.
 #[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PageParams {
     /// Page size, 1 to [`MAX_LIMIT`].
     pub limit: Option<u32>,

@@ -21,6 +21,12 @@ pub enum ApiError {
     /// 401: no valid access token.
     #[error("{0}")]
     Unauthenticated(TokenError),
+    /// 401: sign-in refused; one message whatever the reason, so it reveals nothing.
+    #[error("{0}")]
+    SignInFailed(&'static str),
+    /// 401: the password was right; a second factor is needed.
+    #[error("this account uses two-factor authentication: send totp_code or recovery_code")]
+    TwoFactorRequired,
     /// 403: authenticated, but the role does not allow this.
     #[error("{0}")]
     Forbidden(String),
@@ -51,6 +57,9 @@ pub enum ApiError {
     /// 428: a conditional header is required (`If-Match`).
     #[error("{0}")]
     PreconditionRequired(String),
+    /// 429: too many attempts; retry after the given time.
+    #[error("too many attempts; retry in {} seconds", .0.as_secs().max(1))]
+    TooManyRequests(std::time::Duration),
     /// 503: a dependency (DynamoDB, S3, ...) did not answer.
     #[error("{dependency} is unavailable")]
     Unavailable {
@@ -89,6 +98,16 @@ impl ApiError {
                 "unauthenticated",
                 "Authentication required",
             ),
+            SignInFailed(_) => (
+                StatusCode::UNAUTHORIZED,
+                "invalid-credentials",
+                "Sign-in failed",
+            ),
+            TwoFactorRequired => (
+                StatusCode::UNAUTHORIZED,
+                "two-factor-required",
+                "Two-factor code required",
+            ),
             Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", "Forbidden"),
             NotFound(_) => (StatusCode::NOT_FOUND, "not-found", "Not found"),
             MethodNotAllowed => (
@@ -121,6 +140,11 @@ impl ApiError {
                 StatusCode::PRECONDITION_REQUIRED,
                 "precondition-required",
                 "Precondition required",
+            ),
+            TooManyRequests(_) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "too-many-requests",
+                "Too many requests",
             ),
             Unavailable { .. } => (
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -206,10 +230,15 @@ impl IntoResponse for ApiError {
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(value));
         }
-        if matches!(self, ApiError::Unavailable { .. }) {
+        let retry_after = match &self {
+            ApiError::Unavailable { .. } => Some(1),
+            ApiError::TooManyRequests(wait) => Some(wait.as_secs().max(1)),
+            _ => None,
+        };
+        if let Some(seconds) = retry_after {
             response
                 .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
     }

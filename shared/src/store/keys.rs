@@ -58,3 +58,49 @@ pub fn barcode_pk(code: &str) -> String {
 }
 /// Sort key of a barcode claim.
 pub const BARCODE_SK: &str = "BARCODE";
+
+/// `USER#<id>`: the account item (SK `USER`) and its refresh-token families (SK `FAMILY#<id>`).
+pub fn user_pk(id: &str) -> String {
+    format!("USER#{id}")
+}
+/// Sort key of an account item.
+pub const USER_SK: &str = "USER";
+/// GSI1 partition listing every account.
+pub const USERS_PARTITION: &str = "USERS";
+/// `EMAIL#<normalised address>`: the claim that makes e-mail addresses unique.
+pub fn email_pk(email: &str) -> String {
+    format!("EMAIL#{email}")
+}
+/// Sort key of an e-mail claim.
+pub const EMAIL_SK: &str = "EMAIL";
+/// The counter of active admins (PK `ADMINS`, SK `COUNTER`).
+pub const ADMINS_PK: &str = "ADMINS";
+/// Sort key of the admin counter.
+pub const ADMINS_SK: &str = "COUNTER";
+/// `FAMILY#<id>`: a refresh-token family, under its account's partition.
+pub fn family_sk(family_id: &str) -> String {
+    format!("FAMILY#{family_id}")
+}
+/// `REFRESH#<sha-256 of the token>`: one refresh token (the token itself is never stored).
+pub fn refresh_pk(digest: &str) -> String {
+    format!("REFRESH#{digest}")
+}
+/// Sort key of a refresh token.
+pub const REFRESH_SK: &str = "REFRESH";
+/// Sort key of a failed-login counter (PK `LOCK#ACCOUNT#<email>` or `LOCK#CLIENT#<ip>`).
+pub const LOCK_SK: &str = "LOCK";
+/// `AUDIT#<id>`: one audit entry.
+pub fn audit_pk(id: &str) -> String {
+    format!("AUDIT#{id}")
+}
+/// Sort key of an audit entry.
+pub const AUDIT_SK: &str = "AUDIT";
+/// GSI1 partition listing every audit entry by time.
+pub const AUDIT_PARTITION: &str = "AUDIT";
+/// GSI2 partition listing one actor's audit entries by time.
+pub fn audit_actor_partition(actor: &str) -> String {
+    format!("AUDIT#ACTOR#{actor}")
+}
+/// TTL attribute (epoch seconds); DynamoDB deletes expired items eventually, so readers
+/// check it themselves.
+pub const EXPIRES_AT: &str = "expires_at";

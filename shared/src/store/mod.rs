@@ -3,15 +3,34 @@
 //! The key design and the access patterns it serves are documented in [`keys`] and in
 //! `docs/storage.md`. SDK error types stop here: callers see [`StoreError`].
 
+mod accounts;
+mod attempts;
+mod audit;
 pub mod keys;
 mod products;
+mod sessions;
 
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
+use std::time::Duration;
 
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 
+pub use accounts::AccountStore;
+pub use attempts::{LockPolicy, LoginAttempts, Subject};
+pub use audit::{AuditEntry, AuditFilter, AuditLog};
 pub use products::{ProductListing, ProductStore};
+pub use sessions::{Rotation, SessionStore};
+
+use crate::http::Cursor;
+
+/// A DynamoDB item.
+pub(crate) type Item = HashMap<String, AttributeValue>;
+
+/// How many times a transaction that lost a race with another is tried again.
+const CONFLICT_RETRIES: u32 = 4;
 
 /// A handle on the single table.
 #[derive(Debug, Clone)]
@@ -39,6 +58,132 @@ impl Table {
         &self.client
     }
 
+    /// The item at `pk`/`sk`, read strongly consistently.
+    pub(crate) async fn get_item(&self, pk: String, sk: &str) -> Result<Option<Item>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(self.name.as_ref())
+            .key(keys::PK, AttributeValue::S(pk))
+            .key(keys::SK, AttributeValue::S(sk.to_owned()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        Ok(output.item)
+    }
+
+    /// Runs `writes` as one transaction, retrying when it lost a race with another transaction.
+    /// A failed condition is reported as what its [`Guard`] protects.
+    pub(crate) async fn transact(
+        &self,
+        writes: Vec<(Guard, TransactWriteItem)>,
+    ) -> Result<(), StoreError> {
+        let (guards, items): (Vec<_>, Vec<_>) = writes.into_iter().unzip();
+        let mut attempt = 0;
+        loop {
+            let result = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items.clone()))
+                .send()
+                .await;
+            let Err(err) = result else {
+                return Ok(());
+            };
+            match transaction_outcome(err) {
+                TransactionOutcome::ConditionFailed(i) => {
+                    return Err(match guards.get(i) {
+                        Some(Guard::Version) => StoreError::VersionMismatch,
+                        Some(Guard::Unique(rule)) => StoreError::Duplicate(*rule),
+                        Some(Guard::LastAdmin) => StoreError::LastAdmin,
+                        Some(Guard::Alive) => StoreError::Gone,
+                        Some(Guard::None) | None => {
+                            StoreError::corrupt("an unconditional write failed its condition")
+                        }
+                    });
+                }
+                TransactionOutcome::Conflict if attempt < CONFLICT_RETRIES => {
+                    attempt += 1;
+                    let jitter = u64::from(uuid::Uuid::new_v4().as_bytes()[0] % 20);
+                    tokio::time::sleep(Duration::from_millis(10 * u64::from(attempt) + jitter))
+                        .await;
+                }
+                TransactionOutcome::Conflict => {
+                    return Err(StoreError::Unavailable(
+                        "transaction kept conflicting with concurrent writes".into(),
+                    ));
+                }
+                TransactionOutcome::Failed(e) => return Err(e),
+            }
+        }
+    }
+
+    /// One page of an index listing. Asks for one more item than `limit` so the last page
+    /// carries no cursor; with a filter, keeps querying (a bounded number of times) until the
+    /// page is full.
+    pub(crate) async fn query_page(
+        &self,
+        listing: &IndexListing,
+        limit: u32,
+        after: Option<&Cursor>,
+    ) -> Result<(Vec<Item>, Option<Cursor>), StoreError> {
+        let mut start = after.map(|c| listing.start_key(c)).transpose()?;
+        let mut items: Vec<Item> = Vec::new();
+        for _ in 0..10 {
+            let mut names = HashMap::from([("#pk".to_owned(), listing.pk_attr.to_owned())]);
+            let mut values = HashMap::from([(
+                ":pk".to_owned(),
+                AttributeValue::S(listing.partition.clone()),
+            )]);
+            let mut condition = "#pk = :pk".to_owned();
+            if let Some((from, to)) = &listing.sort_between {
+                condition.push_str(" AND #sk BETWEEN :from AND :to");
+                names.insert("#sk".into(), listing.sk_attr.into());
+                values.insert(":from".into(), AttributeValue::S(from.clone()));
+                values.insert(":to".into(), AttributeValue::S(to.clone()));
+            }
+            let mut filter = None;
+            if let Some((attr, value)) = &listing.equals {
+                filter = Some("#f = :f".to_owned());
+                names.insert("#f".into(), attr.clone());
+                values.insert(":f".into(), AttributeValue::S(value.clone()));
+            }
+            let want = limit as usize + 1 - items.len();
+            let output = self
+                .client
+                .query()
+                .table_name(self.name.as_ref())
+                .index_name(listing.index)
+                .key_condition_expression(condition)
+                .set_filter_expression(filter)
+                .set_expression_attribute_names(Some(names))
+                .set_expression_attribute_values(Some(values))
+                .scan_index_forward(listing.forward)
+                .limit(i32::try_from(want).unwrap_or(i32::MAX))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(StoreError::from_sdk)?;
+            items.extend(output.items.unwrap_or_default());
+            start = output.last_evaluated_key;
+            if items.len() > limit as usize || start.is_none() {
+                break;
+            }
+        }
+        if items.len() > limit as usize {
+            items.truncate(limit as usize);
+            let next = items
+                .last()
+                .map(|last| listing.cursor_of(last))
+                .transpose()?;
+            return Ok((items, next));
+        }
+        // Stopped by the round-trip bound with more to read: resume where DynamoDB stopped.
+        let next = start.map(|key| listing.cursor_of(&key)).transpose()?;
+        Ok((items, next))
+    }
+
     /// Checks the table exists and answers (for health checks).
     pub async fn ping(&self) -> Result<(), StoreError> {
         self.client
@@ -58,6 +203,23 @@ pub enum Uniqueness {
     Sku,
     /// Another product has this barcode.
     Barcode,
+    /// Another account has this e-mail address.
+    Email,
+}
+
+/// What a conditional write in a transaction guards, so a failed condition can be named.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Guard {
+    /// The item's version (optimistic concurrency) or its absence on create.
+    Version,
+    /// A uniqueness claim.
+    Unique(Uniqueness),
+    /// The count of active admins must stay above zero.
+    LastAdmin,
+    /// The item must not be revoked or expired.
+    Alive,
+    /// Written without a condition (e.g. an audit entry with a fresh id).
+    None,
 }
 
 /// Why a storage operation failed.
@@ -72,6 +234,12 @@ pub enum StoreError {
     /// The item changed since it was read (optimistic concurrency).
     #[error("the item changed since it was read")]
     VersionMismatch,
+    /// The change would leave no active admin.
+    #[error("the last active admin cannot be demoted or disabled")]
+    LastAdmin,
+    /// The item is revoked or expired.
+    #[error("revoked or expired")]
+    Gone,
     /// The pagination cursor does not belong to this listing.
     #[error("the cursor does not belong to this listing")]
     BadCursor,
@@ -153,4 +321,58 @@ where
         }
     }
     TransactionOutcome::Failed(StoreError::from_sdk(err))
+}
+
+/// A query over one partition of an index, newest or oldest first.
+#[derive(Debug, Clone)]
+pub(crate) struct IndexListing {
+    pub(crate) index: &'static str,
+    pub(crate) pk_attr: &'static str,
+    pub(crate) sk_attr: &'static str,
+    pub(crate) partition: String,
+    /// Prefix of the base table `PK` of the items listed.
+    pub(crate) item_pk_prefix: &'static str,
+    /// The base table `SK` of the items listed.
+    pub(crate) item_sk: &'static str,
+    pub(crate) forward: bool,
+    pub(crate) sort_between: Option<(String, String)>,
+    /// Keep only items whose attribute equals the value.
+    pub(crate) equals: Option<(String, String)>,
+}
+
+impl IndexListing {
+    fn key_names(&self) -> [&str; 4] {
+        [keys::PK, keys::SK, self.pk_attr, self.sk_attr]
+    }
+
+    fn cursor_of(&self, item: &Item) -> Result<Cursor, StoreError> {
+        let mut keys = BTreeMap::new();
+        for name in self.key_names() {
+            let value = item
+                .get(name)
+                .and_then(|v| v.as_s().ok())
+                .ok_or_else(|| StoreError::corrupt(format!("listed item without {name}")))?;
+            keys.insert(name.to_owned(), value.clone());
+        }
+        Ok(Cursor(keys))
+    }
+
+    /// The exclusive start key of a cursor, refusing cursors of another listing.
+    fn start_key(&self, cursor: &Cursor) -> Result<Item, StoreError> {
+        let keys = &cursor.0;
+        let well_formed = keys.len() == 4
+            && self.key_names().iter().all(|k| keys.contains_key(*k))
+            && keys.get(self.pk_attr) == Some(&self.partition)
+            && keys.get(keys::SK).map(String::as_str) == Some(self.item_sk)
+            && keys
+                .get(keys::PK)
+                .is_some_and(|pk| pk.starts_with(self.item_pk_prefix));
+        if !well_formed {
+            return Err(StoreError::BadCursor);
+        }
+        Ok(keys
+            .iter()
+            .map(|(k, v)| (k.clone(), AttributeValue::S(v.clone())))
+            .collect())
+    }
 }

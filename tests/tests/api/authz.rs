@@ -147,3 +147,90 @@ async fn a_forbidden_caller_learns_nothing_from_body_or_precondition_checks() {
         );
     }
 }
+
+#[tokio::test]
+async fn only_admins_manage_users_and_read_the_audit_log_while_every_role_has_its_own_account_routes()
+ {
+    let app = TestApp::spawn().await;
+    app.bootstrap_admin("root@example.com").await;
+    let users = app.get("/v1/users", Role::Admin).await;
+    let id = users.body["items"][0]["id"].as_str().unwrap().to_owned();
+    for role in Role::ALL {
+        let admin_only = [
+            app.get("/v1/users", role).await,
+            app.get("/v1/audit", role).await,
+            app.send_json(
+                Method::PATCH,
+                &format!("/v1/users/{id}"),
+                role,
+                &json!({"role": "admin"}),
+                &[],
+            )
+            .await,
+        ];
+        for r in admin_only {
+            if role == Role::Admin {
+                assert!(r.status.is_success(), "{role:?}: {} {}", r.status, r.text);
+            } else {
+                assert_eq!(r.status, StatusCode::FORBIDDEN, "{role:?}: {}", r.text);
+            }
+        }
+        // Account routes act on the caller's own account: never forbidden to a signed-in role
+        // (these test tokens name no stored account, hence 404).
+        let me = app.get("/v1/auth/me", role).await;
+        assert_eq!(me.status, StatusCode::NOT_FOUND, "{role:?}");
+        let setup = app
+            .call(
+                app.request(Method::POST, "/v1/auth/2fa/setup", Some(role))
+                    .body(lambda_http::Body::Empty)
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(setup.status, StatusCode::NOT_FOUND, "{role:?}");
+    }
+}
+
+#[tokio::test]
+async fn bad_bodies_on_every_auth_route_get_the_documented_status_and_write_nothing() {
+    let app = TestApp::spawn().await;
+    let routes = [
+        "/v1/auth/register",
+        "/v1/auth/login",
+        "/v1/auth/refresh",
+        "/v1/auth/logout",
+        "/v1/auth/2fa/enable",
+        "/v1/auth/2fa/disable",
+    ];
+    for path in routes {
+        let cases: [(&str, &str, StatusCode); 4] = [
+            ("application/json", "{,}", StatusCode::BAD_REQUEST),
+            ("text/plain", "{}", StatusCode::UNSUPPORTED_MEDIA_TYPE),
+            (
+                "application/json",
+                "{\"unexpected\": 1}",
+                StatusCode::UNPROCESSABLE_ENTITY,
+            ),
+            ("application/json", "[]", StatusCode::UNPROCESSABLE_ENTITY),
+        ];
+        for (content_type, body, status) in cases {
+            let r = app
+                .call(
+                    app.request(Method::POST, path, Some(Role::Customer))
+                        .header("content-type", content_type)
+                        .body(lambda_http::Body::from(body))
+                        .unwrap(),
+                )
+                .await;
+            assert_eq!(r.status, status, "{path} {body}: {}", r.text);
+            assert_eq!(r.header("content-type"), Some("application/problem+json"));
+        }
+    }
+    let oversize = app
+        .post_anonymous(
+            "/v1/auth/login",
+            &json!({"email": "x".repeat(70_000), "password": "x"}),
+        )
+        .await;
+    assert_eq!(oversize.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(app.table_item_count().await, 0);
+}

@@ -1,14 +1,14 @@
 //! Replays every checked-in API Gateway event through the function that serves it: the Lambda
 //! event -> request -> handler path, with the events users pass to `cargo lambda invoke`.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use http::StatusCode;
-use shared::auth::Role;
+use shared::auth::{Role, two_factor};
 use stockroom_tests::{TestApp, root, template};
 
 /// The events in replay order, with the status each must produce.
-const SCRIPT: [(&str, u16); 9] = [
+const SCRIPT: [(&str, u16); 21] = [
     ("health.get", 200),
     ("products.create", 201),
     ("products.list", 200),
@@ -18,14 +18,31 @@ const SCRIPT: [(&str, u16); 9] = [
     ("products.add-image", 201),
     ("products.archive", 200),
     ("products.restore", 200),
+    ("auth.register", 201),
+    ("auth.login", 200),
+    ("auth.refresh", 200),
+    ("auth.me", 200),
+    ("auth.2fa-setup", 200),
+    ("auth.2fa-enable", 200),
+    ("auth.2fa-disable", 200),
+    ("auth.jwks", 200),
+    ("auth.list-users", 200),
+    ("auth.update-user", 200),
+    ("auth.list-audit", 200),
+    ("auth.logout", 204),
 ];
 
 fn load(name: &str) -> String {
     std::fs::read_to_string(root().join("events").join(format!("{name}.json"))).unwrap()
 }
 
-fn substitute(app: &TestApp, text: &str, product_id: &str) -> String {
-    let mut text = text.replace("{{product_id}}", product_id);
+/// Replaces `{{name}}` placeholders with values learnt from earlier responses, and
+/// `{{token:ROLE}}` with fresh tokens.
+fn substitute(app: &TestApp, text: &str, values: &HashMap<&str, String>) -> String {
+    let mut text = text.to_owned();
+    for (name, value) in values {
+        text = text.replace(&format!("{{{{{name}}}}}"), value);
+    }
     for role in Role::ALL {
         text = text.replace(
             &format!("{{{{token:{}}}}}", role.as_str()),
@@ -35,12 +52,42 @@ fn substitute(app: &TestApp, text: &str, product_id: &str) -> String {
     text
 }
 
+/// Remembers what later events need from a response.
+fn learn(name: &str, body: &serde_json::Value, values: &mut HashMap<&'static str, String>) {
+    let mut keep = |key: &'static str, value: &serde_json::Value| {
+        if let Some(v) = value.as_str() {
+            values.insert(key, v.to_owned());
+        }
+    };
+    match name {
+        "products.create" => keep("product_id", &body["id"]),
+        "auth.login" | "auth.refresh" => {
+            keep("access_token", &body["access_token"]);
+            keep("refresh_token", &body["refresh_token"]);
+        }
+        "auth.me" => keep("user_id", &body["id"]),
+        "auth.2fa-setup" => {
+            let secret = body["secret"].as_str().unwrap();
+            let now = time::OffsetDateTime::now_utc()
+                .unix_timestamp()
+                .unsigned_abs();
+            values.insert("totp_code", two_factor::code_at(secret, now).unwrap());
+        }
+        "auth.2fa-enable" => keep("recovery_code", &body["recovery_codes"][0]),
+        _ => {}
+    }
+}
+
 #[tokio::test]
 async fn every_sample_event_replays_through_its_handler() {
     let app = TestApp::spawn().await;
-    let mut product_id = String::from("unset");
+    let mut values: HashMap<&'static str, String> = HashMap::new();
     for (name, expected) in SCRIPT {
-        let event = substitute(&app, &load(name), &product_id);
+        let event = substitute(&app, &load(name), &values);
+        assert!(
+            !event.contains("{{"),
+            "{name}.json has an unknown placeholder"
+        );
         let request = lambda_http::request::from_str(&event)
             .unwrap_or_else(|e| panic!("{name}.json is not an API Gateway event: {e}"));
         let raw: serde_json::Value = serde_json::from_str(&event).unwrap();
@@ -56,9 +103,7 @@ async fn every_sample_event_replays_through_its_handler() {
             raw["requestContext"]["requestId"].as_str(),
             "{name}: the API Gateway request id is the response's request id"
         );
-        if name == "products.create" {
-            product_id = response.body["id"].as_str().unwrap().to_owned();
-        }
+        learn(name, &response.body, &mut values);
     }
 }
 

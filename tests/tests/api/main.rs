@@ -2,6 +2,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod auth_admin;
+mod auth_jwt_attacks;
+mod auth_login;
+mod auth_tokens;
+mod auth_two_factor;
 mod authz;
 mod consistency;
 mod events;

@@ -1,0 +1,160 @@
+//! Administration: accounts (list, change role, disable) and the audit log.
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, patch};
+use axum::{Json, Router};
+use serde::Deserialize;
+use time::OffsetDateTime;
+
+use super::AppState;
+use super::auth::audit;
+use crate::auth::Role;
+use crate::auth::can::{ManageUsers, ReadAudit};
+use crate::http::{
+    ApiError, ApiJson, ApiPath, ApiQuery, Authorized, IfMatch, Page, PageParams, RequestMeta, etag,
+};
+use crate::store::{AuditFilter, StoreError};
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/users", get(list_users))
+        .route("/v1/users/{id}", patch(update_user))
+        .route("/v1/audit", get(list_audit))
+}
+
+async fn list_users(
+    State(state): State<AppState>,
+    _: Authorized<ManageUsers>,
+    ApiQuery(page): ApiQuery<PageParams>,
+) -> Result<Response, ApiError> {
+    let (accounts, next) = state
+        .accounts
+        .list(page.limit()?, page.cursor()?.as_ref())
+        .await?;
+    Ok(Json(Page {
+        items: accounts.iter().map(|a| a.view()).collect::<Vec<_>>(),
+        next_cursor: next.map(|c| c.encode()),
+    })
+    .into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UserChange {
+    #[serde(default)]
+    role: Option<Role>,
+    #[serde(default)]
+    disabled: Option<bool>,
+}
+
+#[tracing::instrument(name = "Changing an account", skip_all, fields(target = %id))]
+async fn update_user(
+    State(state): State<AppState>,
+    admin: Authorized<ManageUsers>,
+    meta: RequestMeta,
+    ApiPath(id): ApiPath<String>,
+    if_match: IfMatch,
+    ApiJson(change): ApiJson<UserChange>,
+) -> Result<Response, ApiError> {
+    let current = state.accounts.get(&id).await.map_err(|e| match e {
+        StoreError::NotFound => ApiError::NotFound(format!("no account with id '{id}'")),
+        other => other.into(),
+    })?;
+    if let Some(expected) = if_match.optional()
+        && expected != current.version
+    {
+        return Err(ApiError::PreconditionFailed(format!(
+            "If-Match names version \"{expected}\" but the account is at \"{}\"",
+            current.version
+        )));
+    }
+    let role = change.role.unwrap_or(current.role);
+    let disabled = change.disabled.unwrap_or(current.disabled);
+    if role == current.role && disabled == current.disabled {
+        return respond(&current);
+    }
+    let next = current.changed(OffsetDateTime::now_utc(), |a| {
+        a.role = role;
+        a.disabled = disabled;
+    });
+    let action = match (role != current.role, disabled != current.disabled) {
+        (true, false) => "user.role_changed",
+        (false, true) if disabled => "user.disabled",
+        (false, true) => "user.enabled",
+        _ => "user.changed",
+    };
+    let entry = audit(&meta, &admin.0.user_id, action)
+        .target(current.id.clone())
+        .detail("role_before", current.role.as_str())
+        .detail("role_after", role.as_str())
+        .detail("disabled", disabled.to_string());
+    state
+        .accounts
+        .replace(&current, &next, Some(&entry))
+        .await?;
+    if disabled && !current.disabled {
+        // Refresh also checks the flag, so a failure here cannot let the account back in.
+        state.sessions.revoke_all(&current.id).await?;
+    }
+    respond(&next)
+}
+
+fn respond(account: &crate::domain::Account) -> Result<Response, ApiError> {
+    let mut response = Json(account.view()).into_response();
+    response
+        .headers_mut()
+        .insert(header::ETAG, etag(account.version));
+    Ok(response)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AuditQuery {
+    limit: Option<u32>,
+    cursor: Option<String>,
+    actor: Option<String>,
+    action: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+}
+
+async fn list_audit(
+    State(state): State<AppState>,
+    _: Authorized<ReadAudit>,
+    ApiQuery(query): ApiQuery<AuditQuery>,
+) -> Result<Response, ApiError> {
+    let page = PageParams {
+        limit: query.limit,
+        cursor: query.cursor,
+    };
+    let time = |field: &str, value: Option<&str>| -> Result<Option<OffsetDateTime>, ApiError> {
+        value
+            .map(|v| {
+                OffsetDateTime::parse(v, &time::format_description::well_known::Rfc3339)
+                    .map_err(|_| ApiError::invalid(field, format!("'{v}' is not an RFC 3339 time")))
+            })
+            .transpose()
+    };
+    let filter = AuditFilter {
+        actor: query.actor.filter(|a| !a.is_empty()),
+        action: query.action.filter(|a| !a.is_empty()),
+        from: time("from", query.from.as_deref())?,
+        to: time("to", query.to.as_deref())?,
+    };
+    if let (Some(from), Some(to)) = (filter.from, filter.to)
+        && from > to
+    {
+        return Err(ApiError::invalid("from", "must not be after 'to'"));
+    }
+    let (entries, next) = state
+        .audit
+        .list(&filter, page.limit()?, page.cursor()?.as_ref())
+        .await?;
+    Ok(Json(Page {
+        items: entries,
+        next_cursor: next.map(|c| c.encode()),
+    })
+    .into_response())
+}

@@ -1,0 +1,42 @@
+//! Secure random values and their storable digests.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use sha2::{Digest, Sha256};
+
+/// `N` bytes from the operating system's secure random source.
+pub(crate) fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut bytes = [0u8; N];
+    // The system source only fails when the OS cannot provide randomness at all; the key
+    // generation path would fail the same way, so treat it as fatal rather than weaken tokens.
+    aws_lc_rs::rand::fill(&mut bytes).unwrap_or_else(|_| panic!("the OS random source failed"));
+    bytes
+}
+
+/// An opaque, URL-safe token with 256 bits of entropy.
+pub fn opaque_token() -> String {
+    URL_SAFE_NO_PAD.encode(random_bytes::<32>())
+}
+
+/// The SHA-256 of a secret as lowercase hex: what is stored instead of the secret itself.
+pub fn digest(secret: &str) -> String {
+    let hash = Sha256::digest(secret.as_bytes());
+    hash.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_unique_and_digests_stable() {
+        let a = opaque_token();
+        assert_ne!(a, opaque_token());
+        assert_eq!(a.len(), 43);
+        assert_eq!(digest("abc"), digest("abc"));
+        assert_eq!(
+            digest("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+}

@@ -1,0 +1,129 @@
+//! TOTP two-factor authentication (RFC 6238: SHA-1, 6 digits, 30 s steps, one step of drift)
+//! and one-time recovery codes.
+
+use totp_rs::{Algorithm, Builder, Secret, Totp};
+
+use super::random::{digest, random_bytes};
+
+/// The issuer shown in authenticator apps.
+pub const ISSUER: &str = "Stockroom";
+/// How many recovery codes an account gets when it enables two-factor.
+pub const RECOVERY_CODES: usize = 10;
+
+/// A fresh 160-bit TOTP secret, base32-encoded as authenticator apps expect.
+pub fn new_secret() -> String {
+    Secret::from(random_bytes::<20>().to_vec()).to_base32()
+}
+
+fn totp(secret_base32: &str, account: &str) -> Option<Totp> {
+    let secret = Secret::try_from_base32(secret_base32).ok()?;
+    Builder::new()
+        .with_algorithm(Algorithm::SHA1)
+        .with_digits(6)
+        .with_skew(1)
+        .with_step_duration(30)
+        .with_secret(secret)
+        .with_account_name(account)
+        .with_issuer(Some(ISSUER))
+        .build()
+        .ok()
+}
+
+/// The `otpauth://` URI an authenticator app scans.
+pub fn provisioning_uri(secret_base32: &str, account: &str) -> Option<String> {
+    totp(secret_base32, account)?.to_url().ok()
+}
+
+/// The time step `code` is valid for at `unix_time` (allowing one step of drift either way),
+/// or `None`. Callers must refuse a step at or before the last one accepted, so each code
+/// works once.
+pub fn matching_step(secret_base32: &str, code: &str, unix_time: u64) -> Option<u64> {
+    let code = code.trim();
+    if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    totp(secret_base32, "account")?.check(code, unix_time)
+}
+
+/// The code for `unix_time` (for tests and tooling).
+pub fn code_at(secret_base32: &str, unix_time: u64) -> Option<String> {
+    Some(
+        totp(secret_base32, "account")?
+            .generate(unix_time)
+            .to_string(),
+    )
+}
+
+/// Fresh recovery codes (shown once) and the digests to store.
+pub fn new_recovery_codes() -> (Vec<String>, Vec<String>) {
+    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
+    let codes: Vec<String> = (0..RECOVERY_CODES)
+        .map(|_| {
+            let raw: String = random_bytes::<10>()
+                .iter()
+                .map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char)
+                .collect();
+            format!("{}-{}", &raw[..5], &raw[5..])
+        })
+        .collect();
+    let digests = codes.iter().map(|c| digest(c)).collect();
+    (codes, digests)
+}
+
+/// The stored digest of a recovery code as typed (case and surrounding space ignored).
+pub fn recovery_code_digest(code: &str) -> String {
+    digest(&code.trim().to_lowercase())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_code_matches_its_own_step_and_one_step_of_drift_only() {
+        let secret = new_secret();
+        let t = 1_800_000_000;
+        let code = code_at(&secret, t).unwrap();
+        assert_eq!(matching_step(&secret, &code, t), Some(t / 30));
+        assert_eq!(matching_step(&secret, &code, t + 30), Some(t / 30));
+        assert_eq!(matching_step(&secret, &code, t - 30), Some(t / 30));
+        assert_eq!(matching_step(&secret, &code, t + 90), None);
+    }
+
+    #[test]
+    fn rfc_6238_test_vector() {
+        // RFC 6238 appendix B, SHA-1, T = 59 s: 94287082 (8 digits); its last 6 are 287082.
+        let secret = Secret::from(b"12345678901234567890".to_vec()).to_base32();
+        assert_eq!(code_at(&secret, 59).unwrap(), "287082");
+    }
+
+    #[test]
+    fn malformed_codes_never_match() {
+        let secret = new_secret();
+        for code in ["", "12345", "1234567", "abcdef", "12 456"] {
+            assert_eq!(matching_step(&secret, code, 1_800_000_000), None, "{code}");
+        }
+    }
+
+    #[test]
+    fn the_uri_names_the_issuer_and_account() {
+        let uri = provisioning_uri(&new_secret(), "asha@example.com").unwrap();
+        assert!(
+            uri.starts_with("otpauth://totp/Stockroom:asha%40example.com?"),
+            "{uri}"
+        );
+        assert!(uri.contains("issuer=Stockroom"));
+    }
+
+    #[test]
+    fn recovery_codes_are_distinct_and_stored_as_digests() {
+        let (codes, digests) = new_recovery_codes();
+        assert_eq!(codes.len(), RECOVERY_CODES);
+        let unique: std::collections::BTreeSet<_> = codes.iter().collect();
+        assert_eq!(unique.len(), RECOVERY_CODES);
+        assert_eq!(
+            recovery_code_digest(&format!(" {} ", codes[0].to_uppercase())),
+            digests[0]
+        );
+    }
+}

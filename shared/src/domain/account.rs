@@ -1,0 +1,251 @@
+//! Accounts: who may sign in, with which role, and their second factor.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use super::validation::bounded_text;
+use crate::auth::Role;
+
+/// A normalised e-mail address: trimmed and lower-cased, so each mailbox has one account.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Email(String);
+
+impl Email {
+    /// Parses and normalises an address.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let email = raw.trim().to_lowercase();
+        let invalid = || format!("'{}' is not an e-mail address", raw.trim());
+        if email.chars().count() > 254 {
+            return Err("must be at most 254 characters".into());
+        }
+        let (local, domain) = email.split_once('@').ok_or_else(invalid)?;
+        let well_formed = !local.is_empty()
+            && local.len() <= 64
+            && domain.contains('.')
+            && !domain.starts_with('.')
+            && !domain.ends_with('.')
+            && !domain.contains('@')
+            && !domain.contains("..")
+            && email.chars().all(|c| !c.is_whitespace() && !c.is_control());
+        if !well_formed {
+            return Err(invalid());
+        }
+        Ok(Self(email))
+    }
+
+    /// The address.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for Email {
+    type Error = String;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<Email> for String {
+    fn from(e: Email) -> Self {
+        e.0
+    }
+}
+
+/// Checks a display name: 1 to 100 characters.
+pub fn parse_display_name(raw: &str) -> Result<String, String> {
+    bounded_text(raw, 1, 100)
+}
+
+/// An account's second factor.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TwoFactor {
+    /// The confirmed TOTP secret (base32) once enabled.
+    pub secret: Option<String>,
+    /// A secret handed out by setup, waiting for its first code.
+    pub pending_secret: Option<String>,
+    /// The last TOTP time step accepted: each code works once.
+    pub last_step: u64,
+    /// Digests of unused recovery codes.
+    pub recovery_codes: Vec<String>,
+}
+
+impl TwoFactor {
+    /// Whether logins need a second factor.
+    pub fn enabled(&self) -> bool {
+        self.secret.is_some()
+    }
+}
+
+/// An account as stored. The password hash and second-factor secrets never leave the store
+/// layer except through [`AccountView`]'s omission of them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Account {
+    /// The account id (UUIDv7).
+    pub id: String,
+    /// The sign-in address.
+    pub email: Email,
+    /// What others see.
+    pub display_name: String,
+    /// The role.
+    pub role: Role,
+    /// Disabled accounts cannot sign in or refresh tokens.
+    pub disabled: bool,
+    /// argon2id PHC string.
+    pub password_hash: String,
+    /// The second factor.
+    #[serde(default)]
+    pub two_factor: TwoFactor,
+    /// Incremented by every change.
+    pub version: u64,
+    /// When the account was created.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// When the account last changed.
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+impl Account {
+    /// A new account with role `customer`.
+    pub fn register(
+        email: Email,
+        display_name: String,
+        password_hash: String,
+        now: OffsetDateTime,
+    ) -> Self {
+        Self {
+            id: uuid::Uuid::now_v7().to_string(),
+            email,
+            display_name,
+            role: Role::Customer,
+            disabled: false,
+            password_hash,
+            two_factor: TwoFactor::default(),
+            version: 1,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    /// Whether this account counts towards the "at least one admin" rule.
+    pub fn is_active_admin(&self) -> bool {
+        self.role == Role::Admin && !self.disabled
+    }
+
+    /// This account changed by `change`, as the next version.
+    pub fn changed(&self, now: OffsetDateTime, change: impl FnOnce(&mut Account)) -> Account {
+        let mut next = self.clone();
+        change(&mut next);
+        next.version += 1;
+        next.updated_at = now;
+        next
+    }
+
+    /// What the API shows of this account.
+    pub fn view(&self) -> AccountView {
+        AccountView {
+            id: self.id.clone(),
+            email: self.email.as_str().to_owned(),
+            display_name: self.display_name.clone(),
+            role: self.role,
+            disabled: self.disabled,
+            two_factor_enabled: self.two_factor.enabled(),
+            version: self.version,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        }
+    }
+}
+
+/// An account as clients see it: no hashes, no secrets.
+#[derive(Debug, Clone, Serialize)]
+pub struct AccountView {
+    /// The account id.
+    pub id: String,
+    /// The sign-in address.
+    pub email: String,
+    /// Display name.
+    pub display_name: String,
+    /// Role.
+    pub role: Role,
+    /// Disabled flag.
+    pub disabled: bool,
+    /// Whether two-factor is on.
+    pub two_factor_enabled: bool,
+    /// Version (the `ETag`).
+    pub version: u64,
+    /// Created.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// Last changed.
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_normalised() {
+        assert_eq!(
+            Email::parse("  Asha.Rao@Example.COM ").unwrap().as_str(),
+            "asha.rao@example.com"
+        );
+    }
+
+    #[test]
+    fn malformed_emails_are_named() {
+        for bad in [
+            "",
+            "asha",
+            "asha@",
+            "@example.com",
+            "asha@example",
+            "a b@example.com",
+            "asha@@example.com",
+            "asha@example..com",
+        ] {
+            assert!(Email::parse(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            Email::parse("asha").unwrap_err(),
+            "'asha' is not an e-mail address"
+        );
+    }
+
+    #[test]
+    fn the_view_hides_hashes_and_secrets() {
+        let mut a = Account::register(
+            Email::parse("a@example.com").unwrap(),
+            "A".into(),
+            "$argon2id$secret".into(),
+            OffsetDateTime::now_utc(),
+        );
+        a.two_factor.secret = Some("JBSWY3DPEHPK3PXP".into());
+        let json = serde_json::to_string(&a.view()).unwrap();
+        assert!(
+            !json.contains("argon2") && !json.contains("JBSWY3"),
+            "{json}"
+        );
+        assert!(json.contains("\"two_factor_enabled\":true"));
+    }
+
+    #[test]
+    fn only_enabled_admins_count_as_admins() {
+        let now = OffsetDateTime::now_utc();
+        let a = Account::register(
+            Email::parse("a@example.com").unwrap(),
+            "A".into(),
+            "h".into(),
+            now,
+        );
+        assert!(!a.is_active_admin());
+        let admin = a.changed(now, |a| a.role = Role::Admin);
+        assert!(admin.is_active_admin());
+        assert_eq!(admin.version, 2);
+        assert!(!admin.changed(now, |a| a.disabled = true).is_active_admin());
+    }
+}

@@ -1,0 +1,180 @@
+//! Accounts, their e-mail claims, and the count of active admins.
+
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
+
+use super::audit::AuditEntry;
+use super::keys::*;
+use super::{AuditLog, Guard, IndexListing, Item, StoreError, Table, Uniqueness};
+use crate::domain::{Account, Email};
+use crate::http::Cursor;
+
+/// Stores accounts in the single table.
+#[derive(Debug, Clone)]
+pub struct AccountStore {
+    table: Table,
+    audit: AuditLog,
+}
+
+impl AccountStore {
+    /// Accounts in `table`.
+    pub fn new(table: Table) -> Self {
+        Self {
+            audit: AuditLog::new(table.clone()),
+            table,
+        }
+    }
+
+    /// Creates `account`, claiming its e-mail address, with its audit entry; all or nothing.
+    #[tracing::instrument(name = "store: create account", skip_all, fields(user_id = %account.id))]
+    pub async fn create(&self, account: &Account, audit: &AuditEntry) -> Result<(), StoreError> {
+        let mut writes = vec![
+            (Guard::Version, self.put_account(account, None)?),
+            (Guard::Unique(Uniqueness::Email), self.claim_email(account)?),
+            (Guard::None, self.audit.put(audit)?),
+        ];
+        if account.is_active_admin() {
+            writes.push((Guard::None, self.count_admins(1, false)?));
+        }
+        self.table.transact(writes).await
+    }
+
+    /// Replaces `previous` by `next` if it is still current, keeping the admin count right
+    /// (refusing to leave no active admin), with an optional audit entry; all or nothing.
+    #[tracing::instrument(name = "store: save account", skip_all, fields(user_id = %next.id))]
+    pub async fn replace(
+        &self,
+        previous: &Account,
+        next: &Account,
+        audit: Option<&AuditEntry>,
+    ) -> Result<(), StoreError> {
+        let mut writes = vec![(
+            Guard::Version,
+            self.put_account(next, Some(previous.version))?,
+        )];
+        match (previous.is_active_admin(), next.is_active_admin()) {
+            (true, false) => writes.push((Guard::LastAdmin, self.count_admins(-1, true)?)),
+            (false, true) => writes.push((Guard::None, self.count_admins(1, false)?)),
+            _ => {}
+        }
+        if let Some(entry) = audit {
+            writes.push((Guard::None, self.audit.put(entry)?));
+        }
+        self.table.transact(writes).await
+    }
+
+    /// The account with `id`.
+    pub async fn get(&self, id: &str) -> Result<Account, StoreError> {
+        let item = self
+            .table
+            .get_item(user_pk(id), USER_SK)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        decode(item)
+    }
+
+    /// The account signing in with `email`, if any.
+    pub async fn find_by_email(&self, email: &Email) -> Result<Option<Account>, StoreError> {
+        let Some(claim) = self
+            .table
+            .get_item(email_pk(email.as_str()), EMAIL_SK)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let id = claim
+            .get("user_id")
+            .and_then(|v| v.as_s().ok())
+            .ok_or_else(|| StoreError::corrupt("e-mail claim without user_id"))?;
+        match self.get(id).await {
+            Ok(account) => Ok(Some(account)),
+            Err(StoreError::NotFound) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// One page of accounts in creation order.
+    pub async fn list(
+        &self,
+        limit: u32,
+        after: Option<&Cursor>,
+    ) -> Result<(Vec<Account>, Option<Cursor>), StoreError> {
+        let listing = IndexListing {
+            index: GSI1,
+            pk_attr: GSI1PK,
+            sk_attr: GSI1SK,
+            partition: USERS_PARTITION.to_owned(),
+            item_pk_prefix: "USER#",
+            item_sk: USER_SK,
+            forward: true,
+            sort_between: None,
+            equals: None,
+        };
+        let (items, next) = self.table.query_page(&listing, limit, after).await?;
+        let accounts = items.into_iter().map(decode).collect::<Result<_, _>>()?;
+        Ok((accounts, next))
+    }
+
+    fn put_account(
+        &self,
+        account: &Account,
+        expected_version: Option<u64>,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let mut item: Item =
+            serde_dynamo::to_item(account).map_err(|e| StoreError::Internal(Box::new(e)))?;
+        let s = AttributeValue::S;
+        item.insert(PK.into(), s(user_pk(&account.id)));
+        item.insert(SK.into(), s(USER_SK.into()));
+        item.insert(ENTITY.into(), s("account".into()));
+        item.insert(GSI1PK.into(), s(USERS_PARTITION.into()));
+        item.insert(GSI1SK.into(), s(account.id.clone()));
+        let mut put = Put::builder()
+            .table_name(self.table.name())
+            .set_item(Some(item));
+        put = match expected_version {
+            None => put.condition_expression("attribute_not_exists(PK)"),
+            Some(v) => put
+                .condition_expression("#version = :expected")
+                .expression_attribute_names("#version", "version")
+                .expression_attribute_values(":expected", AttributeValue::N(v.to_string())),
+        };
+        let put = put.build().map_err(|e| StoreError::Internal(Box::new(e)))?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    fn claim_email(&self, account: &Account) -> Result<TransactWriteItem, StoreError> {
+        let put = Put::builder()
+            .table_name(self.table.name())
+            .item(PK, AttributeValue::S(email_pk(account.email.as_str())))
+            .item(SK, AttributeValue::S(EMAIL_SK.into()))
+            .item(ENTITY, AttributeValue::S("email".into()))
+            .item("user_id", AttributeValue::S(account.id.clone()))
+            .condition_expression("attribute_not_exists(PK)")
+            .build()
+            .map_err(|e| StoreError::Internal(Box::new(e)))?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// Adds `delta` to the active-admin count; with `keep_one`, only while more than one remains.
+    fn count_admins(&self, delta: i64, keep_one: bool) -> Result<TransactWriteItem, StoreError> {
+        let mut update = Update::builder()
+            .table_name(self.table.name())
+            .key(PK, AttributeValue::S(ADMINS_PK.into()))
+            .key(SK, AttributeValue::S(ADMINS_SK.into()))
+            .update_expression("ADD #count :delta")
+            .expression_attribute_names("#count", "count")
+            .expression_attribute_values(":delta", AttributeValue::N(delta.to_string()));
+        if keep_one {
+            update = update
+                .condition_expression("#count > :one")
+                .expression_attribute_values(":one", AttributeValue::N("1".into()));
+        }
+        let update = update
+            .build()
+            .map_err(|e| StoreError::Internal(Box::new(e)))?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+}
+
+fn decode(item: Item) -> Result<Account, StoreError> {
+    serde_dynamo::from_item(item).map_err(|e| StoreError::Internal(Box::new(e)))
+}

@@ -1,0 +1,196 @@
+//! Failed sign-in counters per account and per client, kept in DynamoDB so they hold across
+//! Lambda instances. Past a threshold within a window, further attempts are refused for an
+//! interval that doubles with each further failure.
+
+use std::time::Duration;
+
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use time::OffsetDateTime;
+
+use super::keys::*;
+use super::{StoreError, Table};
+
+/// Whose attempts are counted.
+#[derive(Debug, Clone, Copy)]
+pub enum Subject<'a> {
+    /// One account, by normalised e-mail (known or not: unknown addresses lock too, so a
+    /// lockout reveals nothing).
+    Account(&'a str),
+    /// One client address.
+    Client(&'a str),
+}
+
+impl Subject<'_> {
+    fn key(&self) -> String {
+        match self {
+            Subject::Account(email) => format!("LOCK#ACCOUNT#{email}"),
+            Subject::Client(ip) => format!("LOCK#CLIENT#{ip}"),
+        }
+    }
+}
+
+/// How many failures lock, for how long.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LockPolicy {
+    /// Failures within the window that start a lock.
+    pub threshold: u32,
+    /// How long failures are remembered.
+    pub window: Duration,
+    /// The first lock's length; each further failure doubles it.
+    pub base: Duration,
+    /// The longest lock.
+    pub max: Duration,
+}
+
+impl LockPolicy {
+    /// Per account: 5 failures in 15 minutes lock for 30 s, then 1, 2, 4 ... minutes, at most 15.
+    pub const ACCOUNT: LockPolicy = LockPolicy {
+        threshold: 5,
+        window: Duration::from_secs(15 * 60),
+        base: Duration::from_secs(30),
+        max: Duration::from_secs(15 * 60),
+    };
+    /// Per client address: 20 failures in 15 minutes, same growth.
+    pub const CLIENT: LockPolicy = LockPolicy {
+        threshold: 20,
+        ..LockPolicy::ACCOUNT
+    };
+
+    /// How long `failures` failures lock for, if at all.
+    pub fn lock_for(&self, failures: u32) -> Option<Duration> {
+        let over = failures.checked_sub(self.threshold)?;
+        let factor = 1u32.checked_shl(over.min(20)).unwrap_or(u32::MAX);
+        Some(self.base.saturating_mul(factor).min(self.max))
+    }
+}
+
+/// Failed sign-in counters in the single table.
+#[derive(Debug, Clone)]
+pub struct LoginAttempts {
+    table: Table,
+}
+
+impl LoginAttempts {
+    /// Counters in `table`.
+    pub fn new(table: Table) -> Self {
+        Self { table }
+    }
+
+    /// How much longer `subject` is locked out, if it is.
+    pub async fn locked_for(&self, subject: Subject<'_>) -> Result<Option<Duration>, StoreError> {
+        let Some(item) = self.table.get_item(subject.key(), LOCK_SK).await? else {
+            return Ok(None);
+        };
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let until = number(&item, "locked_until");
+        Ok((until > now).then(|| Duration::from_secs((until - now).unsigned_abs())))
+    }
+
+    /// Counts a failure; returns the lock it starts, if any.
+    pub async fn record_failure(
+        &self,
+        subject: Subject<'_>,
+        policy: LockPolicy,
+    ) -> Result<Option<Duration>, StoreError> {
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let window_end = now + i64::try_from(policy.window.as_secs()).unwrap_or(i64::MAX);
+        let expires = window_end + i64::try_from(policy.max.as_secs()).unwrap_or(0);
+        // Count within the current window; a stale window starts again at one.
+        let counted = self
+            .table
+            .client()
+            .update_item()
+            .table_name(self.table.name())
+            .key(PK, AttributeValue::S(subject.key()))
+            .key(SK, AttributeValue::S(LOCK_SK.into()))
+            .update_expression("ADD failures :one SET window_ends = if_not_exists(window_ends, :window_end), expires_at = :expires")
+            .condition_expression("attribute_not_exists(PK) OR window_ends > :now")
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .expression_attribute_values(":window_end", AttributeValue::N(window_end.to_string()))
+            .expression_attribute_values(":expires", AttributeValue::N(expires.to_string()))
+            .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        let failures = match counted {
+            Ok(out) => out.attributes.as_ref().map_or(1, |a| number(a, "failures")),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                self.table
+                    .client()
+                    .put_item()
+                    .table_name(self.table.name())
+                    .item(PK, AttributeValue::S(subject.key()))
+                    .item(SK, AttributeValue::S(LOCK_SK.into()))
+                    .item(ENTITY, AttributeValue::S("login_attempts".into()))
+                    .item("failures", AttributeValue::N("1".into()))
+                    .item("window_ends", AttributeValue::N(window_end.to_string()))
+                    .item(EXPIRES_AT, AttributeValue::N(expires.to_string()))
+                    .send()
+                    .await
+                    .map_err(StoreError::from_sdk)?;
+                1
+            }
+            Err(e) => return Err(StoreError::from_sdk(e)),
+        };
+        let Some(lock) = policy.lock_for(u32::try_from(failures).unwrap_or(u32::MAX)) else {
+            return Ok(None);
+        };
+        let until = now + i64::try_from(lock.as_secs()).unwrap_or(i64::MAX);
+        self.table
+            .client()
+            .update_item()
+            .table_name(self.table.name())
+            .key(PK, AttributeValue::S(subject.key()))
+            .key(SK, AttributeValue::S(LOCK_SK.into()))
+            .update_expression("SET locked_until = :until, expires_at = :expires")
+            .expression_attribute_values(":until", AttributeValue::N(until.to_string()))
+            .expression_attribute_values(
+                ":expires",
+                AttributeValue::N((until.max(expires)).to_string()),
+            )
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        Ok(Some(lock))
+    }
+
+    /// Forgets `subject`'s failures (after a successful sign-in).
+    pub async fn clear(&self, subject: Subject<'_>) -> Result<(), StoreError> {
+        self.table
+            .client()
+            .delete_item()
+            .table_name(self.table.name())
+            .key(PK, AttributeValue::S(subject.key()))
+            .key(SK, AttributeValue::S(LOCK_SK.into()))
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        Ok(())
+    }
+}
+
+fn number(item: &std::collections::HashMap<String, AttributeValue>, name: &str) -> i64 {
+    item.get(name)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locks_start_at_the_threshold_and_double_up_to_the_cap() {
+        let p = LockPolicy::ACCOUNT;
+        assert_eq!(p.lock_for(4), None);
+        assert_eq!(p.lock_for(5), Some(Duration::from_secs(30)));
+        assert_eq!(p.lock_for(6), Some(Duration::from_secs(60)));
+        assert_eq!(p.lock_for(8), Some(Duration::from_secs(240)));
+        assert_eq!(p.lock_for(40), Some(Duration::from_secs(900)));
+        assert_eq!(p.lock_for(u32::MAX), Some(Duration::from_secs(900)));
+    }
+}

@@ -1,0 +1,178 @@
+//! The append-only audit log: written with `attribute_not_exists`, never updated or deleted.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use super::keys::*;
+use super::{IndexListing, Item, StoreError, Table};
+use crate::http::Cursor;
+
+/// One security- or stock-relevant event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    /// The entry's id (UUIDv7).
+    pub id: String,
+    /// When it happened.
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    /// Who did it: an account id, or `anonymous`.
+    pub actor: String,
+    /// What happened, e.g. `auth.login_failed`.
+    pub action: String,
+    /// What it was done to (an account id, a product id, ...).
+    pub target: Option<String>,
+    /// Further facts; never secrets, tokens or passwords.
+    pub details: BTreeMap<String, String>,
+    /// The request that did it.
+    pub request_id: Option<String>,
+    /// The client address.
+    pub source_ip: Option<String>,
+}
+
+impl AuditEntry {
+    /// A new entry for `action` by `actor`, now.
+    pub fn new(actor: impl Into<String>, action: impl Into<String>) -> Self {
+        Self {
+            id: uuid::Uuid::now_v7().to_string(),
+            at: OffsetDateTime::now_utc(),
+            actor: actor.into(),
+            action: action.into(),
+            target: None,
+            details: BTreeMap::new(),
+            request_id: None,
+            source_ip: None,
+        }
+    }
+
+    /// Names what the action was done to.
+    pub fn target(mut self, target: impl Into<String>) -> Self {
+        self.target = Some(target.into());
+        self
+    }
+
+    /// Adds a fact.
+    pub fn detail(mut self, key: &str, value: impl Into<String>) -> Self {
+        self.details.insert(key.to_owned(), value.into());
+        self
+    }
+
+    /// Records the request it came from.
+    pub fn from_request(mut self, request_id: Option<&str>, source_ip: Option<&str>) -> Self {
+        self.request_id = request_id.map(str::to_owned);
+        self.source_ip = source_ip.map(str::to_owned);
+        self
+    }
+
+    fn sort_key(&self) -> String {
+        format!("{}#{}", sortable(self.at), self.id)
+    }
+}
+
+/// A UTC time with fixed-width nanoseconds, so text order is time order.
+fn sortable(t: OffsetDateTime) -> String {
+    let format = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:9]Z"
+    );
+    t.to_offset(time::UtcOffset::UTC)
+        .format(format)
+        .unwrap_or_default()
+}
+
+/// Which entries to list.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    /// Only this actor's entries.
+    pub actor: Option<String>,
+    /// Only this action.
+    pub action: Option<String>,
+    /// Not before this time.
+    pub from: Option<OffsetDateTime>,
+    /// Not after this time.
+    pub to: Option<OffsetDateTime>,
+}
+
+/// The audit log in the single table.
+#[derive(Debug, Clone)]
+pub struct AuditLog {
+    table: Table,
+}
+
+impl AuditLog {
+    /// The log in `table`.
+    pub fn new(table: Table) -> Self {
+        Self { table }
+    }
+
+    /// Appends `entry` on its own.
+    pub async fn append(&self, entry: &AuditEntry) -> Result<(), StoreError> {
+        let put = self.put(entry)?;
+        self.table.transact(vec![(super::Guard::None, put)]).await
+    }
+
+    /// The write that appends `entry`, to commit it with the change it records.
+    pub(crate) fn put(&self, entry: &AuditEntry) -> Result<TransactWriteItem, StoreError> {
+        let mut item: Item =
+            serde_dynamo::to_item(entry).map_err(|e| StoreError::Internal(Box::new(e)))?;
+        let s = AttributeValue::S;
+        let sort = entry.sort_key();
+        item.insert(PK.into(), s(audit_pk(&entry.id)));
+        item.insert(SK.into(), s(AUDIT_SK.into()));
+        item.insert(ENTITY.into(), s("audit".into()));
+        item.insert(GSI1PK.into(), s(AUDIT_PARTITION.into()));
+        item.insert(GSI1SK.into(), s(sort.clone()));
+        item.insert(GSI2PK.into(), s(audit_actor_partition(&entry.actor)));
+        item.insert(GSI2SK.into(), s(sort));
+        let put = Put::builder()
+            .table_name(self.table.name())
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(PK)")
+            .build()
+            .map_err(|e| StoreError::Internal(Box::new(e)))?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// One page of entries matching `filter`, newest first.
+    pub async fn list(
+        &self,
+        filter: &AuditFilter,
+        limit: u32,
+        after: Option<&Cursor>,
+    ) -> Result<(Vec<AuditEntry>, Option<Cursor>), StoreError> {
+        let (index, pk_attr, sk_attr, partition) = match &filter.actor {
+            Some(actor) => (GSI2, GSI2PK, GSI2SK, audit_actor_partition(actor)),
+            None => (GSI1, GSI1PK, GSI1SK, AUDIT_PARTITION.to_owned()),
+        };
+        let bound = |t: Option<OffsetDateTime>, default: &str| {
+            t.map_or_else(|| default.to_owned(), sortable)
+        };
+        // '~' sorts after every character of a time and a UUID.
+        let sort_between = (filter.from.is_some() || filter.to.is_some()).then(|| {
+            (
+                bound(filter.from, "0"),
+                format!("{}~", bound(filter.to, "9")),
+            )
+        });
+        let listing = IndexListing {
+            index,
+            pk_attr,
+            sk_attr,
+            partition,
+            item_pk_prefix: "AUDIT#",
+            item_sk: AUDIT_SK,
+            forward: false,
+            sort_between,
+            equals: filter.action.clone().map(|a| ("action".to_owned(), a)),
+        };
+        let (items, next) = self.table.query_page(&listing, limit, after).await?;
+        let entries = items
+            .into_iter()
+            .map(|item| {
+                serde_dynamo::from_item(item).map_err(|e| StoreError::Internal(Box::new(e)))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok((entries, next))
+    }
+}

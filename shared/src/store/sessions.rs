@@ -1,0 +1,278 @@
+//! Refresh tokens: one use each, grouped in families so a reused token revokes its family.
+//!
+//! Only a token's SHA-256 is stored. Rotation marks the presented token used, checks its family
+//! is not revoked and stores its successor, in one transaction; presenting a used token means
+//! it was copied, so the whole family is revoked.
+
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Put, TransactWriteItem, Update};
+use time::OffsetDateTime;
+
+use super::keys::*;
+use super::{Guard, StoreError, Table};
+use crate::auth::{digest, opaque_token};
+
+/// What presenting a refresh token led to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rotation {
+    /// A fresh token replaces the presented one.
+    Rotated {
+        /// The new refresh token (give it to the client; it is not stored).
+        token: String,
+        /// Whose it is.
+        user_id: String,
+        /// Its family.
+        family_id: String,
+    },
+    /// The token had already been used: its family is now revoked.
+    Reused {
+        /// Whose it was.
+        user_id: String,
+        /// The revoked family.
+        family_id: String,
+    },
+    /// Unknown, expired, or of a revoked family.
+    Invalid,
+}
+
+/// Refresh tokens and their families in the single table.
+#[derive(Debug, Clone)]
+pub struct SessionStore {
+    table: Table,
+}
+
+struct TokenRecord {
+    user_id: String,
+    family_id: String,
+    used: bool,
+    expires_at: i64,
+}
+
+impl SessionStore {
+    /// Sessions in `table`.
+    pub fn new(table: Table) -> Self {
+        Self { table }
+    }
+
+    /// Starts a new family for `user_id` and returns its first token.
+    pub async fn start(
+        &self,
+        user_id: &str,
+        lifetime: time::Duration,
+    ) -> Result<String, StoreError> {
+        let family_id = uuid::Uuid::now_v7().to_string();
+        let expires = (OffsetDateTime::now_utc() + lifetime).unix_timestamp();
+        let family = Put::builder()
+            .table_name(self.table.name())
+            .item(PK, AttributeValue::S(user_pk(user_id)))
+            .item(SK, AttributeValue::S(family_sk(&family_id)))
+            .item(ENTITY, AttributeValue::S("token_family".into()))
+            .item("revoked", AttributeValue::Bool(false))
+            .item(EXPIRES_AT, AttributeValue::N(expires.to_string()))
+            .build()
+            .map_err(|e| StoreError::Internal(Box::new(e)))?;
+        let (token, put) = self.new_token(user_id, &family_id, expires)?;
+        self.table
+            .transact(vec![
+                (
+                    Guard::None,
+                    TransactWriteItem::builder().put(family).build(),
+                ),
+                (Guard::None, put),
+            ])
+            .await?;
+        Ok(token)
+    }
+
+    /// Exchanges `token` for its successor (see [`Rotation`]).
+    pub async fn rotate(&self, token: &str) -> Result<Rotation, StoreError> {
+        let Some(record) = self.find(token).await? else {
+            return Ok(Rotation::Invalid);
+        };
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        if record.expires_at <= now {
+            return Ok(Rotation::Invalid);
+        }
+        if record.used {
+            self.revoke_family(&record.user_id, &record.family_id)
+                .await?;
+            return Ok(Rotation::Reused {
+                user_id: record.user_id,
+                family_id: record.family_id,
+            });
+        }
+        let mark_used = Update::builder()
+            .table_name(self.table.name())
+            .key(PK, AttributeValue::S(refresh_pk(&digest(token))))
+            .key(SK, AttributeValue::S(REFRESH_SK.into()))
+            .update_expression("SET used = :yes")
+            .condition_expression("used = :no")
+            .expression_attribute_values(":yes", AttributeValue::Bool(true))
+            .expression_attribute_values(":no", AttributeValue::Bool(false))
+            .build()
+            .map_err(|e| StoreError::Internal(Box::new(e)))?;
+        let family_alive = ConditionCheck::builder()
+            .table_name(self.table.name())
+            .key(PK, AttributeValue::S(user_pk(&record.user_id)))
+            .key(SK, AttributeValue::S(family_sk(&record.family_id)))
+            .condition_expression("revoked = :no AND expires_at > :now")
+            .expression_attribute_values(":no", AttributeValue::Bool(false))
+            .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
+            .build()
+            .map_err(|e| StoreError::Internal(Box::new(e)))?;
+        let (next, put) = self.new_token(&record.user_id, &record.family_id, record.expires_at)?;
+        let result = self
+            .table
+            .transact(vec![
+                (
+                    Guard::Version,
+                    TransactWriteItem::builder().update(mark_used).build(),
+                ),
+                (
+                    Guard::Alive,
+                    TransactWriteItem::builder()
+                        .condition_check(family_alive)
+                        .build(),
+                ),
+                (Guard::None, put),
+            ])
+            .await;
+        match result {
+            Ok(()) => Ok(Rotation::Rotated {
+                token: next,
+                user_id: record.user_id,
+                family_id: record.family_id,
+            }),
+            // Lost a race with another use of the same token: that is reuse too.
+            Err(StoreError::VersionMismatch) => {
+                self.revoke_family(&record.user_id, &record.family_id)
+                    .await?;
+                Ok(Rotation::Reused {
+                    user_id: record.user_id,
+                    family_id: record.family_id,
+                })
+            }
+            Err(StoreError::Gone) => Ok(Rotation::Invalid),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Revokes the family `token` belongs to; `None` if the token is unknown.
+    pub async fn revoke_by_token(
+        &self,
+        token: &str,
+    ) -> Result<Option<(String, String)>, StoreError> {
+        let Some(record) = self.find(token).await? else {
+            return Ok(None);
+        };
+        self.revoke_family(&record.user_id, &record.family_id)
+            .await?;
+        Ok(Some((record.user_id, record.family_id)))
+    }
+
+    /// Revokes every family of `user_id`.
+    pub async fn revoke_all(&self, user_id: &str) -> Result<(), StoreError> {
+        let mut start = None;
+        loop {
+            let page = self
+                .table
+                .client()
+                .query()
+                .table_name(self.table.name())
+                .key_condition_expression("PK = :pk AND begins_with(SK, :family)")
+                .expression_attribute_values(":pk", AttributeValue::S(user_pk(user_id)))
+                .expression_attribute_values(":family", AttributeValue::S("FAMILY#".into()))
+                .projection_expression("SK")
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(StoreError::from_sdk)?;
+            for item in page.items() {
+                if let Some(family) = item
+                    .get(SK)
+                    .and_then(|v| v.as_s().ok())
+                    .and_then(|sk| sk.strip_prefix("FAMILY#"))
+                {
+                    self.revoke_family(user_id, family).await?;
+                }
+            }
+            start = page.last_evaluated_key;
+            if start.is_none() {
+                return Ok(());
+            }
+        }
+    }
+
+    async fn revoke_family(&self, user_id: &str, family_id: &str) -> Result<(), StoreError> {
+        self.table
+            .client()
+            .update_item()
+            .table_name(self.table.name())
+            .key(PK, AttributeValue::S(user_pk(user_id)))
+            .key(SK, AttributeValue::S(family_sk(family_id)))
+            .update_expression("SET revoked = :yes")
+            .condition_expression("attribute_exists(PK)")
+            .expression_attribute_values(":yes", AttributeValue::Bool(true))
+            .send()
+            .await
+            .map(|_| ())
+            .or_else(|e| match e.as_service_error() {
+                Some(s) if s.is_conditional_check_failed_exception() => Ok(()),
+                _ => Err(StoreError::from_sdk(e)),
+            })
+    }
+
+    async fn find(&self, token: &str) -> Result<Option<TokenRecord>, StoreError> {
+        if token.is_empty() || token.len() > 128 {
+            return Ok(None);
+        }
+        let Some(item) = self
+            .table
+            .get_item(refresh_pk(&digest(token)), REFRESH_SK)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let text = |name: &str| {
+            item.get(name)
+                .and_then(|v| v.as_s().ok())
+                .cloned()
+                .ok_or_else(|| StoreError::corrupt(format!("refresh token without {name}")))
+        };
+        Ok(Some(TokenRecord {
+            user_id: text("user_id")?,
+            family_id: text("family_id")?,
+            used: item
+                .get("used")
+                .and_then(|v| v.as_bool().ok())
+                .copied()
+                .unwrap_or(true),
+            expires_at: item
+                .get(EXPIRES_AT)
+                .and_then(|v| v.as_n().ok())
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0),
+        }))
+    }
+
+    fn new_token(
+        &self,
+        user_id: &str,
+        family_id: &str,
+        expires_at: i64,
+    ) -> Result<(String, TransactWriteItem), StoreError> {
+        let token = opaque_token();
+        let put = Put::builder()
+            .table_name(self.table.name())
+            .item(PK, AttributeValue::S(refresh_pk(&digest(&token))))
+            .item(SK, AttributeValue::S(REFRESH_SK.into()))
+            .item(ENTITY, AttributeValue::S("refresh_token".into()))
+            .item("user_id", AttributeValue::S(user_id.into()))
+            .item("family_id", AttributeValue::S(family_id.into()))
+            .item("used", AttributeValue::Bool(false))
+            .item(EXPIRES_AT, AttributeValue::N(expires_at.to_string()))
+            .condition_expression("attribute_not_exists(PK)")
+            .build()
+            .map_err(|e| StoreError::Internal(Box::new(e)))?;
+        Ok((token, TransactWriteItem::builder().put(put).build()))
+    }
+}

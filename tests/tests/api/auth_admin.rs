@@ -1,0 +1,231 @@
+use http::{Method, StatusCode};
+use serde_json::json;
+use shared::auth::Role;
+use stockroom_tests::{STRONG_PASSWORD, TestApp};
+
+async fn account_id(app: &TestApp, email: &str) -> String {
+    let tokens = app.login(email, STRONG_PASSWORD).await;
+    let me = app
+        .call_with_token(
+            Method::GET,
+            "/v1/auth/me",
+            tokens.body["access_token"].as_str().unwrap(),
+            None,
+        )
+        .await;
+    me.body["id"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn the_last_active_admin_cannot_be_demoted_or_disabled() {
+    let app = TestApp::spawn().await;
+    app.bootstrap_admin("root@example.com").await;
+    let root = account_id(&app, "root@example.com").await;
+    for change in [json!({"role": "manager"}), json!({"disabled": true})] {
+        let r = app
+            .send_json(
+                Method::PATCH,
+                &format!("/v1/users/{root}"),
+                Role::Admin,
+                &change,
+                &[],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text);
+    }
+    // With a second admin, the first may step down.
+    app.register_and_login("second@example.com").await;
+    let second = account_id(&app, "second@example.com").await;
+    let promote = app
+        .send_json(
+            Method::PATCH,
+            &format!("/v1/users/{second}"),
+            Role::Admin,
+            &json!({"role": "admin"}),
+            &[],
+        )
+        .await;
+    assert_eq!(promote.status, StatusCode::OK, "{}", promote.text);
+    let demote = app
+        .send_json(
+            Method::PATCH,
+            &format!("/v1/users/{root}"),
+            Role::Admin,
+            &json!({"role": "manager"}),
+            &[],
+        )
+        .await;
+    assert_eq!(demote.status, StatusCode::OK, "{}", demote.text);
+    let last = app
+        .send_json(
+            Method::PATCH,
+            &format!("/v1/users/{second}"),
+            Role::Admin,
+            &json!({"disabled": true}),
+            &[],
+        )
+        .await;
+    assert_eq!(last.status, StatusCode::CONFLICT);
+}
+
+#[tokio::test]
+async fn two_admins_demoting_each_other_at_once_leave_one_admin() {
+    let app = TestApp::spawn().await;
+    app.bootstrap_admin("a@example.com").await;
+    app.bootstrap_admin("b@example.com").await;
+    let (a, b) = (
+        account_id(&app, "a@example.com").await,
+        account_id(&app, "b@example.com").await,
+    );
+    let change = json!({"role": "staff"});
+    let (path_a, path_b) = (format!("/v1/users/{a}"), format!("/v1/users/{b}"));
+    let (ra, rb) = tokio::join!(
+        app.send_json(Method::PATCH, &path_a, Role::Admin, &change, &[]),
+        app.send_json(Method::PATCH, &path_b, Role::Admin, &change, &[]),
+    );
+    let ok = [ra.status, rb.status]
+        .iter()
+        .filter(|s| **s == StatusCode::OK)
+        .count();
+    assert_eq!(
+        ok, 1,
+        "{} {} / {} {}",
+        ra.status, ra.text, rb.status, rb.text
+    );
+    let users = app.get("/v1/users", Role::Admin).await;
+    let admins = users.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|u| u["role"] == "admin")
+        .count();
+    assert_eq!(admins, 1);
+}
+
+#[tokio::test]
+async fn users_are_listed_in_pages_and_changes_are_audited() {
+    let app = TestApp::spawn().await;
+    for n in 0..5 {
+        let r = app
+            .post_anonymous("/v1/auth/register", &json!({"email": format!("u{n}@example.com"), "password": STRONG_PASSWORD, "display_name": "U"}))
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED);
+    }
+    let first = app.get("/v1/users?limit=3", Role::Admin).await;
+    assert_eq!(first.body["items"].as_array().unwrap().len(), 3);
+    let cursor = first.body["next_cursor"].as_str().unwrap();
+    let second = app
+        .get(&format!("/v1/users?limit=3&cursor={cursor}"), Role::Admin)
+        .await;
+    assert_eq!(second.body["items"].as_array().unwrap().len(), 2);
+    assert_eq!(second.body["next_cursor"], json!(null));
+    assert!(first.text.find("password_hash").is_none() && second.text.find("argon2").is_none());
+
+    let id = first.body["items"][0]["id"].as_str().unwrap();
+    let stale = app
+        .send_json(
+            Method::PATCH,
+            &format!("/v1/users/{id}"),
+            Role::Admin,
+            &json!({"role": "staff"}),
+            &[("if-match", "\"9\"")],
+        )
+        .await;
+    assert_eq!(stale.status, StatusCode::PRECONDITION_FAILED);
+    let changed = app
+        .send_json(
+            Method::PATCH,
+            &format!("/v1/users/{id}"),
+            Role::Admin,
+            &json!({"role": "staff"}),
+            &[],
+        )
+        .await;
+    assert_eq!(changed.status, StatusCode::OK);
+    assert_eq!(changed.body["role"], "staff");
+    let bad = app
+        .send_json(
+            Method::PATCH,
+            &format!("/v1/users/{id}"),
+            Role::Admin,
+            &json!({"role": "owner"}),
+            &[],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    let audit = app
+        .get("/v1/audit?action=user.role_changed", Role::Admin)
+        .await;
+    let entries = audit.body["items"].as_array().unwrap();
+    assert_eq!(entries.len(), 1, "{}", audit.text);
+    assert_eq!(entries[0]["target"], id);
+    assert_eq!(entries[0]["actor"], "user-admin");
+    assert_eq!(entries[0]["details"]["role_after"], "staff");
+}
+
+#[tokio::test]
+async fn the_audit_log_filters_by_actor_action_and_time_and_cannot_be_changed() {
+    let app = TestApp::spawn().await;
+    app.register_and_login("a@example.com").await;
+    app.login("a@example.com", "wrong-password-guess").await;
+    app.register_and_login("b@example.com").await;
+    let a = account_id(&app, "a@example.com").await;
+
+    let by_actor = app.get(&format!("/v1/audit?actor={a}"), Role::Admin).await;
+    let actions: Vec<&str> = by_actor.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        vec![
+            "auth.login",
+            "auth.login_failed",
+            "auth.login",
+            "auth.register"
+        ],
+        "newest first"
+    );
+    let failed = app
+        .get(
+            &format!("/v1/audit?actor={a}&action=auth.login_failed"),
+            Role::Admin,
+        )
+        .await;
+    assert_eq!(failed.body["items"].as_array().unwrap().len(), 1);
+    assert_eq!(failed.body["items"][0]["details"]["email"], "a@example.com");
+    assert!(
+        !failed.text.contains("wrong-password-guess"),
+        "passwords never reach the log"
+    );
+
+    let future = app
+        .get("/v1/audit?from=2999-01-01T00:00:00Z", Role::Admin)
+        .await;
+    assert!(future.body["items"].as_array().unwrap().is_empty());
+    let past = app
+        .get("/v1/audit?to=2000-01-01T00:00:00Z", Role::Admin)
+        .await;
+    assert!(past.body["items"].as_array().unwrap().is_empty());
+    let all = app
+        .get("/v1/audit?from=2000-01-01T00:00:00Z&limit=2", Role::Admin)
+        .await;
+    assert_eq!(all.body["items"].as_array().unwrap().len(), 2);
+    assert!(all.body["next_cursor"].is_string());
+
+    let bad_time = app.get("/v1/audit?from=yesterday", Role::Admin).await;
+    assert_eq!(bad_time.status, StatusCode::UNPROCESSABLE_ENTITY);
+    for method in [Method::DELETE, Method::PATCH, Method::PUT] {
+        let r = app
+            .call(
+                app.request(method.clone(), "/v1/audit", Some(Role::Admin))
+                    .body(lambda_http::Body::Empty)
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED, "{method}");
+    }
+}

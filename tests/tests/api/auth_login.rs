@@ -1,0 +1,240 @@
+use http::StatusCode;
+use serde_json::json;
+use stockroom_tests::{STRONG_PASSWORD, TestApp};
+
+#[tokio::test]
+async fn registration_validates_every_field_and_writes_nothing_on_failure() {
+    let app = TestApp::spawn().await;
+    let r = app
+        .post_anonymous(
+            "/v1/auth/register",
+            &json!({"email": "not-an-email", "password": "password123", "display_name": ""}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    let fields: Vec<&str> = r.body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, vec!["email", "display_name", "password"]);
+    let password_message = r.body["errors"][2]["message"].as_str().unwrap();
+    assert!(
+        password_message.starts_with("is too easy to guess"),
+        "{password_message}"
+    );
+    let short = app
+        .post_anonymous(
+            "/v1/auth/register",
+            &json!({"email": "a@example.com", "password": "short", "display_name": "A"}),
+        )
+        .await;
+    assert_eq!(
+        short.body["errors"][0]["message"],
+        "must be at least 10 characters, got 5"
+    );
+    for body in [
+        json!({"email": "a@example.com"}),
+        json!({"email": "a@example.com", "password": STRONG_PASSWORD, "display_name": "A", "role": "admin"}),
+    ] {
+        let r = app.post_anonymous("/v1/auth/register", &body).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    }
+    assert_eq!(app.table_item_count().await, 0);
+}
+
+#[tokio::test]
+async fn an_address_registers_once_whatever_its_case() {
+    let app = TestApp::spawn().await;
+    let body =
+        |email: &str| json!({"email": email, "password": STRONG_PASSWORD, "display_name": "A"});
+    assert_eq!(
+        app.post_anonymous("/v1/auth/register", &body("dup@example.com"))
+            .await
+            .status,
+        StatusCode::CREATED
+    );
+    let before = app.table_item_count().await;
+    let again = app
+        .post_anonymous("/v1/auth/register", &body(" DUP@Example.com "))
+        .await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+    assert_eq!(app.table_item_count().await, before);
+}
+
+#[tokio::test]
+async fn a_failed_sign_in_looks_the_same_for_unknown_and_known_addresses() {
+    let app = TestApp::spawn().await;
+    app.register_and_login("known@example.com").await;
+    let wrong_password = app
+        .login("known@example.com", "not-the-password-at-all")
+        .await;
+    let unknown = app
+        .login("nobody@example.com", "not-the-password-at-all")
+        .await;
+    let malformed = app.login("nobody", "x").await;
+    for r in [&wrong_password, &unknown, &malformed] {
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(r.body["detail"], "invalid e-mail or password");
+        assert_eq!(r.body["type"], "urn:stockroom:problem:invalid-credentials");
+    }
+    assert!(
+        app.audit_actions()
+            .await
+            .contains(&"auth.login_failed".to_owned())
+    );
+}
+
+#[tokio::test]
+async fn a_disabled_account_cannot_sign_in() {
+    let app = TestApp::spawn().await;
+    let tokens = app.register_and_login("gone@example.com").await;
+    let me = app
+        .call_with_token(
+            http::Method::GET,
+            "/v1/auth/me",
+            tokens.body["access_token"].as_str().unwrap(),
+            None,
+        )
+        .await;
+    let id = me.body["id"].as_str().unwrap();
+    let r = app
+        .send_json(
+            http::Method::PATCH,
+            &format!("/v1/users/{id}"),
+            shared::auth::Role::Admin,
+            &json!({"disabled": true}),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let login = app.login("gone@example.com", STRONG_PASSWORD).await;
+    assert_eq!(login.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(login.body["detail"], "invalid e-mail or password");
+    let refresh = app
+        .post_anonymous(
+            "/v1/auth/refresh",
+            &json!({"refresh_token": tokens.body["refresh_token"]}),
+        )
+        .await;
+    assert_eq!(
+        refresh.status,
+        StatusCode::UNAUTHORIZED,
+        "disabling revokes refresh tokens"
+    );
+}
+
+async fn lock_of(app: &TestApp, key: &str) -> Option<i64> {
+    let item = app
+        .clients
+        .dynamodb
+        .get_item()
+        .table_name(&app.config.table_name)
+        .key("PK", aws_sdk_dynamodb::types::AttributeValue::S(key.into()))
+        .key(
+            "SK",
+            aws_sdk_dynamodb::types::AttributeValue::S("LOCK".into()),
+        )
+        .send()
+        .await
+        .unwrap()
+        .item?;
+    item.get("locked_until")
+        .and_then(|v| v.as_n().ok())
+        .and_then(|n| n.parse().ok())
+}
+
+/// Moves a lock's end into the past, as waiting it out would.
+async fn expire_lock(app: &TestApp, key: &str) {
+    app.clients
+        .dynamodb
+        .update_item()
+        .table_name(&app.config.table_name)
+        .key("PK", aws_sdk_dynamodb::types::AttributeValue::S(key.into()))
+        .key(
+            "SK",
+            aws_sdk_dynamodb::types::AttributeValue::S("LOCK".into()),
+        )
+        .update_expression("SET locked_until = :past")
+        .expression_attribute_values(
+            ":past",
+            aws_sdk_dynamodb::types::AttributeValue::N("1".into()),
+        )
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn repeated_failures_lock_the_account_for_a_growing_interval_then_release() {
+    let app = TestApp::spawn().await;
+    app.register_and_login("target@example.com").await;
+    for i in 0..4 {
+        let r = app
+            .login("target@example.com", "wrong-password-guess")
+            .await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "attempt {i}");
+    }
+    // The fifth failure starts the lock; from then on even the right password waits.
+    app.login("target@example.com", "wrong-password-guess")
+        .await;
+    let locked = app.login("target@example.com", STRONG_PASSWORD).await;
+    assert_eq!(
+        locked.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        locked.text
+    );
+    let wait: u64 = locked.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=30).contains(&wait), "{wait}");
+    assert!(
+        lock_of(&app, "LOCK#ACCOUNT#target@example.com")
+            .await
+            .is_some()
+    );
+
+    expire_lock(&app, "LOCK#ACCOUNT#target@example.com").await;
+    // One more failure after the lock: the next lock is twice as long.
+    app.login("target@example.com", "wrong-password-guess")
+        .await;
+    let relocked = app.login("target@example.com", STRONG_PASSWORD).await;
+    let wait: u64 = relocked.header("retry-after").unwrap().parse().unwrap();
+    assert!((31..=60).contains(&wait), "{wait}");
+
+    expire_lock(&app, "LOCK#ACCOUNT#target@example.com").await;
+    let ok = app.login("target@example.com", STRONG_PASSWORD).await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.text);
+    assert!(
+        lock_of(&app, "LOCK#ACCOUNT#target@example.com")
+            .await
+            .is_none(),
+        "success clears the count"
+    );
+    assert!(
+        app.audit_actions()
+            .await
+            .contains(&"auth.lockout".to_owned())
+    );
+}
+
+#[tokio::test]
+async fn one_client_guessing_across_many_accounts_is_locked_out() {
+    let app = TestApp::spawn().await;
+    app.register_and_login("real@example.com").await;
+    for n in 0..20 {
+        let body =
+            json!({"email": format!("guess{n}@example.com"), "password": "wrong-password-guess"});
+        let r = app.post_from("198.51.100.7", "/v1/auth/login", &body).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "attempt {n}");
+    }
+    let body = json!({"email": "real@example.com", "password": STRONG_PASSWORD});
+    let blocked = app.post_from("198.51.100.7", "/v1/auth/login", &body).await;
+    assert_eq!(blocked.status, StatusCode::TOO_MANY_REQUESTS);
+    let elsewhere = app.post_from("203.0.113.9", "/v1/auth/login", &body).await;
+    assert_eq!(
+        elsewhere.status,
+        StatusCode::OK,
+        "other clients are unaffected"
+    );
+}
