@@ -64,6 +64,15 @@ pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiErro
             "the request body is empty; a JSON object is required".into(),
         ));
     }
+    // serde accepts an array for a struct; a request body is an object or it is wrong.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(
+            match serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
+                Err(e) => malformed(&e),
+                Ok(_) => ApiError::invalid("(body)", "must be a JSON object"),
+            },
+        );
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let result = serde_path_to_error::deserialize(&mut de);
     if result.is_ok() {
@@ -220,6 +229,16 @@ mod tests {
             parse_json::<Body>(b"  "),
             Err(ApiError::BadRequest(_))
         ));
+    }
+
+    #[test]
+    fn a_body_that_is_not_an_object_is_invalid() {
+        for body in [&b"[]"[..], b"42", b"\"text\"", b"null"] {
+            match parse_json::<Body>(body) {
+                Err(ApiError::Validation(e)) => assert_eq!(e[0].message, "must be a JSON object"),
+                other => panic!("{other:?}"),
+            }
+        }
     }
 
     #[test]
