@@ -98,6 +98,29 @@ async fn main() {
         ProductDraft::parse(input).unwrap();
     }));
 
+    rows.push(micro(
+        "hash a password (argon2id, m=19 MiB, t=2)",
+        30,
+        || {
+            shared::auth::passwords::hash("velvet-otter-carries-17-lanterns").unwrap();
+        },
+    ));
+    let stored = shared::auth::passwords::hash("velvet-otter-carries-17-lanterns").unwrap();
+    rows.push(micro("verify a password (argon2id)", 30, || {
+        shared::auth::passwords::verify("velvet-otter-carries-17-lanterns", Some(&stored)).unwrap();
+    }));
+    rows.push(micro("sign an access token (EdDSA)", 5_000, || {
+        shared::auth::AccessClaims::issue(
+            "u",
+            Role::Staff,
+            "stockroom",
+            "stockroom-api",
+            std::time::Duration::from_secs(900),
+        )
+        .sign(&key)
+        .unwrap();
+    }));
+
     // Through the router and the real adapters, against DynamoDB Local and moto.
     let app = TestApp::spawn().await;
     let n = 300;
@@ -148,6 +171,28 @@ async fn main() {
         )
         .await;
     }
+    // Sign-in: lock checks, account lookup, argon2 verify, audit entry, new refresh family.
+    let (mut logins, mut refreshes) = (vec![], vec![]);
+    let tokens = app.register_and_login("bench@example.com").await;
+    let mut refresh = tokens.body["refresh_token"].as_str().unwrap().to_owned();
+    for _ in 0..100 {
+        timed(
+            &mut logins,
+            app.login("bench@example.com", stockroom_tests::STRONG_PASSWORD),
+        )
+        .await;
+    }
+    for _ in 0..100 {
+        let body = json!({"refresh_token": refresh});
+        let r = timed(
+            &mut refreshes,
+            app.post_anonymous("/v1/auth/refresh", &body),
+        )
+        .await;
+        refresh = r.body["refresh_token"].as_str().unwrap().to_owned();
+    }
+    rows.push(stats("POST /v1/auth/login", logins));
+    rows.push(stats("POST /v1/auth/refresh", refreshes));
     rows.push(stats("POST /v1/products", create));
     rows.push(stats("GET /v1/products/{id}", read));
     rows.push(stats("GET /v1/products?limit=20", list));
@@ -191,7 +236,9 @@ async fn main() {
     }
     writeln!(
         doc,
-        "\nThe first two rows are pure CPU, paid by every request before any I/O. The others go \
+        "\nThe first rows are pure CPU: token verification is what every authenticated request \
+         pays in the middleware; password hashing and verification are what registration and \
+         sign-in pay by design (OWASP's argon2id parameters). The others go \
          through a function's full router (auth, validation, problem+json, metrics, security \
          headers) and the real DynamoDB/S3 adapters, sequentially, against DynamoDB Local (a Java \
          emulator, slower than DynamoDB) on the same 2-core machine: use them to spot \

@@ -1,0 +1,26 @@
+//! Unit tests of `roles`.
+
+use super::*;
+
+#[test]
+fn only_managers_and_admins_write_products() {
+    let writers: Vec<_> = Role::ALL
+        .into_iter()
+        .filter(|r| r.allows(Permission::WriteProducts))
+        .collect();
+    assert_eq!(writers, vec![Role::Admin, Role::Manager]);
+}
+
+#[test]
+fn every_role_reads_products() {
+    assert!(Role::ALL.iter().all(|r| r.allows(Permission::ReadProducts)));
+}
+
+#[test]
+fn roles_round_trip_through_their_names() {
+    for role in Role::ALL {
+        let json = serde_json::to_string(&role).unwrap();
+        assert_eq!(json, format!("\"{}\"", role.as_str()));
+        assert_eq!(serde_json::from_str::<Role>(&json).unwrap(), role);
+    }
+}

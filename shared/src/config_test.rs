@@ -1,0 +1,81 @@
+//! Unit tests of `config`.
+
+use super::*;
+use std::collections::HashMap;
+
+fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+    let map: HashMap<String, String> = pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    move |k| map.get(k).cloned()
+}
+
+const JWKS: &str = r#"{"keys":[{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo","kid":"k1","alg":"EdDSA","use":"sig"}]}"#;
+
+#[test]
+fn a_complete_environment_is_read_with_defaults() {
+    let cfg = Config::from_lookup(env(&[
+        ("TABLE_NAME", "t"),
+        ("MEDIA_BUCKET", "b"),
+        ("AUTH_JWKS", JWKS),
+        (
+            "CORS_ALLOWED_ORIGINS",
+            "https://a.example, https://b.example",
+        ),
+    ]))
+    .unwrap();
+    assert_eq!(cfg.table_name, "t");
+    assert_eq!(cfg.max_body_bytes, 65_536);
+    assert_eq!(cfg.cors_allowed_origins.len(), 2);
+    assert!(!cfg.s3_force_path_style);
+}
+
+#[test]
+fn a_missing_variable_is_named() {
+    let err = Config::from_lookup(env(&[("MEDIA_BUCKET", "b"), ("AUTH_JWKS", JWKS)])).unwrap_err();
+    assert_eq!(err, ConfigError::Missing("TABLE_NAME"));
+    assert_eq!(err.to_string(), "missing environment variable TABLE_NAME");
+}
+
+#[test]
+fn an_invalid_number_names_the_variable_and_the_expected_range() {
+    let err = Config::from_lookup(env(&[
+        ("TABLE_NAME", "t"),
+        ("MEDIA_BUCKET", "b"),
+        ("AUTH_JWKS", JWKS),
+        ("MAX_BODY_BYTES", "lots"),
+    ]))
+    .unwrap_err();
+    assert!(err.to_string().contains("MAX_BODY_BYTES"), "{err}");
+    assert!(err.to_string().contains("'lots'"), "{err}");
+}
+
+#[test]
+fn a_signing_key_file_needs_its_key_id() {
+    let err = Config::from_lookup(env(&[
+        ("TABLE_NAME", "t"),
+        ("MEDIA_BUCKET", "b"),
+        ("AUTH_JWKS", JWKS),
+        ("AUTH_SIGNING_KEY_FILE", "/tmp/key.der"),
+    ]))
+    .unwrap_err();
+    assert_eq!(err, ConfigError::Missing("AUTH_SIGNING_KEY_ID"));
+}
+
+#[test]
+fn an_unparseable_jwks_is_rejected_at_start_up() {
+    let err = Config::from_lookup(env(&[
+        ("TABLE_NAME", "t"),
+        ("MEDIA_BUCKET", "b"),
+        ("AUTH_JWKS", "{not json"),
+    ]))
+    .unwrap_err();
+    assert!(matches!(
+        err,
+        ConfigError::Invalid {
+            name: "AUTH_JWKS",
+            ..
+        }
+    ));
+}
