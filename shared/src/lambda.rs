@@ -61,7 +61,7 @@ pub async fn run(function: Function) -> Result<(), lambda_http::Error> {
 }
 
 /// Loads the private key that signs access tokens, and checks that `AUTH_JWKS` publishes it.
-async fn load_signing_key(
+pub async fn load_signing_key(
     config: &Config,
     clients: &AwsClients,
 ) -> Result<SigningKey, lambda_http::Error> {
