@@ -1,6 +1,7 @@
 //! Development signing keys and tokens.
 
 use std::path::Path;
+use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow};
 use shared::auth::{AccessClaims, Role, SigningKey};
@@ -28,16 +29,10 @@ pub fn mint_token(
     audience: &str,
     ttl_seconds: i64,
 ) -> Result<String> {
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    AccessClaims {
-        sub: sub.to_owned(),
-        role,
-        iss: issuer.to_owned(),
-        aud: audience.to_owned(),
-        iat: now,
-        nbf: Some(now),
-        exp: now + ttl_seconds,
-    }
-    .sign(key)
-    .map_err(|e| anyhow!("signing the token: {e}"))
+    let mut claims = AccessClaims::issue(sub, role, issuer, audience, Duration::ZERO);
+    // A negative lifetime makes an expired token, which tests need.
+    claims.exp = claims.iat + ttl_seconds;
+    claims
+        .sign(key)
+        .map_err(|e| anyhow!("signing the token: {e}"))
 }

@@ -332,15 +332,20 @@ async fn logout(
 }
 
 async fn me(State(state): State<AppState>, caller: Caller) -> Result<Response, ApiError> {
-    let account = state
+    let account = account_of(&state, &caller).await?;
+    Ok(Json(account.view()).into_response())
+}
+
+/// The caller's own account (404 if it was deleted after the token was issued).
+pub(super) async fn account_of(state: &AppState, caller: &Caller) -> Result<Account, ApiError> {
+    state
         .accounts
         .get(&caller.user_id)
         .await
         .map_err(|e| match e {
             StoreError::NotFound => ApiError::NotFound("the account no longer exists".into()),
             other => other.into(),
-        })?;
-    Ok(Json(account.view()).into_response())
+        })
 }
 
 async fn jwks(State(state): State<AppState>) -> Response {

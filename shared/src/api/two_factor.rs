@@ -10,28 +10,15 @@ use serde_json::json;
 use time::OffsetDateTime;
 
 use super::AppState;
-use super::auth::audit;
+use super::auth::{account_of, audit};
 use crate::auth::{Caller, two_factor};
-use crate::domain::Account;
 use crate::http::{ApiError, ApiJson, RequestMeta};
-use crate::store::StoreError;
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/v1/auth/2fa/setup", post(setup))
         .route("/v1/auth/2fa/enable", post(enable))
         .route("/v1/auth/2fa/disable", post(disable))
-}
-
-async fn account_of(state: &AppState, caller: &Caller) -> Result<Account, ApiError> {
-    state
-        .accounts
-        .get(&caller.user_id)
-        .await
-        .map_err(|e| match e {
-            StoreError::NotFound => ApiError::NotFound("the account no longer exists".into()),
-            other => other.into(),
-        })
 }
 
 #[tracing::instrument(name = "Setting up two-factor", skip_all)]

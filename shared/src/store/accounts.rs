@@ -127,18 +127,7 @@ impl AccountStore {
         item.insert(ENTITY.into(), s("account".into()));
         item.insert(GSI1PK.into(), s(USERS_PARTITION.into()));
         item.insert(GSI1SK.into(), s(account.id.clone()));
-        let mut put = Put::builder()
-            .table_name(self.table.name())
-            .set_item(Some(item));
-        put = match expected_version {
-            None => put.condition_expression("attribute_not_exists(PK)"),
-            Some(v) => put
-                .condition_expression("#version = :expected")
-                .expression_attribute_names("#version", "version")
-                .expression_attribute_values(":expected", AttributeValue::N(v.to_string())),
-        };
-        let put = put.build().map_err(|e| StoreError::Internal(Box::new(e)))?;
-        Ok(TransactWriteItem::builder().put(put).build())
+        self.table.versioned_put(item, expected_version)
     }
 
     fn claim_email(&self, account: &Account) -> Result<TransactWriteItem, StoreError> {

@@ -73,6 +73,27 @@ impl Table {
         Ok(output.item)
     }
 
+    /// A put of `item` that creates it (`expected_version` `None`) or replaces the version
+    /// the caller read; to be guarded by [`Guard::Version`].
+    pub(crate) fn versioned_put(
+        &self,
+        item: Item,
+        expected_version: Option<u64>,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let mut put = aws_sdk_dynamodb::types::Put::builder()
+            .table_name(self.name.as_ref())
+            .set_item(Some(item));
+        put = match expected_version {
+            None => put.condition_expression("attribute_not_exists(PK)"),
+            Some(v) => put
+                .condition_expression("#version = :expected")
+                .expression_attribute_names("#version", "version")
+                .expression_attribute_values(":expected", AttributeValue::N(v.to_string())),
+        };
+        let put = put.build().map_err(|e| StoreError::Internal(Box::new(e)))?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
     /// Runs `writes` as one transaction, retrying when it lost a race with another transaction.
     /// A failed condition is reported as what its [`Guard`] protects.
     pub(crate) async fn transact(

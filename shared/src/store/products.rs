@@ -147,19 +147,7 @@ impl ProductStore {
         product: &Product,
         expected_version: Option<u64>,
     ) -> Result<TransactWriteItem, StoreError> {
-        let mut put = Put::builder()
-            .table_name(self.table.name())
-            .set_item(Some(encode(product)?));
-        put = match expected_version {
-            None => put.condition_expression("attribute_not_exists(PK)"),
-            Some(v) => put
-                .condition_expression("#version = :expected")
-                .expression_attribute_names("#version", "version")
-                .expression_attribute_values(":expected", AttributeValue::N(v.to_string())),
-        };
-        Ok(TransactWriteItem::builder()
-            .put(put.build().map_err(|e| StoreError::Internal(Box::new(e)))?)
-            .build())
+        self.table.versioned_put(encode(product)?, expected_version)
     }
 
     fn claim(&self, pk: String, sk: &str, entity: &str, id: &ProductId) -> TransactWriteItem {
