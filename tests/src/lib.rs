@@ -60,6 +60,7 @@ pub struct TestApp {
     pub products: Router,
     pub health: Router,
     pub auth: Router,
+    pub stock: Router,
 }
 
 impl TestApp {
@@ -114,6 +115,12 @@ impl TestApp {
             state.clone(),
             shared::api::health::router(),
         );
+        let stock = shared::lambda::app(
+            "stock",
+            &config,
+            state.clone(),
+            shared::api::stock::router(),
+        );
         let mut auth_state = state;
         auth_state.signer = Some(std::sync::Arc::new(
             SigningKey::from_pkcs8(key.kid(), key.pkcs8()).unwrap(),
@@ -126,6 +133,7 @@ impl TestApp {
             products,
             health,
             auth,
+            stock,
         }
     }
 
@@ -154,6 +162,8 @@ impl TestApp {
             self.health.clone()
         } else if path.starts_with("/v1/products") {
             self.products.clone()
+        } else if path.starts_with("/v1/stock") || path.starts_with("/v1/warehouses") {
+            self.stock.clone()
         } else {
             self.auth.clone()
         };
@@ -337,6 +347,76 @@ impl TestApp {
             .iter()
             .map(|e| e["action"].as_str().unwrap().to_owned())
             .collect()
+    }
+
+    /// Creates a warehouse with `code` as a manager; returns its id.
+    pub async fn create_warehouse(&self, code: &str) -> String {
+        let r = self
+            .send_json(
+                Method::POST,
+                "/v1/warehouses",
+                Role::Manager,
+                &serde_json::json!({"code": code, "name": format!("Warehouse {code}")}),
+                &[],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        r.body["id"].as_str().unwrap().to_owned()
+    }
+
+    /// `POST /v1/stock/movements` as staff with a fresh idempotency key.
+    pub async fn move_stock(&self, body: &Value) -> TestResponse {
+        let key = uuid::Uuid::new_v4().to_string();
+        self.move_stock_with_key(body, &key).await
+    }
+
+    /// `POST /v1/stock/movements` as staff with `key`.
+    pub async fn move_stock_with_key(&self, body: &Value, key: &str) -> TestResponse {
+        self.send_json(
+            Method::POST,
+            "/v1/stock/movements",
+            Role::Staff,
+            body,
+            &[("idempotency-key", key)],
+        )
+        .await
+    }
+
+    /// The `on_hand` of a product in a warehouse.
+    pub async fn on_hand(&self, product_id: &str, warehouse_id: &str) -> i64 {
+        let r = self
+            .get(
+                &format!("/v1/stock?product_id={product_id}&warehouse_id={warehouse_id}"),
+                Role::Staff,
+            )
+            .await;
+        r.body["items"][0]["on_hand"].as_i64().unwrap()
+    }
+
+    /// The sum of a level's ledger, read page by page.
+    pub async fn ledger_sum(&self, product_id: &str, warehouse_id: &str) -> i64 {
+        let mut sum = 0;
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut path = format!(
+                "/v1/stock/movements?product_id={product_id}&warehouse_id={warehouse_id}&limit=100"
+            );
+            if let Some(c) = &cursor {
+                path.push_str(&format!("&cursor={c}"));
+            }
+            let r = self.get(&path, Role::Staff).await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+            sum += r.body["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m["quantity"].as_i64().unwrap())
+                .sum::<i64>();
+            match r.body["next_cursor"].as_str() {
+                Some(c) => cursor = Some(c.to_owned()),
+                None => return sum,
+            }
+        }
     }
 
     /// Every item in the table, to prove that failed requests wrote nothing.

@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod health;
 pub mod products;
+pub mod stock;
 mod two_factor;
 mod users;
 
@@ -17,8 +18,8 @@ use crate::blob::MediaBucket;
 use crate::config::Config;
 use crate::http::{ApiError, BodyLimit};
 use crate::store::{
-    AccountStore, AuditLog, LoginAttempts, ProductStore, SessionStore, StoreError, Table,
-    Uniqueness,
+    AccountStore, AuditLog, IdempotencyStore, LoginAttempts, ProductStore, SessionStore,
+    StockStore, StoreError, Table, Uniqueness,
 };
 
 /// Everything handlers need, built once per process and cloned cheaply per request.
@@ -46,6 +47,10 @@ pub struct AppState {
     pub attempts: LoginAttempts,
     /// The audit log.
     pub audit: AuditLog,
+    /// Warehouses, levels and the ledger.
+    pub stock: StockStore,
+    /// Idempotency records.
+    pub idempotency: IdempotencyStore,
     /// Signs access tokens: only the auth function has it.
     pub signer: Option<Arc<SigningKey>>,
     /// `iss` of issued tokens.
@@ -78,6 +83,8 @@ impl AppState {
             sessions: SessionStore::new(table.clone()),
             attempts: LoginAttempts::new(table.clone()),
             audit: AuditLog::new(table.clone()),
+            stock: StockStore::new(table.clone()),
+            idempotency: IdempotencyStore::new(table.clone()),
             signer: None,
             token_issuer: config.token_issuer.clone(),
             token_audience: config.token_audience.clone(),
@@ -85,6 +92,19 @@ impl AppState {
             refresh_token_ttl: config.refresh_token_ttl,
         }
     }
+}
+
+/// An optional RFC 3339 query parameter; a malformed one is a 422 naming `field`.
+pub(crate) fn time_param(
+    field: &str,
+    value: Option<&str>,
+) -> Result<Option<time::OffsetDateTime>, ApiError> {
+    value
+        .map(|v| {
+            time::OffsetDateTime::parse(v, &time::format_description::well_known::Rfc3339)
+                .map_err(|_| ApiError::invalid(field, format!("'{v}' is not an RFC 3339 time")))
+        })
+        .transpose()
 }
 
 impl FromRef<AppState> for Arc<TokenVerifier> {
@@ -108,6 +128,9 @@ impl From<StoreError> for ApiError {
             }
             StoreError::Duplicate(Uniqueness::Barcode) => {
                 ApiError::Conflict("another product already has this barcode".into())
+            }
+            StoreError::Duplicate(Uniqueness::WarehouseCode) => {
+                ApiError::Conflict("another warehouse already has this code".into())
             }
             StoreError::Duplicate(Uniqueness::Email) => {
                 ApiError::Conflict("an account with this e-mail address already exists".into())

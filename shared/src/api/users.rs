@@ -129,19 +129,11 @@ async fn list_audit(
         limit: query.limit,
         cursor: query.cursor,
     };
-    let time = |field: &str, value: Option<&str>| -> Result<Option<OffsetDateTime>, ApiError> {
-        value
-            .map(|v| {
-                OffsetDateTime::parse(v, &time::format_description::well_known::Rfc3339)
-                    .map_err(|_| ApiError::invalid(field, format!("'{v}' is not an RFC 3339 time")))
-            })
-            .transpose()
-    };
     let filter = AuditFilter {
         actor: query.actor.filter(|a| !a.is_empty()),
         action: query.action.filter(|a| !a.is_empty()),
-        from: time("from", query.from.as_deref())?,
-        to: time("to", query.to.as_deref())?,
+        from: super::time_param("from", query.from.as_deref())?,
+        to: super::time_param("to", query.to.as_deref())?,
     };
     if let (Some(from), Some(to)) = (filter.from, filter.to)
         && from > to

@@ -47,6 +47,12 @@ pub enum Permission {
     ManageUsers,
     /// Read the audit log.
     ReadAudit,
+    /// See warehouses, stock levels and the ledger.
+    ReadStock,
+    /// Receive, ship, adjust, count and transfer stock.
+    MoveStock,
+    /// Create and change warehouses.
+    ManageWarehouses,
 }
 
 impl Permission {
@@ -57,6 +63,8 @@ impl Permission {
             Permission::ReadProducts => &[Admin, Manager, Staff, Customer],
             Permission::WriteProducts => &[Admin, Manager],
             Permission::ManageUsers | Permission::ReadAudit => &[Admin],
+            Permission::ReadStock | Permission::MoveStock => &[Admin, Manager, Staff],
+            Permission::ManageWarehouses => &[Admin, Manager],
         }
     }
 }
@@ -90,6 +98,27 @@ pub mod can {
     pub struct ManageUsers;
     impl Guard for ManageUsers {
         const PERMISSION: Permission = Permission::ManageUsers;
+    }
+
+    /// Demands [`Permission::ReadStock`].
+    #[derive(Debug)]
+    pub struct ReadStock;
+    impl Guard for ReadStock {
+        const PERMISSION: Permission = Permission::ReadStock;
+    }
+
+    /// Demands [`Permission::MoveStock`].
+    #[derive(Debug)]
+    pub struct MoveStock;
+    impl Guard for MoveStock {
+        const PERMISSION: Permission = Permission::MoveStock;
+    }
+
+    /// Demands [`Permission::ManageWarehouses`].
+    #[derive(Debug)]
+    pub struct ManageWarehouses;
+    impl Guard for ManageWarehouses {
+        const PERMISSION: Permission = Permission::ManageWarehouses;
     }
 
     /// Demands [`Permission::ReadAudit`].

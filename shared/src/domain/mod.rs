@@ -7,6 +7,7 @@ pub mod account;
 mod barcode;
 mod money;
 pub mod product;
+pub mod stock;
 mod validation;
 
 pub use account::{Account, AccountView, Email};

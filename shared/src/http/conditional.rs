@@ -77,3 +77,31 @@ impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
 #[cfg(test)]
 #[path = "conditional_test.rs"]
 mod tests;
+
+/// The `Idempotency-Key` header of a write that clients may retry: 1 to 255 visible ASCII
+/// characters. Required where extracted; a missing or malformed key is a 400.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyKey(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let value = parts
+            .headers
+            .get("idempotency-key")
+            .ok_or_else(|| {
+                ApiError::BadRequest(
+                    "this write requires an Idempotency-Key header (e.g. a UUID) so a retry cannot apply it twice".into(),
+                )
+            })?
+            .to_str()
+            .ok()
+            .map(str::trim)
+            .filter(|k| !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| b.is_ascii_graphic()))
+            .ok_or_else(|| {
+                ApiError::BadRequest("Idempotency-Key must be 1 to 255 visible ASCII characters".into())
+            })?;
+        Ok(Self(value.to_owned()))
+    }
+}

@@ -10,7 +10,7 @@ pub mod pagination;
 mod problem;
 
 pub use auth::{Authorized, require};
-pub use conditional::{IfMatch, etag};
+pub use conditional::{IdempotencyKey, IfMatch, etag};
 pub use extract::{ApiJson, ApiPath, ApiQuery, BodyLimit};
 pub use layers::{HttpSettings, RequestId, RequestMeta, X_REQUEST_ID, service};
 pub use pagination::{Cursor, Page, PageParams};

@@ -39,6 +39,14 @@ pub enum ApiError {
     /// 409: the change conflicts with current state (duplicate SKU, ...).
     #[error("{0}")]
     Conflict(String),
+    /// 409: not enough available stock; nothing was written.
+    #[error("insufficient stock: {available} available, {requested} requested")]
+    InsufficientStock {
+        /// Units available.
+        available: i64,
+        /// Units requested.
+        requested: i64,
+    },
     /// 412: `If-Match` names a version that is no longer current.
     #[error("{0}")]
     PreconditionFailed(String),
@@ -116,6 +124,11 @@ impl ApiError {
                 "Method not allowed",
             ),
             Conflict(_) => (StatusCode::CONFLICT, "conflict", "Conflict"),
+            InsufficientStock { .. } => (
+                StatusCode::CONFLICT,
+                "insufficient-stock",
+                "Insufficient stock",
+            ),
             PreconditionFailed(_) => (
                 StatusCode::PRECONDITION_FAILED,
                 "precondition-failed",
@@ -206,6 +219,14 @@ impl IntoResponse for ApiError {
                     [one] => format!("{}: {}", one.field, one.message),
                     _ => format!("{} fields are invalid", errors.len()),
                 }
+            }
+            ApiError::InsufficientStock {
+                available,
+                requested,
+            } => {
+                extensions.insert("available".into(), json!(available));
+                extensions.insert("requested".into(), json!(requested));
+                self.to_string()
             }
             ApiError::Unavailable { dependency, source } => {
                 tracing::error!(dependency, error = %chain(source.as_ref()), "dependency unavailable");

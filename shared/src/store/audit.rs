@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::keys::*;
-use super::{IndexListing, Item, StoreError, Table};
+use super::{IndexListing, Item, StoreError, Table, sortable};
 use crate::http::Cursor;
 
 /// One security- or stock-relevant event.
@@ -69,16 +69,6 @@ impl AuditEntry {
     fn sort_key(&self) -> String {
         format!("{}#{}", sortable(self.at), self.id)
     }
-}
-
-/// A UTC time with fixed-width nanoseconds, so text order is time order.
-fn sortable(t: OffsetDateTime) -> String {
-    let format = time::macros::format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:9]Z"
-    );
-    t.to_offset(time::UtcOffset::UTC)
-        .format(format)
-        .unwrap_or_default()
 }
 
 /// Which entries to list.

@@ -104,3 +104,49 @@ pub fn audit_actor_partition(actor: &str) -> String {
 /// TTL attribute (epoch seconds); DynamoDB deletes expired items eventually, so readers
 /// check it themselves.
 pub const EXPIRES_AT: &str = "expires_at";
+/// `WAREHOUSE#<id>`.
+pub fn warehouse_pk(id: &str) -> String {
+    format!("WAREHOUSE#{id}")
+}
+/// Sort key of a warehouse.
+pub const WAREHOUSE_SK: &str = "WAREHOUSE";
+/// GSI1 partition listing every warehouse.
+pub const WAREHOUSES_PARTITION: &str = "WAREHOUSES";
+/// `WAREHOUSE_CODE#<code>`: the claim that makes warehouse codes unique.
+pub fn warehouse_code_pk(code: &str) -> String {
+    format!("WAREHOUSE_CODE#{code}")
+}
+/// `LEVEL#<product>#<warehouse>`: one stock level.
+pub fn level_pk(product_id: &str, warehouse_id: &str) -> String {
+    format!("LEVEL#{product_id}#{warehouse_id}")
+}
+/// Sort key of a stock level.
+pub const LEVEL_SK: &str = "LEVEL";
+/// GSI1 partition of a warehouse's levels.
+pub fn levels_of_warehouse(warehouse_id: &str) -> String {
+    format!("LEVELS#WAREHOUSE#{warehouse_id}")
+}
+/// GSI2 partition of a product's levels.
+pub fn levels_of_product(product_id: &str) -> String {
+    format!("LEVELS#PRODUCT#{product_id}")
+}
+/// `MOVEMENT#<id>`: one ledger entry.
+pub fn movement_pk(id: &str) -> String {
+    format!("MOVEMENT#{id}")
+}
+/// Sort key of a ledger entry.
+pub const MOVEMENT_SK: &str = "MOVEMENT";
+/// GSI1 partition of a warehouse's ledger.
+pub fn ledger_of_warehouse(warehouse_id: &str) -> String {
+    format!("LEDGER#WAREHOUSE#{warehouse_id}")
+}
+/// GSI2 partition of a product's ledger.
+pub fn ledger_of_product(product_id: &str) -> String {
+    format!("LEDGER#PRODUCT#{product_id}")
+}
+/// `IDEMPOTENCY#<scope>#<sha-256 of the key>`: one idempotent request.
+pub fn idempotency_pk(scope: &str, key_digest: &str) -> String {
+    format!("IDEMPOTENCY#{scope}#{key_digest}")
+}
+/// Sort key of an idempotency record.
+pub const IDEMPOTENCY_SK: &str = "IDEMPOTENCY";

@@ -6,9 +6,11 @@
 mod accounts;
 mod attempts;
 mod audit;
+mod idempotency;
 pub mod keys;
 mod products;
 mod sessions;
+mod stock;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -21,8 +23,10 @@ use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 pub use accounts::AccountStore;
 pub use attempts::{LockPolicy, LoginAttempts, Subject};
 pub use audit::{AuditEntry, AuditFilter, AuditLog};
+pub use idempotency::{Begin, IdempotencyStore};
 pub use products::{ProductListing, ProductStore};
 pub use sessions::{Rotation, SessionStore};
+pub use stock::{LedgerFilter, LevelListing, StockStore};
 
 use crate::http::Cursor;
 
@@ -226,6 +230,8 @@ pub enum Uniqueness {
     Barcode,
     /// Another account has this e-mail address.
     Email,
+    /// Another warehouse has this code.
+    WarehouseCode,
 }
 
 /// What a conditional write in a transaction guards, so a failed condition can be named.
@@ -342,6 +348,16 @@ where
         }
     }
     TransactionOutcome::Failed(StoreError::from_sdk(err))
+}
+
+/// A UTC time with fixed-width nanoseconds, so text order is time order (index sort keys).
+pub(crate) fn sortable(t: time::OffsetDateTime) -> String {
+    let format = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:9]Z"
+    );
+    t.to_offset(time::UtcOffset::UTC)
+        .format(format)
+        .unwrap_or_default()
 }
 
 /// A query over one partition of an index, newest or oldest first.

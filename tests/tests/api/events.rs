@@ -8,7 +8,7 @@ use shared::auth::{Role, two_factor};
 use stockroom_tests::{TestApp, root, template};
 
 /// The events in replay order, with the status each must produce.
-const SCRIPT: [(&str, u16); 21] = [
+const SCRIPT: [(&str, u16); 28] = [
     ("health.get", 200),
     ("products.create", 201),
     ("products.list", 200),
@@ -18,6 +18,13 @@ const SCRIPT: [(&str, u16); 21] = [
     ("products.add-image", 201),
     ("products.archive", 200),
     ("products.restore", 200),
+    ("stock.create-warehouse", 201),
+    ("stock.list-warehouses", 200),
+    ("stock.get-warehouse", 200),
+    ("stock.update-warehouse", 200),
+    ("stock.record-movement", 201),
+    ("stock.list-levels", 200),
+    ("stock.list-movements", 200),
     ("auth.register", 201),
     ("auth.login", 200),
     ("auth.refresh", 200),
@@ -61,6 +68,7 @@ fn learn(name: &str, body: &serde_json::Value, values: &mut HashMap<&'static str
     };
     match name {
         "products.create" => keep("product_id", &body["id"]),
+        "stock.create-warehouse" => keep("warehouse_id", &body["id"]),
         "auth.login" | "auth.refresh" => {
             keep("access_token", &body["access_token"]);
             keep("refresh_token", &body["refresh_token"]);

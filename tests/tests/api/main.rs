@@ -17,3 +17,5 @@ mod products_concurrency;
 mod products_crud;
 mod products_pagination;
 mod products_validation;
+mod stock_movements;
+mod stock_warehouses;

@@ -1,0 +1,419 @@
+//! Warehouses, stock levels and the movement ledger.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use super::FieldErrors;
+use super::validation::bounded_text;
+
+/// The largest quantity one movement may move.
+pub const MAX_QUANTITY: i64 = 1_000_000;
+/// The largest stock a count may set.
+pub const MAX_COUNT: i64 = 1_000_000_000;
+
+/// A warehouse.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Warehouse {
+    /// Id (UUIDv7).
+    pub id: String,
+    /// Unique short code, upper-case, e.g. `BLR-1`.
+    pub code: String,
+    /// Display name.
+    pub name: String,
+    /// Postal address, free text.
+    pub address: Option<String>,
+    /// Inactive warehouses take no movements.
+    pub active: bool,
+    /// Incremented by every change; the `ETag`.
+    pub version: u64,
+    /// Created.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// Last changed.
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+/// Parses a warehouse code: 2 to 16 letters, digits or `-`, stored upper-case.
+pub fn parse_warehouse_code(raw: &str) -> Result<String, String> {
+    let code = raw.trim().to_ascii_uppercase();
+    let len = code.chars().count();
+    if !(2..=16).contains(&len) {
+        return Err(format!("must be 2 to 16 characters, got {len}"));
+    }
+    if let Some(bad) = code
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || *c == '-'))
+    {
+        return Err(format!(
+            "'{bad}' is not allowed; use letters, digits or '-'"
+        ));
+    }
+    Ok(code)
+}
+
+/// The body of `POST /v1/warehouses`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewWarehouseInput {
+    /// Code.
+    pub code: String,
+    /// Name.
+    pub name: String,
+    /// Address.
+    #[serde(default)]
+    pub address: Option<String>,
+    /// Active (default true).
+    #[serde(default)]
+    pub active: Option<bool>,
+}
+
+/// The body of `PATCH /v1/warehouses/{id}` (the code cannot change: movements refer to it).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WarehousePatchInput {
+    /// New name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// New address (`null` removes it).
+    #[serde(default)]
+    pub address: super::product::Patch<String>,
+    /// Activate or deactivate.
+    #[serde(default)]
+    pub active: Option<bool>,
+}
+
+impl Warehouse {
+    /// A new warehouse from validated input.
+    pub fn create(input: &NewWarehouseInput, now: OffsetDateTime) -> Result<Self, FieldErrors> {
+        let mut e = FieldErrors::new();
+        let code = e.check("code", parse_warehouse_code(&input.code));
+        let name = e.check("name", bounded_text(&input.name, 1, 200));
+        let address = match input.address.as_deref() {
+            Some(a) => e.check("address", bounded_text(a, 1, 500)).map(Some),
+            None => Some(None),
+        };
+        e.finish(|| {
+            Some(Self {
+                id: uuid::Uuid::now_v7().to_string(),
+                code: code?,
+                name: name?,
+                address: address?,
+                active: input.active.unwrap_or(true),
+                version: 1,
+                created_at: now,
+                updated_at: now,
+            })
+        })
+    }
+
+    /// This warehouse changed by `patch`, as the next version; `None` if nothing changes.
+    pub fn patched(
+        &self,
+        patch: WarehousePatchInput,
+        now: OffsetDateTime,
+    ) -> Result<Option<Self>, FieldErrors> {
+        let mut e = FieldErrors::new();
+        let mut next = self.clone();
+        if let Some(name) = patch.name
+            && let Some(name) = e.check("name", bounded_text(&name, 1, 200))
+        {
+            next.name = name;
+        }
+        match patch.address {
+            super::product::Patch::Absent => {}
+            super::product::Patch::Null => next.address = None,
+            super::product::Patch::Value(a) => {
+                if let Some(a) = e.check("address", bounded_text(&a, 1, 500)) {
+                    next.address = Some(a);
+                }
+            }
+        }
+        if let Some(active) = patch.active {
+            next.active = active;
+        }
+        e.finish(|| Some(()))?;
+        if next == *self {
+            return Ok(None);
+        }
+        next.version += 1;
+        next.updated_at = now;
+        Ok(Some(next))
+    }
+}
+
+/// Stock of one product in one warehouse.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StockLevel {
+    /// The product.
+    pub product_id: String,
+    /// The warehouse.
+    pub warehouse_id: String,
+    /// Units physically present.
+    pub on_hand: i64,
+    /// Units held by reservations.
+    pub reserved: i64,
+    /// Incremented by every change.
+    pub version: u64,
+    /// Last changed.
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+impl StockLevel {
+    /// An empty level (no stock yet).
+    pub fn empty(product_id: &str, warehouse_id: &str, now: OffsetDateTime) -> Self {
+        Self {
+            product_id: product_id.to_owned(),
+            warehouse_id: warehouse_id.to_owned(),
+            on_hand: 0,
+            reserved: 0,
+            version: 0,
+            updated_at: now,
+        }
+    }
+
+    /// Units that can be shipped or reserved.
+    pub fn available(&self) -> i64 {
+        self.on_hand - self.reserved
+    }
+}
+
+/// What kind of change a movement is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MovementKind {
+    /// Goods arrived.
+    Receive,
+    /// Goods left.
+    Ship,
+    /// A correction (damage, loss, found stock).
+    Adjust,
+    /// Left for another warehouse.
+    TransferOut,
+    /// Arrived from another warehouse.
+    TransferIn,
+    /// A stock count set the level.
+    Count,
+}
+
+/// One entry of the append-only ledger.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Movement {
+    /// Id (UUIDv7).
+    pub id: String,
+    /// Kind.
+    pub kind: MovementKind,
+    /// The product.
+    pub product_id: String,
+    /// The warehouse whose level changed.
+    pub warehouse_id: String,
+    /// Signed change of `on_hand`.
+    pub quantity: i64,
+    /// `on_hand` before.
+    pub before: i64,
+    /// `on_hand` after.
+    pub after: i64,
+    /// Why.
+    pub reason: Option<String>,
+    /// What it belongs to (an order, a PO, a transfer).
+    pub reference: Option<String>,
+    /// Who did it.
+    pub actor: String,
+    /// When.
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+}
+
+/// Why a movement cannot happen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MovementRefused {
+    /// Not enough available stock; nothing was written.
+    Insufficient {
+        /// What is available.
+        available: i64,
+        /// What was asked.
+        requested: i64,
+    },
+}
+
+impl StockLevel {
+    /// Applies a signed change to `on_hand`, refusing to go below what is reserved.
+    pub fn moved(&self, delta: i64, now: OffsetDateTime) -> Result<Self, MovementRefused> {
+        if delta < 0 && -delta > self.available() {
+            return Err(MovementRefused::Insufficient {
+                available: self.available(),
+                requested: -delta,
+            });
+        }
+        let mut next = self.clone();
+        next.on_hand += delta;
+        next.version += 1;
+        next.updated_at = now;
+        Ok(next)
+    }
+}
+
+/// The body of `POST /v1/stock/movements`.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum MovementRequest {
+    /// Goods arrived.
+    Receive {
+        /// Product.
+        product_id: String,
+        /// Warehouse.
+        warehouse_id: String,
+        /// Units, 1 to [`MAX_QUANTITY`].
+        quantity: i64,
+        /// Why.
+        #[serde(default)]
+        reason: Option<String>,
+        /// E.g. a purchase order.
+        #[serde(default)]
+        reference: Option<String>,
+    },
+    /// Goods left.
+    Ship {
+        /// Product.
+        product_id: String,
+        /// Warehouse.
+        warehouse_id: String,
+        /// Units, 1 to [`MAX_QUANTITY`].
+        quantity: i64,
+        /// Why.
+        #[serde(default)]
+        reason: Option<String>,
+        /// E.g. an order.
+        #[serde(default)]
+        reference: Option<String>,
+    },
+    /// A correction; the reason is required.
+    Adjust {
+        /// Product.
+        product_id: String,
+        /// Warehouse.
+        warehouse_id: String,
+        /// Signed, non-zero.
+        quantity: i64,
+        /// Why (required).
+        reason: String,
+        /// Reference.
+        #[serde(default)]
+        reference: Option<String>,
+    },
+    /// A stock count: the level becomes `counted`; the difference is recorded.
+    Count {
+        /// Product.
+        product_id: String,
+        /// Warehouse.
+        warehouse_id: String,
+        /// Units counted.
+        counted: i64,
+        /// Why.
+        #[serde(default)]
+        reason: Option<String>,
+        /// Reference.
+        #[serde(default)]
+        reference: Option<String>,
+    },
+    /// Moves units between two warehouses, both sides at once.
+    Transfer {
+        /// Product.
+        product_id: String,
+        /// Source.
+        from_warehouse_id: String,
+        /// Destination.
+        to_warehouse_id: String,
+        /// Units, 1 to [`MAX_QUANTITY`].
+        quantity: i64,
+        /// Why.
+        #[serde(default)]
+        reason: Option<String>,
+        /// Reference.
+        #[serde(default)]
+        reference: Option<String>,
+    },
+}
+
+impl MovementRequest {
+    /// Checks quantities and texts, naming each bad field.
+    pub fn validate(&self) -> Result<(), FieldErrors> {
+        let mut e = FieldErrors::new();
+        let positive = |q: i64| {
+            if (1..=MAX_QUANTITY).contains(&q) {
+                Ok(())
+            } else {
+                Err(format!("must be between 1 and {MAX_QUANTITY}, got {q}"))
+            }
+        };
+        let (reason, reference) = match self {
+            MovementRequest::Receive {
+                quantity,
+                reason,
+                reference,
+                ..
+            }
+            | MovementRequest::Ship {
+                quantity,
+                reason,
+                reference,
+                ..
+            } => {
+                e.check("quantity", positive(*quantity));
+                (reason.as_deref(), reference.as_deref())
+            }
+            MovementRequest::Adjust {
+                quantity,
+                reason,
+                reference,
+                ..
+            } => {
+                if *quantity == 0 || quantity.abs() > MAX_QUANTITY {
+                    e.add(
+                        "quantity",
+                        format!(
+                            "must be non-zero and at most {MAX_QUANTITY} either way, got {quantity}"
+                        ),
+                    );
+                }
+                (Some(reason.as_str()), reference.as_deref())
+            }
+            MovementRequest::Count {
+                counted,
+                reason,
+                reference,
+                ..
+            } => {
+                if !(0..=MAX_COUNT).contains(counted) {
+                    e.add(
+                        "counted",
+                        format!("must be between 0 and {MAX_COUNT}, got {counted}"),
+                    );
+                }
+                (reason.as_deref(), reference.as_deref())
+            }
+            MovementRequest::Transfer {
+                quantity,
+                reason,
+                reference,
+                from_warehouse_id,
+                to_warehouse_id,
+                ..
+            } => {
+                e.check("quantity", positive(*quantity));
+                if from_warehouse_id == to_warehouse_id {
+                    e.add("to_warehouse_id", "must differ from from_warehouse_id");
+                }
+                (reason.as_deref(), reference.as_deref())
+            }
+        };
+        if let Some(r) = reason {
+            e.check("reason", bounded_text(r, 1, 500));
+        }
+        if let Some(r) = reference {
+            e.check("reference", bounded_text(r, 1, 100));
+        }
+        e.finish(|| Some(()))
+    }
+}

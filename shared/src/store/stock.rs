@@ -1,0 +1,290 @@
+//! Warehouses, stock levels and the movement ledger. A level and the movements that change it
+//! commit in one transaction, guarded by the level's version, so the ledger always sums to
+//! `on_hand` and no level goes below what is reserved.
+
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+use time::OffsetDateTime;
+
+use super::keys::*;
+use super::{Guard, IndexListing, Item, StoreError, Table, Uniqueness, sortable};
+use crate::domain::stock::{Movement, StockLevel, Warehouse};
+use crate::http::Cursor;
+
+/// Which levels to list.
+#[derive(Debug, Clone)]
+pub enum LevelListing {
+    /// Every warehouse's level of one product.
+    Product(String),
+    /// Every product's level in one warehouse.
+    Warehouse(String),
+}
+
+/// Which ledger entries to list.
+#[derive(Debug, Clone, Default)]
+pub struct LedgerFilter {
+    /// Only this product's.
+    pub product_id: Option<String>,
+    /// Only this warehouse's.
+    pub warehouse_id: Option<String>,
+    /// Not before.
+    pub from: Option<OffsetDateTime>,
+    /// Not after.
+    pub to: Option<OffsetDateTime>,
+}
+
+/// Stock in the single table.
+#[derive(Debug, Clone)]
+pub struct StockStore {
+    table: Table,
+}
+
+fn encode<T: serde::Serialize>(value: &T) -> Result<Item, StoreError> {
+    serde_dynamo::to_item(value).map_err(|e| StoreError::Internal(Box::new(e)))
+}
+
+fn decode<T: serde::de::DeserializeOwned>(item: Item) -> Result<T, StoreError> {
+    serde_dynamo::from_item(item).map_err(|e| StoreError::Internal(Box::new(e)))
+}
+
+fn keyed(mut item: Item, keys: &[(&str, String)]) -> Item {
+    for (name, value) in keys {
+        item.insert((*name).to_owned(), AttributeValue::S(value.clone()));
+    }
+    item
+}
+
+impl StockStore {
+    /// Stock in `table`.
+    pub fn new(table: Table) -> Self {
+        Self { table }
+    }
+
+    fn warehouse_item(&self, w: &Warehouse) -> Result<Item, StoreError> {
+        Ok(keyed(
+            encode(w)?,
+            &[
+                (PK, warehouse_pk(&w.id)),
+                (SK, WAREHOUSE_SK.into()),
+                (ENTITY, "warehouse".into()),
+                (GSI1PK, WAREHOUSES_PARTITION.into()),
+                (GSI1SK, w.id.clone()),
+            ],
+        ))
+    }
+
+    /// Creates a warehouse, claiming its code.
+    pub async fn create_warehouse(&self, w: &Warehouse) -> Result<(), StoreError> {
+        let claim = Put::builder()
+            .table_name(self.table.name())
+            .item(PK, AttributeValue::S(warehouse_code_pk(&w.code)))
+            .item(SK, AttributeValue::S("WAREHOUSE_CODE".into()))
+            .item(ENTITY, AttributeValue::S("warehouse_code".into()))
+            .item("warehouse_id", AttributeValue::S(w.id.clone()))
+            .condition_expression("attribute_not_exists(PK)")
+            .build()
+            .map_err(|e| StoreError::Internal(Box::new(e)))?;
+        self.table
+            .transact(vec![
+                (
+                    Guard::Version,
+                    self.table.versioned_put(self.warehouse_item(w)?, None)?,
+                ),
+                (
+                    Guard::Unique(Uniqueness::WarehouseCode),
+                    TransactWriteItem::builder().put(claim).build(),
+                ),
+            ])
+            .await
+    }
+
+    /// Replaces `previous` by `next` if it is still current.
+    pub async fn replace_warehouse(
+        &self,
+        previous: &Warehouse,
+        next: &Warehouse,
+    ) -> Result<(), StoreError> {
+        let put = self
+            .table
+            .versioned_put(self.warehouse_item(next)?, Some(previous.version))?;
+        self.table.transact(vec![(Guard::Version, put)]).await
+    }
+
+    /// The warehouse with `id`.
+    pub async fn warehouse(&self, id: &str) -> Result<Warehouse, StoreError> {
+        let item = self
+            .table
+            .get_item(warehouse_pk(id), WAREHOUSE_SK)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        decode(item)
+    }
+
+    /// One page of warehouses in creation order.
+    pub async fn list_warehouses(
+        &self,
+        limit: u32,
+        after: Option<&Cursor>,
+    ) -> Result<(Vec<Warehouse>, Option<Cursor>), StoreError> {
+        let listing = IndexListing {
+            index: GSI1,
+            pk_attr: GSI1PK,
+            sk_attr: GSI1SK,
+            partition: WAREHOUSES_PARTITION.into(),
+            item_pk_prefix: "WAREHOUSE#",
+            item_sk: WAREHOUSE_SK,
+            forward: true,
+            sort_between: None,
+            equals: None,
+        };
+        let (items, next) = self.table.query_page(&listing, limit, after).await?;
+        Ok((
+            items.into_iter().map(decode).collect::<Result<_, _>>()?,
+            next,
+        ))
+    }
+
+    /// The level of `product_id` in `warehouse_id`, empty if nothing ever moved there.
+    pub async fn level(
+        &self,
+        product_id: &str,
+        warehouse_id: &str,
+    ) -> Result<StockLevel, StoreError> {
+        match self
+            .table
+            .get_item(level_pk(product_id, warehouse_id), LEVEL_SK)
+            .await?
+        {
+            Some(item) => decode(item),
+            None => Ok(StockLevel::empty(
+                product_id,
+                warehouse_id,
+                OffsetDateTime::now_utc(),
+            )),
+        }
+    }
+
+    /// One page of levels.
+    pub async fn list_levels(
+        &self,
+        listing: &LevelListing,
+        limit: u32,
+        after: Option<&Cursor>,
+    ) -> Result<(Vec<StockLevel>, Option<Cursor>), StoreError> {
+        let (index, pk_attr, sk_attr, partition) = match listing {
+            LevelListing::Product(p) => (GSI2, GSI2PK, GSI2SK, levels_of_product(p)),
+            LevelListing::Warehouse(w) => (GSI1, GSI1PK, GSI1SK, levels_of_warehouse(w)),
+        };
+        let listing = IndexListing {
+            index,
+            pk_attr,
+            sk_attr,
+            partition,
+            item_pk_prefix: "LEVEL#",
+            item_sk: LEVEL_SK,
+            forward: true,
+            sort_between: None,
+            equals: None,
+        };
+        let (items, next) = self.table.query_page(&listing, limit, after).await?;
+        Ok((
+            items.into_iter().map(decode).collect::<Result<_, _>>()?,
+            next,
+        ))
+    }
+
+    /// Commits new levels (each guarded by the version it was computed from), their ledger
+    /// entries and `extra` writes (audit, idempotency) in one transaction.
+    pub async fn commit(
+        &self,
+        levels: &[(u64, StockLevel)],
+        movements: &[Movement],
+        extra: Vec<TransactWriteItem>,
+    ) -> Result<(), StoreError> {
+        let mut writes = Vec::new();
+        for (read_version, level) in levels {
+            let item = keyed(
+                encode(level)?,
+                &[
+                    (PK, level_pk(&level.product_id, &level.warehouse_id)),
+                    (SK, LEVEL_SK.into()),
+                    (ENTITY, "stock_level".into()),
+                    (GSI1PK, levels_of_warehouse(&level.warehouse_id)),
+                    (GSI1SK, level.product_id.clone()),
+                    (GSI2PK, levels_of_product(&level.product_id)),
+                    (GSI2SK, level.warehouse_id.clone()),
+                ],
+            );
+            let expected = (*read_version > 0).then_some(*read_version);
+            writes.push((Guard::Version, self.table.versioned_put(item, expected)?));
+        }
+        for m in movements {
+            let sort = format!("{}#{}", sortable(m.at), m.id);
+            let item = keyed(
+                encode(m)?,
+                &[
+                    (PK, movement_pk(&m.id)),
+                    (SK, MOVEMENT_SK.into()),
+                    (ENTITY, "movement".into()),
+                    (GSI1PK, ledger_of_warehouse(&m.warehouse_id)),
+                    (GSI1SK, sort.clone()),
+                    (GSI2PK, ledger_of_product(&m.product_id)),
+                    (GSI2SK, sort),
+                ],
+            );
+            writes.push((Guard::None, self.table.versioned_put(item, None)?));
+        }
+        writes.extend(extra.into_iter().map(|w| (Guard::Alive, w)));
+        self.table.transact(writes).await
+    }
+
+    /// One page of the ledger, newest first. With both a product and a warehouse, the
+    /// product's ledger is filtered to the warehouse.
+    pub async fn list_movements(
+        &self,
+        filter: &LedgerFilter,
+        limit: u32,
+        after: Option<&Cursor>,
+    ) -> Result<(Vec<Movement>, Option<Cursor>), StoreError> {
+        let (index, pk_attr, sk_attr, partition, equals) =
+            match (&filter.product_id, &filter.warehouse_id) {
+                (Some(p), w) => (
+                    GSI2,
+                    GSI2PK,
+                    GSI2SK,
+                    ledger_of_product(p),
+                    w.clone().map(|w| ("warehouse_id".to_owned(), w)),
+                ),
+                (None, Some(w)) => (GSI1, GSI1PK, GSI1SK, ledger_of_warehouse(w), None),
+                (None, None) => {
+                    return Err(StoreError::corrupt(
+                        "a ledger query needs a product or a warehouse",
+                    ));
+                }
+            };
+        let bound = |t: Option<OffsetDateTime>, default: &str| {
+            t.map_or_else(|| default.to_owned(), sortable)
+        };
+        let sort_between = (filter.from.is_some() || filter.to.is_some()).then(|| {
+            (
+                bound(filter.from, "0"),
+                format!("{}~", bound(filter.to, "9")),
+            )
+        });
+        let listing = IndexListing {
+            index,
+            pk_attr,
+            sk_attr,
+            partition,
+            item_pk_prefix: "MOVEMENT#",
+            item_sk: MOVEMENT_SK,
+            forward: false,
+            sort_between,
+            equals,
+        };
+        let (items, next) = self.table.query_page(&listing, limit, after).await?;
+        Ok((
+            items.into_iter().map(decode).collect::<Result<_, _>>()?,
+            next,
+        ))
+    }
+}
