@@ -101,3 +101,37 @@ pub async fn load_signing_key(
     }
     Ok(key)
 }
+
+/// Starts a scheduled (non-HTTP) function: on every invocation, runs `job` with the shared
+/// state. Used by the reservation sweep.
+pub async fn run_scheduled<F, Fut>(name: &'static str, job: F) -> Result<(), lambda_http::Error>
+where
+    F: Fn(AppState) -> Fut,
+    Fut: std::future::Future<Output = Result<serde_json::Value, crate::http::ApiError>>,
+{
+    telemetry::init_logging();
+    let config = Config::from_env().map_err(|e| {
+        tracing::error!(error = %e, "start-up failed; refusing to run");
+        e
+    })?;
+    let clients = AwsClients::from_env(&config).await;
+    let state = AppState::new(&config, &clients);
+    let job = &job;
+    let state = &state;
+    lambda_http::lambda_runtime::run(lambda_http::service_fn(
+        move |_event: lambda_http::LambdaEvent<serde_json::Value>| async move {
+            let outcome = job(state.clone()).await;
+            match outcome {
+                Ok(report) => {
+                    tracing::info!(function = name, %report, "scheduled run finished");
+                    Ok::<_, lambda_http::Error>(report)
+                }
+                Err(e) => {
+                    tracing::error!(function = name, error = %e, "scheduled run failed");
+                    Err(e.to_string().into())
+                }
+            }
+        },
+    ))
+    .await
+}

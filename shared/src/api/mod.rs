@@ -1,8 +1,10 @@
 //! One module per function: its routes and handlers, over a shared [`AppState`].
 
 pub mod auth;
+pub use reservations::release_expired;
 pub mod health;
 pub mod products;
+mod reservations;
 pub mod stock;
 mod two_factor;
 mod users;

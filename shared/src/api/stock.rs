@@ -10,6 +10,7 @@
 
 use std::time::Duration;
 
+use aws_sdk_dynamodb::types::TransactWriteItem;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -32,10 +33,10 @@ use crate::http::{
     ApiError, ApiJson, ApiPath, ApiQuery, Authorized, IdempotencyKey, IfMatch, Page, PageParams,
     RequestMeta, etag,
 };
-use crate::store::{Begin, LedgerFilter, LevelListing, StoreError};
+use crate::store::{Begin, Guard, LedgerFilter, LevelListing, StoreError};
 
 /// How many times a movement is recomputed after losing a race for its level.
-const ATTEMPTS: u32 = 12;
+pub(super) const ATTEMPTS: u32 = 12;
 
 /// The stock function's routes.
 pub fn router() -> Router<AppState> {
@@ -53,6 +54,7 @@ pub fn router() -> Router<AppState> {
             "/v1/stock/movements",
             get(list_movements).post(record_movement),
         )
+        .merge(super::reservations::router())
 }
 
 fn warehouse_response(w: &Warehouse, status: StatusCode) -> Response {
@@ -152,7 +154,7 @@ struct LevelQuery {
     cursor: Option<String>,
 }
 
-fn level_view(level: &StockLevel) -> Value {
+pub(super) fn level_view(level: &StockLevel) -> Value {
     json!({
         "product_id": level.product_id,
         "warehouse_id": level.warehouse_id,
@@ -257,35 +259,119 @@ async fn record_movement(
 ) -> Result<Response, ApiError> {
     request.validate()?;
     let caller = who.0;
-    let scope = format!("{}:stock-movements", caller.user_id);
-    let canonical = serde_json::to_string(&request).map_err(ApiError::internal)?;
-    match state
-        .idempotency
-        .begin(&scope, &key, &digest(&canonical))
-        .await?
-    {
-        Begin::Proceed => {}
-        Begin::Replay { status, body } => return Ok(replayed(status, body)),
-        Begin::Mismatch => {
-            return Err(ApiError::invalid(
+    let once = Once::begin(&state, &caller, "stock-movements", &key, &request).await?;
+    let once = match once {
+        Ok(once) => once,
+        Err(replay) => return Ok(replay),
+    };
+    let result = apply(&state, &caller, &meta, &request, &once).await;
+    once.settle(&state, result.is_err()).await;
+    result
+}
+
+/// A request running under an idempotency key: begun, then completed inside the change's
+/// own transaction, or released when the request fails without writing.
+pub(super) struct Once {
+    scope: String,
+    key: String,
+}
+
+impl Once {
+    /// Claims the key; `Ok(Err(response))` replays the first answer.
+    pub(super) async fn begin<T: serde::Serialize>(
+        state: &AppState,
+        caller: &Caller,
+        route: &str,
+        key: &str,
+        request: &T,
+    ) -> Result<Result<Self, Response>, ApiError> {
+        let scope = format!("{}:{route}", caller.user_id);
+        let canonical = serde_json::to_string(request).map_err(ApiError::internal)?;
+        match state
+            .idempotency
+            .begin(&scope, key, &digest(&canonical))
+            .await?
+        {
+            Begin::Proceed => Ok(Ok(Self {
+                scope,
+                key: key.to_owned(),
+            })),
+            Begin::Replay { status, body } => Ok(Err(replayed(status, body))),
+            Begin::Mismatch => Err(ApiError::invalid(
                 "Idempotency-Key",
                 "was already used with a different request body",
-            ));
-        }
-        Begin::InProgress => {
-            return Err(ApiError::Conflict(
+            )),
+            Begin::InProgress => Err(ApiError::Conflict(
                 "a request with this Idempotency-Key is still in progress; retry shortly".into(),
-            ));
+            )),
         }
     }
-    let result = apply(&state, &caller, &meta, &request, &scope, &key).await;
-    if result.is_err() {
-        // Nothing was written: let a retry with the same key run again.
-        if let Err(e) = state.idempotency.abandon(&scope, &key).await {
+
+    /// The write that records `body` as the answer, to commit with the change.
+    pub(super) fn completion(
+        &self,
+        state: &AppState,
+        body: &str,
+    ) -> Result<(Guard, TransactWriteItem), ApiError> {
+        Ok((
+            Guard::Alive,
+            state
+                .idempotency
+                .completion(&self.scope, &self.key, 201, body)?,
+        ))
+    }
+
+    /// After the request: a failure wrote nothing, so let a retry with the same key run again.
+    pub(super) async fn settle(self, state: &AppState, failed: bool) {
+        if failed && let Err(e) = state.idempotency.abandon(&self.scope, &self.key).await {
             tracing::warn!(error = %e, "could not release an idempotency key; it frees itself in 30 s");
         }
     }
-    result
+}
+
+/// Runs `attempt` until it commits: `Ok(None)` means it lost a race for a level and is tried
+/// again on fresh reads, with a growing, jittered pause.
+pub(super) async fn until_committed<F, Fut>(mut attempt: F) -> Result<Response, ApiError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<Option<Response>, ApiError>>,
+{
+    for round in 0..ATTEMPTS {
+        if let Some(response) = attempt().await? {
+            return Ok(response);
+        }
+        let jitter = u64::from(uuid::Uuid::new_v4().as_bytes()[0] % 16);
+        tokio::time::sleep(Duration::from_millis(5 * u64::from(round + 1) + jitter)).await;
+    }
+    Err(ApiError::Unavailable {
+        dependency: "stock level",
+        source: "too many concurrent changes to one level".into(),
+    })
+}
+
+/// What a commit's failure means for a request: retry on a lost race, refuse otherwise.
+pub(super) fn after_commit(
+    result: Result<(), StoreError>,
+    body: String,
+) -> Result<Option<Response>, ApiError> {
+    match result {
+        Ok(()) => Ok(Some(json_response(StatusCode::CREATED, body))),
+        Err(StoreError::VersionMismatch) => Ok(None),
+        Err(StoreError::Gone) => Err(ApiError::Conflict(
+            "this Idempotency-Key was taken over by a retry; check the ledger before retrying"
+                .into(),
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub(super) fn json_response(status: StatusCode, body: String) -> Response {
+    let mut response = (status, body).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
 }
 
 fn replayed(status: u16, body: String) -> Response {
@@ -346,7 +432,7 @@ fn target(request: &MovementRequest) -> Target<'_> {
     }
 }
 
-async fn check_product(state: &AppState, id: &str) -> Result<Product, ApiError> {
+pub(super) async fn check_product(state: &AppState, id: &str) -> Result<Product, ApiError> {
     let unknown = || ApiError::invalid("product_id", format!("no product with id '{id}'"));
     let pid = ProductId::parse(id).map_err(|_| unknown())?;
     let product = state.products.get(&pid).await.map_err(|e| match e {
@@ -361,7 +447,11 @@ async fn check_product(state: &AppState, id: &str) -> Result<Product, ApiError> 
     Ok(product)
 }
 
-async fn check_warehouse(state: &AppState, field: &str, id: &str) -> Result<(), ApiError> {
+pub(super) async fn check_warehouse(
+    state: &AppState,
+    field: &str,
+    id: &str,
+) -> Result<(), ApiError> {
     let warehouse = state.stock.warehouse(id).await.map_err(|e| match e {
         StoreError::NotFound => ApiError::invalid(field, format!("no warehouse with id '{id}'")),
         other => other.into(),
@@ -500,15 +590,14 @@ async fn apply(
     caller: &Caller,
     meta: &RequestMeta,
     request: &MovementRequest,
-    scope: &str,
-    key: &str,
+    once: &Once,
 ) -> Result<Response, ApiError> {
     let target = target(request);
     check_product(state, target.product_id).await?;
     for (field, id) in &target.warehouses {
         check_warehouse(state, field, id).await?;
     }
-    for attempt in 0..ATTEMPTS {
+    until_committed(|| async {
         let mut levels = Vec::with_capacity(target.warehouses.len());
         for (_, warehouse_id) in &target.warehouses {
             levels.push(state.stock.level(target.product_id, warehouse_id).await?);
@@ -520,48 +609,28 @@ async fn apply(
             "levels": next.iter().map(level_view).collect::<Vec<_>>(),
         })
         .to_string();
-        let summary: Vec<String> = movements
-            .iter()
-            .map(|m| {
-                format!(
-                    "{} {:+} at {} ({} -> {})",
-                    m.id, m.quantity, m.warehouse_id, m.before, m.after
-                )
-            })
-            .collect();
         let entry = audit(meta, &caller.user_id, action(request))
             .target(target.product_id.to_owned())
-            .detail("movements", summary.join("; "));
-        let extra = vec![
-            state.audit.put(&entry)?,
-            state.idempotency.completion(scope, key, 201, &body)?,
+            .detail("movements", summarize(&movements));
+        let others = vec![
+            (Guard::None, state.audit.put(&entry)?),
+            once.completion(state, &body)?,
         ];
         let guarded: Vec<(u64, StockLevel)> = levels.iter().map(|l| l.version).zip(next).collect();
-        match state.stock.commit(&guarded, &movements, extra).await {
-            Ok(()) => {
-                let mut response = (StatusCode::CREATED, body).into_response();
-                response.headers_mut().insert(
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static("application/json"),
-                );
-                return Ok(response);
-            }
-            Err(StoreError::VersionMismatch) => {
-                // Another movement changed the level since we read it: read again.
-                let jitter = u64::from(uuid::Uuid::new_v4().as_bytes()[0] % 16);
-                tokio::time::sleep(Duration::from_millis(5 * u64::from(attempt + 1) + jitter))
-                    .await;
-            }
-            Err(StoreError::Gone) => {
-                return Err(ApiError::Conflict(
-                    "this Idempotency-Key was taken over by a retry; check the ledger before retrying".into(),
-                ));
-            }
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(ApiError::Unavailable {
-        dependency: "stock level",
-        source: "too many concurrent movements on one level".into(),
+        after_commit(state.stock.commit(&guarded, &movements, others).await, body)
     })
+    .await
+}
+
+pub(super) fn summarize(movements: &[Movement]) -> String {
+    movements
+        .iter()
+        .map(|m| {
+            format!(
+                "{} {:+} at {} ({} -> {})",
+                m.id, m.quantity, m.warehouse_id, m.before, m.after
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }

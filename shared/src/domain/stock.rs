@@ -417,3 +417,144 @@ impl MovementRequest {
         e.finish(|| Some(()))
     }
 }
+
+/// Most lines one reservation may hold (each line is two writes of one transaction).
+pub const MAX_RESERVATION_LINES: usize = 20;
+
+impl StockLevel {
+    /// Holds `quantity` more units (reservation) or releases them (negative), refusing to
+    /// reserve more than is available.
+    pub fn reserving(&self, quantity: i64, now: OffsetDateTime) -> Result<Self, MovementRefused> {
+        if quantity > self.available() {
+            return Err(MovementRefused::Insufficient {
+                available: self.available(),
+                requested: quantity,
+            });
+        }
+        let mut next = self.clone();
+        next.reserved = (next.reserved + quantity).max(0);
+        next.version += 1;
+        next.updated_at = now;
+        Ok(next)
+    }
+
+    /// Ships `quantity` reserved units: both `on_hand` and `reserved` go down.
+    pub fn shipping_reserved(&self, quantity: i64, now: OffsetDateTime) -> Self {
+        let mut next = self.clone();
+        next.on_hand -= quantity;
+        next.reserved = (next.reserved - quantity).max(0);
+        next.version += 1;
+        next.updated_at = now;
+        next
+    }
+}
+
+/// One line of a reservation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReservationLine {
+    /// Product.
+    pub product_id: String,
+    /// Warehouse.
+    pub warehouse_id: String,
+    /// Units held, 1 to [`MAX_QUANTITY`].
+    pub quantity: i64,
+}
+
+/// Where a reservation stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReservationStatus {
+    /// Stock is held.
+    Held,
+    /// Turned into shipments.
+    Committed,
+    /// Given back (by request or on expiry).
+    Released,
+}
+
+/// Stock held for a while across one or more levels.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reservation {
+    /// Id (UUIDv7).
+    pub id: String,
+    /// What is held.
+    pub lines: Vec<ReservationLine>,
+    /// Status.
+    pub status: ReservationStatus,
+    /// When a held reservation stops holding.
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+    /// What it is for (e.g. an order id).
+    pub reference: Option<String>,
+    /// Who made it.
+    pub created_by: String,
+    /// Incremented by every change.
+    pub version: u64,
+    /// Created.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// Last changed.
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+/// The body of `POST /v1/stock/reservations`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct NewReservation {
+    /// Lines, 1 to [`MAX_RESERVATION_LINES`], each product/warehouse pair once.
+    pub lines: Vec<ReservationLine>,
+    /// How long to hold, 60 s to 24 h (default 15 minutes).
+    #[serde(default)]
+    pub expires_in_seconds: Option<i64>,
+    /// What it is for.
+    #[serde(default)]
+    pub reference: Option<String>,
+}
+
+impl NewReservation {
+    /// Checks lines, quantities and the hold time, naming each bad field.
+    pub fn validate(&self) -> Result<(), FieldErrors> {
+        let mut e = FieldErrors::new();
+        if self.lines.is_empty() || self.lines.len() > MAX_RESERVATION_LINES {
+            e.add(
+                "lines",
+                format!(
+                    "must have 1 to {MAX_RESERVATION_LINES} lines, got {}",
+                    self.lines.len()
+                ),
+            );
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for (i, line) in self.lines.iter().enumerate() {
+            if !(1..=MAX_QUANTITY).contains(&line.quantity) {
+                e.add(
+                    format!("lines[{i}].quantity"),
+                    format!(
+                        "must be between 1 and {MAX_QUANTITY}, got {}",
+                        line.quantity
+                    ),
+                );
+            }
+            if !seen.insert((&line.product_id, &line.warehouse_id)) {
+                e.add(
+                    format!("lines[{i}]"),
+                    "repeats a product and warehouse of an earlier line",
+                );
+            }
+        }
+        if let Some(s) = self.expires_in_seconds
+            && !(60..=86_400).contains(&s)
+        {
+            e.add(
+                "expires_in_seconds",
+                format!("must be between 60 and 86400, got {s}"),
+            );
+        }
+        if let Some(r) = &self.reference {
+            e.check("reference", bounded_text(r, 1, 100));
+        }
+        e.finish(|| Some(()))
+    }
+}

@@ -150,3 +150,11 @@ pub fn idempotency_pk(scope: &str, key_digest: &str) -> String {
 }
 /// Sort key of an idempotency record.
 pub const IDEMPOTENCY_SK: &str = "IDEMPOTENCY";
+/// `RESERVATION#<id>`.
+pub fn reservation_pk(id: &str) -> String {
+    format!("RESERVATION#{id}")
+}
+/// Sort key of a reservation.
+pub const RESERVATION_SK: &str = "RESERVATION";
+/// GSI1 partition of held reservations, by expiry (swept when they expire).
+pub const HELD_RESERVATIONS: &str = "RESERVATIONS#HELD";

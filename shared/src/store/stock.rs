@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 
 use super::keys::*;
 use super::{Guard, IndexListing, Item, StoreError, Table, Uniqueness, sortable};
-use crate::domain::stock::{Movement, StockLevel, Warehouse};
+use crate::domain::stock::{Movement, Reservation, ReservationStatus, StockLevel, Warehouse};
 use crate::http::Cursor;
 
 /// Which levels to list.
@@ -193,12 +193,13 @@ impl StockStore {
     }
 
     /// Commits new levels (each guarded by the version it was computed from), their ledger
-    /// entries and `extra` writes (audit, idempotency) in one transaction.
-    pub async fn commit(
+    /// entries and `others` (a reservation, an audit entry, an idempotency completion) in one
+    /// transaction.
+    pub(crate) async fn commit(
         &self,
         levels: &[(u64, StockLevel)],
         movements: &[Movement],
-        extra: Vec<TransactWriteItem>,
+        others: Vec<(Guard, TransactWriteItem)>,
     ) -> Result<(), StoreError> {
         let mut writes = Vec::new();
         for (read_version, level) in levels {
@@ -233,8 +234,59 @@ impl StockStore {
             );
             writes.push((Guard::None, self.table.versioned_put(item, None)?));
         }
-        writes.extend(extra.into_iter().map(|w| (Guard::Alive, w)));
+        writes.extend(others);
         self.table.transact(writes).await
+    }
+
+    /// The write storing `r`, created (`expected_version` `None`) or replacing the version read.
+    /// Held reservations are indexed by expiry for the sweep; others leave the index.
+    pub(crate) fn reservation_write(
+        &self,
+        r: &Reservation,
+        expected_version: Option<u64>,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let mut keys = vec![
+            (PK, reservation_pk(&r.id)),
+            (SK, RESERVATION_SK.into()),
+            (ENTITY, "reservation".into()),
+        ];
+        if r.status == ReservationStatus::Held {
+            keys.push((GSI1PK, HELD_RESERVATIONS.into()));
+            keys.push((GSI1SK, format!("{}#{}", sortable(r.expires_at), r.id)));
+        }
+        self.table
+            .versioned_put(keyed(encode(r)?, &keys), expected_version)
+    }
+
+    /// The reservation with `id`.
+    pub async fn reservation(&self, id: &str) -> Result<Reservation, StoreError> {
+        let item = self
+            .table
+            .get_item(reservation_pk(id), RESERVATION_SK)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        decode(item)
+    }
+
+    /// Up to `limit` held reservations whose hold ended before `now`, oldest first.
+    pub async fn expired_reservations(
+        &self,
+        now: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<Reservation>, StoreError> {
+        let listing = IndexListing {
+            index: GSI1,
+            pk_attr: GSI1PK,
+            sk_attr: GSI1SK,
+            partition: HELD_RESERVATIONS.into(),
+            item_pk_prefix: "RESERVATION#",
+            item_sk: RESERVATION_SK,
+            forward: true,
+            sort_between: Some(("0".into(), sortable(now))),
+            equals: None,
+        };
+        let (items, _) = self.table.query_page(&listing, limit, None).await?;
+        items.into_iter().map(decode).collect()
     }
 
     /// One page of the ledger, newest first. With both a product and a warehouse, the

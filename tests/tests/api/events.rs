@@ -8,7 +8,7 @@ use shared::auth::{Role, two_factor};
 use stockroom_tests::{TestApp, root, template};
 
 /// The events in replay order, with the status each must produce.
-const SCRIPT: [(&str, u16); 28] = [
+const SCRIPT: [(&str, u16); 31] = [
     ("health.get", 200),
     ("products.create", 201),
     ("products.list", 200),
@@ -25,6 +25,9 @@ const SCRIPT: [(&str, u16); 28] = [
     ("stock.record-movement", 201),
     ("stock.list-levels", 200),
     ("stock.list-movements", 200),
+    ("stock.reserve", 201),
+    ("stock.commit-reservation", 200),
+    ("stock.release-reservation", 200),
     ("auth.register", 201),
     ("auth.login", 200),
     ("auth.refresh", 200),
@@ -69,6 +72,7 @@ fn learn(name: &str, body: &serde_json::Value, values: &mut HashMap<&'static str
     match name {
         "products.create" => keep("product_id", &body["id"]),
         "stock.create-warehouse" => keep("warehouse_id", &body["id"]),
+        "stock.reserve" => keep("reservation_id", &body["id"]),
         "auth.login" | "auth.refresh" => {
             keep("access_token", &body["access_token"]);
             keep("refresh_token", &body["refresh_token"]);
@@ -112,6 +116,18 @@ async fn every_sample_event_replays_through_its_handler() {
             "{name}: the API Gateway request id is the response's request id"
         );
         learn(name, &response.body, &mut values);
+        if name == "stock.reserve" {
+            // A second hold, for the release event (the first one gets committed).
+            let second = event.replace("order-1001-reserve", "order-1002-reserve");
+            let held = app
+                .call(lambda_http::request::from_str(&second).unwrap())
+                .await;
+            assert_eq!(held.status, StatusCode::CREATED, "{}", held.text);
+            values.insert(
+                "released_reservation_id",
+                held.body["id"].as_str().unwrap().to_owned(),
+            );
+        }
     }
 }
 

@@ -18,4 +18,5 @@ mod products_crud;
 mod products_pagination;
 mod products_validation;
 mod stock_movements;
+mod stock_reservations;
 mod stock_warehouses;

@@ -1,0 +1,328 @@
+//! Reservations: stock held for a while (a checkout, a pick list), all lines or none, then
+//! committed into shipments or released. Expired holds are released by the sweep.
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::post;
+use serde_json::json;
+use time::OffsetDateTime;
+
+use super::AppState;
+use super::auth::audit;
+use super::stock::{
+    Once, after_commit, check_product, check_warehouse, json_response, summarize, until_committed,
+};
+use crate::auth::Caller;
+use crate::auth::can::MoveStock;
+use crate::domain::stock::{
+    Movement, MovementKind, MovementRefused, NewReservation, Reservation, ReservationStatus,
+    StockLevel,
+};
+use crate::http::{ApiError, ApiJson, ApiPath, Authorized, IdempotencyKey, RequestMeta};
+use crate::store::{Guard, StoreError};
+
+/// Default hold.
+const DEFAULT_HOLD_SECONDS: i64 = 900;
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/stock/reservations", post(reserve))
+        .route(
+            "/v1/stock/reservations/{id}",
+            axum::routing::delete(release),
+        )
+        .route("/v1/stock/reservations/{id}/commit", post(commit))
+}
+
+fn view(r: &Reservation) -> serde_json::Value {
+    json!(r)
+}
+
+#[tracing::instrument(name = "Reserving stock", skip_all)]
+async fn reserve(
+    State(state): State<AppState>,
+    who: Authorized<MoveStock>,
+    meta: RequestMeta,
+    IdempotencyKey(key): IdempotencyKey,
+    ApiJson(request): ApiJson<NewReservation>,
+) -> Result<Response, ApiError> {
+    request.validate()?;
+    let caller = who.0;
+    let once = match Once::begin(&state, &caller, "stock-reservations", &key, &request).await? {
+        Ok(once) => once,
+        Err(replay) => return Ok(replay),
+    };
+    let result = hold(&state, &caller, &meta, &request, &once).await;
+    once.settle(&state, result.is_err()).await;
+    result
+}
+
+async fn hold(
+    state: &AppState,
+    caller: &Caller,
+    meta: &RequestMeta,
+    request: &NewReservation,
+    once: &Once,
+) -> Result<Response, ApiError> {
+    for line in &request.lines {
+        check_product(state, &line.product_id).await?;
+        check_warehouse(state, "warehouse_id", &line.warehouse_id).await?;
+    }
+    let id = uuid::Uuid::now_v7().to_string();
+    until_committed(|| async {
+        let now = OffsetDateTime::now_utc();
+        let mut levels = Vec::with_capacity(request.lines.len());
+        for line in &request.lines {
+            let level = state
+                .stock
+                .level(&line.product_id, &line.warehouse_id)
+                .await?;
+            let next = level
+                .reserving(line.quantity, now)
+                .map_err(|refused| match refused {
+                    MovementRefused::Insufficient {
+                        available,
+                        requested,
+                    } => ApiError::InsufficientStock {
+                        available,
+                        requested,
+                    },
+                })?;
+            levels.push((level.version, next));
+        }
+        let hold =
+            time::Duration::seconds(request.expires_in_seconds.unwrap_or(DEFAULT_HOLD_SECONDS));
+        let reservation = Reservation {
+            id: id.clone(),
+            lines: request.lines.clone(),
+            status: ReservationStatus::Held,
+            expires_at: now + hold,
+            reference: request.reference.clone(),
+            created_by: caller.user_id.clone(),
+            version: 1,
+            created_at: now,
+            updated_at: now,
+        };
+        let body = view(&reservation).to_string();
+        let entry = audit(meta, &caller.user_id, "stock.reserve")
+            .target(reservation.id.clone())
+            .detail("lines", reservation.lines.len().to_string());
+        let others = vec![
+            (
+                Guard::Version,
+                state.stock.reservation_write(&reservation, None)?,
+            ),
+            (Guard::None, state.audit.put(&entry)?),
+            once.completion(state, &body)?,
+        ];
+        after_commit(state.stock.commit(&levels, &[], others).await, body)
+    })
+    .await
+}
+
+async fn load(state: &AppState, id: &str) -> Result<Reservation, ApiError> {
+    state.stock.reservation(id).await.map_err(|e| match e {
+        StoreError::NotFound => ApiError::NotFound(format!("no reservation with id '{id}'")),
+        other => other.into(),
+    })
+}
+
+#[tracing::instrument(name = "Committing a reservation", skip_all, fields(reservation_id = %id))]
+async fn commit(
+    State(state): State<AppState>,
+    who: Authorized<MoveStock>,
+    meta: RequestMeta,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Response, ApiError> {
+    let caller = who.0;
+    until_committed(|| async {
+        let reservation = load(&state, &id).await?;
+        let now = OffsetDateTime::now_utc();
+        match reservation.status {
+            // Committing twice is harmless: answer with what the first commit did.
+            ReservationStatus::Committed => {
+                return Ok(Some(json_response(
+                    StatusCode::OK,
+                    json!({"reservation": view(&reservation)}).to_string(),
+                )));
+            }
+            ReservationStatus::Released => {
+                return Err(ApiError::Conflict(
+                    "the reservation was released; reserve again".into(),
+                ));
+            }
+            ReservationStatus::Held if reservation.expires_at <= now => {
+                release_held(
+                    &state,
+                    &reservation,
+                    "system",
+                    "stock.reservation_expired",
+                    &meta,
+                )
+                .await?;
+                return Err(ApiError::Conflict(
+                    "the reservation has expired and its stock was released".into(),
+                ));
+            }
+            ReservationStatus::Held => {}
+        }
+        let mut levels: Vec<(u64, StockLevel)> = Vec::new();
+        let mut movements = Vec::new();
+        for line in &reservation.lines {
+            let level = state
+                .stock
+                .level(&line.product_id, &line.warehouse_id)
+                .await?;
+            let next = level.shipping_reserved(line.quantity, now);
+            movements.push(Movement {
+                id: uuid::Uuid::now_v7().to_string(),
+                kind: MovementKind::Ship,
+                product_id: line.product_id.clone(),
+                warehouse_id: line.warehouse_id.clone(),
+                quantity: -line.quantity,
+                before: level.on_hand,
+                after: next.on_hand,
+                reason: Some("reservation committed".into()),
+                reference: Some(format!("reservation:{}", reservation.id)),
+                actor: caller.user_id.clone(),
+                at: now,
+            });
+            levels.push((level.version, next));
+        }
+        let mut next = reservation.clone();
+        next.status = ReservationStatus::Committed;
+        next.version += 1;
+        next.updated_at = now;
+        let entry = audit(&meta, &caller.user_id, "stock.reservation_committed")
+            .target(reservation.id.clone())
+            .detail("movements", summarize(&movements));
+        let others = vec![
+            (
+                Guard::Version,
+                state
+                    .stock
+                    .reservation_write(&next, Some(reservation.version))?,
+            ),
+            (Guard::None, state.audit.put(&entry)?),
+        ];
+        let body = json!({"reservation": view(&next), "movements": movements}).to_string();
+        let done = after_commit(state.stock.commit(&levels, &movements, others).await, body)?;
+        Ok(done.map(|_| {
+            json_response(
+                StatusCode::OK,
+                json!({"reservation": view(&next), "movements": movements}).to_string(),
+            )
+        }))
+    })
+    .await
+}
+
+#[tracing::instrument(name = "Releasing a reservation", skip_all, fields(reservation_id = %id))]
+async fn release(
+    State(state): State<AppState>,
+    who: Authorized<MoveStock>,
+    meta: RequestMeta,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Response, ApiError> {
+    let reservation = load(&state, &id).await?;
+    match reservation.status {
+        ReservationStatus::Committed => Err(ApiError::Conflict(
+            "the reservation was committed; its stock has shipped".into(),
+        )),
+        ReservationStatus::Released => Ok(json_response(
+            StatusCode::OK,
+            view(&reservation).to_string(),
+        )),
+        ReservationStatus::Held => {
+            let released = release_held(
+                &state,
+                &reservation,
+                &who.0.user_id,
+                "stock.reservation_released",
+                &meta,
+            )
+            .await?;
+            Ok(json_response(StatusCode::OK, view(&released).to_string()))
+        }
+    }
+}
+
+/// Gives a held reservation's stock back, retrying on contention; returns it as released
+/// (or as whatever another request made of it meanwhile).
+async fn release_held(
+    state: &AppState,
+    held: &Reservation,
+    actor: &str,
+    action: &str,
+    meta: &RequestMeta,
+) -> Result<Reservation, ApiError> {
+    let mut current = held.clone();
+    for _ in 0..super::stock::ATTEMPTS {
+        if current.status != ReservationStatus::Held {
+            return Ok(current);
+        }
+        let now = OffsetDateTime::now_utc();
+        let mut levels = Vec::new();
+        for line in &current.lines {
+            let level = state
+                .stock
+                .level(&line.product_id, &line.warehouse_id)
+                .await?;
+            let next = level
+                .reserving(-line.quantity, now)
+                .map_err(|_| ApiError::internal("releasing a reservation cannot run short"))?;
+            levels.push((level.version, next));
+        }
+        let mut next = current.clone();
+        next.status = ReservationStatus::Released;
+        next.version += 1;
+        next.updated_at = now;
+        let entry = audit(meta, actor, action).target(current.id.clone());
+        let others = vec![
+            (
+                Guard::Version,
+                state
+                    .stock
+                    .reservation_write(&next, Some(current.version))?,
+            ),
+            (Guard::None, state.audit.put(&entry)?),
+        ];
+        match state.stock.commit(&levels, &[], others).await {
+            Ok(()) => return Ok(next),
+            Err(StoreError::VersionMismatch) => {
+                current = state.stock.reservation(&current.id).await?;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(ApiError::Unavailable {
+        dependency: "stock level",
+        source: "too many concurrent changes while releasing a reservation".into(),
+    })
+}
+
+/// Releases every reservation whose hold ended before `now` (the scheduled sweep); returns
+/// how many it released.
+pub async fn release_expired(state: &AppState, now: OffsetDateTime) -> Result<usize, ApiError> {
+    let meta = RequestMeta::default();
+    let mut released = 0;
+    loop {
+        let expired = state.stock.expired_reservations(now, 25).await?;
+        if expired.is_empty() {
+            return Ok(released);
+        }
+        for reservation in &expired {
+            release_held(
+                state,
+                reservation,
+                "system",
+                "stock.reservation_expired",
+                &meta,
+            )
+            .await?;
+            released += 1;
+        }
+    }
+}
