@@ -162,7 +162,10 @@ impl TestApp {
             self.health.clone()
         } else if path.starts_with("/v1/products") {
             self.products.clone()
-        } else if path.starts_with("/v1/stock") || path.starts_with("/v1/warehouses") {
+        } else if ["/v1/stock", "/v1/warehouses", "/v1/scanner"]
+            .iter()
+            .any(|p| path.starts_with(p))
+        {
             self.stock.clone()
         } else {
             self.auth.clone()

@@ -5,6 +5,7 @@ pub use reservations::release_expired;
 pub mod health;
 pub mod products;
 mod reservations;
+mod scanner;
 pub mod stock;
 mod two_factor;
 mod users;

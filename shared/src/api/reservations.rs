@@ -292,6 +292,7 @@ async fn release_held(
         match state.stock.commit(&levels, &[], others).await {
             Ok(()) => return Ok(next),
             Err(StoreError::VersionMismatch) => {
+                tokio::time::sleep(super::stock::backoff(0)).await;
                 current = state.stock.reservation(&current.id).await?;
             }
             Err(e) => return Err(e.into()),

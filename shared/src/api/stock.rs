@@ -36,7 +36,7 @@ use crate::http::{
 use crate::store::{Begin, Guard, LedgerFilter, LevelListing, StoreError};
 
 /// How many times a movement is recomputed after losing a race for its level.
-pub(super) const ATTEMPTS: u32 = 12;
+pub(super) const ATTEMPTS: u32 = 20;
 
 /// The stock function's routes.
 pub fn router() -> Router<AppState> {
@@ -55,6 +55,7 @@ pub fn router() -> Router<AppState> {
             get(list_movements).post(record_movement),
         )
         .merge(super::reservations::router())
+        .merge(super::scanner::router())
 }
 
 fn warehouse_response(w: &Warehouse, status: StatusCode) -> Response {
@@ -257,15 +258,24 @@ async fn record_movement(
     IdempotencyKey(key): IdempotencyKey,
     ApiJson(request): ApiJson<MovementRequest>,
 ) -> Result<Response, ApiError> {
+    move_once(&state, &who.0, &meta, &key, &request).await
+}
+
+/// Validates and applies a movement once per idempotency key (also used by the scanner).
+pub(super) async fn move_once(
+    state: &AppState,
+    caller: &Caller,
+    meta: &RequestMeta,
+    key: &str,
+    request: &MovementRequest,
+) -> Result<Response, ApiError> {
     request.validate()?;
-    let caller = who.0;
-    let once = Once::begin(&state, &caller, "stock-movements", &key, &request).await?;
-    let once = match once {
+    let once = match Once::begin(state, caller, "stock-movements", key, request).await? {
         Ok(once) => once,
         Err(replay) => return Ok(replay),
     };
-    let result = apply(&state, &caller, &meta, &request, &once).await;
-    once.settle(&state, result.is_err()).await;
+    let result = apply(state, caller, meta, request, &once).await;
+    once.settle(state, result.is_err()).await;
     result
 }
 
@@ -340,13 +350,23 @@ where
         if let Some(response) = attempt().await? {
             return Ok(response);
         }
-        let jitter = u64::from(uuid::Uuid::new_v4().as_bytes()[0] % 16);
-        tokio::time::sleep(Duration::from_millis(5 * u64::from(round + 1) + jitter)).await;
+        tokio::time::sleep(backoff(round)).await;
     }
     Err(ApiError::Unavailable {
         dependency: "stock level",
         source: "too many concurrent changes to one level".into(),
     })
+}
+
+/// "Full jitter" backoff: a random pause up to 5 ms doubling per round, capped at 160 ms, so
+/// writers that collided spread out instead of colliding again in step.
+pub(super) fn backoff(round: u32) -> Duration {
+    let cap = 5u64.saturating_mul(1 << round.min(5));
+    let random = u64::from(u16::from_le_bytes([
+        uuid::Uuid::new_v4().as_bytes()[0],
+        uuid::Uuid::new_v4().as_bytes()[1],
+    ]));
+    Duration::from_micros(random % (cap * 1000 + 1))
 }
 
 /// What a commit's failure means for a request: retry on a lost race, refuse otherwise.

@@ -83,12 +83,10 @@ mod tests;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdempotencyKey(pub String);
 
-impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let value = parts
-            .headers
+impl IdempotencyKey {
+    /// Reads the required header from `headers`.
+    pub fn from_headers(headers: &http::HeaderMap) -> Result<Self, ApiError> {
+        let value = headers
             .get("idempotency-key")
             .ok_or_else(|| {
                 ApiError::BadRequest(
@@ -103,5 +101,13 @@ impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
                 ApiError::BadRequest("Idempotency-Key must be 1 to 255 visible ASCII characters".into())
             })?;
         Ok(Self(value.to_owned()))
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Self::from_headers(&parts.headers)
     }
 }

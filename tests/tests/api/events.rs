@@ -8,7 +8,7 @@ use shared::auth::{Role, two_factor};
 use stockroom_tests::{TestApp, root, template};
 
 /// The events in replay order, with the status each must produce.
-const SCRIPT: [(&str, u16); 31] = [
+const SCRIPT: [(&str, u16); 32] = [
     ("health.get", 200),
     ("products.create", 201),
     ("products.list", 200),
@@ -28,6 +28,7 @@ const SCRIPT: [(&str, u16); 31] = [
     ("stock.reserve", 201),
     ("stock.commit-reservation", 200),
     ("stock.release-reservation", 200),
+    ("stock.scan", 201),
     ("auth.register", 201),
     ("auth.login", 200),
     ("auth.refresh", 200),

@@ -19,4 +19,5 @@ mod products_pagination;
 mod products_validation;
 mod stock_movements;
 mod stock_reservations;
+mod stock_scanner;
 mod stock_warehouses;

@@ -1,0 +1,121 @@
+//! Handheld scanners: one endpoint that looks a barcode up or moves stock for it.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::AppState;
+use super::stock::{level_view, move_once};
+use crate::auth::can::MoveStock;
+use crate::domain::Barcode;
+use crate::domain::stock::MovementRequest;
+use crate::http::{ApiError, ApiJson, Authorized, IdempotencyKey, RequestMeta};
+use crate::store::{LevelListing, StoreError};
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new().route("/v1/scanner/scan", post(scan))
+}
+
+/// What the scan is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum ScanAction {
+    Lookup,
+    Receive,
+    Ship,
+    Count,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Scan {
+    barcode: String,
+    warehouse_id: String,
+    action: ScanAction,
+    /// Units for receive and ship (default 1: one scan, one unit).
+    #[serde(default)]
+    quantity: Option<i64>,
+    /// Units counted, for count.
+    #[serde(default)]
+    counted: Option<i64>,
+    #[serde(default)]
+    reference: Option<String>,
+}
+
+#[tracing::instrument(name = "Scanning a barcode", skip_all)]
+async fn scan(
+    State(state): State<AppState>,
+    who: Authorized<MoveStock>,
+    meta: RequestMeta,
+    headers: axum::http::HeaderMap,
+    ApiJson(scan): ApiJson<Scan>,
+) -> Result<Response, ApiError> {
+    let unknown =
+        || ApiError::NotFound(format!("no product has barcode '{}'", scan.barcode.trim()));
+    let barcode = Barcode::parse(&scan.barcode).map_err(|_| unknown())?;
+    let product = state
+        .products
+        .get_by_barcode(&barcode)
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound => unknown(),
+            other => other.into(),
+        })?;
+    let (product_id, warehouse_id) = (product.id.to_string(), scan.warehouse_id.clone());
+    let request = match scan.action {
+        ScanAction::Lookup => {
+            state
+                .stock
+                .warehouse(&warehouse_id)
+                .await
+                .map_err(|e| match e {
+                    StoreError::NotFound => ApiError::invalid(
+                        "warehouse_id",
+                        format!("no warehouse with id '{warehouse_id}'"),
+                    ),
+                    other => other.into(),
+                })?;
+            let here = state.stock.level(&product_id, &warehouse_id).await?;
+            let (everywhere, _) = state
+                .stock
+                .list_levels(&LevelListing::Product(product_id.clone()), 100, None)
+                .await?;
+            let body = json!({
+                "product": product,
+                "level": level_view(&here),
+                "levels": everywhere.iter().map(level_view).collect::<Vec<_>>(),
+            });
+            return Ok((StatusCode::OK, Json(body)).into_response());
+        }
+        ScanAction::Receive => MovementRequest::Receive {
+            product_id,
+            warehouse_id,
+            quantity: scan.quantity.unwrap_or(1),
+            reason: Some("scanned".into()),
+            reference: scan.reference,
+        },
+        ScanAction::Ship => MovementRequest::Ship {
+            product_id,
+            warehouse_id,
+            quantity: scan.quantity.unwrap_or(1),
+            reason: Some("scanned".into()),
+            reference: scan.reference,
+        },
+        ScanAction::Count => MovementRequest::Count {
+            product_id,
+            warehouse_id,
+            counted: scan
+                .counted
+                .ok_or_else(|| ApiError::invalid("counted", "is required to count"))?,
+            reason: Some("scanned".into()),
+            reference: scan.reference,
+        },
+    };
+    // Lookups are reads; scans that move stock need a key like any other movement.
+    let IdempotencyKey(key) = IdempotencyKey::from_headers(&headers)?;
+    move_once(&state, &who.0, &meta, &key, &request).await
+}
