@@ -162,9 +162,14 @@ impl TestApp {
             self.health.clone()
         } else if path.starts_with("/v1/products") {
             self.products.clone()
-        } else if ["/v1/stock", "/v1/warehouses", "/v1/scanner"]
-            .iter()
-            .any(|p| path.starts_with(p))
+        } else if [
+            "/v1/stock",
+            "/v1/warehouses",
+            "/v1/scanner",
+            "/v1/dashboard",
+        ]
+        .iter()
+        .any(|p| path.starts_with(p))
         {
             self.stock.clone()
         } else {

@@ -1,6 +1,7 @@
 //! One module per function: its routes and handlers, over a shared [`AppState`].
 
 pub mod auth;
+mod dashboard;
 pub use reservations::release_expired;
 pub mod health;
 pub mod products;

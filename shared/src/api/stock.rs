@@ -56,6 +56,7 @@ pub fn router() -> Router<AppState> {
         )
         .merge(super::reservations::router())
         .merge(super::scanner::router())
+        .merge(super::dashboard::router())
 }
 
 fn warehouse_response(w: &Warehouse, status: StatusCode) -> Response {

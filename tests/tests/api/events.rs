@@ -8,7 +8,7 @@ use shared::auth::{Role, two_factor};
 use stockroom_tests::{TestApp, root, template};
 
 /// The events in replay order, with the status each must produce.
-const SCRIPT: [(&str, u16); 32] = [
+const SCRIPT: [(&str, u16); 33] = [
     ("health.get", 200),
     ("products.create", 201),
     ("products.list", 200),
@@ -29,6 +29,7 @@ const SCRIPT: [(&str, u16); 32] = [
     ("stock.commit-reservation", 200),
     ("stock.release-reservation", 200),
     ("stock.scan", 201),
+    ("stock.dashboard", 200),
     ("auth.register", 201),
     ("auth.login", 200),
     ("auth.refresh", 200),
