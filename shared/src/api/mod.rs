@@ -65,6 +65,8 @@ pub struct AppState {
     pub access_token_ttl: Duration,
     /// Lifetime of refresh-token families.
     pub refresh_token_ttl: Duration,
+    /// CloudWatch namespace of business metrics.
+    pub metrics_namespace: String,
 }
 
 impl AppState {
@@ -94,6 +96,7 @@ impl AppState {
             token_audience: config.token_audience.clone(),
             access_token_ttl: config.access_token_ttl,
             refresh_token_ttl: config.refresh_token_ttl,
+            metrics_namespace: config.metrics_namespace.clone(),
         }
     }
 }

@@ -12,7 +12,8 @@ use time::OffsetDateTime;
 use super::AppState;
 use super::auth::audit;
 use super::stock::{
-    Once, after_commit, check_product, check_warehouse, json_response, summarize, until_committed,
+    Once, after_commit, check_product, check_warehouse, json_response, low_stock_writes,
+    record_low_stock, summarize, until_committed,
 };
 use crate::auth::Caller;
 use crate::auth::can::MoveStock;
@@ -66,15 +67,17 @@ async fn hold(
     request: &NewReservation,
     once: &Once,
 ) -> Result<Response, ApiError> {
+    let mut products = Vec::with_capacity(request.lines.len());
     for line in &request.lines {
-        check_product(state, &line.product_id).await?;
+        products.push(check_product(state, &line.product_id).await?);
         check_warehouse(state, "warehouse_id", &line.warehouse_id).await?;
     }
     let id = uuid::Uuid::now_v7().to_string();
     until_committed(|| async {
         let now = OffsetDateTime::now_utc();
         let mut levels = Vec::with_capacity(request.lines.len());
-        for line in &request.lines {
+        let mut crossings = (Vec::new(), 0);
+        for (line, product) in request.lines.iter().zip(&products) {
             let level = state
                 .stock
                 .level(&line.product_id, &line.warehouse_id)
@@ -90,6 +93,14 @@ async fn hold(
                         requested,
                     },
                 })?;
+            let (writes, count) = low_stock_writes(
+                state,
+                product,
+                std::slice::from_ref(&level),
+                std::slice::from_ref(&next),
+            )?;
+            crossings.0.extend(writes);
+            crossings.1 += count;
             levels.push((level.version, next));
         }
         let hold =
@@ -109,7 +120,7 @@ async fn hold(
         let entry = audit(meta, &caller.user_id, "stock.reserve")
             .target(reservation.id.clone())
             .detail("lines", reservation.lines.len().to_string());
-        let others = vec![
+        let mut others = vec![
             (
                 Guard::Version,
                 state.stock.reservation_write(&reservation, None)?,
@@ -117,7 +128,12 @@ async fn hold(
             (Guard::None, state.audit.put(&entry)?),
             once.completion(state, &body)?,
         ];
-        after_commit(state.stock.commit(&levels, &[], others).await, body)
+        others.extend(crossings.0);
+        let outcome = after_commit(state.stock.commit(&levels, &[], others).await, body)?;
+        if outcome.is_some() {
+            record_low_stock(state, crossings.1);
+        }
+        Ok(outcome)
     })
     .await
 }

@@ -370,6 +370,45 @@ pub(super) fn backoff(round: u32) -> Duration {
     Duration::from_micros(random % (cap * 1000 + 1))
 }
 
+/// Outbox events for every level that `next` takes from above the product's reorder level to
+/// at or below it (once per crossing: a level already below raises nothing), and their count.
+pub(super) fn low_stock_writes(
+    state: &AppState,
+    product: &Product,
+    before: &[StockLevel],
+    next: &[StockLevel],
+) -> Result<(Vec<(Guard, TransactWriteItem)>, usize), ApiError> {
+    let reorder = i64::from(product.reorder_level);
+    let mut writes = Vec::new();
+    for (old, new) in before.iter().zip(next) {
+        if old.product_id == product.id.as_str()
+            && old.available() > reorder
+            && new.available() <= reorder
+        {
+            writes.push((
+                Guard::None,
+                state
+                    .stock
+                    .low_stock_event(new, product.reorder_level, product.sku.as_str())?,
+            ));
+        }
+    }
+    let crossings = writes.len();
+    Ok((writes, crossings))
+}
+
+/// Counts committed low-stock crossings as a CloudWatch metric.
+pub(super) fn record_low_stock(state: &AppState, crossings: usize) {
+    if crossings > 0 {
+        crate::telemetry::metrics::emit_count(
+            &state.metrics_namespace,
+            "stock",
+            "LowStockCrossings",
+            crossings,
+        );
+    }
+}
+
 /// What a commit's failure means for a request: retry on a lost race, refuse otherwise.
 pub(super) fn after_commit(
     result: Result<(), StoreError>,
@@ -614,7 +653,7 @@ async fn apply(
     once: &Once,
 ) -> Result<Response, ApiError> {
     let target = target(request);
-    check_product(state, target.product_id).await?;
+    let product = check_product(state, target.product_id).await?;
     for (field, id) in &target.warehouses {
         check_warehouse(state, field, id).await?;
     }
@@ -633,12 +672,15 @@ async fn apply(
         let entry = audit(meta, &caller.user_id, action(request))
             .target(target.product_id.to_owned())
             .detail("movements", summarize(&movements));
-        let others = vec![
-            (Guard::None, state.audit.put(&entry)?),
-            once.completion(state, &body)?,
-        ];
+        let (mut others, crossings) = low_stock_writes(state, &product, &levels, &next)?;
+        others.push((Guard::None, state.audit.put(&entry)?));
+        others.push(once.completion(state, &body)?);
         let guarded: Vec<(u64, StockLevel)> = levels.iter().map(|l| l.version).zip(next).collect();
-        after_commit(state.stock.commit(&guarded, &movements, others).await, body)
+        let outcome = after_commit(state.stock.commit(&guarded, &movements, others).await, body)?;
+        if outcome.is_some() {
+            record_low_stock(state, crossings);
+        }
+        Ok(outcome)
     })
     .await
 }

@@ -158,3 +158,10 @@ pub fn reservation_pk(id: &str) -> String {
 pub const RESERVATION_SK: &str = "RESERVATION";
 /// GSI1 partition of held reservations, by expiry (swept when they expire).
 pub const HELD_RESERVATIONS: &str = "RESERVATIONS#HELD";
+/// `EVENT#<id>`: an outbox event, written in the transaction of the change it announces and
+/// forwarded from the table's stream.
+pub fn event_pk(id: &str) -> String {
+    format!("EVENT#{id}")
+}
+/// Sort key of an outbox event.
+pub const EVENT_SK: &str = "EVENT";

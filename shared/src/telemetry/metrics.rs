@@ -74,6 +74,38 @@ impl RequestMetric<'_> {
     }
 }
 
+/// The EMF document of one business count (e.g. `LowStockCrossings`) by `Service`.
+pub fn count_document(
+    namespace: &str,
+    service: &str,
+    name: &str,
+    value: usize,
+    timestamp_ms: i64,
+) -> Value {
+    let mut doc = json!({
+        "_aws": {
+            "Timestamp": timestamp_ms,
+            "CloudWatchMetrics": [{
+                "Namespace": namespace,
+                "Dimensions": [["Service"]],
+                "Metrics": [{"Name": name, "Unit": "Count"}],
+            }],
+        },
+        "Service": service,
+    });
+    doc[name] = json!(value);
+    doc
+}
+
+/// Writes a business count as one EMF line on stdout.
+pub fn emit_count(namespace: &str, service: &str, name: &str, value: usize) {
+    let now = time::OffsetDateTime::now_utc();
+    let ms = i64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX);
+    let line = count_document(namespace, service, name, value, ms).to_string();
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}");
+}
+
 #[cfg(test)]
 #[path = "metrics_test.rs"]
 mod tests;

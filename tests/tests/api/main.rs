@@ -18,6 +18,7 @@ mod products_crud;
 mod products_pagination;
 mod products_validation;
 mod stock_dashboard;
+mod stock_low_stock;
 mod stock_movements;
 mod stock_reservations;
 mod stock_scanner;
