@@ -135,3 +135,24 @@ where
     ))
     .await
 }
+
+/// Starts the stream consumer that forwards outbox events to the bus named by
+/// `EVENT_BUS_NAME`.
+pub async fn run_outbox_forwarder() -> Result<(), lambda_http::Error> {
+    telemetry::init_logging();
+    let bus = std::env::var("EVENT_BUS_NAME").map_err(|_| {
+        tracing::error!("missing environment variable EVENT_BUS_NAME; refusing to start");
+        "missing environment variable EVENT_BUS_NAME"
+    })?;
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .load()
+        .await;
+    let client = aws_sdk_eventbridge::Client::new(&sdk);
+    let (bus, client) = (&bus, &client);
+    lambda_http::lambda_runtime::run(lambda_http::service_fn(
+        move |event: lambda_http::LambdaEvent<aws_lambda_events::dynamodb::Event>| async move {
+            Ok::<_, lambda_http::Error>(crate::outbox::forward(&event.payload, bus, client).await)
+        },
+    ))
+    .await
+}

@@ -13,5 +13,6 @@ pub mod config;
 pub mod domain;
 pub mod http;
 pub mod lambda;
+pub mod outbox;
 pub mod store;
 pub mod telemetry;

@@ -70,3 +70,125 @@ async fn falling_to_the_reorder_level_raises_one_event_per_crossing() {
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     assert_eq!(low_stock_events(&app).await.len(), 2);
 }
+
+/// A stream record as DynamoDB Streams delivers it for an inserted outbox item.
+fn stream_record(detail: &Value, sequence: &str) -> Value {
+    json!({
+        "eventID": format!("evt-{sequence}"),
+        "eventName": "INSERT",
+        "eventSource": "aws:dynamodb",
+        "awsRegion": "us-east-1",
+        "dynamodb": {
+            "SequenceNumber": sequence,
+            "Keys": {"PK": {"S": "EVENT#x"}, "SK": {"S": "EVENT"}},
+            "NewImage": {
+                "PK": {"S": "EVENT#x"}, "SK": {"S": "EVENT"},
+                "entity": {"S": "outbox_event"}, "type": {"S": "stock.low"},
+                "detail": {"S": detail.to_string()}
+            },
+            "StreamViewType": "NEW_AND_OLD_IMAGES",
+            "SizeBytes": 256,
+            "ApproximateCreationDateTime": 1795255200.0
+        }
+    })
+}
+
+#[tokio::test]
+async fn outbox_events_reach_the_event_bus_and_failures_are_reported_for_retry() {
+    let app = TestApp::spawn().await;
+    let mut body = product_body(1);
+    body["reorder_level"] = json!(5);
+    let p = app.create_product(&body).await.body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let w = app.create_warehouse("BLR-1").await;
+    app.move_stock(&json!({"type": "receive", "product_id": p, "warehouse_id": w, "quantity": 6}))
+        .await;
+    app.move_stock(&json!({"type": "ship", "product_id": p, "warehouse_id": w, "quantity": 2}))
+        .await;
+    let detail = low_stock_events(&app).await.remove(0);
+
+    let sdk = &app.clients.sdk;
+    let events = aws_sdk_eventbridge::Client::new(sdk);
+    let sqs = aws_sdk_sqs::Client::new(sdk);
+    let suffix = uuid::Uuid::new_v4().simple().to_string();
+    let bus = format!("stockroom-{suffix}");
+    events.create_event_bus().name(&bus).send().await.unwrap();
+    let queue_url = sqs
+        .create_queue()
+        .queue_name(format!("q-{suffix}"))
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let queue_arn = sqs
+        .get_queue_attributes()
+        .queue_url(&queue_url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap()
+        .attributes
+        .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
+        .clone();
+    events
+        .put_rule()
+        .name("low-stock")
+        .event_bus_name(&bus)
+        .event_pattern(json!({"source": ["stockroom"], "detail-type": ["stock.low"]}).to_string())
+        .send()
+        .await
+        .unwrap();
+    events
+        .put_targets()
+        .rule("low-stock")
+        .event_bus_name(&bus)
+        .targets(
+            aws_sdk_eventbridge::types::Target::builder()
+                .id("queue")
+                .arn(&queue_arn)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+
+    let ignored = json!({"eventID": "e0", "eventName": "MODIFY", "awsRegion": "us-east-1",
+        "dynamodb": {"SequenceNumber": "100", "SizeBytes": 64, "StreamViewType": "NEW_AND_OLD_IMAGES",
+            "NewImage": {"entity": {"S": "product"}}}});
+    let batch: aws_lambda_events::dynamodb::Event =
+        serde_json::from_value(json!({"Records": [ignored, stream_record(&detail, "101")]}))
+            .unwrap();
+    let response = shared::outbox::forward(&batch, &bus, &events).await;
+    assert!(response.batch_item_failures.is_empty(), "{response:?}");
+
+    let received = sqs
+        .receive_message()
+        .queue_url(&queue_url)
+        .wait_time_seconds(2)
+        .send()
+        .await
+        .unwrap()
+        .messages
+        .unwrap_or_default();
+    assert_eq!(received.len(), 1, "exactly the outbox event was published");
+    let envelope: Value = serde_json::from_str(received[0].body().unwrap()).unwrap();
+    assert_eq!(envelope["source"], "stockroom");
+    assert_eq!(envelope["detail-type"], "stock.low");
+    assert_eq!(envelope["detail"]["product_id"], p.as_str());
+    assert_eq!(envelope["detail"]["available"], 4);
+
+    // A bus that refuses the event: the record is handed back for the stream to retry.
+    let failing: aws_lambda_events::dynamodb::Event =
+        serde_json::from_value(json!({"Records": [stream_record(&detail, "202")]})).unwrap();
+    let response = shared::outbox::forward(&failing, "no-such-bus", &events).await;
+    let retried: Vec<_> = response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.clone().unwrap())
+        .collect();
+    assert_eq!(retried, vec!["202".to_owned()]);
+}
