@@ -64,12 +64,7 @@ impl AccountStore {
 
     /// The account with `id`.
     pub async fn get(&self, id: &str) -> Result<Account, StoreError> {
-        let item = self
-            .table
-            .get_item(user_pk(id), USER_SK)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        decode(item)
+        self.table.get_as(user_pk(id), USER_SK).await
     }
 
     /// The account signing in with `email`, if any.

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::keys::*;
-use super::{IndexListing, Item, StoreError, Table, sortable};
+use super::{IndexListing, Item, StoreError, Table, sortable, time_range};
 use crate::http::Cursor;
 
 /// One security- or stock-relevant event.
@@ -135,16 +135,7 @@ impl AuditLog {
             Some(actor) => (GSI2, GSI2PK, GSI2SK, audit_actor_partition(actor)),
             None => (GSI1, GSI1PK, GSI1SK, AUDIT_PARTITION.to_owned()),
         };
-        let bound = |t: Option<OffsetDateTime>, default: &str| {
-            t.map_or_else(|| default.to_owned(), sortable)
-        };
-        // '~' sorts after every character of a time and a UUID.
-        let sort_between = (filter.from.is_some() || filter.to.is_some()).then(|| {
-            (
-                bound(filter.from, "0"),
-                format!("{}~", bound(filter.to, "9")),
-            )
-        });
+        let sort_between = time_range(filter.from, filter.to);
         let listing = IndexListing {
             index,
             pk_attr,

@@ -77,6 +77,16 @@ impl Table {
         Ok(output.item)
     }
 
+    /// The item at `pk`/`sk` decoded as `T`; [`StoreError::NotFound`] if there is none.
+    pub(crate) async fn get_as<T: serde::de::DeserializeOwned>(
+        &self,
+        pk: String,
+        sk: &str,
+    ) -> Result<T, StoreError> {
+        let item = self.get_item(pk, sk).await?.ok_or(StoreError::NotFound)?;
+        serde_dynamo::from_item(item).map_err(|e| StoreError::Internal(Box::new(e)))
+    }
+
     /// A put of `item` that creates it (`expected_version` `None`) or replaces the version
     /// the caller read; to be guarded by [`Guard::Version`].
     pub(crate) fn versioned_put(
@@ -358,6 +368,19 @@ pub(crate) fn sortable(t: time::OffsetDateTime) -> String {
     t.to_offset(time::UtcOffset::UTC)
         .format(format)
         .unwrap_or_default()
+}
+
+/// Sort-key bounds selecting `from..=to` among `<sortable time>#<id>` keys; `None` when
+/// neither end is given.
+pub(crate) fn time_range(
+    from: Option<time::OffsetDateTime>,
+    to: Option<time::OffsetDateTime>,
+) -> Option<(String, String)> {
+    let bound = |t: Option<time::OffsetDateTime>, default: &str| {
+        t.map_or_else(|| default.to_owned(), sortable)
+    };
+    // '~' sorts after every character of a time and a UUID, so `to` includes its own second.
+    (from.is_some() || to.is_some()).then(|| (bound(from, "0"), format!("{}~", bound(to, "9"))))
 }
 
 /// A query over one partition of an index, newest or oldest first.

@@ -104,12 +104,7 @@ impl ProductStore {
 
     /// The product with `id`.
     pub async fn get(&self, id: &ProductId) -> Result<Product, StoreError> {
-        let item = self
-            .table
-            .get_item(product_pk(id.as_str()), PRODUCT_SK)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        decode(item)
+        self.table.get_as(product_pk(id.as_str()), PRODUCT_SK).await
     }
 
     /// The product carrying `barcode`.

@@ -6,7 +6,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use time::OffsetDateTime;
 
 use super::keys::*;
-use super::{Guard, IndexListing, Item, StoreError, Table, Uniqueness, sortable};
+use super::{Guard, IndexListing, Item, StoreError, Table, Uniqueness, sortable, time_range};
 use crate::domain::stock::{Movement, Reservation, ReservationStatus, StockLevel, Warehouse};
 use crate::http::Cursor;
 
@@ -111,12 +111,7 @@ impl StockStore {
 
     /// The warehouse with `id`.
     pub async fn warehouse(&self, id: &str) -> Result<Warehouse, StoreError> {
-        let item = self
-            .table
-            .get_item(warehouse_pk(id), WAREHOUSE_SK)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        decode(item)
+        self.table.get_as(warehouse_pk(id), WAREHOUSE_SK).await
     }
 
     /// One page of warehouses in creation order.
@@ -296,12 +291,7 @@ impl StockStore {
 
     /// The reservation with `id`.
     pub async fn reservation(&self, id: &str) -> Result<Reservation, StoreError> {
-        let item = self
-            .table
-            .get_item(reservation_pk(id), RESERVATION_SK)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        decode(item)
+        self.table.get_as(reservation_pk(id), RESERVATION_SK).await
     }
 
     /// Up to `limit` held reservations whose hold ended before `now`, oldest first.
@@ -349,15 +339,7 @@ impl StockStore {
                     ));
                 }
             };
-        let bound = |t: Option<OffsetDateTime>, default: &str| {
-            t.map_or_else(|| default.to_owned(), sortable)
-        };
-        let sort_between = (filter.from.is_some() || filter.to.is_some()).then(|| {
-            (
-                bound(filter.from, "0"),
-                format!("{}~", bound(filter.to, "9")),
-            )
-        });
+        let sort_between = time_range(filter.from, filter.to);
         let listing = IndexListing {
             index,
             pk_attr,
