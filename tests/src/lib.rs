@@ -334,6 +334,16 @@ impl TestApp {
         .await
     }
 
+    /// The id of the account `email` (signing in with the test password).
+    pub async fn account_id(&self, email: &str) -> String {
+        let tokens = self.login(email, STRONG_PASSWORD).await;
+        let access = tokens.body["access_token"].as_str().unwrap().to_owned();
+        let me = self
+            .call_with_token(Method::GET, "/v1/auth/me", &access, None)
+            .await;
+        me.body["id"].as_str().unwrap().to_owned()
+    }
+
     /// Makes the account `email` an admin the way an operator would.
     pub async fn bootstrap_admin(&self, email: &str) {
         let table = shared::store::Table::new(

@@ -129,7 +129,11 @@ async fn hold(
             once.completion(state, &body)?,
         ];
         others.extend(crossings.0);
-        let outcome = after_commit(state.stock.commit(&levels, &[], others).await, body)?;
+        let outcome = after_commit(
+            state.stock.commit(&levels, &[], others).await,
+            StatusCode::CREATED,
+            body,
+        )?;
         if outcome.is_some() {
             record_low_stock(state, crossings.1);
         }
@@ -207,30 +211,17 @@ async fn commit(
             });
             levels.push((level.version, next));
         }
-        let mut next = reservation.clone();
-        next.status = ReservationStatus::Committed;
-        next.version += 1;
-        next.updated_at = now;
+        let next = reservation.settled(ReservationStatus::Committed, now);
         let entry = audit(&meta, &caller.user_id, "stock.reservation_committed")
             .target(reservation.id.clone())
             .detail("movements", summarize(&movements));
-        let others = vec![
-            (
-                Guard::Version,
-                state
-                    .stock
-                    .reservation_write(&next, Some(reservation.version))?,
-            ),
-            (Guard::None, state.audit.put(&entry)?),
-        ];
+        let others = rewrite(&state, &reservation, &next, &entry)?;
         let body = json!({"reservation": view(&next), "movements": movements}).to_string();
-        let done = after_commit(state.stock.commit(&levels, &movements, others).await, body)?;
-        Ok(done.map(|_| {
-            json_response(
-                StatusCode::OK,
-                json!({"reservation": view(&next), "movements": movements}).to_string(),
-            )
-        }))
+        after_commit(
+            state.stock.commit(&levels, &movements, others).await,
+            StatusCode::OK,
+            body,
+        )
     })
     .await
 }
@@ -265,6 +256,22 @@ async fn release(
     }
 }
 
+/// The writes replacing `current` by `next` (guarded by the version read) with its audit entry.
+fn rewrite(
+    state: &AppState,
+    current: &Reservation,
+    next: &Reservation,
+    entry: &crate::store::AuditEntry,
+) -> Result<Vec<(Guard, aws_sdk_dynamodb::types::TransactWriteItem)>, ApiError> {
+    Ok(vec![
+        (
+            Guard::Version,
+            state.stock.reservation_write(next, Some(current.version))?,
+        ),
+        (Guard::None, state.audit.put(entry)?),
+    ])
+}
+
 /// Gives a held reservation's stock back, retrying on contention; returns it as released
 /// (or as whatever another request made of it meanwhile).
 async fn release_held(
@@ -291,20 +298,9 @@ async fn release_held(
                 .map_err(|_| ApiError::internal("releasing a reservation cannot run short"))?;
             levels.push((level.version, next));
         }
-        let mut next = current.clone();
-        next.status = ReservationStatus::Released;
-        next.version += 1;
-        next.updated_at = now;
+        let next = current.settled(ReservationStatus::Released, now);
         let entry = audit(meta, actor, action).target(current.id.clone());
-        let others = vec![
-            (
-                Guard::Version,
-                state
-                    .stock
-                    .reservation_write(&next, Some(current.version))?,
-            ),
-            (Guard::None, state.audit.put(&entry)?),
-        ];
+        let others = rewrite(state, &current, &next, &entry)?;
         match state.stock.commit(&levels, &[], others).await {
             Ok(()) => return Ok(next),
             Err(StoreError::VersionMismatch) => {

@@ -412,10 +412,11 @@ pub(super) fn record_low_stock(state: &AppState, crossings: usize) {
 /// What a commit's failure means for a request: retry on a lost race, refuse otherwise.
 pub(super) fn after_commit(
     result: Result<(), StoreError>,
+    status: StatusCode,
     body: String,
 ) -> Result<Option<Response>, ApiError> {
     match result {
-        Ok(()) => Ok(Some(json_response(StatusCode::CREATED, body))),
+        Ok(()) => Ok(Some(json_response(status, body))),
         Err(StoreError::VersionMismatch) => Ok(None),
         Err(StoreError::Gone) => Err(ApiError::Conflict(
             "this Idempotency-Key was taken over by a retry; check the ledger before retrying"
@@ -676,7 +677,11 @@ async fn apply(
         others.push((Guard::None, state.audit.put(&entry)?));
         others.push(once.completion(state, &body)?);
         let guarded: Vec<(u64, StockLevel)> = levels.iter().map(|l| l.version).zip(next).collect();
-        let outcome = after_commit(state.stock.commit(&guarded, &movements, others).await, body)?;
+        let outcome = after_commit(
+            state.stock.commit(&guarded, &movements, others).await,
+            StatusCode::CREATED,
+            body,
+        )?;
         if outcome.is_some() {
             record_low_stock(state, crossings);
         }

@@ -499,6 +499,17 @@ pub struct Reservation {
     pub updated_at: OffsetDateTime,
 }
 
+impl Reservation {
+    /// This reservation moved to `status`, as the next version.
+    pub fn settled(&self, status: ReservationStatus, now: OffsetDateTime) -> Self {
+        let mut next = self.clone();
+        next.status = status;
+        next.version += 1;
+        next.updated_at = now;
+        next
+    }
+}
+
 /// The body of `POST /v1/stock/reservations`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]

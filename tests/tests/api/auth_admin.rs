@@ -3,24 +3,11 @@ use serde_json::json;
 use shared::auth::Role;
 use stockroom_tests::{STRONG_PASSWORD, TestApp};
 
-async fn account_id(app: &TestApp, email: &str) -> String {
-    let tokens = app.login(email, STRONG_PASSWORD).await;
-    let me = app
-        .call_with_token(
-            Method::GET,
-            "/v1/auth/me",
-            tokens.body["access_token"].as_str().unwrap(),
-            None,
-        )
-        .await;
-    me.body["id"].as_str().unwrap().to_owned()
-}
-
 #[tokio::test]
 async fn the_last_active_admin_cannot_be_demoted_or_disabled() {
     let app = TestApp::spawn().await;
     app.bootstrap_admin("root@example.com").await;
-    let root = account_id(&app, "root@example.com").await;
+    let root = app.account_id("root@example.com").await;
     for change in [json!({"role": "manager"}), json!({"disabled": true})] {
         let r = app
             .send_json(
@@ -35,7 +22,7 @@ async fn the_last_active_admin_cannot_be_demoted_or_disabled() {
     }
     // With a second admin, the first may step down.
     app.register_and_login("second@example.com").await;
-    let second = account_id(&app, "second@example.com").await;
+    let second = app.account_id("second@example.com").await;
     let promote = app
         .send_json(
             Method::PATCH,
@@ -74,8 +61,8 @@ async fn two_admins_demoting_each_other_at_once_leave_one_admin() {
     app.bootstrap_admin("a@example.com").await;
     app.bootstrap_admin("b@example.com").await;
     let (a, b) = (
-        account_id(&app, "a@example.com").await,
-        account_id(&app, "b@example.com").await,
+        app.account_id("a@example.com").await,
+        app.account_id("b@example.com").await,
     );
     let change = json!({"role": "staff"});
     let (path_a, path_b) = (format!("/v1/users/{a}"), format!("/v1/users/{b}"));
@@ -170,7 +157,7 @@ async fn the_audit_log_filters_by_actor_action_and_time_and_cannot_be_changed() 
     app.register_and_login("a@example.com").await;
     app.login("a@example.com", "wrong-password-guess").await;
     app.register_and_login("b@example.com").await;
-    let a = account_id(&app, "a@example.com").await;
+    let a = app.account_id("a@example.com").await;
 
     let by_actor = app.get(&format!("/v1/audit?actor={a}"), Role::Admin).await;
     let actions: Vec<&str> = by_actor.body["items"]
