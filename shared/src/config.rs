@@ -38,6 +38,54 @@ pub struct Config {
     pub access_token_ttl: Duration,
     /// Lifetime of a refresh-token family (`REFRESH_TOKEN_TTL_SECONDS`, default 30 days).
     pub refresh_token_ttl: Duration,
+    /// Razorpay, for the functions that take payments; `None` when nothing configures it.
+    pub payments: Option<PaymentsConfig>,
+    /// How long an order's stock is held while the customer pays (`ORDER_HOLD_SECONDS`,
+    /// default 1800).
+    pub order_hold: Duration,
+}
+
+/// Where Razorpay is and where its keys come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentsConfig {
+    /// `RAZORPAY_BASE_URL` (default `https://api.razorpay.com`).
+    pub base_url: String,
+    /// Time allowed for one call (`RAZORPAY_TIMEOUT_MS`, default 8000).
+    pub timeout: Duration,
+    /// The keys.
+    pub credentials: PaymentCredentials,
+}
+
+/// Where the Razorpay key id, key secret and webhook secrets come from.
+#[derive(Clone, PartialEq, Eq)]
+pub enum PaymentCredentials {
+    /// `RAZORPAY_KEY_ID`, `RAZORPAY_KEY_SECRET` and `RAZORPAY_WEBHOOK_SECRET` (comma separated
+    /// while rotating): local development.
+    Environment {
+        /// Key id.
+        key_id: String,
+        /// Key secret.
+        key_secret: String,
+        /// Accepted webhook secrets.
+        webhook_secrets: Vec<String>,
+    },
+    /// A Secrets Manager secret (`RAZORPAY_SECRET_ARN`) holding `{"key_id": "...",
+    /// "key_secret": "...", "webhook_secrets": ["..."]}`: AWS.
+    SecretsManager {
+        /// The secret's ARN.
+        arn: String,
+    },
+}
+
+impl std::fmt::Debug for PaymentCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PaymentCredentials::Environment { key_id, .. } => {
+                write!(f, "Environment {{ key_id: {key_id:?}, secrets redacted }}")
+            }
+            PaymentCredentials::SecretsManager { arn } => write!(f, "SecretsManager({arn:?})"),
+        }
+    }
 }
 
 /// Where the private key that signs access tokens comes from.
@@ -141,8 +189,52 @@ impl Config {
                 30 * 86_400,
                 3600..=90 * 86_400,
             )?),
+            payments: payments(&vars)?,
+            order_hold: Duration::from_secs(vars.number(
+                "ORDER_HOLD_SECONDS",
+                1800,
+                60..=86_400,
+            )?),
         })
     }
+}
+
+fn payments<F: Fn(&str) -> Option<String>>(
+    vars: &Vars<'_, F>,
+) -> Result<Option<PaymentsConfig>, ConfigError> {
+    let credentials = match (vars.get("RAZORPAY_KEY_ID"), vars.get("RAZORPAY_SECRET_ARN")) {
+        (None, None) => return Ok(None),
+        (Some(_), Some(_)) => {
+            return Err(ConfigError::Invalid {
+                name: "RAZORPAY_KEY_ID",
+                reason: "set either it or RAZORPAY_SECRET_ARN, not both".into(),
+            });
+        }
+        (None, Some(arn)) => PaymentCredentials::SecretsManager { arn },
+        (Some(key_id), None) => PaymentCredentials::Environment {
+            key_id,
+            key_secret: vars.required("RAZORPAY_KEY_SECRET")?,
+            webhook_secrets: vars
+                .required("RAZORPAY_WEBHOOK_SECRET")?
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect(),
+        },
+    };
+    let base_url = vars.or("RAZORPAY_BASE_URL", "https://api.razorpay.com");
+    if !(base_url.starts_with("https://") || base_url.starts_with("http://")) {
+        return Err(ConfigError::Invalid {
+            name: "RAZORPAY_BASE_URL",
+            reason: format!("'{base_url}' is not an http(s) URL"),
+        });
+    }
+    Ok(Some(PaymentsConfig {
+        base_url,
+        timeout: Duration::from_millis(vars.number("RAZORPAY_TIMEOUT_MS", 8000, 100..=20_000)?),
+        credentials,
+    }))
 }
 
 struct Vars<'a, F: Fn(&str) -> Option<String>>(&'a F);

@@ -79,3 +79,51 @@ fn an_unparseable_jwks_is_rejected_at_start_up() {
         }
     ));
 }
+
+fn with(extra: &[(&'static str, &'static str)]) -> Result<Config, ConfigError> {
+    let mut pairs = vec![
+        ("TABLE_NAME", "t"),
+        ("MEDIA_BUCKET", "b"),
+        ("AUTH_JWKS", JWKS),
+    ];
+    pairs.extend_from_slice(extra);
+    Config::from_lookup(env(&pairs))
+}
+
+#[test]
+fn razorpay_keys_from_the_environment_accept_several_webhook_secrets() {
+    let cfg = with(&[
+        ("RAZORPAY_KEY_ID", "rzp_test_1"),
+        ("RAZORPAY_KEY_SECRET", "ks"),
+        ("RAZORPAY_WEBHOOK_SECRET", "old, new"),
+        ("RAZORPAY_BASE_URL", "http://127.0.0.1:9010"),
+    ])
+    .unwrap();
+    let payments = cfg.payments.unwrap();
+    assert_eq!(payments.base_url, "http://127.0.0.1:9010");
+    let PaymentCredentials::Environment {
+        webhook_secrets, ..
+    } = &payments.credentials
+    else {
+        panic!("expected environment credentials");
+    };
+    assert_eq!(webhook_secrets, &["old", "new"]);
+    assert!(!format!("{:?}", payments.credentials).contains("ks"));
+    assert!(with(&[]).unwrap().payments.is_none());
+}
+
+#[test]
+fn incomplete_or_conflicting_razorpay_settings_are_named() {
+    assert_eq!(
+        with(&[("RAZORPAY_KEY_ID", "k"), ("RAZORPAY_KEY_SECRET", "s")]).unwrap_err(),
+        ConfigError::Missing("RAZORPAY_WEBHOOK_SECRET")
+    );
+    let both = with(&[("RAZORPAY_KEY_ID", "k"), ("RAZORPAY_SECRET_ARN", "arn:x")]).unwrap_err();
+    assert!(both.to_string().contains("RAZORPAY_KEY_ID"), "{both}");
+    let url = with(&[
+        ("RAZORPAY_SECRET_ARN", "arn:x"),
+        ("RAZORPAY_BASE_URL", "ftp://x"),
+    ])
+    .unwrap_err();
+    assert!(url.to_string().contains("RAZORPAY_BASE_URL"), "{url}");
+}

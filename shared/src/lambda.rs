@@ -37,6 +37,8 @@ pub struct Function {
     pub routes: fn() -> Router<AppState>,
     /// Only the auth function loads the private signing key.
     pub signs_tokens: bool,
+    /// The order and webhook functions load Razorpay's keys (and refuse to start without).
+    pub uses_payments: bool,
 }
 
 /// Starts `function`: logging, configuration (failing fast and naming the bad variable),
@@ -50,6 +52,14 @@ pub async fn run(function: Function) -> Result<(), lambda_http::Error> {
         if function.signs_tokens {
             let key = load_signing_key(&config, &clients).await?;
             state.signer = Some(Arc::new(key));
+        }
+        if function.uses_payments {
+            let settings = config.payments.as_ref().ok_or(
+                "this function takes payments: set RAZORPAY_SECRET_ARN (AWS) or \
+                 RAZORPAY_KEY_ID, RAZORPAY_KEY_SECRET and RAZORPAY_WEBHOOK_SECRET (local)",
+            )?;
+            let payments = crate::payments::Payments::load(settings, &clients.sdk).await?;
+            state.payments = Some(Arc::new(payments));
         }
         Ok::<_, lambda_http::Error>((config, state))
     };

@@ -14,5 +14,6 @@ pub mod domain;
 pub mod http;
 pub mod lambda;
 pub mod outbox;
+pub mod payments;
 pub mod store;
 pub mod telemetry;

@@ -61,7 +61,18 @@ pub struct TestApp {
     pub health: Router,
     pub auth: Router,
     pub stock: Router,
+    pub orders: Router,
+    pub webhook: Router,
+    /// The local Razorpay stand-in this app's orders go to.
+    pub razorpay: razorpay_local::StandIn,
 }
+
+/// The Razorpay keys every test app uses (the stand-in checks them).
+pub const RAZORPAY_KEY_ID: &str = "rzp_test_stockroom";
+/// The key secret (Basic auth password, checkout signatures).
+pub const RAZORPAY_KEY_SECRET: &str = "test-key-secret-0123456789";
+/// The webhook secret Razorpay signs deliveries with.
+pub const RAZORPAY_WEBHOOK_SECRET: &str = "test-webhook-secret-9876543210";
 
 impl TestApp {
     /// A new isolated app on the local stack.
@@ -100,9 +111,28 @@ impl TestApp {
             .collect();
         env.insert("AUTH_JWKS".into(), jwks_of(&key));
         env.insert("S3_FORCE_PATH_STYLE".into(), "true".into());
+        let razorpay = razorpay_local::StandIn::new(razorpay_local::Settings {
+            key_id: RAZORPAY_KEY_ID.into(),
+            key_secret: RAZORPAY_KEY_SECRET.into(),
+            webhook_secret: RAZORPAY_WEBHOOK_SECRET.into(),
+            webhook_url: None,
+        });
+        env.insert("RAZORPAY_BASE_URL".into(), razorpay.spawn().await.unwrap());
+        env.insert("RAZORPAY_KEY_ID".into(), RAZORPAY_KEY_ID.into());
+        env.insert("RAZORPAY_KEY_SECRET".into(), RAZORPAY_KEY_SECRET.into());
+        env.insert(
+            "RAZORPAY_WEBHOOK_SECRET".into(),
+            RAZORPAY_WEBHOOK_SECRET.into(),
+        );
+        env.insert("RAZORPAY_TIMEOUT_MS".into(), "1500".into());
         adjust(&mut env);
         let config = Config::from_lookup(|k| env.get(k).cloned()).unwrap();
-        let state = AppState::new(&config, &clients);
+        let mut state = AppState::new(&config, &clients);
+        state.payments = Some(std::sync::Arc::new(
+            shared::payments::Payments::load(config.payments.as_ref().unwrap(), &clients.sdk)
+                .await
+                .unwrap(),
+        ));
         let products = shared::lambda::app(
             "products",
             &config,
@@ -121,6 +151,18 @@ impl TestApp {
             state.clone(),
             shared::api::stock::router(),
         );
+        let orders = shared::lambda::app(
+            "orders",
+            &config,
+            state.clone(),
+            shared::api::orders::router(),
+        );
+        let webhook = shared::lambda::app(
+            "payments-webhook",
+            &config,
+            state.clone(),
+            shared::api::payments_webhook::router(),
+        );
         let mut auth_state = state;
         auth_state.signer = Some(std::sync::Arc::new(
             SigningKey::from_pkcs8(key.kid(), key.pkcs8()).unwrap(),
@@ -134,6 +176,9 @@ impl TestApp {
             health,
             auth,
             stock,
+            orders,
+            webhook,
+            razorpay,
         }
     }
 
@@ -162,6 +207,10 @@ impl TestApp {
             self.health.clone()
         } else if path.starts_with("/v1/products") {
             self.products.clone()
+        } else if path.starts_with("/v1/orders") {
+            self.orders.clone()
+        } else if path.starts_with("/v1/webhooks") {
+            self.webhook.clone()
         } else if [
             "/v1/stock",
             "/v1/warehouses",
@@ -365,6 +414,21 @@ impl TestApp {
             .iter()
             .map(|e| e["action"].as_str().unwrap().to_owned())
             .collect()
+    }
+
+    /// Sends a webhook delivery the way Razorpay does.
+    pub async fn deliver(&self, d: &razorpay_local::Delivery) -> TestResponse {
+        self.call(
+            Request::builder()
+                .method(Method::POST)
+                .uri("/v1/webhooks/razorpay")
+                .header("content-type", "application/json")
+                .header("x-razorpay-signature", &d.signature)
+                .header("x-razorpay-event-id", &d.event_id)
+                .body(lambda_http::Body::from(d.body.clone()))
+                .unwrap(),
+        )
+        .await
     }
 
     /// Creates a warehouse with `code` as a manager; returns its id.

@@ -7,6 +7,7 @@ async fn main() -> Result<(), lambda_http::Error> {
         name: "auth",
         routes: shared::api::auth::router,
         signs_tokens: true,
+        uses_payments: false,
     })
     .await
 }

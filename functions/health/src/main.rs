@@ -6,6 +6,7 @@ async fn main() -> Result<(), lambda_http::Error> {
         name: "health",
         routes: shared::api::health::router,
         signs_tokens: false,
+        uses_payments: false,
     })
     .await
 }

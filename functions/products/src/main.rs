@@ -6,6 +6,7 @@ async fn main() -> Result<(), lambda_http::Error> {
         name: "products",
         routes: shared::api::products::router,
         signs_tokens: false,
+        uses_payments: false,
     })
     .await
 }

@@ -6,6 +6,7 @@ async fn main() -> Result<(), lambda_http::Error> {
         name: "stock",
         routes: shared::api::stock::router,
         signs_tokens: false,
+        uses_payments: false,
     })
     .await
 }

@@ -4,6 +4,8 @@ pub mod auth;
 mod dashboard;
 pub use reservations::release_expired;
 pub mod health;
+pub mod orders;
+pub mod payments_webhook;
 pub mod products;
 mod reservations;
 mod scanner;
@@ -21,9 +23,10 @@ use crate::aws::AwsClients;
 use crate::blob::MediaBucket;
 use crate::config::Config;
 use crate::http::{ApiError, BodyLimit};
+use crate::payments::Payments;
 use crate::store::{
-    AccountStore, AuditLog, IdempotencyStore, LoginAttempts, ProductStore, SessionStore,
-    StockStore, StoreError, Table, Uniqueness,
+    AccountStore, AuditLog, IdempotencyStore, LoginAttempts, OrderStore, ProductStore,
+    SessionStore, StockStore, StoreError, Table, Uniqueness,
 };
 
 /// Everything handlers need, built once per process and cloned cheaply per request.
@@ -67,6 +70,12 @@ pub struct AppState {
     pub refresh_token_ttl: Duration,
     /// CloudWatch namespace of business metrics.
     pub metrics_namespace: String,
+    /// Orders and webhook deliveries.
+    pub orders: OrderStore,
+    /// Razorpay: only the order and webhook functions have it.
+    pub payments: Option<Arc<Payments>>,
+    /// How long an order's stock is held while the customer pays.
+    pub order_hold: Duration,
 }
 
 impl AppState {
@@ -97,7 +106,20 @@ impl AppState {
             access_token_ttl: config.access_token_ttl,
             refresh_token_ttl: config.refresh_token_ttl,
             metrics_namespace: config.metrics_namespace.clone(),
+            orders: OrderStore::new(table.clone()),
+            payments: None,
+            order_hold: config.order_hold,
         }
+    }
+
+    /// Razorpay, or a 503 naming the missing configuration (a deployment mistake).
+    pub(crate) fn payments(&self) -> Result<&Payments, ApiError> {
+        self.payments
+            .as_deref()
+            .ok_or_else(|| ApiError::Unavailable {
+                dependency: "payment provider",
+                source: "this function has no Razorpay configuration".into(),
+            })
     }
 }
 
@@ -138,6 +160,9 @@ impl From<StoreError> for ApiError {
             }
             StoreError::Duplicate(Uniqueness::WarehouseCode) => {
                 ApiError::Conflict("another warehouse already has this code".into())
+            }
+            StoreError::Duplicate(Uniqueness::WebhookDelivery) => {
+                ApiError::Conflict("this delivery was already applied".into())
             }
             StoreError::Duplicate(Uniqueness::Email) => {
                 ApiError::Conflict("an account with this e-mail address already exists".into())

@@ -12,10 +12,9 @@ use time::OffsetDateTime;
 use super::AppState;
 use super::auth::audit;
 use super::stock::{
-    Once, after_commit, check_product, check_warehouse, json_response, low_stock_writes,
+    Once, after_commit, check_product, check_warehouse, committed, json_response, low_stock_writes,
     record_low_stock, summarize, until_committed,
 };
-use crate::auth::Caller;
 use crate::auth::can::MoveStock;
 use crate::domain::stock::{
     Movement, MovementKind, MovementRefused, NewReservation, Reservation, ReservationStatus,
@@ -55,18 +54,22 @@ async fn reserve(
         Ok(once) => once,
         Err(replay) => return Ok(replay),
     };
-    let result = hold(&state, &caller, &meta, &request, &once).await;
+    let result = hold(&state, &caller.user_id, &meta, &request, Some(&once))
+        .await
+        .map(|r| json_response(StatusCode::CREATED, view(&r).to_string()));
     once.settle(&state, result.is_err()).await;
     result
 }
 
-async fn hold(
+/// Holds the request's stock (all lines or none) for `actor`; with `once`, records the answer
+/// under its idempotency key in the same transaction.
+pub(super) async fn hold(
     state: &AppState,
-    caller: &Caller,
+    actor: &str,
     meta: &RequestMeta,
     request: &NewReservation,
-    once: &Once,
-) -> Result<Response, ApiError> {
+    once: Option<&Once>,
+) -> Result<Reservation, ApiError> {
     let mut products = Vec::with_capacity(request.lines.len());
     for line in &request.lines {
         products.push(check_product(state, &line.product_id).await?);
@@ -111,13 +114,12 @@ async fn hold(
             status: ReservationStatus::Held,
             expires_at: now + hold,
             reference: request.reference.clone(),
-            created_by: caller.user_id.clone(),
+            created_by: actor.to_owned(),
             version: 1,
             created_at: now,
             updated_at: now,
         };
-        let body = view(&reservation).to_string();
-        let entry = audit(meta, &caller.user_id, "stock.reserve")
+        let entry = audit(meta, actor, "stock.reserve")
             .target(reservation.id.clone())
             .detail("lines", reservation.lines.len().to_string());
         let mut others = vec![
@@ -126,20 +128,78 @@ async fn hold(
                 state.stock.reservation_write(&reservation, None)?,
             ),
             (Guard::None, state.audit.put(&entry)?),
-            once.completion(state, &body)?,
         ];
+        if let Some(once) = once {
+            others.push(once.completion(state, &view(&reservation).to_string())?);
+        }
         others.extend(crossings.0);
-        let outcome = after_commit(
-            state.stock.commit(&levels, &[], others).await,
-            StatusCode::CREATED,
-            body,
-        )?;
+        let outcome = committed(state.stock.commit(&levels, &[], others).await, || {
+            reservation.clone()
+        })?;
         if outcome.is_some() {
             record_low_stock(state, crossings.1);
         }
         Ok(outcome)
     })
     .await
+}
+
+/// The levels after giving a held reservation's stock back, computed from levels read now.
+pub(super) async fn release_levels(
+    state: &AppState,
+    reservation: &Reservation,
+    now: OffsetDateTime,
+) -> Result<Vec<(u64, StockLevel)>, ApiError> {
+    let mut levels = Vec::with_capacity(reservation.lines.len());
+    for line in &reservation.lines {
+        let level = state
+            .stock
+            .level(&line.product_id, &line.warehouse_id)
+            .await?;
+        let next = level
+            .reserving(-line.quantity, now)
+            .map_err(|_| ApiError::internal("releasing a reservation cannot run short"))?;
+        levels.push((level.version, next));
+    }
+    Ok(levels)
+}
+
+/// The levels and ship movements that turn a held reservation into shipments.
+pub(super) async fn ship_levels(
+    state: &AppState,
+    reservation: &Reservation,
+    actor: &str,
+    now: OffsetDateTime,
+) -> Result<(Vec<(u64, StockLevel)>, Vec<Movement>), ApiError> {
+    let mut levels = Vec::with_capacity(reservation.lines.len());
+    let mut movements = Vec::with_capacity(reservation.lines.len());
+    for line in &reservation.lines {
+        let level = state
+            .stock
+            .level(&line.product_id, &line.warehouse_id)
+            .await?;
+        let next = level.shipping_reserved(line.quantity, now);
+        movements.push(Movement {
+            id: uuid::Uuid::now_v7().to_string(),
+            kind: MovementKind::Ship,
+            product_id: line.product_id.clone(),
+            warehouse_id: line.warehouse_id.clone(),
+            quantity: -line.quantity,
+            before: level.on_hand,
+            after: next.on_hand,
+            reason: Some("reservation committed".into()),
+            reference: Some(
+                reservation
+                    .reference
+                    .clone()
+                    .unwrap_or_else(|| format!("reservation:{}", reservation.id)),
+            ),
+            actor: actor.to_owned(),
+            at: now,
+        });
+        levels.push((level.version, next));
+    }
+    Ok((levels, movements))
 }
 
 async fn load(state: &AppState, id: &str) -> Result<Reservation, ApiError> {
@@ -188,29 +248,7 @@ async fn commit(
             }
             ReservationStatus::Held => {}
         }
-        let mut levels: Vec<(u64, StockLevel)> = Vec::new();
-        let mut movements = Vec::new();
-        for line in &reservation.lines {
-            let level = state
-                .stock
-                .level(&line.product_id, &line.warehouse_id)
-                .await?;
-            let next = level.shipping_reserved(line.quantity, now);
-            movements.push(Movement {
-                id: uuid::Uuid::now_v7().to_string(),
-                kind: MovementKind::Ship,
-                product_id: line.product_id.clone(),
-                warehouse_id: line.warehouse_id.clone(),
-                quantity: -line.quantity,
-                before: level.on_hand,
-                after: next.on_hand,
-                reason: Some("reservation committed".into()),
-                reference: Some(format!("reservation:{}", reservation.id)),
-                actor: caller.user_id.clone(),
-                at: now,
-            });
-            levels.push((level.version, next));
-        }
+        let (levels, movements) = ship_levels(&state, &reservation, &caller.user_id, now).await?;
         let next = reservation.settled(ReservationStatus::Committed, now);
         let entry = audit(&meta, &caller.user_id, "stock.reservation_committed")
             .target(reservation.id.clone())
@@ -274,7 +312,7 @@ fn rewrite(
 
 /// Gives a held reservation's stock back, retrying on contention; returns it as released
 /// (or as whatever another request made of it meanwhile).
-async fn release_held(
+pub(super) async fn release_held(
     state: &AppState,
     held: &Reservation,
     actor: &str,
@@ -287,17 +325,7 @@ async fn release_held(
             return Ok(current);
         }
         let now = OffsetDateTime::now_utc();
-        let mut levels = Vec::new();
-        for line in &current.lines {
-            let level = state
-                .stock
-                .level(&line.product_id, &line.warehouse_id)
-                .await?;
-            let next = level
-                .reserving(-line.quantity, now)
-                .map_err(|_| ApiError::internal("releasing a reservation cannot run short"))?;
-            levels.push((level.version, next));
-        }
+        let levels = release_levels(state, &current, now).await?;
         let next = current.settled(ReservationStatus::Released, now);
         let entry = audit(meta, actor, action).target(current.id.clone());
         let others = rewrite(state, &current, &next, &entry)?;

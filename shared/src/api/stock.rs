@@ -342,10 +342,10 @@ impl Once {
 
 /// Runs `attempt` until it commits: `Ok(None)` means it lost a race for a level and is tried
 /// again on fresh reads, with a growing, jittered pause.
-pub(super) async fn until_committed<F, Fut>(mut attempt: F) -> Result<Response, ApiError>
+pub(super) async fn until_committed<T, F, Fut>(mut attempt: F) -> Result<T, ApiError>
 where
     F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<Option<Response>, ApiError>>,
+    Fut: std::future::Future<Output = Result<Option<T>, ApiError>>,
 {
     for round in 0..ATTEMPTS {
         if let Some(response) = attempt().await? {
@@ -415,8 +415,16 @@ pub(super) fn after_commit(
     status: StatusCode,
     body: String,
 ) -> Result<Option<Response>, ApiError> {
+    committed(result, || json_response(status, body))
+}
+
+/// [`after_commit`] for any value: `Some(value())` once committed, `None` after a lost race.
+pub(super) fn committed<T>(
+    result: Result<(), StoreError>,
+    value: impl FnOnce() -> T,
+) -> Result<Option<T>, ApiError> {
     match result {
-        Ok(()) => Ok(Some(json_response(status, body))),
+        Ok(()) => Ok(Some(value())),
         Err(StoreError::VersionMismatch) => Ok(None),
         Err(StoreError::Gone) => Err(ApiError::Conflict(
             "this Idempotency-Key was taken over by a retry; check the ledger before retrying"

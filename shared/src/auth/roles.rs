@@ -53,6 +53,12 @@ pub enum Permission {
     MoveStock,
     /// Create and change warehouses.
     ManageWarehouses,
+    /// Place orders and see, pay and cancel one's own (every signed-in account).
+    PlaceOrders,
+    /// See everyone's orders.
+    ReadAllOrders,
+    /// Cancel any unpaid order and refund paid ones.
+    ManageOrders,
 }
 
 impl Permission {
@@ -65,6 +71,9 @@ impl Permission {
             Permission::ManageUsers | Permission::ReadAudit => &[Admin],
             Permission::ReadStock | Permission::MoveStock => &[Admin, Manager, Staff],
             Permission::ManageWarehouses => &[Admin, Manager],
+            Permission::PlaceOrders => &[Admin, Manager, Staff, Customer],
+            Permission::ReadAllOrders => &[Admin, Manager, Staff],
+            Permission::ManageOrders => &[Admin, Manager],
         }
     }
 }
@@ -119,6 +128,20 @@ pub mod can {
     pub struct ManageWarehouses;
     impl Guard for ManageWarehouses {
         const PERMISSION: Permission = Permission::ManageWarehouses;
+    }
+
+    /// Demands [`Permission::PlaceOrders`].
+    #[derive(Debug)]
+    pub struct PlaceOrders;
+    impl Guard for PlaceOrders {
+        const PERMISSION: Permission = Permission::PlaceOrders;
+    }
+
+    /// Demands [`Permission::ManageOrders`].
+    #[derive(Debug)]
+    pub struct ManageOrders;
+    impl Guard for ManageOrders {
+        const PERMISSION: Permission = Permission::ManageOrders;
     }
 
     /// Demands [`Permission::ReadAudit`].

@@ -6,6 +6,7 @@
 pub mod account;
 mod barcode;
 mod money;
+pub mod order;
 pub mod product;
 pub mod stock;
 mod validation;

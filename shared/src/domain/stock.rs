@@ -195,6 +195,8 @@ pub enum MovementKind {
     TransferIn,
     /// A stock count set the level.
     Count,
+    /// Goods came back from a customer (a refund with restock).
+    Return,
 }
 
 /// One entry of the append-only ledger.

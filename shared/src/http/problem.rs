@@ -77,6 +77,12 @@ pub enum ApiError {
         #[source]
         source: Source,
     },
+    /// 401: a signed request (a webhook delivery) whose signature does not verify.
+    #[error("{0}")]
+    InvalidSignature(String),
+    /// 502/503 (or 422 when Razorpay refused the request): the payment provider failed.
+    #[error(transparent)]
+    Payment(#[from] crate::payments::PaymentError),
     /// 500: a bug or an unexpected state. Logged with its cause; opaque to clients.
     #[error("internal error")]
     Internal(#[source] Source),
@@ -164,6 +170,26 @@ impl ApiError {
                 "dependency-unavailable",
                 "Service unavailable",
             ),
+            InvalidSignature(_) => (
+                StatusCode::UNAUTHORIZED,
+                "invalid-signature",
+                "Invalid signature",
+            ),
+            Payment(crate::payments::PaymentError::Unavailable(_)) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "payment-provider-unavailable",
+                "Payment provider unavailable",
+            ),
+            Payment(crate::payments::PaymentError::Rejected { .. }) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "payment-rejected",
+                "Payment provider refused the request",
+            ),
+            Payment(_) => (
+                StatusCode::BAD_GATEWAY,
+                "payment-provider-error",
+                "Payment provider error",
+            ),
             Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal-error",
@@ -232,6 +258,26 @@ impl IntoResponse for ApiError {
                 tracing::error!(dependency, error = %chain(source.as_ref()), "dependency unavailable");
                 format!("{dependency} is unavailable; retry later")
             }
+            ApiError::Payment(e) => {
+                tracing::error!(error = %chain(e), "payment provider call failed");
+                extensions.insert("retryable".into(), json!(e.retryable()));
+                if let crate::payments::PaymentError::Rejected {
+                    field: Some(field), ..
+                } = e
+                {
+                    extensions.insert("field".into(), json!(field));
+                }
+                match e {
+                    crate::payments::PaymentError::Unavailable(_) => {
+                        "the payment provider did not answer in time; nothing was charged, retry shortly".into()
+                    }
+                    crate::payments::PaymentError::ProviderFailed { .. } => {
+                        "the payment provider failed; nothing was charged, retry shortly".into()
+                    }
+                    crate::payments::PaymentError::Rejected { .. } => e.to_string(),
+                    _ => "the payment provider could not be used; this has been logged with the request id".into(),
+                }
+            }
             ApiError::Internal(source) => {
                 tracing::error!(error = %chain(source.as_ref()), "internal error");
                 "an unexpected error occurred; it has been logged with the request id".into()
@@ -253,6 +299,7 @@ impl IntoResponse for ApiError {
         }
         let retry_after = match &self {
             ApiError::Unavailable { .. } => Some(1),
+            ApiError::Payment(e) if e.retryable() => Some(2),
             ApiError::TooManyRequests(wait) => Some(wait.as_secs().max(1)),
             _ => None,
         };

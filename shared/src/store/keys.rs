@@ -165,3 +165,27 @@ pub fn event_pk(id: &str) -> String {
 }
 /// Sort key of an outbox event.
 pub const EVENT_SK: &str = "EVENT";
+/// `ORDER#<id>`: one order.
+pub fn order_pk(id: &str) -> String {
+    format!("ORDER#{id}")
+}
+/// Sort key of an order.
+pub const ORDER_SK: &str = "ORDER";
+/// GSI1 partition of one customer's orders, newest first.
+pub fn orders_of_customer(customer_id: &str) -> String {
+    format!("ORDERS#CUSTOMER#{customer_id}")
+}
+/// GSI2 partition of every order, newest first (staff listings).
+pub const ORDERS_PARTITION: &str = "ORDERS";
+/// `RAZORPAY_ORDER#<razorpay order id>`: which of our orders a Razorpay order belongs to.
+pub fn razorpay_order_pk(razorpay_order_id: &str) -> String {
+    format!("RAZORPAY_ORDER#{razorpay_order_id}")
+}
+/// Sort key of a Razorpay order link.
+pub const RAZORPAY_ORDER_SK: &str = "RAZORPAY_ORDER";
+/// `WEBHOOK#<provider>#<event id>`: a webhook delivery already applied.
+pub fn webhook_event_pk(provider: &str, event_id: &str) -> String {
+    format!("WEBHOOK#{provider}#{event_id}")
+}
+/// Sort key of a webhook delivery record.
+pub const WEBHOOK_EVENT_SK: &str = "WEBHOOK";

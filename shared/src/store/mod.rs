@@ -8,6 +8,7 @@ mod attempts;
 mod audit;
 mod idempotency;
 pub mod keys;
+mod orders;
 mod products;
 mod sessions;
 mod stock;
@@ -24,6 +25,7 @@ pub use accounts::AccountStore;
 pub use attempts::{LockPolicy, LoginAttempts, Subject};
 pub use audit::{AuditEntry, AuditFilter, AuditLog};
 pub use idempotency::{Begin, IdempotencyStore};
+pub use orders::{OrderListing, OrderStore};
 pub use products::{ProductListing, ProductStore};
 pub use sessions::{Rotation, SessionStore};
 pub use stock::{LedgerFilter, LevelListing, StockStore};
@@ -242,6 +244,8 @@ pub enum Uniqueness {
     Email,
     /// Another warehouse has this code.
     WarehouseCode,
+    /// This webhook delivery was already applied.
+    WebhookDelivery,
 }
 
 /// What a conditional write in a transaction guards, so a failed condition can be named.

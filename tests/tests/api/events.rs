@@ -8,7 +8,7 @@ use shared::auth::{Role, two_factor};
 use stockroom_tests::{TestApp, root, template};
 
 /// The events in replay order, with the status each must produce.
-const SCRIPT: [(&str, u16); 33] = [
+const SCRIPT: [(&str, u16); 40] = [
     ("health.get", 200),
     ("products.create", 201),
     ("products.list", 200),
@@ -30,6 +30,13 @@ const SCRIPT: [(&str, u16); 33] = [
     ("stock.release-reservation", 200),
     ("stock.scan", 201),
     ("stock.dashboard", 200),
+    ("orders.create", 201),
+    ("orders.list", 200),
+    ("orders.get", 200),
+    ("orders.verify", 200),
+    ("payments-webhook.razorpay", 200),
+    ("orders.refund", 201),
+    ("orders.cancel", 200),
     ("auth.register", 201),
     ("auth.login", 200),
     ("auth.refresh", 200),
@@ -69,12 +76,19 @@ fn learn(name: &str, body: &serde_json::Value, values: &mut HashMap<&'static str
     let mut keep = |key: &'static str, value: &serde_json::Value| {
         if let Some(v) = value.as_str() {
             values.insert(key, v.to_owned());
+        } else if let Some(n) = value.as_i64() {
+            values.insert(key, n.to_string());
         }
     };
     match name {
         "products.create" => keep("product_id", &body["id"]),
         "stock.create-warehouse" => keep("warehouse_id", &body["id"]),
         "stock.reserve" => keep("reservation_id", &body["id"]),
+        "orders.create" => {
+            keep("order_id", &body["id"]);
+            keep("razorpay_order_id", &body["razorpay_order_id"]);
+            keep("amount", &body["amount"]);
+        }
         "auth.login" | "auth.refresh" => {
             keep("access_token", &body["access_token"]);
             keep("refresh_token", &body["refresh_token"]);
@@ -97,7 +111,16 @@ async fn every_sample_event_replays_through_its_handler() {
     let app = TestApp::spawn().await;
     let mut values: HashMap<&'static str, String> = HashMap::new();
     for (name, expected) in SCRIPT {
-        let event = substitute(&app, &load(name), &values);
+        let mut event = substitute(&app, &load(name), &values);
+        if name == "payments-webhook.razorpay" {
+            // Signed the way Razorpay signs: HMAC-SHA256 of the raw body.
+            let raw: serde_json::Value = serde_json::from_str(&event).unwrap();
+            let signature = shared::payments::sign_hex(
+                stockroom_tests::RAZORPAY_WEBHOOK_SECRET,
+                raw["body"].as_str().unwrap().as_bytes(),
+            );
+            event = event.replace("{{webhook_signature}}", &signature);
+        }
         assert!(
             !event.contains("{{"),
             "{name}.json has an unknown placeholder"
@@ -118,6 +141,30 @@ async fn every_sample_event_replays_through_its_handler() {
             "{name}: the API Gateway request id is the response's request id"
         );
         learn(name, &response.body, &mut values);
+        if name == "orders.create" {
+            // The customer pays at the (stand-in) checkout ...
+            let paid = app
+                .razorpay
+                .pay(
+                    &values["razorpay_order_id"],
+                    razorpay_local::PayOutcome::Captured,
+                    None,
+                )
+                .unwrap();
+            values.insert("payment_id", paid.payment_id);
+            values.insert("checkout_signature", paid.signature);
+            values.insert("event_id", "evt_SampleDelivery01".into());
+            // ... and places a second order, which the cancel event cancels.
+            let second = event.replace("checkout-7f3a-0001", "checkout-7f3a-0002");
+            let placed = app
+                .call(lambda_http::request::from_str(&second).unwrap())
+                .await;
+            assert_eq!(placed.status, StatusCode::CREATED, "{}", placed.text);
+            values.insert(
+                "cancel_order_id",
+                placed.body["id"].as_str().unwrap().to_owned(),
+            );
+        }
         if name == "stock.reserve" {
             // A second hold, for the release event (the first one gets committed).
             let second = event.replace("order-1001-reserve", "order-1002-reserve");

@@ -1,0 +1,1023 @@
+//! The orders function: orders priced from the catalogue, their stock reserved, paid through
+//! Razorpay's checkout, cancelled and refunded.
+//!
+//! | route                                  | who                                            |
+//! |----------------------------------------|------------------------------------------------|
+//! | `POST /v1/orders`                      | any account (`Idempotency-Key` required)       |
+//! | `GET /v1/orders`                       | own orders; staff and above see everyone's     |
+//! | `GET /v1/orders/{id}`                  | the owner; staff and above                     |
+//! | `POST /v1/orders/{id}/verify`          | the owner; staff and above                     |
+//! | `POST /v1/orders/{id}/cancel`          | the owner before payment; managers and admins  |
+//! | `POST /v1/orders/{id}/refund`          | managers and admins (`Idempotency-Key` required) |
+
+use aws_sdk_dynamodb::types::TransactWriteItem;
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::Response;
+use axum::routing::{get, post};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+use super::AppState;
+use super::auth::audit;
+use super::reservations::{hold, release_held, release_levels, ship_levels};
+use super::stock::{
+    ATTEMPTS, Once, backoff, check_product, check_warehouse, committed, json_response,
+    low_stock_writes, record_low_stock, until_committed,
+};
+use crate::auth::can::{ManageOrders, PlaceOrders};
+use crate::auth::{Caller, Permission, digest};
+use crate::domain::MAX_MINOR_UNITS;
+use crate::domain::order::{
+    Concern, NewOrder, Order, OrderLine, OrderStatus, Outcome, RefundRecord, RestockLine,
+    StockState,
+};
+use crate::domain::stock::{
+    Movement, MovementKind, NewReservation, Reservation, ReservationLine, ReservationStatus,
+    StockLevel,
+};
+use crate::http::{
+    ApiError, ApiJson, ApiPath, ApiQuery, Authorized, IdempotencyKey, Page, PageParams, RequestMeta,
+};
+use crate::payments::{NewRazorpayOrder, NewRefund, RefundState};
+use crate::store::{AuditEntry, Guard, LevelListing, OrderListing, StoreError, Uniqueness};
+use crate::telemetry::metrics::emit_count;
+
+/// The orders function's routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/orders", get(list).post(create))
+        .route("/v1/orders/{id}", get(show))
+        .route("/v1/orders/{id}/verify", post(verify))
+        .route("/v1/orders/{id}/cancel", post(cancel))
+        .route("/v1/orders/{id}/refund", post(refund))
+}
+
+/// An order as the API shows it: the stored order, what was refunded, and while it awaits
+/// payment, what the Razorpay checkout needs.
+pub(super) fn view(state: &AppState, order: &Order) -> Value {
+    let mut v = json!(order);
+    if let Some(obj) = v.as_object_mut() {
+        obj.insert("amount_refunded".into(), json!(order.refunded()));
+        obj.insert("refundable".into(), json!(order.refundable()));
+        let awaiting = matches!(
+            order.status,
+            OrderStatus::PendingPayment | OrderStatus::PaymentFailed
+        );
+        if awaiting && let Some(payments) = &state.payments {
+            obj.insert(
+                "checkout".into(),
+                json!({
+                    "key_id": payments.razorpay.key_id(),
+                    "razorpay_order_id": order.razorpay_order_id,
+                    "amount": order.amount,
+                    "currency": order.currency,
+                    "receipt": order.id,
+                }),
+            );
+        }
+    }
+    v
+}
+
+async fn load(state: &AppState, id: &str) -> Result<Order, ApiError> {
+    state.orders.order(id).await.map_err(|e| match e {
+        StoreError::NotFound => ApiError::NotFound(format!("no order with id '{id}'")),
+        other => other.into(),
+    })
+}
+
+/// The order if the caller may see it: its owner, or staff and above. Others get the same 404
+/// as for a missing order, so order ids reveal nothing.
+async fn load_visible(state: &AppState, caller: &Caller, id: &str) -> Result<Order, ApiError> {
+    let order = load(state, id).await?;
+    if order.customer_id != caller.user_id && !caller.can(Permission::ReadAllOrders) {
+        return Err(ApiError::NotFound(format!("no order with id '{id}'")));
+    }
+    Ok(order)
+}
+
+#[tracing::instrument(name = "Placing an order", skip_all)]
+async fn create(
+    State(state): State<AppState>,
+    who: Authorized<PlaceOrders>,
+    meta: RequestMeta,
+    IdempotencyKey(key): IdempotencyKey,
+    ApiJson(request): ApiJson<NewOrder>,
+) -> Result<Response, ApiError> {
+    request.validate()?;
+    state.payments()?;
+    let caller = who.0;
+    let once = match Once::begin(&state, &caller, "orders", &key, &request).await? {
+        Ok(once) => once,
+        Err(replay) => return Ok(replay),
+    };
+    let result = place(&state, &caller, &meta, &request, &once).await;
+    once.settle(&state, result.is_err()).await;
+    result
+}
+
+/// Prices each line from the catalogue and picks its warehouse.
+async fn price(state: &AppState, request: &NewOrder) -> Result<(Vec<OrderLine>, String), ApiError> {
+    let mut lines = Vec::with_capacity(request.lines.len());
+    let mut currency: Option<String> = None;
+    for (i, line) in request.lines.iter().enumerate() {
+        let product = check_product(state, &line.product_id)
+            .await
+            .map_err(|e| at_line(e, i))?;
+        let code = product.price.currency.as_str().to_owned();
+        match &currency {
+            Some(c) if *c != code => {
+                return Err(ApiError::invalid(
+                    format!("lines[{i}].product_id"),
+                    format!(
+                        "is priced in {code} but earlier lines are in {c}; order them separately"
+                    ),
+                ));
+            }
+            _ => currency = Some(code),
+        }
+        let warehouse_id = match &line.warehouse_id {
+            Some(w) => {
+                check_warehouse(state, &format!("lines[{i}].warehouse_id"), w).await?;
+                w.clone()
+            }
+            None => choose_warehouse(state, &line.product_id, line.quantity).await?,
+        };
+        let line_total = product
+            .price
+            .amount_minor
+            .checked_mul(line.quantity)
+            .filter(|t| *t <= MAX_MINOR_UNITS)
+            .ok_or_else(|| {
+                ApiError::invalid(
+                    format!("lines[{i}].quantity"),
+                    "makes the order total too large",
+                )
+            })?;
+        lines.push(OrderLine {
+            product_id: line.product_id.clone(),
+            sku: product.sku.as_str().to_owned(),
+            name: product.name.clone(),
+            warehouse_id,
+            quantity: line.quantity,
+            unit_price: product.price.amount_minor,
+            line_total,
+        });
+    }
+    Ok((lines, currency.unwrap_or_default()))
+}
+
+/// Renames a `product_id` field error to the line it came from.
+fn at_line(error: ApiError, i: usize) -> ApiError {
+    match error {
+        ApiError::Validation(mut errors) => {
+            for e in &mut errors {
+                e.field = format!("lines[{i}].{}", e.field);
+            }
+            ApiError::Validation(errors)
+        }
+        other => other,
+    }
+}
+
+/// The oldest active warehouse (ids are time-ordered) with the whole quantity available.
+async fn choose_warehouse(
+    state: &AppState,
+    product_id: &str,
+    quantity: i64,
+) -> Result<String, ApiError> {
+    let (mut levels, _) = state
+        .stock
+        .list_levels(&LevelListing::Product(product_id.to_owned()), 100, None)
+        .await?;
+    levels.sort_by(|a, b| a.warehouse_id.cmp(&b.warehouse_id));
+    let mut best = 0;
+    for level in &levels {
+        best = best.max(level.available());
+        if level.available() >= quantity
+            && let Ok(w) = state.stock.warehouse(&level.warehouse_id).await
+            && w.active
+        {
+            return Ok(level.warehouse_id.clone());
+        }
+    }
+    Err(ApiError::InsufficientStock {
+        available: best,
+        requested: quantity,
+    })
+}
+
+async fn place(
+    state: &AppState,
+    caller: &Caller,
+    meta: &RequestMeta,
+    request: &NewOrder,
+    once: &Once,
+) -> Result<Response, ApiError> {
+    let payments = state.payments()?;
+    let (lines, currency) = price(state, request).await?;
+    let amount: i64 = lines.iter().map(|l| l.line_total).sum();
+    if amount <= 0 || amount > MAX_MINOR_UNITS {
+        return Err(ApiError::invalid(
+            "lines",
+            format!(
+                "the order total must be above zero and at most {MAX_MINOR_UNITS}, got {amount}"
+            ),
+        ));
+    }
+    let id = uuid::Uuid::now_v7().to_string();
+    let reservation = hold(
+        state,
+        &caller.user_id,
+        meta,
+        &NewReservation {
+            lines: lines
+                .iter()
+                .map(|l| ReservationLine {
+                    product_id: l.product_id.clone(),
+                    warehouse_id: l.warehouse_id.clone(),
+                    quantity: l.quantity,
+                })
+                .collect(),
+            expires_in_seconds: i64::try_from(state.order_hold.as_secs()).ok(),
+            reference: Some(format!("order:{id}")),
+        },
+        None,
+    )
+    .await?;
+    let mut notes = serde_json::Map::new();
+    notes.insert("order_id".into(), json!(id));
+    let created = payments
+        .razorpay
+        .create_order(&NewRazorpayOrder {
+            amount,
+            currency: currency.clone(),
+            receipt: id.clone(),
+            notes,
+        })
+        .await;
+    let razorpay_order = match created {
+        Ok(o) if o.amount == amount && o.currency == currency => o,
+        Ok(o) => {
+            give_back(state, &reservation, meta).await;
+            return Err(ApiError::internal(format!(
+                "Razorpay created order {} for {} {} instead of {amount} {currency}",
+                o.id, o.amount, o.currency
+            )));
+        }
+        Err(e) => {
+            give_back(state, &reservation, meta).await;
+            return Err(e.into());
+        }
+    };
+    let now = OffsetDateTime::now_utc();
+    let order = Order {
+        id: id.clone(),
+        customer_id: caller.user_id.clone(),
+        lines,
+        currency,
+        amount,
+        status: OrderStatus::PendingPayment,
+        stock: StockState::Held,
+        reservation_id: reservation.id.clone(),
+        razorpay_order_id: razorpay_order.id,
+        payment_id: None,
+        amount_paid: 0,
+        refunds: Vec::new(),
+        review: None,
+        notes: request.notes.clone(),
+        version: 1,
+        created_at: now,
+        updated_at: now,
+        paid_at: None,
+    };
+    let body = view(state, &order).to_string();
+    let entry = audit(meta, &caller.user_id, "order.create")
+        .target(order.id.clone())
+        .detail("amount", format!("{} {}", order.amount, order.currency));
+    let writes = vec![
+        state.orders.order_write(&order, None)?,
+        state.orders.link_write(&order)?,
+        (Guard::None, state.audit.put(&entry)?),
+        once.completion(state, &body)?,
+    ];
+    if let Err(e) = state.orders.commit(writes).await {
+        give_back(state, &reservation, meta).await;
+        return Err(e.into());
+    }
+    emit_count(&state.metrics_namespace, "orders", "OrdersCreated", 1);
+    let mut response = json_response(StatusCode::CREATED, body);
+    if let Ok(v) = HeaderValue::from_str(&format!("/v1/orders/{}", order.id)) {
+        response.headers_mut().insert(header::LOCATION, v);
+    }
+    Ok(response)
+}
+
+/// Releases a reservation made for an order that could not be completed; if even that fails,
+/// the expiry sweep releases it.
+async fn give_back(state: &AppState, reservation: &Reservation, meta: &RequestMeta) {
+    if let Err(e) = release_held(
+        state,
+        reservation,
+        "system",
+        "stock.reservation_released",
+        meta,
+    )
+    .await
+    {
+        tracing::error!(error = %e, reservation_id = %reservation.id, "could not release an order's reservation; the sweep will");
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    status: Option<String>,
+    customer_id: Option<String>,
+    limit: Option<u32>,
+    cursor: Option<String>,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    who: Authorized<PlaceOrders>,
+    ApiQuery(query): ApiQuery<ListQuery>,
+) -> Result<Response, ApiError> {
+    let caller = who.0;
+    let status = query
+        .status
+        .as_deref()
+        .map(|s| {
+            OrderStatus::parse(s).ok_or_else(|| {
+                let names: Vec<_> = OrderStatus::ALL.iter().map(|s| s.as_str()).collect();
+                ApiError::invalid("status", format!("must be one of {}", names.join(", ")))
+            })
+        })
+        .transpose()?;
+    let listing = if caller.can(Permission::ReadAllOrders) {
+        query
+            .customer_id
+            .map_or(OrderListing::All, OrderListing::Customer)
+    } else {
+        if query
+            .customer_id
+            .as_ref()
+            .is_some_and(|c| *c != caller.user_id)
+        {
+            return Err(ApiError::Forbidden(
+                "customers may only list their own orders".into(),
+            ));
+        }
+        OrderListing::Customer(caller.user_id.clone())
+    };
+    let page = PageParams {
+        limit: query.limit,
+        cursor: query.cursor,
+    };
+    let (orders, next) = state
+        .orders
+        .list(&listing, status, page.limit()?, page.cursor()?.as_ref())
+        .await?;
+    let body = json!(Page {
+        items: orders.iter().map(|o| view(&state, o)).collect::<Vec<_>>(),
+        next_cursor: next.map(|c| c.encode()),
+    });
+    Ok(json_response(StatusCode::OK, body.to_string()))
+}
+
+async fn show(
+    State(state): State<AppState>,
+    who: Authorized<PlaceOrders>,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Response, ApiError> {
+    let order = load_visible(&state, &who.0, &id).await?;
+    Ok(json_response(
+        StatusCode::OK,
+        view(&state, &order).to_string(),
+    ))
+}
+
+/// The checkout callback's fields.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CheckoutResult {
+    razorpay_payment_id: String,
+    razorpay_signature: String,
+    #[serde(default)]
+    razorpay_order_id: Option<String>,
+}
+
+#[tracing::instrument(name = "Verifying a checkout", skip_all, fields(order_id = %id))]
+async fn verify(
+    State(state): State<AppState>,
+    who: Authorized<PlaceOrders>,
+    meta: RequestMeta,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(result): ApiJson<CheckoutResult>,
+) -> Result<Response, ApiError> {
+    let caller = who.0;
+    let payments = state.payments()?;
+    let order = load_visible(&state, &caller, &id).await?;
+    let payment_id = result.razorpay_payment_id.trim();
+    if payment_id.is_empty() || payment_id.len() > 64 {
+        return Err(ApiError::invalid(
+            "razorpay_payment_id",
+            "must be Razorpay's payment id (1 to 64 characters)",
+        ));
+    }
+    let order_matches = result
+        .razorpay_order_id
+        .as_deref()
+        .is_none_or(|o| o == order.razorpay_order_id);
+    if !order_matches
+        || !crate::payments::checkout_signature_valid(
+            payments.razorpay.key_secret(),
+            &order.razorpay_order_id,
+            payment_id,
+            &result.razorpay_signature,
+        )
+    {
+        let entry = audit(&meta, &caller.user_id, "order.verify_failed")
+            .target(order.id.clone())
+            .detail("payment_id", payment_id.to_owned());
+        if let Err(e) = state.audit.append(&entry).await {
+            tracing::warn!(error = %e, "could not audit a failed checkout verification");
+        }
+        emit_count(
+            &state.metrics_namespace,
+            "orders",
+            "CheckoutSignatureFailures",
+            1,
+        );
+        return Err(ApiError::BadRequest(
+            "the payment signature does not match this order and payment".into(),
+        ));
+    }
+    let order = settle(
+        &state,
+        &order.id,
+        &Actor::person(&caller.user_id, &meta),
+        None,
+        |o, now| Ok(o.on_checkout(payment_id, now)),
+    )
+    .await?
+    .order()?;
+    Ok(json_response(
+        StatusCode::OK,
+        view(&state, &order).to_string(),
+    ))
+}
+
+#[tracing::instrument(name = "Cancelling an order", skip_all, fields(order_id = %id))]
+async fn cancel(
+    State(state): State<AppState>,
+    who: Authorized<PlaceOrders>,
+    meta: RequestMeta,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Response, ApiError> {
+    let caller = who.0;
+    let order = load_visible(&state, &caller, &id).await?;
+    let manager = caller.can(Permission::ManageOrders);
+    if order.customer_id != caller.user_id && !manager {
+        return Err(ApiError::Forbidden(
+            "only the customer or a manager may cancel an order".into(),
+        ));
+    }
+    let order = settle(
+        &state,
+        &order.id,
+        &Actor::person(&caller.user_id, &meta),
+        None,
+        |o, now| o.cancel(manager, now).map_err(ApiError::Conflict),
+    )
+    .await?
+    .order()?;
+    Ok(json_response(
+        StatusCode::OK,
+        view(&state, &order).to_string(),
+    ))
+}
+
+/// Who is changing an order, for the audit log.
+pub(super) struct Actor<'a> {
+    pub(super) id: &'a str,
+    pub(super) meta: &'a RequestMeta,
+}
+
+impl<'a> Actor<'a> {
+    pub(super) fn person(id: &'a str, meta: &'a RequestMeta) -> Self {
+        Self { id, meta }
+    }
+}
+
+/// How applying a change to an order ended.
+#[derive(Debug)]
+pub(super) enum Settled {
+    /// Committed (or nothing to change): the order as it now is.
+    Done(Box<Order>, bool),
+    /// The webhook delivery guarding the change was already applied.
+    Duplicate,
+}
+
+impl Settled {
+    fn order(self) -> Result<Order, ApiError> {
+        match self {
+            Settled::Done(order, _) => Ok(*order),
+            Settled::Duplicate => Err(ApiError::internal(
+                "a request without a delivery id was a duplicate",
+            )),
+        }
+    }
+}
+
+type Writes = Vec<(Guard, TransactWriteItem)>;
+
+/// Reads the order, decides with `decide`, and commits the decision with its stock changes,
+/// an audit entry and `delivery` (a webhook delivery record) in one transaction, starting over
+/// on fresh reads when it loses a race.
+pub(super) async fn settle(
+    state: &AppState,
+    order_id: &str,
+    actor: &Actor<'_>,
+    delivery: Option<&(dyn Fn() -> Result<(Guard, TransactWriteItem), StoreError> + Sync)>,
+    decide: impl Fn(&Order, OffsetDateTime) -> Result<Outcome, ApiError> + Send + Sync,
+) -> Result<Settled, ApiError> {
+    for round in 0..ATTEMPTS {
+        let current = load(state, order_id).await?;
+        let now = OffsetDateTime::now_utc();
+        let outcome = decide(&current, now)?;
+        let mut writes: Writes = Vec::new();
+        if let Some(d) = delivery {
+            writes.push(d()?);
+        }
+        let planned = plan(state, &current, outcome, actor, now).await?;
+        let Some(plan) = planned else {
+            // Nothing changes; still remember the delivery so a redelivery is a duplicate.
+            if !writes.is_empty() {
+                match state.orders.commit(writes).await {
+                    Ok(()) | Err(StoreError::Duplicate(Uniqueness::WebhookDelivery)) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            return Ok(Settled::Done(Box::new(current), false));
+        };
+        writes.extend(plan.others);
+        let result = state
+            .stock
+            .commit(&plan.levels, &plan.movements, writes)
+            .await;
+        match result {
+            Err(StoreError::Duplicate(Uniqueness::WebhookDelivery)) => {
+                return Ok(Settled::Duplicate);
+            }
+            other => {
+                if committed(other, || ())?.is_some() {
+                    record(state, &current, &plan.next, plan.concern, plan.crossings);
+                    return Ok(Settled::Done(Box::new(plan.next), true));
+                }
+            }
+        }
+        tokio::time::sleep(backoff(round)).await;
+    }
+    Err(ApiError::Unavailable {
+        dependency: "order",
+        source: "too many concurrent changes to one order".into(),
+    })
+}
+
+/// A decision turned into writes.
+struct Plan {
+    next: Order,
+    levels: Vec<(u64, StockLevel)>,
+    movements: Vec<Movement>,
+    others: Writes,
+    concern: Option<Concern>,
+    crossings: usize,
+}
+
+async fn plan(
+    state: &AppState,
+    current: &Order,
+    outcome: Outcome,
+    actor: &Actor<'_>,
+    now: OffsetDateTime,
+) -> Result<Option<Plan>, ApiError> {
+    let mut plan = Plan {
+        next: current.clone(),
+        levels: Vec::new(),
+        movements: Vec::new(),
+        others: Vec::new(),
+        concern: None,
+        crossings: 0,
+    };
+    let action = match outcome {
+        Outcome::Unchanged => return Ok(None),
+        Outcome::Update(next) => {
+            plan.next = next;
+            format!("order.{}", plan.next.status.as_str())
+        }
+        Outcome::Flag(next, concern) => {
+            plan.next = next;
+            plan.concern = Some(concern);
+            "order.flagged".to_owned()
+        }
+        Outcome::Release(next) => {
+            plan.next = next;
+            if current.stock == StockState::Held {
+                let reservation = state.stock.reservation(&current.reservation_id).await?;
+                if reservation.status == ReservationStatus::Held {
+                    plan.levels = release_levels(state, &reservation, now).await?;
+                    plan.others.extend(settle_reservation(
+                        state,
+                        &reservation,
+                        ReservationStatus::Released,
+                        now,
+                    )?);
+                }
+                plan.next.stock = StockState::Released;
+            }
+            format!("order.{}", plan.next.status.as_str())
+        }
+        Outcome::Ship(next) => {
+            plan.next = next;
+            ship(state, current, &mut plan, actor.id, now).await?;
+            "order.paid".to_owned()
+        }
+    };
+    let mut entry = audit(actor.meta, actor.id, &action)
+        .target(current.id.clone())
+        .detail("status", plan.next.status.as_str());
+    if let Some(review) = &plan.next.review
+        && current.review.as_ref() != Some(review)
+    {
+        entry = entry.detail("review", review.clone());
+    }
+    plan.others.push(
+        state
+            .orders
+            .order_write(&plan.next, Some(current.version))?,
+    );
+    plan.others.push((Guard::None, state.audit.put(&entry)?));
+    Ok(Some(plan))
+}
+
+/// The reservation's rewrite to a final `status`, guarded by the version read.
+fn settle_reservation(
+    state: &AppState,
+    reservation: &Reservation,
+    status: ReservationStatus,
+    now: OffsetDateTime,
+) -> Result<Writes, ApiError> {
+    let next = reservation.settled(status, now);
+    Ok(vec![(
+        Guard::Version,
+        state
+            .stock
+            .reservation_write(&next, Some(reservation.version))?,
+    )])
+}
+
+/// Ships a paid order: its held reservation if there is one, else whatever is available now;
+/// when the stock has gone, the order is flagged short instead.
+async fn ship(
+    state: &AppState,
+    current: &Order,
+    plan: &mut Plan,
+    actor: &str,
+    now: OffsetDateTime,
+) -> Result<(), ApiError> {
+    if current.stock == StockState::Held {
+        let reservation = state.stock.reservation(&current.reservation_id).await?;
+        match reservation.status {
+            ReservationStatus::Held => {
+                let (levels, movements) = ship_levels(state, &reservation, actor, now).await?;
+                plan.levels = levels;
+                plan.movements = movements;
+                plan.others.extend(settle_reservation(
+                    state,
+                    &reservation,
+                    ReservationStatus::Committed,
+                    now,
+                )?);
+                plan.next.stock = StockState::Shipped;
+                return Ok(());
+            }
+            ReservationStatus::Committed => {
+                plan.next.stock = StockState::Shipped;
+                return Ok(());
+            }
+            ReservationStatus::Released => {}
+        }
+    }
+    // The hold ended before the money came (a failed attempt, or expiry): take the stock now.
+    for line in &current.lines {
+        let level = state
+            .stock
+            .level(&line.product_id, &line.warehouse_id)
+            .await?;
+        match level.moved(-line.quantity, now) {
+            Ok(next) => {
+                plan.movements.push(Movement {
+                    id: uuid::Uuid::now_v7().to_string(),
+                    kind: MovementKind::Ship,
+                    product_id: line.product_id.clone(),
+                    warehouse_id: line.warehouse_id.clone(),
+                    quantity: -line.quantity,
+                    before: level.on_hand,
+                    after: next.on_hand,
+                    reason: Some("order paid after its hold ended".into()),
+                    reference: Some(format!("order:{}", current.id)),
+                    actor: actor.to_owned(),
+                    at: now,
+                });
+                if let Ok(product) = check_product(state, &line.product_id).await {
+                    let (writes, count) = low_stock_writes(
+                        state,
+                        &product,
+                        std::slice::from_ref(&level),
+                        std::slice::from_ref(&next),
+                    )?;
+                    plan.others.extend(writes);
+                    plan.crossings += count;
+                }
+                plan.levels.push((level.version, next));
+            }
+            Err(_) => {
+                plan.levels.clear();
+                plan.movements.clear();
+                plan.others.clear();
+                plan.crossings = 0;
+                plan.next.stock = StockState::Short;
+                plan.next.review = Some(format!(
+                    "paid, but {} of {} ({}) were no longer available at warehouse {}; fulfil later or refund",
+                    line.quantity, line.sku, line.product_id, line.warehouse_id
+                ));
+                plan.concern = Some(Concern::ShortStock);
+                return Ok(());
+            }
+        }
+    }
+    plan.next.stock = StockState::Shipped;
+    Ok(())
+}
+
+/// Business metrics for a committed change.
+fn record(
+    state: &AppState,
+    before: &Order,
+    after: &Order,
+    concern: Option<Concern>,
+    crossings: usize,
+) {
+    let ns = &state.metrics_namespace;
+    if !before.status.is_paid() && after.status.is_paid() {
+        emit_count(ns, "orders", "OrdersPaid", 1);
+        emit_count(
+            ns,
+            "orders",
+            "PaidAmountMinor",
+            usize::try_from(after.amount_paid).unwrap_or(0),
+        );
+    }
+    match concern {
+        Some(Concern::AmountMismatch) => emit_count(ns, "orders", "PaymentAmountMismatches", 1),
+        Some(_) => emit_count(ns, "orders", "OrdersFlaggedForReview", 1),
+        None => {}
+    }
+    record_low_stock(state, crossings);
+}
+
+/// The body of `POST /v1/orders/{id}/refund`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RefundRequest {
+    /// Minor units; the whole refundable amount when absent.
+    #[serde(default)]
+    amount: Option<i64>,
+    /// Why (kept in Razorpay's notes and the audit log).
+    #[serde(default)]
+    reason: Option<String>,
+    /// Units to put back into stock (a `return` movement at the line's warehouse).
+    #[serde(default)]
+    restock: Vec<RestockLine>,
+}
+
+impl RefundRequest {
+    /// The amount to refund, checked against the order.
+    fn check(&self, order: &Order) -> Result<i64, ApiError> {
+        let mut e = crate::domain::FieldErrors::new();
+        if !order.status.is_paid() {
+            return Err(ApiError::Conflict(format!(
+                "the order is {}; only paid orders can be refunded",
+                order.status.as_str()
+            )));
+        }
+        let refundable = order.refundable();
+        let amount = self.amount.unwrap_or(refundable);
+        if refundable == 0 {
+            return Err(ApiError::Conflict(
+                "the order has been refunded in full".into(),
+            ));
+        }
+        if !(1..=refundable).contains(&amount) {
+            e.add(
+                "amount",
+                format!("must be between 1 and the refundable {refundable}, got {amount}"),
+            );
+        }
+        if let Some(r) = &self.reason
+            && (r.trim().is_empty() || r.chars().count() > 200)
+        {
+            e.add("reason", "must be 1 to 200 characters");
+        }
+        if !self.restock.is_empty() && order.stock != StockState::Shipped {
+            e.add("restock", "only shipped stock can be put back");
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for (i, r) in self.restock.iter().enumerate() {
+            let Some(line) = order.lines.iter().find(|l| l.product_id == r.product_id) else {
+                e.add(
+                    format!("restock[{i}].product_id"),
+                    "is not a product of this order",
+                );
+                continue;
+            };
+            let left = line.quantity - order.restocked(&r.product_id);
+            if !seen.insert(&r.product_id) {
+                e.add(
+                    format!("restock[{i}].product_id"),
+                    "repeats an earlier restock line",
+                );
+            } else if !(1..=left).contains(&r.quantity) {
+                e.add(
+                    format!("restock[{i}].quantity"),
+                    format!(
+                        "must be between 1 and the {left} units not yet restocked, got {}",
+                        r.quantity
+                    ),
+                );
+            }
+        }
+        Ok(e.finish(|| Some(amount))?)
+    }
+}
+
+#[tracing::instrument(name = "Refunding an order", skip_all, fields(order_id = %id))]
+async fn refund(
+    State(state): State<AppState>,
+    who: Authorized<ManageOrders>,
+    meta: RequestMeta,
+    ApiPath(id): ApiPath<String>,
+    IdempotencyKey(key): IdempotencyKey,
+    ApiJson(request): ApiJson<RefundRequest>,
+) -> Result<Response, ApiError> {
+    let caller = who.0;
+    let payments = state.payments()?;
+    let order = load(&state, &id).await?;
+    let amount = request.check(&order)?;
+    let once = match Once::begin(
+        &state,
+        &caller,
+        &format!("orders/{id}/refund"),
+        &key,
+        &request,
+    )
+    .await?
+    {
+        Ok(once) => once,
+        Err(replay) => return Ok(replay),
+    };
+    let result = async {
+        let payment_id = order
+            .payment_id
+            .as_deref()
+            .ok_or_else(|| ApiError::internal("a paid order has no payment id"))?;
+        // Razorpay refunds once per key however often this is retried (same order, same
+        // caller, same Idempotency-Key).
+        let refund_key = digest(&format!("{}:{}:{key}", order.id, caller.user_id))[..40].to_owned();
+        let mut notes = serde_json::Map::new();
+        notes.insert("order_id".into(), json!(order.id));
+        if let Some(r) = &request.reason {
+            notes.insert("reason".into(), json!(r));
+        }
+        let made = payments
+            .razorpay
+            .refund(
+                payment_id,
+                &refund_key,
+                &NewRefund {
+                    amount,
+                    speed: "normal",
+                    receipt: order.id.clone(),
+                    notes,
+                },
+            )
+            .await?;
+        let state_of = match made.status.as_str() {
+            "processed" => RefundState::Processed,
+            "failed" => RefundState::Failed,
+            _ => RefundState::Pending,
+        };
+        let response = until_committed(|| {
+            record_refund(
+                &state, &caller, &meta, &id, &request, &made, state_of, &once,
+            )
+        })
+        .await?;
+        emit_count(&state.metrics_namespace, "orders", "RefundsCreated", 1);
+        emit_count(
+            &state.metrics_namespace,
+            "orders",
+            "RefundedAmountMinor",
+            usize::try_from(made.amount).unwrap_or(0),
+        );
+        Ok(response)
+    }
+    .await;
+    once.settle(&state, result.is_err()).await;
+    result
+}
+
+/// Records a refund Razorpay made (and its restock) on the order, in one transaction with the
+/// idempotency completion. A webhook may have recorded the refund first; then only the
+/// requester and the restock are added.
+#[allow(clippy::too_many_arguments)]
+async fn record_refund(
+    state: &AppState,
+    caller: &Caller,
+    meta: &RequestMeta,
+    id: &str,
+    request: &RefundRequest,
+    made: &crate::payments::RazorpayRefund,
+    state_of: RefundState,
+    once: &Once,
+) -> Result<Option<Response>, ApiError> {
+    let current = load(state, id).await?;
+    let now = OffsetDateTime::now_utc();
+    let mut levels = Vec::new();
+    let mut movements = Vec::new();
+    for r in &request.restock {
+        let Some(line) = current.lines.iter().find(|l| l.product_id == r.product_id) else {
+            continue;
+        };
+        let level = state
+            .stock
+            .level(&line.product_id, &line.warehouse_id)
+            .await?;
+        let next = level
+            .moved(r.quantity, now)
+            .map_err(|_| ApiError::internal("returning stock cannot run short"))?;
+        movements.push(Movement {
+            id: uuid::Uuid::now_v7().to_string(),
+            kind: MovementKind::Return,
+            product_id: line.product_id.clone(),
+            warehouse_id: line.warehouse_id.clone(),
+            quantity: r.quantity,
+            before: level.on_hand,
+            after: next.on_hand,
+            reason: request.reason.clone().or_else(|| Some("refund".into())),
+            reference: Some(format!("order:{id}:refund:{}", made.id)),
+            actor: caller.user_id.clone(),
+            at: now,
+        });
+        levels.push((level.version, next));
+    }
+    let record = RefundRecord {
+        id: made.id.clone(),
+        amount: made.amount,
+        state: state_of,
+        requested_by: Some(caller.user_id.clone()),
+        restocked: request.restock.clone(),
+        created_at: now,
+    };
+    let next = match current.refunds.iter().position(|r| r.id == made.id) {
+        Some(i) => {
+            let mut next = current.with_refund(record.clone(), now);
+            next.refunds.pop();
+            let known = &mut next.refunds[i];
+            known.requested_by = record.requested_by.clone();
+            known.restocked = record.restocked.clone();
+            next
+        }
+        None => current.with_refund(record.clone(), now),
+    };
+    let body = json!({"order": view(state, &next), "refund": record}).to_string();
+    let entry: AuditEntry = audit(meta, &caller.user_id, "order.refund")
+        .target(id.to_owned())
+        .detail(
+            "refund",
+            format!("{} {} {}", made.id, made.amount, made.currency),
+        );
+    let writes = vec![
+        state.orders.order_write(&next, Some(current.version))?,
+        (Guard::None, state.audit.put(&entry)?),
+        once.completion(state, &body)?,
+    ];
+    committed(
+        state.stock.commit(&levels, &movements, writes).await,
+        || json_response(StatusCode::CREATED, body),
+    )
+}

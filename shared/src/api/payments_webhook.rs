@@ -1,0 +1,140 @@
+//! The payments-webhook function: Razorpay's signed deliveries, verified before anything is
+//! parsed, applied to orders once each (the delivery record commits with the change), in
+//! whatever order they arrive.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::routing::post;
+use serde_json::json;
+
+use super::AppState;
+use super::auth::audit;
+use super::orders::{Actor, Settled, settle};
+use super::stock::json_response;
+use crate::http::{ApiError, RequestMeta};
+use crate::payments::WebhookEvent;
+use crate::telemetry::metrics::emit_count;
+
+const PROVIDER: &str = "razorpay";
+
+/// The webhook function's routes.
+pub fn router() -> Router<AppState> {
+    Router::new().route("/v1/webhooks/razorpay", post(receive))
+}
+
+fn answer(status: &str) -> Response {
+    json_response(StatusCode::OK, json!({ "status": status }).to_string())
+}
+
+#[tracing::instrument(name = "Receiving a Razorpay webhook", skip_all, fields(event_id))]
+async fn receive(
+    State(state): State<AppState>,
+    meta: RequestMeta,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let payments = state.payments()?;
+    if body.len() > state.body_limit.0 {
+        return Err(ApiError::PayloadTooLarge {
+            limit: state.body_limit.0,
+        });
+    }
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let event_id = header("x-razorpay-event-id").unwrap_or("").trim();
+    tracing::Span::current().record("event_id", event_id);
+    let signature = header("x-razorpay-signature");
+    if !signature.is_some_and(|s| payments.webhook_secrets.verify(&body, s)) {
+        let reason = if signature.is_some() {
+            "invalid"
+        } else {
+            "missing"
+        };
+        tracing::warn!(
+            reason,
+            event_id,
+            "rejected a webhook delivery: bad signature"
+        );
+        emit_count(
+            &state.metrics_namespace,
+            "payments-webhook",
+            "WebhookSignatureFailures",
+            1,
+        );
+        let entry = audit(&meta, PROVIDER, "payments.webhook_rejected")
+            .target(event_id.chars().take(100).collect::<String>())
+            .detail("signature", reason);
+        if let Err(e) = state.audit.append(&entry).await {
+            tracing::warn!(error = %e, "could not audit a rejected webhook delivery");
+        }
+        return Err(ApiError::InvalidSignature(format!(
+            "the X-Razorpay-Signature header is {reason}; the delivery was not applied"
+        )));
+    }
+    if event_id.is_empty()
+        || event_id.len() > 100
+        || !event_id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        return Err(ApiError::BadRequest(
+            "the x-razorpay-event-id header must be Razorpay's event id".into(),
+        ));
+    }
+    let event = WebhookEvent::parse(&body).map_err(ApiError::BadRequest)?;
+    if state.orders.delivered(PROVIDER, event_id).await? {
+        return Ok(answer("duplicate"));
+    }
+    let (razorpay_order_id, name) = match &event {
+        WebhookEvent::Payment(e) => (Some(e.razorpay_order_id.as_str()), "payment"),
+        WebhookEvent::Refund(e) => (e.razorpay_order_id.as_deref(), "refund"),
+        WebhookEvent::Unrelated(name) | WebhookEvent::Unknown(name) => {
+            tracing::info!(event = %name, "acknowledged a webhook event Stockroom does not act on");
+            return Ok(answer("ignored"));
+        }
+    };
+    let order_id = match razorpay_order_id {
+        Some(r) => state.orders.order_id_for(r).await?,
+        None => None,
+    };
+    let Some(order_id) = order_id else {
+        tracing::warn!(
+            kind = name,
+            razorpay_order_id,
+            "acknowledged a webhook for an order that is not Stockroom's"
+        );
+        return Ok(answer("ignored"));
+    };
+    let now = time::OffsetDateTime::now_utc();
+    let event_name = match &event {
+        WebhookEvent::Payment(e) => format!("{:?}", e.kind),
+        WebhookEvent::Refund(e) => format!("refund {:?}", e.state),
+        _ => String::new(),
+    };
+    let delivery = || {
+        state
+            .orders
+            .delivery_write(PROVIDER, event_id, &event_name, Some(&order_id), now)
+    };
+    let settled = settle(
+        &state,
+        &order_id,
+        &Actor::person(PROVIDER, &meta),
+        Some(&delivery),
+        |order, now| {
+            Ok(match &event {
+                WebhookEvent::Payment(e) => order.on_payment(e, now),
+                WebhookEvent::Refund(e) => order.on_refund(e, now),
+                _ => crate::domain::order::Outcome::Unchanged,
+            })
+        },
+    )
+    .await?;
+    Ok(match settled {
+        Settled::Duplicate => answer("duplicate"),
+        Settled::Done(_, true) => answer("applied"),
+        Settled::Done(_, false) => answer("unchanged"),
+    })
+}

@@ -1,0 +1,517 @@
+//! Orders and their payment state machine.
+//!
+//! Razorpay's messages arrive late, twice, or out of order. Every rule here is written so that
+//! applying any sequence of them, with repeats, ends in the same place: money received is never
+//! forgotten, a late failure never un-pays an order, and stock ships at most once.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use super::stock::MAX_QUANTITY;
+use super::validation::{FieldErrors, bounded_text};
+use crate::payments::{PaymentEvent, PaymentEventKind, RefundEvent, RefundState};
+
+/// Most lines one order may have (each line is a few items of one transaction).
+pub const MAX_ORDER_LINES: usize = 20;
+
+/// The body of `POST /v1/orders`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct NewOrder {
+    /// 1 to [`MAX_ORDER_LINES`] lines, each product once.
+    pub lines: Vec<NewOrderLine>,
+    /// A note from the customer.
+    #[serde(default)]
+    pub notes: Option<String>,
+}
+
+/// One line of a new order.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct NewOrderLine {
+    /// The product.
+    pub product_id: String,
+    /// Units, 1 to [`MAX_QUANTITY`].
+    pub quantity: i64,
+    /// Where to ship from; when absent, the first active warehouse (in creation order) that
+    /// has the whole quantity available.
+    #[serde(default)]
+    pub warehouse_id: Option<String>,
+}
+
+impl NewOrder {
+    /// Checks lines, quantities and notes, naming each bad field.
+    pub fn validate(&self) -> Result<(), FieldErrors> {
+        let mut e = FieldErrors::new();
+        if self.lines.is_empty() || self.lines.len() > MAX_ORDER_LINES {
+            e.add(
+                "lines",
+                format!(
+                    "must have 1 to {MAX_ORDER_LINES} lines, got {}",
+                    self.lines.len()
+                ),
+            );
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for (i, line) in self.lines.iter().enumerate() {
+            if !(1..=MAX_QUANTITY).contains(&line.quantity) {
+                e.add(
+                    format!("lines[{i}].quantity"),
+                    format!(
+                        "must be between 1 and {MAX_QUANTITY}, got {}",
+                        line.quantity
+                    ),
+                );
+            }
+            if !seen.insert(&line.product_id) {
+                e.add(
+                    format!("lines[{i}].product_id"),
+                    "repeats the product of an earlier line; add the quantities instead",
+                );
+            }
+        }
+        if let Some(n) = &self.notes {
+            e.check("notes", bounded_text(n, 1, 500));
+        }
+        e.finish(|| Some(()))
+    }
+}
+
+/// One priced line of an order. Prices come from the catalogue when the order is placed.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct OrderLine {
+    /// The product.
+    pub product_id: String,
+    /// Its SKU when ordered.
+    pub sku: String,
+    /// Its name when ordered.
+    pub name: String,
+    /// The warehouse it ships from.
+    pub warehouse_id: String,
+    /// Units.
+    pub quantity: i64,
+    /// Catalogue price per unit, minor units.
+    pub unit_price: i64,
+    /// `unit_price * quantity`.
+    pub line_total: i64,
+}
+
+/// Where an order's payment stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderStatus {
+    /// Created; waiting for the customer to pay.
+    PendingPayment,
+    /// The checkout reported a payment (or Razorpay authorized one); waiting for capture.
+    PaymentAuthorized,
+    /// Money received; stock shipped (or flagged short).
+    Paid,
+    /// The last payment attempt failed; the stock was given back. The customer may still pay.
+    PaymentFailed,
+    /// Cancelled before payment; the stock was given back.
+    Cancelled,
+    /// Part of the payment was refunded.
+    PartiallyRefunded,
+    /// All of the payment was refunded.
+    Refunded,
+}
+
+impl OrderStatus {
+    /// Every status.
+    pub const ALL: [OrderStatus; 7] = [
+        OrderStatus::PendingPayment,
+        OrderStatus::PaymentAuthorized,
+        OrderStatus::Paid,
+        OrderStatus::PaymentFailed,
+        OrderStatus::Cancelled,
+        OrderStatus::PartiallyRefunded,
+        OrderStatus::Refunded,
+    ];
+
+    /// The status's name in APIs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderStatus::PendingPayment => "pending_payment",
+            OrderStatus::PaymentAuthorized => "payment_authorized",
+            OrderStatus::Paid => "paid",
+            OrderStatus::PaymentFailed => "payment_failed",
+            OrderStatus::Cancelled => "cancelled",
+            OrderStatus::PartiallyRefunded => "partially_refunded",
+            OrderStatus::Refunded => "refunded",
+        }
+    }
+
+    /// Parses a status name.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == name)
+    }
+
+    /// Whether money has been received (refunds may follow).
+    pub fn is_paid(self) -> bool {
+        matches!(
+            self,
+            OrderStatus::Paid | OrderStatus::PartiallyRefunded | OrderStatus::Refunded
+        )
+    }
+
+    /// Whether a payment may still move the order forward.
+    fn awaits_payment(self) -> bool {
+        matches!(
+            self,
+            OrderStatus::PendingPayment
+                | OrderStatus::PaymentAuthorized
+                | OrderStatus::PaymentFailed
+        )
+    }
+}
+
+/// Where an order's stock stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StockState {
+    /// Reserved for the order.
+    Held,
+    /// Shipped: ship movements are in the ledger.
+    Shipped,
+    /// Given back to the warehouse (failed, cancelled or expired before payment).
+    Released,
+    /// Paid, but the stock had gone by then: flagged for review.
+    Short,
+}
+
+/// A refund of part or all of an order's payment.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RefundRecord {
+    /// Razorpay's refund id.
+    pub id: String,
+    /// Minor units.
+    pub amount: i64,
+    /// Where it stands.
+    pub state: RefundState,
+    /// Who asked for it (`None`: made outside Stockroom, e.g. in Razorpay's dashboard).
+    pub requested_by: Option<String>,
+    /// Units put back into stock with it.
+    #[serde(default)]
+    pub restocked: Vec<RestockLine>,
+    /// When Stockroom learned of it.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+/// Units of a product returned to stock with a refund.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct RestockLine {
+    /// The product (one of the order's lines).
+    pub product_id: String,
+    /// Units.
+    pub quantity: i64,
+}
+
+/// An order.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Order {
+    /// Id (UUIDv7); also the Razorpay `receipt`.
+    pub id: String,
+    /// The customer's account id.
+    pub customer_id: String,
+    /// Priced lines.
+    pub lines: Vec<OrderLine>,
+    /// ISO 4217 code shared by every line.
+    pub currency: String,
+    /// Total, minor units.
+    pub amount: i64,
+    /// Payment state.
+    pub status: OrderStatus,
+    /// Stock state.
+    pub stock: StockState,
+    /// The reservation holding the stock.
+    pub reservation_id: String,
+    /// Razorpay's order id.
+    pub razorpay_order_id: String,
+    /// The payment that authorized or paid the order.
+    pub payment_id: Option<String>,
+    /// Money received, minor units.
+    pub amount_paid: i64,
+    /// Refunds, oldest first.
+    pub refunds: Vec<RefundRecord>,
+    /// Why a person must look at this order (amount mismatch, paid after cancellation, short
+    /// stock); `None` when all is well.
+    pub review: Option<String>,
+    /// A note from the customer.
+    pub notes: Option<String>,
+    /// Incremented by every change; the `ETag`.
+    pub version: u64,
+    /// Created.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// Last changed.
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+    /// When the money arrived.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub paid_at: Option<OffsetDateTime>,
+}
+
+/// What an event or request does to an order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Nothing changes: already applied, or superseded by something that happened later.
+    Unchanged,
+    /// Store the new order; stock untouched.
+    Update(Order),
+    /// Money received: store the new order and ship its stock (the reservation if still held,
+    /// else whatever is available; short stock is flagged).
+    Ship(Order),
+    /// Store the new order and give held stock back.
+    Release(Order),
+    /// Store the new order, flagged for review (its `review` says why); nothing ships.
+    Flag(Order, Concern),
+}
+
+/// Why an order was flagged for review.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Concern {
+    /// A payment's amount or currency differs from the order's.
+    AmountMismatch,
+    /// A second payment was captured for an order already paid.
+    SecondPayment,
+    /// Money arrived after the order was cancelled.
+    PaidAfterCancellation,
+    /// A refund names a payment that is not the order's.
+    ForeignRefund,
+    /// Paid, but the stock had gone by then.
+    ShortStock,
+}
+
+impl Concern {
+    /// The concern's name in metrics and audit entries.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Concern::AmountMismatch => "amount_mismatch",
+            Concern::SecondPayment => "second_payment",
+            Concern::PaidAfterCancellation => "paid_after_cancellation",
+            Concern::ForeignRefund => "foreign_refund",
+            Concern::ShortStock => "short_stock",
+        }
+    }
+}
+
+impl Order {
+    /// The next version of this order.
+    fn next(&self, now: OffsetDateTime) -> Order {
+        let mut next = self.clone();
+        next.version += 1;
+        next.updated_at = now;
+        next
+    }
+
+    fn flagged(&self, concern: Concern, reason: String, now: OffsetDateTime) -> Outcome {
+        if self.review.as_deref() == Some(reason.as_str()) {
+            return Outcome::Unchanged;
+        }
+        let mut next = self.next(now);
+        next.review = Some(reason);
+        Outcome::Flag(next, concern)
+    }
+
+    /// Refunds that took or may take money back (pending or processed), minor units.
+    pub fn refunded(&self) -> i64 {
+        self.refunds
+            .iter()
+            .filter(|r| r.state != RefundState::Failed)
+            .map(|r| r.amount)
+            .sum()
+    }
+
+    /// What may still be refunded.
+    pub fn refundable(&self) -> i64 {
+        if self.status.is_paid() {
+            (self.amount_paid - self.refunded()).max(0)
+        } else {
+            0
+        }
+    }
+
+    /// Units of `product_id` already put back into stock by refunds.
+    pub fn restocked(&self, product_id: &str) -> i64 {
+        self.refunds
+            .iter()
+            .flat_map(|r| &r.restocked)
+            .filter(|l| l.product_id == product_id)
+            .map(|l| l.quantity)
+            .sum()
+    }
+
+    fn with_refund_status(mut self) -> Order {
+        if self.status.is_paid() {
+            let refunded = self.refunded();
+            self.status = if refunded >= self.amount_paid && self.amount_paid > 0 {
+                OrderStatus::Refunded
+            } else if refunded > 0 {
+                OrderStatus::PartiallyRefunded
+            } else {
+                OrderStatus::Paid
+            };
+        }
+        self
+    }
+
+    /// The order with `refund` recorded (a refund made through Stockroom).
+    pub fn with_refund(&self, refund: RefundRecord, now: OffsetDateTime) -> Order {
+        let mut next = self.next(now);
+        next.refunds.push(refund);
+        next.with_refund_status()
+    }
+
+    /// The checkout reported `payment_id` with a valid signature.
+    pub fn on_checkout(&self, payment_id: &str, now: OffsetDateTime) -> Outcome {
+        match self.status {
+            OrderStatus::PendingPayment | OrderStatus::PaymentFailed => {
+                let mut next = self.next(now);
+                next.status = OrderStatus::PaymentAuthorized;
+                next.payment_id = Some(payment_id.to_owned());
+                Outcome::Update(next)
+            }
+            _ => Outcome::Unchanged,
+        }
+    }
+
+    /// Applies a payment event.
+    pub fn on_payment(&self, e: &PaymentEvent, now: OffsetDateTime) -> Outcome {
+        let receives_money = matches!(
+            e.kind,
+            PaymentEventKind::Captured | PaymentEventKind::OrderPaid
+        );
+        if e.kind != PaymentEventKind::Failed
+            && (e.amount != self.amount || e.currency != self.currency)
+        {
+            return self.flagged(
+                Concern::AmountMismatch,
+                format!(
+                    "payment {} of {} {} does not match the order's {} {}; not marked paid",
+                    e.payment_id, e.amount, e.currency, self.amount, self.currency
+                ),
+                now,
+            );
+        }
+        match e.kind {
+            PaymentEventKind::Authorized if self.status.awaits_payment() => {
+                if self.status == OrderStatus::PaymentAuthorized
+                    && self.payment_id.as_deref() == Some(e.payment_id.as_str())
+                {
+                    return Outcome::Unchanged;
+                }
+                let mut next = self.next(now);
+                next.status = OrderStatus::PaymentAuthorized;
+                next.payment_id = Some(e.payment_id.clone());
+                Outcome::Update(next)
+            }
+            PaymentEventKind::Authorized => Outcome::Unchanged,
+            _ if receives_money && self.status.is_paid() => {
+                if self.payment_id.as_deref() == Some(e.payment_id.as_str()) {
+                    Outcome::Unchanged
+                } else {
+                    self.flagged(
+                        Concern::SecondPayment,
+                        format!(
+                            "a second payment {} was captured for an order already paid by {}; refund it",
+                            e.payment_id,
+                            self.payment_id.as_deref().unwrap_or("-")
+                        ),
+                        now,
+                    )
+                }
+            }
+            _ if receives_money => {
+                let mut next = self.next(now);
+                next.status = OrderStatus::Paid;
+                next.payment_id = Some(e.payment_id.clone());
+                next.amount_paid = e.amount;
+                next.paid_at = Some(now);
+                if self.status == OrderStatus::Cancelled {
+                    next.review = Some(format!(
+                        "payment {} arrived after the order was cancelled; refund it or fulfil by hand",
+                        e.payment_id
+                    ));
+                    return Outcome::Flag(next, Concern::PaidAfterCancellation);
+                }
+                Outcome::Ship(next)
+            }
+            // A failure: only the attempt the order is waiting on, or any attempt before one
+            // was authorized, gives the stock back. Paid orders ignore it.
+            _ => {
+                let waiting_on_it = match self.status {
+                    OrderStatus::PendingPayment => true,
+                    OrderStatus::PaymentAuthorized => {
+                        self.payment_id.as_deref() == Some(e.payment_id.as_str())
+                    }
+                    _ => false,
+                };
+                if !waiting_on_it {
+                    return Outcome::Unchanged;
+                }
+                let mut next = self.next(now);
+                next.status = OrderStatus::PaymentFailed;
+                Outcome::Release(next)
+            }
+        }
+    }
+
+    /// Applies a refund event.
+    pub fn on_refund(&self, e: &RefundEvent, now: OffsetDateTime) -> Outcome {
+        if self.payment_id.as_deref() != Some(e.payment_id.as_str()) || e.currency != self.currency
+        {
+            return self.flagged(
+                Concern::ForeignRefund,
+                format!(
+                    "refund {} of {} {} on payment {} does not belong to this order's payment",
+                    e.refund_id, e.amount, e.currency, e.payment_id
+                ),
+                now,
+            );
+        }
+        let mut next = self.next(now);
+        match next.refunds.iter_mut().find(|r| r.id == e.refund_id) {
+            // Final states stay final; a late `refund.created` changes nothing.
+            Some(r) if r.state != RefundState::Pending || e.state == RefundState::Pending => {
+                return Outcome::Unchanged;
+            }
+            Some(r) => r.state = e.state,
+            None => next.refunds.push(RefundRecord {
+                id: e.refund_id.clone(),
+                amount: e.amount,
+                state: e.state,
+                requested_by: None,
+                restocked: Vec::new(),
+                created_at: now,
+            }),
+        }
+        Outcome::Update(next.with_refund_status())
+    }
+
+    /// Cancels the order; `manager` may also cancel one whose payment is being confirmed.
+    pub fn cancel(&self, manager: bool, now: OffsetDateTime) -> Result<Outcome, String> {
+        match self.status {
+            OrderStatus::Cancelled => Ok(Outcome::Unchanged),
+            OrderStatus::PendingPayment | OrderStatus::PaymentFailed => {
+                let mut next = self.next(now);
+                next.status = OrderStatus::Cancelled;
+                Ok(Outcome::Release(next))
+            }
+            OrderStatus::PaymentAuthorized if manager => {
+                let mut next = self.next(now);
+                next.status = OrderStatus::Cancelled;
+                Ok(Outcome::Release(next))
+            }
+            OrderStatus::PaymentAuthorized => Err(
+                "a payment for this order is being confirmed; ask a manager to cancel it".into(),
+            ),
+            _ => Err("the order is paid; refund it instead of cancelling".into()),
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "order_test.rs"]
+mod tests;

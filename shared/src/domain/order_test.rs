@@ -1,0 +1,330 @@
+//! Unit tests of `order`: the payment state machine under every arrival order.
+
+use proptest::prelude::*;
+
+use super::*;
+
+fn now() -> OffsetDateTime {
+    OffsetDateTime::now_utc()
+}
+
+fn order() -> Order {
+    Order {
+        id: "o1".into(),
+        customer_id: "c1".into(),
+        lines: vec![],
+        currency: "INR".into(),
+        amount: 49_900,
+        status: OrderStatus::PendingPayment,
+        stock: StockState::Held,
+        reservation_id: "r1".into(),
+        razorpay_order_id: "order_1".into(),
+        payment_id: None,
+        amount_paid: 0,
+        refunds: vec![],
+        review: None,
+        notes: None,
+        version: 1,
+        created_at: now(),
+        updated_at: now(),
+        paid_at: None,
+    }
+}
+
+fn payment(kind: PaymentEventKind, payment_id: &str) -> PaymentEvent {
+    PaymentEvent {
+        kind,
+        razorpay_order_id: "order_1".into(),
+        payment_id: payment_id.into(),
+        amount: 49_900,
+        currency: "INR".into(),
+    }
+}
+
+/// Applies the outcome the way the API does, counting shipments and releases.
+#[derive(Debug, Default)]
+struct Effects {
+    ships: u32,
+    releases: u32,
+    flags: u32,
+}
+
+fn apply(order: &Order, outcome: Outcome, effects: &mut Effects) -> Order {
+    match outcome {
+        Outcome::Unchanged => order.clone(),
+        Outcome::Update(next) => next,
+        Outcome::Ship(mut next) => {
+            effects.ships += 1;
+            next.stock = StockState::Shipped;
+            next
+        }
+        Outcome::Release(mut next) => {
+            if next.stock == StockState::Held {
+                effects.releases += 1;
+                next.stock = StockState::Released;
+            }
+            next
+        }
+        Outcome::Flag(next, _) => {
+            effects.flags += 1;
+            next
+        }
+    }
+}
+
+#[test]
+fn a_successful_payment_in_order_ships_once() {
+    let mut effects = Effects::default();
+    let mut o = order();
+    for kind in [
+        PaymentEventKind::Authorized,
+        PaymentEventKind::Captured,
+        PaymentEventKind::OrderPaid,
+    ] {
+        o = apply(
+            &o,
+            o.on_payment(&payment(kind, "pay_1"), now()),
+            &mut effects,
+        );
+    }
+    assert_eq!(o.status, OrderStatus::Paid);
+    assert_eq!(o.amount_paid, 49_900);
+    assert_eq!(o.payment_id.as_deref(), Some("pay_1"));
+    assert_eq!((effects.ships, effects.releases, effects.flags), (1, 0, 0));
+}
+
+#[test]
+fn a_late_failure_never_unpays() {
+    let mut effects = Effects::default();
+    let mut o = order();
+    o = apply(
+        &o,
+        o.on_payment(&payment(PaymentEventKind::OrderPaid, "pay_1"), now()),
+        &mut effects,
+    );
+    let late = o.on_payment(&payment(PaymentEventKind::Failed, "pay_1"), now());
+    assert_eq!(late, Outcome::Unchanged);
+}
+
+#[test]
+fn a_failed_attempt_releases_but_a_later_attempt_still_pays() {
+    let mut effects = Effects::default();
+    let mut o = order();
+    o = apply(
+        &o,
+        o.on_payment(&payment(PaymentEventKind::Failed, "pay_1"), now()),
+        &mut effects,
+    );
+    assert_eq!(
+        (o.status, o.stock),
+        (OrderStatus::PaymentFailed, StockState::Released)
+    );
+    o = apply(
+        &o,
+        o.on_payment(&payment(PaymentEventKind::Captured, "pay_2"), now()),
+        &mut effects,
+    );
+    assert_eq!(o.status, OrderStatus::Paid);
+    assert_eq!((effects.ships, effects.releases), (1, 1));
+}
+
+#[test]
+fn a_failure_of_another_attempt_keeps_an_authorized_payment() {
+    let mut effects = Effects::default();
+    let mut o = order();
+    o = apply(
+        &o,
+        o.on_payment(&payment(PaymentEventKind::Authorized, "pay_2"), now()),
+        &mut effects,
+    );
+    assert_eq!(
+        o.on_payment(&payment(PaymentEventKind::Failed, "pay_1"), now()),
+        Outcome::Unchanged
+    );
+}
+
+#[test]
+fn an_amount_or_currency_mismatch_is_flagged_and_not_paid() {
+    let mut wrong = payment(PaymentEventKind::Captured, "pay_1");
+    wrong.amount = 100;
+    let Outcome::Flag(next, Concern::AmountMismatch) = order().on_payment(&wrong, now()) else {
+        panic!("expected a flag");
+    };
+    assert_eq!(next.status, OrderStatus::PendingPayment);
+    assert!(next.review.as_deref().unwrap().contains("does not match"));
+    // The same mismatch again changes nothing.
+    assert_eq!(next.on_payment(&wrong, now()), Outcome::Unchanged);
+
+    let mut dollars = payment(PaymentEventKind::OrderPaid, "pay_1");
+    dollars.currency = "USD".into();
+    assert!(matches!(
+        order().on_payment(&dollars, now()),
+        Outcome::Flag(_, Concern::AmountMismatch)
+    ));
+}
+
+#[test]
+fn money_after_cancellation_is_kept_and_flagged_without_shipping() {
+    let mut o = order();
+    o.status = OrderStatus::Cancelled;
+    o.stock = StockState::Released;
+    let Outcome::Flag(next, Concern::PaidAfterCancellation) =
+        o.on_payment(&payment(PaymentEventKind::Captured, "pay_1"), now())
+    else {
+        panic!("expected a flag");
+    };
+    assert_eq!(next.status, OrderStatus::Paid);
+    assert_eq!(next.amount_paid, 49_900);
+    assert!(
+        next.review
+            .unwrap()
+            .contains("after the order was cancelled")
+    );
+}
+
+#[test]
+fn a_second_captured_payment_is_flagged() {
+    let mut effects = Effects::default();
+    let mut o = order();
+    o = apply(
+        &o,
+        o.on_payment(&payment(PaymentEventKind::Captured, "pay_1"), now()),
+        &mut effects,
+    );
+    assert!(matches!(
+        o.on_payment(&payment(PaymentEventKind::Captured, "pay_2"), now()),
+        Outcome::Flag(_, Concern::SecondPayment)
+    ));
+}
+
+fn paid() -> Order {
+    let mut o = order();
+    o.status = OrderStatus::Paid;
+    o.stock = StockState::Shipped;
+    o.payment_id = Some("pay_1".into());
+    o.amount_paid = 49_900;
+    o
+}
+
+fn refund(id: &str, amount: i64, state: RefundState) -> RefundEvent {
+    RefundEvent {
+        refund_id: id.into(),
+        payment_id: "pay_1".into(),
+        razorpay_order_id: Some("order_1".into()),
+        amount,
+        currency: "INR".into(),
+        state,
+    }
+}
+
+#[test]
+fn refunds_move_the_status_and_failed_ones_give_the_money_back() {
+    let mut effects = Effects::default();
+    let mut o = paid();
+    o = apply(
+        &o,
+        o.on_refund(&refund("rfnd_1", 9_900, RefundState::Pending), now()),
+        &mut effects,
+    );
+    assert_eq!(
+        (o.status, o.refundable()),
+        (OrderStatus::PartiallyRefunded, 40_000)
+    );
+    o = apply(
+        &o,
+        o.on_refund(&refund("rfnd_1", 9_900, RefundState::Failed), now()),
+        &mut effects,
+    );
+    assert_eq!((o.status, o.refundable()), (OrderStatus::Paid, 49_900));
+    // A late `refund.created` does not revive a failed refund.
+    assert_eq!(
+        o.on_refund(&refund("rfnd_1", 9_900, RefundState::Pending), now()),
+        Outcome::Unchanged
+    );
+    o = apply(
+        &o,
+        o.on_refund(&refund("rfnd_2", 49_900, RefundState::Processed), now()),
+        &mut effects,
+    );
+    assert_eq!((o.status, o.refundable()), (OrderStatus::Refunded, 0));
+}
+
+#[test]
+fn a_refund_of_another_payment_is_flagged() {
+    let mut e = refund("rfnd_1", 100, RefundState::Pending);
+    e.payment_id = "pay_9".into();
+    assert!(matches!(
+        paid().on_refund(&e, now()),
+        Outcome::Flag(_, Concern::ForeignRefund)
+    ));
+}
+
+#[test]
+fn cancellation_rules() {
+    let o = order();
+    assert!(matches!(o.cancel(false, now()), Ok(Outcome::Release(_))));
+    let mut authorized = order();
+    authorized.status = OrderStatus::PaymentAuthorized;
+    assert!(authorized.cancel(false, now()).is_err());
+    assert!(matches!(
+        authorized.cancel(true, now()),
+        Ok(Outcome::Release(_))
+    ));
+    assert!(paid().cancel(true, now()).is_err());
+    let mut cancelled = order();
+    cancelled.status = OrderStatus::Cancelled;
+    assert_eq!(cancelled.cancel(false, now()), Ok(Outcome::Unchanged));
+}
+
+#[test]
+fn new_orders_are_validated_field_by_field() {
+    let bad: NewOrder = serde_json::from_value(serde_json::json!({
+        "lines": [
+            {"product_id": "p1", "quantity": 0},
+            {"product_id": "p1", "quantity": 2}
+        ],
+        "notes": ""
+    }))
+    .unwrap();
+    let errors = bad.validate().unwrap_err().into_vec();
+    let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
+    assert_eq!(
+        fields,
+        ["lines[0].quantity", "lines[1].product_id", "notes"]
+    );
+    let empty = NewOrder {
+        lines: vec![],
+        notes: None,
+    };
+    assert!(empty.validate().is_err());
+}
+
+fn event_strategy() -> impl Strategy<Value = PaymentEvent> {
+    prop_oneof![
+        Just(payment(PaymentEventKind::Authorized, "pay_1")),
+        Just(payment(PaymentEventKind::Captured, "pay_1")),
+        Just(payment(PaymentEventKind::OrderPaid, "pay_1")),
+        Just(payment(PaymentEventKind::Failed, "pay_0")),
+    ]
+}
+
+proptest! {
+    /// Any arrival order of a failed first attempt and a successful second one, with any
+    /// repeats, ends paid with the stock shipped exactly once.
+    #[test]
+    fn any_arrival_order_pays_once(mut events in prop::collection::vec(event_strategy(), 0..12)) {
+        events.push(payment(PaymentEventKind::OrderPaid, "pay_1"));
+        let mut effects = Effects::default();
+        let mut o = order();
+        for e in &events {
+            o = apply(&o, o.on_payment(e, now()), &mut effects);
+        }
+        prop_assert_eq!(o.status, OrderStatus::Paid);
+        prop_assert_eq!(o.amount_paid, 49_900);
+        prop_assert_eq!(o.payment_id.as_deref(), Some("pay_1"));
+        prop_assert_eq!(effects.ships, 1);
+        prop_assert_eq!(o.stock, StockState::Shipped);
+        prop_assert!(effects.releases <= 1);
+        prop_assert_eq!(effects.flags, 0);
+    }
+}

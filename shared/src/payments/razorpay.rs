@@ -1,0 +1,261 @@
+//! A small client for the parts of Razorpay's REST API that Stockroom uses: creating orders and
+//! refunds. Basic auth with the key id and secret; the base URL is configuration so tests and
+//! sandboxes point it at a local stand-in.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// Where Razorpay is and how to sign in to it.
+#[derive(Clone)]
+pub struct RazorpaySettings {
+    /// `https://api.razorpay.com` in production.
+    pub base_url: String,
+    /// The public key id (also given to the checkout).
+    pub key_id: String,
+    /// The key secret: Basic auth password and checkout signature key.
+    pub key_secret: String,
+    /// Time allowed for one HTTP attempt.
+    pub timeout: Duration,
+}
+
+impl std::fmt::Debug for RazorpaySettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RazorpaySettings")
+            .field("base_url", &self.base_url)
+            .field("key_id", &self.key_id)
+            .field("key_secret", &"<redacted>")
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+/// The body of Razorpay's `POST /v1/orders`.
+#[derive(Debug, Clone, Serialize)]
+pub struct NewRazorpayOrder {
+    /// Amount in minor units.
+    pub amount: i64,
+    /// ISO 4217 code.
+    pub currency: String,
+    /// Our reference (at most 40 characters): our order id.
+    pub receipt: String,
+    /// Key-value notes (at most 15): carries our order id.
+    pub notes: serde_json::Map<String, serde_json::Value>,
+}
+
+/// A Razorpay order as its API returns it (the fields Stockroom reads).
+#[derive(Debug, Clone, Deserialize)]
+pub struct RazorpayOrder {
+    /// `order_...`.
+    pub id: String,
+    /// Amount in minor units.
+    pub amount: i64,
+    /// ISO 4217 code.
+    pub currency: String,
+    /// `created`, `attempted` or `paid`.
+    pub status: String,
+}
+
+/// The body of Razorpay's `POST /v1/payments/{id}/refund`.
+#[derive(Debug, Clone, Serialize)]
+pub struct NewRefund {
+    /// Amount in minor units.
+    pub amount: i64,
+    /// `normal`.
+    pub speed: &'static str,
+    /// Our reference.
+    pub receipt: String,
+    /// Key-value notes: our order id.
+    pub notes: serde_json::Map<String, serde_json::Value>,
+}
+
+/// A Razorpay refund as its API returns it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct RazorpayRefund {
+    /// `rfnd_...`.
+    pub id: String,
+    /// Amount in minor units.
+    pub amount: i64,
+    /// ISO 4217 code.
+    pub currency: String,
+    /// `pending`, `processed` or `failed`.
+    pub status: String,
+}
+
+/// Why a call to Razorpay failed. Messages never carry keys or secrets.
+#[derive(Debug, thiserror::Error)]
+pub enum PaymentError {
+    /// No answer in time, or no connection: the client may retry.
+    #[error("the payment provider did not answer in time")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// Razorpay answered with a server error (after retries where retrying is safe).
+    #[error("the payment provider failed (HTTP {status})")]
+    ProviderFailed {
+        /// Razorpay's status.
+        status: u16,
+    },
+    /// Razorpay refused the request (HTTP 4xx) and said why.
+    #[error("the payment provider refused the request: {description}")]
+    Rejected {
+        /// Razorpay's status.
+        status: u16,
+        /// Razorpay's `error.description`.
+        description: String,
+        /// Razorpay's `error.field`, when it names one.
+        field: Option<String>,
+    },
+    /// Razorpay refused our credentials: a deployment mistake, not the client's.
+    #[error("the payment provider refused our credentials")]
+    Misconfigured,
+    /// Razorpay's answer could not be read.
+    #[error("the payment provider's answer could not be read")]
+    Malformed(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl PaymentError {
+    /// Whether the same request may succeed later.
+    pub fn retryable(&self) -> bool {
+        matches!(
+            self,
+            PaymentError::Unavailable(_) | PaymentError::ProviderFailed { .. }
+        )
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct ErrorBody {
+    error: ErrorDetail,
+}
+
+#[derive(Debug, Deserialize)]
+struct ErrorDetail {
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    field: Option<String>,
+}
+
+/// How many attempts an idempotent call gets.
+const ATTEMPTS: u32 = 3;
+
+/// Razorpay over HTTPS (or HTTP locally).
+#[derive(Debug, Clone)]
+pub struct RazorpayClient {
+    http: reqwest::Client,
+    settings: RazorpaySettings,
+}
+
+impl RazorpayClient {
+    /// A client for `settings`.
+    pub fn new(settings: RazorpaySettings) -> Result<Self, PaymentError> {
+        let http = reqwest::Client::builder()
+            .timeout(settings.timeout)
+            .connect_timeout(Duration::from_secs(2))
+            .user_agent("stockroom")
+            .build()
+            .map_err(|e| PaymentError::Malformed(Box::new(e)))?;
+        Ok(Self { http, settings })
+    }
+
+    /// The public key id the checkout needs.
+    pub fn key_id(&self) -> &str {
+        &self.settings.key_id
+    }
+
+    /// The key secret (for checkout signatures).
+    pub fn key_secret(&self) -> &str {
+        &self.settings.key_secret
+    }
+
+    /// Creates an order. Not retried: Razorpay's order creation is not idempotent, and a second
+    /// order would only confuse; the caller releases its stock and reports a retryable error.
+    pub async fn create_order(
+        &self,
+        order: &NewRazorpayOrder,
+    ) -> Result<RazorpayOrder, PaymentError> {
+        let url = format!("{}/v1/orders", self.base());
+        self.send(|| self.http.post(&url).json(order), 1).await
+    }
+
+    /// Refunds `refund.amount` of `payment_id`. Retried on timeouts and server errors: the
+    /// `X-Refund-Idempotency` key makes Razorpay refund once however often it is sent.
+    pub async fn refund(
+        &self,
+        payment_id: &str,
+        idempotency_key: &str,
+        refund: &NewRefund,
+    ) -> Result<RazorpayRefund, PaymentError> {
+        let url = format!("{}/v1/payments/{payment_id}/refund", self.base());
+        self.send(
+            || {
+                self.http
+                    .post(&url)
+                    .header("X-Refund-Idempotency", idempotency_key)
+                    .json(refund)
+            },
+            ATTEMPTS,
+        )
+        .await
+    }
+
+    fn base(&self) -> &str {
+        self.settings.base_url.trim_end_matches('/')
+    }
+
+    async fn send<T: serde::de::DeserializeOwned>(
+        &self,
+        request: impl Fn() -> reqwest::RequestBuilder,
+        attempts: u32,
+    ) -> Result<T, PaymentError> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let outcome = self.once(request()).await;
+            match outcome {
+                Err(e) if e.retryable() && attempt < attempts => {
+                    tracing::warn!(error = %e, attempt, "payment provider call failed; retrying");
+                    tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt))).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn once<T: serde::de::DeserializeOwned>(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<T, PaymentError> {
+        let response = request
+            .basic_auth(&self.settings.key_id, Some(&self.settings.key_secret))
+            .send()
+            .await
+            .map_err(|e| PaymentError::Unavailable(Box::new(e.without_url())))?;
+        let status = response.status();
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| PaymentError::Unavailable(Box::new(e.without_url())))?;
+        if status.is_success() {
+            return serde_json::from_slice(&body).map_err(|e| PaymentError::Malformed(Box::new(e)));
+        }
+        let code = status.as_u16();
+        if status.is_server_error() || code == 409 || code == 429 {
+            // 409: an idempotent refund is still being processed; 429: rate limited.
+            return Err(PaymentError::ProviderFailed { status: code });
+        }
+        if code == 401 {
+            return Err(PaymentError::Misconfigured);
+        }
+        let detail = serde_json::from_slice::<ErrorBody>(&body)
+            .ok()
+            .map(|b| b.error);
+        Err(PaymentError::Rejected {
+            status: code,
+            description: detail
+                .as_ref()
+                .and_then(|d| d.description.clone())
+                .unwrap_or_else(|| format!("HTTP {code}")),
+            field: detail.and_then(|d| d.field),
+        })
+    }
+}

@@ -1,0 +1,196 @@
+//! Orders, the link from a Razorpay order to ours, and the record of applied webhook
+//! deliveries. An order changes only by a transaction guarded by its version; a webhook
+//! delivery's record is written in the same transaction as the change it makes.
+
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+use time::OffsetDateTime;
+
+use super::keys::*;
+use super::{Guard, IndexListing, Item, StoreError, Table, Uniqueness, sortable};
+use crate::domain::order::{Order, OrderStatus};
+use crate::http::Cursor;
+
+/// How long a delivery record is kept (Razorpay retries for 24 hours).
+const DELIVERY_RECORD_DAYS: i64 = 30;
+
+/// Which orders to list.
+#[derive(Debug, Clone)]
+pub enum OrderListing {
+    /// One customer's.
+    Customer(String),
+    /// Everyone's.
+    All,
+}
+
+/// Orders in the single table.
+#[derive(Debug, Clone)]
+pub struct OrderStore {
+    table: Table,
+}
+
+fn put(table: &Table, item: Item) -> Result<TransactWriteItem, StoreError> {
+    let put = Put::builder()
+        .table_name(table.name())
+        .set_item(Some(item))
+        .condition_expression("attribute_not_exists(PK)")
+        .build()
+        .map_err(|e| StoreError::Internal(Box::new(e)))?;
+    Ok(TransactWriteItem::builder().put(put).build())
+}
+
+impl OrderStore {
+    /// Orders in `table`.
+    pub fn new(table: Table) -> Self {
+        Self { table }
+    }
+
+    /// The order with `id`.
+    pub async fn order(&self, id: &str) -> Result<Order, StoreError> {
+        self.table.get_as(order_pk(id), ORDER_SK).await
+    }
+
+    /// The write storing `order`, created (`expected_version` `None`) or replacing the version
+    /// read; to be guarded by [`Guard::Version`].
+    pub(crate) fn order_write(
+        &self,
+        order: &Order,
+        expected_version: Option<u64>,
+    ) -> Result<(Guard, TransactWriteItem), StoreError> {
+        let mut item: Item =
+            serde_dynamo::to_item(order).map_err(|e| StoreError::Internal(Box::new(e)))?;
+        let sort = format!("{}#{}", sortable(order.created_at), order.id);
+        for (name, value) in [
+            (PK, order_pk(&order.id)),
+            (SK, ORDER_SK.into()),
+            (ENTITY, "order".into()),
+            (GSI1PK, orders_of_customer(&order.customer_id)),
+            (GSI1SK, sort.clone()),
+            (GSI2PK, ORDERS_PARTITION.into()),
+            (GSI2SK, sort),
+        ] {
+            item.insert(name.into(), AttributeValue::S(value));
+        }
+        Ok((
+            Guard::Version,
+            self.table.versioned_put(item, expected_version)?,
+        ))
+    }
+
+    /// The write linking a Razorpay order to `order`, made once with the order.
+    pub(crate) fn link_write(
+        &self,
+        order: &Order,
+    ) -> Result<(Guard, TransactWriteItem), StoreError> {
+        let item = Item::from([
+            (
+                PK.into(),
+                AttributeValue::S(razorpay_order_pk(&order.razorpay_order_id)),
+            ),
+            (SK.into(), AttributeValue::S(RAZORPAY_ORDER_SK.into())),
+            (ENTITY.into(), AttributeValue::S("razorpay_order".into())),
+            ("order_id".into(), AttributeValue::S(order.id.clone())),
+        ]);
+        Ok((Guard::Version, put(&self.table, item)?))
+    }
+
+    /// Our order id for a Razorpay order, if it is ours.
+    pub async fn order_id_for(
+        &self,
+        razorpay_order_id: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let item = self
+            .table
+            .get_item(razorpay_order_pk(razorpay_order_id), RAZORPAY_ORDER_SK)
+            .await?;
+        Ok(item
+            .and_then(|i| i.get("order_id").cloned())
+            .and_then(|v| v.as_s().ok().cloned()))
+    }
+
+    /// The write recording that delivery `event_id` was applied; fails with
+    /// [`StoreError::Duplicate`] if it already was.
+    pub(crate) fn delivery_write(
+        &self,
+        provider: &str,
+        event_id: &str,
+        event: &str,
+        order_id: Option<&str>,
+        now: OffsetDateTime,
+    ) -> Result<(Guard, TransactWriteItem), StoreError> {
+        let mut item = Item::from([
+            (
+                PK.into(),
+                AttributeValue::S(webhook_event_pk(provider, event_id)),
+            ),
+            (SK.into(), AttributeValue::S(WEBHOOK_EVENT_SK.into())),
+            (ENTITY.into(), AttributeValue::S("webhook_delivery".into())),
+            ("event".into(), AttributeValue::S(event.to_owned())),
+            ("received_at".into(), AttributeValue::S(sortable(now))),
+            (
+                EXPIRES_AT.into(),
+                AttributeValue::N(
+                    (now + time::Duration::days(DELIVERY_RECORD_DAYS))
+                        .unix_timestamp()
+                        .to_string(),
+                ),
+            ),
+        ]);
+        if let Some(id) = order_id {
+            item.insert("order_id".into(), AttributeValue::S(id.to_owned()));
+        }
+        Ok((
+            Guard::Unique(Uniqueness::WebhookDelivery),
+            put(&self.table, item)?,
+        ))
+    }
+
+    /// Whether delivery `event_id` was already applied.
+    pub async fn delivered(&self, provider: &str, event_id: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .table
+            .get_item(webhook_event_pk(provider, event_id), WEBHOOK_EVENT_SK)
+            .await?
+            .is_some())
+    }
+
+    /// Commits `writes` as one transaction.
+    pub(crate) async fn commit(
+        &self,
+        writes: Vec<(Guard, TransactWriteItem)>,
+    ) -> Result<(), StoreError> {
+        self.table.transact(writes).await
+    }
+
+    /// One page of orders, newest first, optionally only those in `status`.
+    pub async fn list(
+        &self,
+        listing: &OrderListing,
+        status: Option<OrderStatus>,
+        limit: u32,
+        after: Option<&Cursor>,
+    ) -> Result<(Vec<Order>, Option<Cursor>), StoreError> {
+        let (index, pk_attr, sk_attr, partition) = match listing {
+            OrderListing::Customer(c) => (GSI1, GSI1PK, GSI1SK, orders_of_customer(c)),
+            OrderListing::All => (GSI2, GSI2PK, GSI2SK, ORDERS_PARTITION.to_owned()),
+        };
+        let listing = IndexListing {
+            index,
+            pk_attr,
+            sk_attr,
+            partition,
+            item_pk_prefix: "ORDER#",
+            item_sk: ORDER_SK,
+            forward: false,
+            sort_between: None,
+            equals: status.map(|s| ("status".to_owned(), s.as_str().to_owned())),
+        };
+        let (items, next) = self.table.query_page(&listing, limit, after).await?;
+        let orders = items
+            .into_iter()
+            .map(|item| {
+                serde_dynamo::from_item(item).map_err(|e| StoreError::Internal(Box::new(e)))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok((orders, next))
+    }
+}

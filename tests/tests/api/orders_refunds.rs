@@ -1,0 +1,182 @@
+//! Refunds: through Razorpay with an idempotency key, partial or full, with optional restock,
+//! and refund webhooks in any order.
+
+use http::{Method, StatusCode};
+use razorpay_local::PayOutcome;
+use serde_json::{Value, json};
+use shared::auth::Role;
+use stockroom_tests::{TestApp, TestResponse};
+
+use crate::orders_support::{Shop, fetch, level, order, shop};
+
+async fn paid(app: &TestApp) -> (Shop, Value, String) {
+    let shop = shop(app).await;
+    let o = order(app, &shop).await;
+    let p = app
+        .razorpay
+        .pay(
+            o["razorpay_order_id"].as_str().unwrap(),
+            PayOutcome::Captured,
+            None,
+        )
+        .unwrap();
+    for d in &p.deliveries {
+        app.deliver(d).await;
+    }
+    (shop, o, p.payment_id)
+}
+
+async fn refund(app: &TestApp, id: &str, body: &Value, key: &str) -> TestResponse {
+    app.send_json(
+        Method::POST,
+        &format!("/v1/orders/{id}/refund"),
+        Role::Manager,
+        body,
+        &[("idempotency-key", key)],
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_partial_refund_with_restock_then_the_rest() {
+    let app = TestApp::spawn().await;
+    let (shop, o, payment) = paid(&app).await;
+    let id = o["id"].as_str().unwrap();
+    let r = refund(&app, id, &json!({"amount": 1001, "reason": "damaged", "restock": [{"product_id": shop.p1, "quantity": 1}]}), "refund-key-1").await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(r.body["order"]["status"], "partially_refunded");
+    assert_eq!(r.body["order"]["refundable"], 3004 - 1001);
+    assert_eq!(r.body["refund"]["state"], "pending");
+    assert_eq!(
+        level(&app, &shop.p1, &shop.w).await,
+        (9, 0),
+        "one unit back on the shelf"
+    );
+    assert_eq!(app.ledger_sum(&shop.p1, &shop.w).await, 9);
+    let rest = refund(&app, id, &json!({}), "refund-key-2").await;
+    assert_eq!(rest.status, StatusCode::CREATED, "{}", rest.text);
+    assert_eq!(rest.body["order"]["status"], "refunded");
+    assert_eq!(rest.body["refund"]["amount"], 3004 - 1001);
+    let refunds = app.razorpay.refunds_of(&payment);
+    assert_eq!(
+        refunds
+            .iter()
+            .map(|r| r["amount"].as_i64().unwrap())
+            .sum::<i64>(),
+        3004
+    );
+    let more = refund(&app, id, &json!({"amount": 100}), "refund-key-3").await;
+    assert_eq!(more.status, StatusCode::CONFLICT, "{}", more.text);
+}
+
+#[tokio::test]
+async fn a_retried_refund_refunds_once() {
+    let app = TestApp::spawn().await;
+    let (_, o, payment) = paid(&app).await;
+    let id = o["id"].as_str().unwrap();
+    let body = json!({"amount": 500});
+    let first = refund(&app, id, &body, "same-key-123").await;
+    let again = refund(&app, id, &body, "same-key-123").await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.text);
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+    assert_eq!(app.razorpay.refunds_of(&payment).len(), 1);
+    // Razorpay failing mid-way: the retry with the same key reaches the same Razorpay refund.
+    app.razorpay.inject(razorpay_local::Fault {
+        path_prefix: "/v1/payments".into(),
+        status: 500,
+        delay_ms: 0,
+        times: 3,
+    });
+    let failed = refund(&app, id, &json!({"amount": 700}), "flaky-key-123").await;
+    assert_eq!(failed.status, StatusCode::BAD_GATEWAY, "{}", failed.text);
+    assert_eq!(failed.body["retryable"], true);
+    let retried = refund(&app, id, &json!({"amount": 700}), "flaky-key-123").await;
+    assert_eq!(retried.status, StatusCode::CREATED, "{}", retried.text);
+    assert_eq!(app.razorpay.refunds_of(&payment).len(), 2);
+    assert_eq!(fetch(&app, id).await["amount_refunded"], 1200);
+}
+
+#[tokio::test]
+async fn refunds_are_checked_before_anything_is_sent() {
+    let app = TestApp::spawn().await;
+    let (shop, o, payment) = paid(&app).await;
+    let id = o["id"].as_str().unwrap();
+    for body in [
+        json!({"amount": 0}),
+        json!({"amount": 999_999}),
+        json!({"restock": [{"product_id": "nope", "quantity": 1}]}),
+        json!({"restock": [{"product_id": shop.p2, "quantity": 2}]}),
+        json!({"reason": ""}),
+    ] {
+        let r = refund(&app, id, &body, &uuid::Uuid::new_v4().to_string()).await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{body}: {}",
+            r.text
+        );
+    }
+    assert!(app.razorpay.refunds_of(&payment).is_empty());
+    let unpaid = order(&app, &shop).await;
+    let r = refund(
+        &app,
+        unpaid["id"].as_str().unwrap(),
+        &json!({}),
+        "unpaid-key-1",
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+}
+
+#[tokio::test]
+async fn refund_webhooks_in_any_order_settle_the_refund() {
+    let app = TestApp::spawn().await;
+    let (_, o, _) = paid(&app).await;
+    let id = o["id"].as_str().unwrap();
+    let r = refund(&app, id, &json!({"amount": 1004}), "webhook-refund-1").await;
+    let refund_id = r.body["refund"]["id"].as_str().unwrap().to_owned();
+    let processed = app.razorpay.process_refund(&refund_id, true).unwrap();
+    let mut created_payload: Value = serde_json::from_str(&processed.body).unwrap();
+    created_payload["payload"]["refund"]["entity"]["status"] = json!("pending");
+    let created = app
+        .razorpay
+        .delivery("refund.created", &created_payload["payload"]);
+    // processed first, then a late created: stays processed.
+    assert_eq!(app.deliver(&processed).await.body["status"], "applied");
+    assert_eq!(app.deliver(&created).await.body["status"], "unchanged");
+    let after = fetch(&app, id).await;
+    assert_eq!(after["refunds"][0]["state"], "processed");
+    assert_eq!(after["status"], "partially_refunded");
+}
+
+#[tokio::test]
+async fn a_failed_refund_gives_the_amount_back() {
+    let app = TestApp::spawn().await;
+    let (_, o, _) = paid(&app).await;
+    let id = o["id"].as_str().unwrap();
+    let r = refund(&app, id, &json!({}), "full-refund-1").await;
+    assert_eq!(r.body["order"]["status"], "refunded");
+    let failed = app
+        .razorpay
+        .process_refund(r.body["refund"]["id"].as_str().unwrap(), false)
+        .unwrap();
+    assert_eq!(app.deliver(&failed).await.body["status"], "applied");
+    let after = fetch(&app, id).await;
+    assert_eq!(after["status"], "paid");
+    assert_eq!(after["refundable"], 3004);
+}
+
+#[tokio::test]
+async fn a_refund_made_in_razorpays_dashboard_is_recorded() {
+    let app = TestApp::spawn().await;
+    let (_, o, payment) = paid(&app).await;
+    let d = app.razorpay.delivery("refund.processed", &json!({
+        "refund": {"entity": {"id": "rfnd_Dashboard00001", "entity": "refund", "amount": 3004, "currency": "INR",
+                              "payment_id": payment, "status": "processed"}},
+        "payment": {"entity": {"id": payment, "order_id": o["razorpay_order_id"], "amount": 3004, "currency": "INR"}}
+    }));
+    assert_eq!(app.deliver(&d).await.body["status"], "applied");
+    let after = fetch(&app, o["id"].as_str().unwrap()).await;
+    assert_eq!(after["status"], "refunded");
+    assert_eq!(after["refunds"][0]["requested_by"], Value::Null);
+}
