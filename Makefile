@@ -2,8 +2,8 @@
 SHELL := /bin/bash
 ROLE ?= manager
 
-.PHONY: dev test bench lint fmt token admin clean help
-export EMAIL PASSWORD
+.PHONY: dev test bench lint fmt token admin webhook clean help
+export EMAIL PASSWORD EVENT ORDER PAYMENT_ID REFUND_ID EVENT_ID
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -30,6 +30,9 @@ token: ## print a local access token: make token ROLE=admin|manager|staff|custom
 admin: ## create or promote an admin in the make dev stack: make admin EMAIL=... PASSWORD=...
 	@test -f .local/dev.env || { echo "run make dev first (it creates the local stack)"; exit 1; }
 	@set -a && . .local/dev.env && set +a && cargo run -q -p devstack -- admin "$$EMAIL"
+
+webhook: ## send a signed sample Razorpay webhook to make dev: make webhook EVENT=order.paid ORDER=<order id>
+	@infra/webhook.sh
 
 clean: ## remove build output and local data (keeps installed tools)
 	cargo clean

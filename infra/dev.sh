@@ -3,7 +3,9 @@
 # DynamoDB Local keeps its data in .local/dynamodb across restarts; Ctrl-C stops everything.
 #
 # Every setting can be overridden from the environment, e.g.
-#   make dev PORT=9100 DYNAMODB_PORT=8100 S3_PORT=4600 LOG_LEVEL=debug
+#   make dev PORT=9100 DYNAMODB_PORT=8100 S3_PORT=4600 RAZORPAY_PORT=9011 LOG_LEVEL=debug
+# Razorpay: RAZORPAY_KEY_ID, RAZORPAY_KEY_SECRET, RAZORPAY_WEBHOOK_SECRET and RAZORPAY_BASE_URL
+# (a test-mode account) replace the local stand-in and its generated keys.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
@@ -11,6 +13,7 @@ cd "$ROOT"
 PORT=${PORT:-9000}
 DYNAMODB_PORT=${DYNAMODB_PORT:-8000}
 S3_PORT=${S3_PORT:-4569}
+RAZORPAY_PORT=${RAZORPAY_PORT:-9010}
 LOCAL="$ROOT/.local"
 LOG_DIR="$LOCAL/logs"
 mkdir -p "$LOG_DIR"
@@ -18,6 +21,16 @@ mkdir -p "$LOG_DIR"
 require_free_port "$PORT" PORT "the API"
 require_free_port "$DYNAMODB_PORT" DYNAMODB_PORT "DynamoDB Local"
 require_free_port "$S3_PORT" S3_PORT "moto S3"
+# Real Razorpay (a test-mode account) when RAZORPAY_BASE_URL is given; else the local stand-in.
+STAND_IN=1
+if [ -n "${RAZORPAY_BASE_URL:-}" ]; then
+  STAND_IN=0
+  for v in RAZORPAY_KEY_ID RAZORPAY_KEY_SECRET RAZORPAY_WEBHOOK_SECRET; do
+    [ -n "${!v:-}" ] || die "RAZORPAY_BASE_URL is set, so $v must be set too"
+  done
+else
+  require_free_port "$RAZORPAY_PORT" RAZORPAY_PORT "the local Razorpay stand-in"
+fi
 
 ensure_tools
 trap 'say "stopping"; stop_all' EXIT
@@ -37,6 +50,29 @@ say "creating tables and buckets from template.yaml"
 resources=$(target/debug/devstack resources template.yaml stockroom-dev)
 jwks=$(target/debug/devstack jwks "$LOCAL/signing-key.der")
 
+# Local Razorpay keys, generated once and kept in .local (environment values win).
+if [ ! -f "$LOCAL/razorpay.env" ]; then
+  python3 - >"$LOCAL/razorpay.env" <<'PY'
+import secrets
+print(f"LOCAL_RAZORPAY_KEY_SECRET={secrets.token_hex(16)}")
+print(f"LOCAL_RAZORPAY_WEBHOOK_SECRET={secrets.token_hex(16)}")
+PY
+fi
+# shellcheck disable=SC1091
+source "$LOCAL/razorpay.env"
+export RAZORPAY_KEY_ID=${RAZORPAY_KEY_ID:-rzp_test_stockroomlocal}
+export RAZORPAY_KEY_SECRET=${RAZORPAY_KEY_SECRET:-$LOCAL_RAZORPAY_KEY_SECRET}
+export RAZORPAY_WEBHOOK_SECRET=${RAZORPAY_WEBHOOK_SECRET:-$LOCAL_RAZORPAY_WEBHOOK_SECRET}
+export RAZORPAY_BASE_URL=${RAZORPAY_BASE_URL:-http://127.0.0.1:$RAZORPAY_PORT}
+if [ "$STAND_IN" = 1 ]; then
+  say "starting the local Razorpay stand-in on :$RAZORPAY_PORT (not Razorpay; see infra/razorpay-local)"
+  RAZORPAY_LOCAL_PORT=$RAZORPAY_PORT \
+    RAZORPAY_LOCAL_WEBHOOK_URL="http://127.0.0.1:$PORT/v1/webhooks/razorpay" \
+    target/debug/razorpay-local >"$LOG_DIR/razorpay.log" 2>&1 &
+  PIDS+=($!)
+  wait_for "razorpay-local" "http://127.0.0.1:$RAZORPAY_PORT/_stand-in/health"
+fi
+
 # The functions' environment: generated values unless given in the environment.
 {
   echo "$resources" | while IFS='=' read -r name value; do
@@ -52,6 +88,11 @@ jwks=$(target/debug/devstack jwks "$LOCAL/signing-key.der")
   echo "LOG_LEVEL=${LOG_LEVEL:-info}"
   echo "METRICS_NAMESPACE=${METRICS_NAMESPACE:-Stockroom}"
   echo "S3_FORCE_PATH_STYLE=true"
+  echo "RAZORPAY_BASE_URL=$RAZORPAY_BASE_URL"
+  echo "RAZORPAY_KEY_ID=$RAZORPAY_KEY_ID"
+  echo "RAZORPAY_KEY_SECRET=$RAZORPAY_KEY_SECRET"
+  echo "RAZORPAY_WEBHOOK_SECRET=$RAZORPAY_WEBHOOK_SECRET"
+  echo "ORDER_HOLD_SECONDS=${ORDER_HOLD_SECONDS:-1800}"
   echo "AWS_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID"
   echo "AWS_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY"
   echo "AWS_REGION=$AWS_REGION"
@@ -66,6 +107,8 @@ cat >&2 <<MSG
     make admin EMAIL=you@example.com PASSWORD='a long passphrase'   # then log in
     TOKEN=\$(make -s token ROLE=manager)                               # or a dev token
     curl -H "Authorization: Bearer \$TOKEN" http://localhost:$PORT/v1/products
+  Payments go to $RAZORPAY_BASE_URL; pay an order with
+    curl -X POST http://127.0.0.1:$RAZORPAY_PORT/_stand-in/orders/<razorpay_order_id>/pay
   Emulator logs: .local/logs/   Function environment: .local/dev.env
 
 MSG

@@ -110,13 +110,11 @@ async fn create(
     request.validate()?;
     state.payments()?;
     let caller = who.0;
-    let once = match Once::begin(&state, &caller, "orders", &key, &request).await? {
-        Ok(once) => once,
-        Err(replay) => return Ok(replay),
-    };
-    let result = place(&state, &caller, &meta, &request, &once).await;
-    once.settle(&state, result.is_err()).await;
-    result
+    let (state, caller, meta, request) = (&state, &caller, &meta, &request);
+    Once::run(state, caller, "orders", &key, request, |once| async move {
+        place(state, caller, meta, request, &once).await
+    })
+    .await
 }
 
 /// Prices each line from the catalogue and picks its warehouse.
@@ -875,86 +873,100 @@ async fn refund(
     ApiJson(request): ApiJson<RefundRequest>,
 ) -> Result<Response, ApiError> {
     let caller = who.0;
-    let payments = state.payments()?;
-    let order = load(&state, &id).await?;
-    let amount = request.check(&order)?;
-    let once = match Once::begin(
-        &state,
-        &caller,
-        &format!("orders/{id}/refund"),
-        &key,
-        &request,
-    )
-    .await?
-    {
-        Ok(once) => once,
-        Err(replay) => return Ok(replay),
+    state.payments()?;
+    let route = format!("orders/{id}/refund");
+    let call = RefundCall {
+        state: &state,
+        caller: &caller,
+        meta: &meta,
+        id: &id,
+        key: &key,
+        request: &request,
     };
-    let result = async {
-        let payment_id = order
-            .payment_id
-            .as_deref()
-            .ok_or_else(|| ApiError::internal("a paid order has no payment id"))?;
-        // Razorpay refunds once per key however often this is retried (same order, same
-        // caller, same Idempotency-Key).
-        let refund_key = digest(&format!("{}:{}:{key}", order.id, caller.user_id))[..40].to_owned();
-        let mut notes = serde_json::Map::new();
-        notes.insert("order_id".into(), json!(order.id));
-        if let Some(r) = &request.reason {
-            notes.insert("reason".into(), json!(r));
-        }
-        let made = payments
-            .razorpay
-            .refund(
-                payment_id,
-                &refund_key,
-                &NewRefund {
-                    amount,
-                    speed: "normal",
-                    receipt: order.id.clone(),
-                    notes,
-                },
-            )
-            .await?;
-        let state_of = match made.status.as_str() {
-            "processed" => RefundState::Processed,
-            "failed" => RefundState::Failed,
-            _ => RefundState::Pending,
-        };
-        let response = until_committed(|| {
-            record_refund(
-                &state, &caller, &meta, &id, &request, &made, state_of, &once,
-            )
-        })
-        .await?;
-        emit_count(&state.metrics_namespace, "orders", "RefundsCreated", 1);
-        emit_count(
-            &state.metrics_namespace,
-            "orders",
-            "RefundedAmountMinor",
-            usize::try_from(made.amount).unwrap_or(0),
-        );
-        Ok(response)
+    Once::run(&state, &caller, &route, &key, &request, |once| {
+        make_refund(call, once)
+    })
+    .await
+}
+
+/// Everything a refund request carries.
+#[derive(Clone, Copy)]
+struct RefundCall<'a> {
+    state: &'a AppState,
+    caller: &'a Caller,
+    meta: &'a RequestMeta,
+    id: &'a str,
+    key: &'a str,
+    request: &'a RefundRequest,
+}
+
+async fn make_refund(call: RefundCall<'_>, once: Once) -> Result<Response, ApiError> {
+    let RefundCall {
+        state,
+        caller,
+        id,
+        key,
+        request,
+        ..
+    } = call;
+    let payments = state.payments()?;
+    // Checked under the key, so a retry of a refund that emptied the order replays it.
+    let order = load(state, id).await?;
+    let amount = request.check(&order)?;
+    let payment_id = order
+        .payment_id
+        .as_deref()
+        .ok_or_else(|| ApiError::internal("a paid order has no payment id"))?;
+    // Razorpay refunds once per key however often this is retried (same order, same caller,
+    // same Idempotency-Key).
+    let refund_key = digest(&format!("{}:{}:{key}", order.id, caller.user_id))[..40].to_owned();
+    let mut notes = serde_json::Map::new();
+    notes.insert("order_id".into(), json!(order.id));
+    if let Some(r) = &request.reason {
+        notes.insert("reason".into(), json!(r));
     }
-    .await;
-    once.settle(&state, result.is_err()).await;
-    result
+    let refund = NewRefund {
+        amount,
+        speed: "normal",
+        receipt: order.id.clone(),
+        notes,
+    };
+    let made = payments
+        .razorpay
+        .refund(payment_id, &refund_key, &refund)
+        .await?;
+    let response = until_committed(|| record_refund(call, &made, &once)).await?;
+    emit_count(&state.metrics_namespace, "orders", "RefundsCreated", 1);
+    emit_count(
+        &state.metrics_namespace,
+        "orders",
+        "RefundedAmountMinor",
+        usize::try_from(made.amount).unwrap_or(0),
+    );
+    Ok(response)
 }
 
 /// Records a refund Razorpay made (and its restock) on the order, in one transaction with the
 /// idempotency completion. A webhook may have recorded the refund first; then only the
 /// requester and the restock are added.
-#[allow(clippy::too_many_arguments)]
 async fn record_refund(
-    state: &AppState,
-    caller: &Caller,
-    meta: &RequestMeta,
-    id: &str,
-    request: &RefundRequest,
+    call: RefundCall<'_>,
     made: &crate::payments::RazorpayRefund,
-    state_of: RefundState,
     once: &Once,
 ) -> Result<Option<Response>, ApiError> {
+    let RefundCall {
+        state,
+        caller,
+        meta,
+        id,
+        request,
+        ..
+    } = call;
+    let state_of = match made.status.as_str() {
+        "processed" => RefundState::Processed,
+        "failed" => RefundState::Failed,
+        _ => RefundState::Pending,
+    };
     let current = load(state, id).await?;
     let now = OffsetDateTime::now_utc();
     let mut levels = Vec::new();

@@ -50,15 +50,19 @@ async fn reserve(
 ) -> Result<Response, ApiError> {
     request.validate()?;
     let caller = who.0;
-    let once = match Once::begin(&state, &caller, "stock-reservations", &key, &request).await? {
-        Ok(once) => once,
-        Err(replay) => return Ok(replay),
-    };
-    let result = hold(&state, &caller.user_id, &meta, &request, Some(&once))
-        .await
-        .map(|r| json_response(StatusCode::CREATED, view(&r).to_string()));
-    once.settle(&state, result.is_err()).await;
-    result
+    let (state, caller, meta, request) = (&state, &caller, &meta, &request);
+    Once::run(
+        state,
+        caller,
+        "stock-reservations",
+        &key,
+        request,
+        |once| async move {
+            let held = hold(state, &caller.user_id, meta, request, Some(&once)).await?;
+            Ok(json_response(StatusCode::CREATED, view(&held).to_string()))
+        },
+    )
+    .await
 }
 
 /// Holds the request's stock (all lines or none) for `actor`; with `once`, records the answer

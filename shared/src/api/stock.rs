@@ -271,25 +271,52 @@ pub(super) async fn move_once(
     request: &MovementRequest,
 ) -> Result<Response, ApiError> {
     request.validate()?;
-    let once = match Once::begin(state, caller, "stock-movements", key, request).await? {
-        Ok(once) => once,
-        Err(replay) => return Ok(replay),
-    };
-    let result = apply(state, caller, meta, request, &once).await;
-    once.settle(state, result.is_err()).await;
-    result
+    Once::run(
+        state,
+        caller,
+        "stock-movements",
+        key,
+        request,
+        |once| async move { apply(state, caller, meta, request, &once).await },
+    )
+    .await
 }
 
 /// A request running under an idempotency key: begun, then completed inside the change's
 /// own transaction, or released when the request fails without writing.
+#[derive(Clone)]
 pub(super) struct Once {
     scope: String,
     key: String,
 }
 
 impl Once {
+    /// Runs `work` once per key: replays the first answer to a repeat, and frees the key again
+    /// when `work` fails (it wrote nothing), so the client can retry with it.
+    pub(super) async fn run<T, F, Fut>(
+        state: &AppState,
+        caller: &Caller,
+        route: &str,
+        key: &str,
+        request: &T,
+        work: F,
+    ) -> Result<Response, ApiError>
+    where
+        T: serde::Serialize,
+        F: FnOnce(Once) -> Fut,
+        Fut: std::future::Future<Output = Result<Response, ApiError>>,
+    {
+        let once = match Self::begin(state, caller, route, key, request).await? {
+            Ok(once) => once,
+            Err(replay) => return Ok(replay),
+        };
+        let result = work(once.clone()).await;
+        once.settle(state, result.is_err()).await;
+        result
+    }
+
     /// Claims the key; `Ok(Err(response))` replays the first answer.
-    pub(super) async fn begin<T: serde::Serialize>(
+    async fn begin<T: serde::Serialize>(
         state: &AppState,
         caller: &Caller,
         route: &str,
@@ -333,7 +360,7 @@ impl Once {
     }
 
     /// After the request: a failure wrote nothing, so let a retry with the same key run again.
-    pub(super) async fn settle(self, state: &AppState, failed: bool) {
+    async fn settle(self, state: &AppState, failed: bool) {
         if failed && let Err(e) = state.idempotency.abandon(&self.scope, &self.key).await {
             tracing::warn!(error = %e, "could not release an idempotency key; it frees itself in 30 s");
         }

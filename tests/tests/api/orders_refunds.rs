@@ -180,3 +180,54 @@ async fn a_refund_made_in_razorpays_dashboard_is_recorded() {
     assert_eq!(after["status"], "refunded");
     assert_eq!(after["refunds"][0]["requested_by"], Value::Null);
 }
+
+#[tokio::test]
+async fn a_refund_that_times_out_is_retryable_and_never_doubles() {
+    let app = TestApp::spawn().await;
+    let (_, o, payment) = paid(&app).await;
+    let id = o["id"].as_str().unwrap();
+    // Every attempt (three, 1.5 s each here) outlasts the client's timeout.
+    app.razorpay.inject(razorpay_local::Fault {
+        path_prefix: "/v1/payments".into(),
+        status: 0,
+        delay_ms: 2_000,
+        times: 3,
+    });
+    let body = json!({"amount": 1500});
+    let slow = refund(&app, id, &body, "slow-refund-1").await;
+    assert_eq!(
+        slow.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        slow.text
+    );
+    assert_eq!(
+        slow.body["type"],
+        "urn:stockroom:problem:payment-provider-unavailable"
+    );
+    assert_eq!(slow.body["retryable"], true);
+    assert_eq!(
+        fetch(&app, id).await["refunds"],
+        json!([]),
+        "nothing recorded"
+    );
+    let retried = refund(&app, id, &body, "slow-refund-1").await;
+    assert_eq!(retried.status, StatusCode::CREATED, "{}", retried.text);
+    assert_eq!(app.razorpay.refunds_of(&payment).len(), 1);
+    assert_eq!(fetch(&app, id).await["amount_refunded"], 1500);
+}
+
+#[tokio::test]
+async fn a_retried_full_refund_is_replayed_not_refused() {
+    let app = TestApp::spawn().await;
+    let (_, o, payment) = paid(&app).await;
+    let id = o["id"].as_str().unwrap();
+    let first = refund(&app, id, &json!({}), "everything-back-1").await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.text);
+    assert_eq!(first.body["order"]["status"], "refunded");
+    let again = refund(&app, id, &json!({}), "everything-back-1").await;
+    assert_eq!(again.status, StatusCode::CREATED, "{}", again.text);
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+    assert_eq!(again.body["refund"]["id"], first.body["refund"]["id"]);
+    assert_eq!(app.razorpay.refunds_of(&payment).len(), 1);
+}
