@@ -443,3 +443,21 @@ async fn the_sample_deliveries_apply_as_documented() {
     );
     assert_eq!(fetch(&app, id).await["status"], "paid");
 }
+
+#[tokio::test]
+async fn storage_trouble_answers_5xx_so_razorpay_retries() {
+    let app = TestApp::spawn_with(|env| {
+        env.insert(
+            "TABLE_NAME".into(),
+            "stockroom-table-that-does-not-exist".into(),
+        );
+    })
+    .await;
+    let d = app.razorpay.delivery(
+        "payment.captured",
+        &json!({"payment": {"entity": {"id": "pay_1", "order_id": "order_1", "amount": 100, "currency": "INR"}}}),
+    );
+    let r = app.deliver(&d).await;
+    assert!(r.status.is_server_error(), "{}: {}", r.status, r.text);
+    assert_eq!(r.header("content-type"), Some("application/problem+json"));
+}
