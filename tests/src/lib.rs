@@ -63,6 +63,7 @@ pub struct TestApp {
     pub stock: Router,
     pub orders: Router,
     pub webhook: Router,
+    pub purchasing: Router,
     /// The local Razorpay stand-in this app's orders go to.
     pub razorpay: razorpay_local::StandIn,
 }
@@ -163,6 +164,12 @@ impl TestApp {
             state.clone(),
             shared::api::payments_webhook::router(),
         );
+        let purchasing = shared::lambda::app(
+            "purchasing",
+            &config,
+            state.clone(),
+            shared::api::purchasing::router(),
+        );
         let mut auth_state = state;
         auth_state.signer = Some(std::sync::Arc::new(
             SigningKey::from_pkcs8(key.kid(), key.pkcs8()).unwrap(),
@@ -178,6 +185,7 @@ impl TestApp {
             stock,
             orders,
             webhook,
+            purchasing,
             razorpay,
         }
     }
@@ -211,6 +219,8 @@ impl TestApp {
             self.orders.clone()
         } else if path.starts_with("/v1/webhooks") {
             self.webhook.clone()
+        } else if path.starts_with("/v1/suppliers") || path.starts_with("/v1/purchase-orders") {
+            self.purchasing.clone()
         } else if [
             "/v1/stock",
             "/v1/warehouses",

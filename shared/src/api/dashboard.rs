@@ -31,7 +31,7 @@ pub(super) fn router() -> Router<AppState> {
 }
 
 /// Reads every page of a listing, up to `cap` items; says whether it stopped early.
-async fn all<T, F, Fut>(cap: usize, mut page: F) -> Result<(Vec<T>, bool), ApiError>
+pub(super) async fn all<T, F, Fut>(cap: usize, mut page: F) -> Result<(Vec<T>, bool), ApiError>
 where
     F: FnMut(Option<Cursor>) -> Fut,
     Fut: std::future::Future<Output = Result<(Vec<T>, Option<Cursor>), StoreError>>,

@@ -7,6 +7,7 @@ pub mod health;
 pub mod orders;
 pub mod payments_webhook;
 pub mod products;
+pub mod purchasing;
 mod reservations;
 mod scanner;
 pub mod stock;
@@ -26,7 +27,7 @@ use crate::http::{ApiError, BodyLimit};
 use crate::payments::Payments;
 use crate::store::{
     AccountStore, AuditLog, IdempotencyStore, LoginAttempts, OrderStore, ProductStore,
-    SessionStore, StockStore, StoreError, Table, Uniqueness,
+    PurchasingStore, SessionStore, StockStore, StoreError, Table, Uniqueness,
 };
 
 /// Everything handlers need, built once per process and cloned cheaply per request.
@@ -72,6 +73,8 @@ pub struct AppState {
     pub metrics_namespace: String,
     /// Orders and webhook deliveries.
     pub orders: OrderStore,
+    /// Suppliers and purchase orders.
+    pub purchasing: PurchasingStore,
     /// Razorpay: only the order and webhook functions have it.
     pub payments: Option<Arc<Payments>>,
     /// How long an order's stock is held while the customer pays.
@@ -107,6 +110,7 @@ impl AppState {
             refresh_token_ttl: config.refresh_token_ttl,
             metrics_namespace: config.metrics_namespace.clone(),
             orders: OrderStore::new(table.clone()),
+            purchasing: PurchasingStore::new(table.clone()),
             payments: None,
             order_hold: config.order_hold,
         }

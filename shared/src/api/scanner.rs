@@ -12,6 +12,7 @@ use super::AppState;
 use super::stock::{level_view, move_once};
 use crate::auth::can::MoveStock;
 use crate::domain::Barcode;
+use crate::domain::purchasing::{ReceiptInput, ReceiptLine};
 use crate::domain::stock::MovementRequest;
 use crate::http::{ApiError, ApiJson, Authorized, IdempotencyKey, RequestMeta};
 use crate::store::{LevelListing, StoreError};
@@ -44,6 +45,9 @@ struct Scan {
     counted: Option<i64>,
     #[serde(default)]
     reference: Option<String>,
+    /// Receive against this purchase order (action `receive` only).
+    #[serde(default)]
+    purchase_order_id: Option<String>,
 }
 
 #[tracing::instrument(name = "Scanning a barcode", skip_all)]
@@ -66,6 +70,23 @@ async fn scan(
             other => other.into(),
         })?;
     let (product_id, warehouse_id) = (product.id.to_string(), scan.warehouse_id.clone());
+    if let Some(po) = &scan.purchase_order_id {
+        if scan.action != ScanAction::Receive {
+            return Err(ApiError::invalid(
+                "purchase_order_id",
+                "goes with action 'receive' only",
+            ));
+        }
+        let IdempotencyKey(key) = IdempotencyKey::from_headers(&headers)?;
+        let receipt = ReceiptInput {
+            lines: vec![ReceiptLine {
+                product_id,
+                quantity: scan.quantity.unwrap_or(1),
+            }],
+            note: Some("scanned".into()),
+        };
+        return super::purchasing::receive_once(&state, &who.0, &meta, &key, po, &receipt).await;
+    }
     let request = match scan.action {
         ScanAction::Lookup => {
             state

@@ -59,6 +59,8 @@ pub enum Permission {
     ReadAllOrders,
     /// Cancel any unpaid order and refund paid ones.
     ManageOrders,
+    /// Create and change suppliers and purchase orders.
+    ManagePurchasing,
 }
 
 impl Permission {
@@ -73,7 +75,7 @@ impl Permission {
             Permission::ManageWarehouses => &[Admin, Manager],
             Permission::PlaceOrders => &[Admin, Manager, Staff, Customer],
             Permission::ReadAllOrders => &[Admin, Manager, Staff],
-            Permission::ManageOrders => &[Admin, Manager],
+            Permission::ManageOrders | Permission::ManagePurchasing => &[Admin, Manager],
         }
     }
 }
@@ -142,6 +144,13 @@ pub mod can {
     pub struct ManageOrders;
     impl Guard for ManageOrders {
         const PERMISSION: Permission = Permission::ManageOrders;
+    }
+
+    /// Demands [`Permission::ManagePurchasing`].
+    #[derive(Debug)]
+    pub struct ManagePurchasing;
+    impl Guard for ManagePurchasing {
+        const PERMISSION: Permission = Permission::ManagePurchasing;
     }
 
     /// Demands [`Permission::ReadAudit`].

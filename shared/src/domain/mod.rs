@@ -8,6 +8,7 @@ mod barcode;
 mod money;
 pub mod order;
 pub mod product;
+pub mod purchasing;
 pub mod stock;
 mod validation;
 

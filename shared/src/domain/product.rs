@@ -130,6 +130,12 @@ pub struct Product {
     pub attributes: BTreeMap<String, String>,
     /// Stock level at or below which the product needs reordering.
     pub reorder_level: u32,
+    /// Level a reorder fills up to (default: twice the reorder level, at least one above it).
+    #[serde(default)]
+    pub target_level: Option<u32>,
+    /// The supplier reorder suggestions buy it from (else the cheapest active one).
+    #[serde(default)]
+    pub preferred_supplier_id: Option<String>,
     /// Images, oldest first.
     pub images: Vec<ProductImage>,
     /// Archived products are not listed but stay readable and restorable.
@@ -158,6 +164,8 @@ impl Product {
             barcode: draft.barcode,
             attributes: draft.attributes,
             reorder_level: draft.reorder_level,
+            target_level: draft.target_level,
+            preferred_supplier_id: draft.preferred_supplier_id,
             images: Vec::new(),
             archived: false,
             version: 1,
@@ -201,6 +209,12 @@ impl Product {
         }
         if let Some(reorder_level) = patch.reorder_level {
             next.reorder_level = reorder_level;
+        }
+        if let Some(target_level) = patch.target_level {
+            next.target_level = target_level;
+        }
+        if let Some(supplier) = patch.preferred_supplier_id {
+            next.preferred_supplier_id = supplier;
         }
         for (key, value) in patch.attributes {
             match value {
@@ -293,6 +307,12 @@ pub struct NewProductInput {
     /// Reorder level.
     #[serde(default)]
     pub reorder_level: Option<u32>,
+    /// Target level for reorders.
+    #[serde(default)]
+    pub target_level: Option<u32>,
+    /// Preferred supplier's id.
+    #[serde(default)]
+    pub preferred_supplier_id: Option<String>,
 }
 
 /// A validated new product.
@@ -307,6 +327,8 @@ pub struct ProductDraft {
     barcode: Option<Barcode>,
     attributes: BTreeMap<String, String>,
     reorder_level: u32,
+    target_level: Option<u32>,
+    preferred_supplier_id: Option<String>,
 }
 
 impl ProductDraft {
@@ -347,6 +369,14 @@ impl ProductDraft {
             "reorder_level",
             check_reorder_level(input.reorder_level.unwrap_or(0)),
         );
+        let target_level = match input.target_level {
+            Some(t) => e.check("target_level", check_reorder_level(t)).map(Some),
+            None => Some(None),
+        };
+        let preferred_supplier_id = match input.preferred_supplier_id.as_deref() {
+            Some(id) => e.check("preferred_supplier_id", check_id(id)).map(Some),
+            None => Some(None),
+        };
         e.finish(|| {
             Some(Self {
                 sku: sku?,
@@ -358,6 +388,8 @@ impl ProductDraft {
                 barcode: barcode?,
                 attributes: attributes?,
                 reorder_level: reorder_level?,
+                target_level: target_level?,
+                preferred_supplier_id: preferred_supplier_id?,
             })
         })
     }
@@ -420,6 +452,12 @@ pub struct ProductPatchInput {
     /// New reorder level.
     #[serde(default)]
     pub reorder_level: Patch<u32>,
+    /// New target level (`null`: the default).
+    #[serde(default)]
+    pub target_level: Patch<u32>,
+    /// New preferred supplier (`null`: none).
+    #[serde(default)]
+    pub preferred_supplier_id: Patch<String>,
 }
 
 /// A validated product change.
@@ -434,6 +472,8 @@ pub struct ProductPatch {
     barcode: Option<Option<Barcode>>,
     attributes: Vec<(String, Option<String>)>,
     reorder_level: Option<u32>,
+    target_level: Option<Option<u32>>,
+    preferred_supplier_id: Option<Option<String>>,
 }
 
 impl ProductPatch {
@@ -475,6 +515,15 @@ impl ProductPatch {
             reorder_level: required(&mut e, "reorder_level", input.reorder_level, |n| {
                 check_reorder_level(n)
             }),
+            target_level: optional(&mut e, "target_level", input.target_level, |n| {
+                check_reorder_level(n)
+            }),
+            preferred_supplier_id: optional(
+                &mut e,
+                "preferred_supplier_id",
+                input.preferred_supplier_id,
+                |id| check_id(&id),
+            ),
         };
         e.finish(|| Some(patch))
     }
@@ -513,6 +562,20 @@ fn parse_price(e: &mut FieldErrors, price: &PriceInput) -> Option<Money> {
     let currency = e.check("price.currency", Currency::parse(&price.currency));
     let amount = e.check("price.amount_minor", check_price_amount(price.amount_minor));
     Money::price(amount?, currency?).ok()
+}
+
+/// An id of another item: printable, no spaces, at most 64 characters.
+fn check_id(id: &str) -> Result<String, String> {
+    let valid = !id.is_empty()
+        && id.len() <= 64
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if valid {
+        Ok(id.to_owned())
+    } else {
+        Err(format!("'{id}' is not an id"))
+    }
 }
 
 fn check_reorder_level(n: u32) -> Result<u32, String> {

@@ -102,7 +102,7 @@ impl AccountStore {
             item_sk: USER_SK,
             forward: true,
             sort_between: None,
-            equals: None,
+            equals: Vec::new(),
         };
         let (items, next) = self.table.query_page(&listing, limit, after).await?;
         let accounts = items.into_iter().map(decode).collect::<Result<_, _>>()?;

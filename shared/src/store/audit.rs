@@ -145,7 +145,12 @@ impl AuditLog {
             item_sk: AUDIT_SK,
             forward: false,
             sort_between,
-            equals: filter.action.clone().map(|a| ("action".to_owned(), a)),
+            equals: filter
+                .action
+                .clone()
+                .map(|a| ("action".to_owned(), a))
+                .into_iter()
+                .collect(),
         };
         let (items, next) = self.table.query_page(&listing, limit, after).await?;
         let entries = items

@@ -189,3 +189,23 @@ pub fn webhook_event_pk(provider: &str, event_id: &str) -> String {
 }
 /// Sort key of a webhook delivery record.
 pub const WEBHOOK_EVENT_SK: &str = "WEBHOOK";
+/// `SUPPLIER#<id>`: one supplier (its product list inside).
+pub fn supplier_pk(id: &str) -> String {
+    format!("SUPPLIER#{id}")
+}
+/// Sort key of a supplier.
+pub const SUPPLIER_SK: &str = "SUPPLIER";
+/// GSI1 partition of every supplier, in creation order.
+pub const SUPPLIERS_PARTITION: &str = "SUPPLIERS";
+/// `PO#<id>`: one purchase order.
+pub fn purchase_order_pk(id: &str) -> String {
+    format!("PO#{id}")
+}
+/// Sort key of a purchase order.
+pub const PURCHASE_ORDER_SK: &str = "PO";
+/// GSI1 partition of a warehouse's open purchase orders (sparse: closed ones leave it).
+pub fn open_purchase_orders(warehouse_id: &str) -> String {
+    format!("POS#OPEN#{warehouse_id}")
+}
+/// GSI2 partition of every purchase order, newest first.
+pub const PURCHASE_ORDERS_PARTITION: &str = "POS";

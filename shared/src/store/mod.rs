@@ -10,6 +10,7 @@ mod idempotency;
 pub mod keys;
 mod orders;
 mod products;
+mod purchasing;
 mod sessions;
 mod stock;
 
@@ -27,6 +28,7 @@ pub use audit::{AuditEntry, AuditFilter, AuditLog};
 pub use idempotency::{Begin, IdempotencyStore};
 pub use orders::{OrderListing, OrderStore};
 pub use products::{ProductListing, ProductStore};
+pub use purchasing::{PurchaseOrderFilter, PurchasingStore};
 pub use sessions::{Rotation, SessionStore};
 pub use stock::{LedgerFilter, LevelListing, StockStore};
 
@@ -180,12 +182,13 @@ impl Table {
                 values.insert(":from".into(), AttributeValue::S(from.clone()));
                 values.insert(":to".into(), AttributeValue::S(to.clone()));
             }
-            let mut filter = None;
-            if let Some((attr, value)) = &listing.equals {
-                filter = Some("#f = :f".to_owned());
-                names.insert("#f".into(), attr.clone());
-                values.insert(":f".into(), AttributeValue::S(value.clone()));
+            let mut clauses = Vec::new();
+            for (i, (attr, value)) in listing.equals.iter().enumerate() {
+                clauses.push(format!("#f{i} = :f{i}"));
+                names.insert(format!("#f{i}"), attr.clone());
+                values.insert(format!(":f{i}"), AttributeValue::S(value.clone()));
             }
+            let filter = (!clauses.is_empty()).then(|| clauses.join(" AND "));
             let want = limit as usize + 1 - items.len();
             let output = self
                 .client
@@ -400,8 +403,8 @@ pub(crate) struct IndexListing {
     pub(crate) item_sk: &'static str,
     pub(crate) forward: bool,
     pub(crate) sort_between: Option<(String, String)>,
-    /// Keep only items whose attribute equals the value.
-    pub(crate) equals: Option<(String, String)>,
+    /// Keep only items whose attributes equal these values.
+    pub(crate) equals: Vec<(String, String)>,
 }
 
 impl IndexListing {

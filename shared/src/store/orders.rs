@@ -182,7 +182,10 @@ impl OrderStore {
             item_sk: ORDER_SK,
             forward: false,
             sort_between: None,
-            equals: status.map(|s| ("status".to_owned(), s.as_str().to_owned())),
+            equals: status
+                .map(|s| ("status".to_owned(), s.as_str().to_owned()))
+                .into_iter()
+                .collect(),
         };
         let (items, next) = self.table.query_page(&listing, limit, after).await?;
         let orders = items

@@ -31,7 +31,7 @@ impl ProductListing {
             item_sk: PRODUCT_SK,
             forward: true,
             sort_between: None,
-            equals: None,
+            equals: Vec::new(),
         }
     }
 }

@@ -129,7 +129,7 @@ impl StockStore {
             item_sk: WAREHOUSE_SK,
             forward: true,
             sort_between: None,
-            equals: None,
+            equals: Vec::new(),
         };
         let (items, next) = self.table.query_page(&listing, limit, after).await?;
         Ok((
@@ -178,7 +178,7 @@ impl StockStore {
             item_sk: LEVEL_SK,
             forward: true,
             sort_between: None,
-            equals: None,
+            equals: Vec::new(),
         };
         let (items, next) = self.table.query_page(&listing, limit, after).await?;
         Ok((
@@ -309,7 +309,7 @@ impl StockStore {
             item_sk: RESERVATION_SK,
             forward: true,
             sort_between: Some(("0".into(), sortable(now))),
-            equals: None,
+            equals: Vec::new(),
         };
         let (items, _) = self.table.query_page(&listing, limit, None).await?;
         items.into_iter().map(decode).collect()
@@ -330,9 +330,12 @@ impl StockStore {
                     GSI2PK,
                     GSI2SK,
                     ledger_of_product(p),
-                    w.clone().map(|w| ("warehouse_id".to_owned(), w)),
+                    w.clone()
+                        .map(|w| ("warehouse_id".to_owned(), w))
+                        .into_iter()
+                        .collect(),
                 ),
-                (None, Some(w)) => (GSI1, GSI1PK, GSI1SK, ledger_of_warehouse(w), None),
+                (None, Some(w)) => (GSI1, GSI1PK, GSI1SK, ledger_of_warehouse(w), Vec::new()),
                 (None, None) => {
                     return Err(StoreError::corrupt(
                         "a ledger query needs a product or a warehouse",

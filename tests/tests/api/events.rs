@@ -8,7 +8,7 @@ use shared::auth::{Role, two_factor};
 use stockroom_tests::{TestApp, root, template};
 
 /// The events in replay order, with the status each must produce.
-const SCRIPT: [(&str, u16); 40] = [
+const SCRIPT: [(&str, u16); 53] = [
     ("health.get", 200),
     ("products.create", 201),
     ("products.list", 200),
@@ -37,6 +37,19 @@ const SCRIPT: [(&str, u16); 40] = [
     ("payments-webhook.razorpay", 200),
     ("orders.refund", 201),
     ("orders.cancel", 200),
+    ("purchasing.create-supplier", 201),
+    ("purchasing.list-suppliers", 200),
+    ("purchasing.get-supplier", 200),
+    ("purchasing.update-supplier", 200),
+    ("purchasing.create-po", 201),
+    ("purchasing.list-pos", 200),
+    ("purchasing.get-po", 200),
+    ("purchasing.update-po", 200),
+    ("purchasing.submit-po", 200),
+    ("purchasing.receive", 201),
+    ("purchasing.cancel-po", 200),
+    ("purchasing.suggestions", 200),
+    ("purchasing.draft-suggestions", 201),
     ("auth.register", 201),
     ("auth.login", 200),
     ("auth.refresh", 200),
@@ -84,6 +97,8 @@ fn learn(name: &str, body: &serde_json::Value, values: &mut HashMap<&'static str
         "products.create" => keep("product_id", &body["id"]),
         "stock.create-warehouse" => keep("warehouse_id", &body["id"]),
         "stock.reserve" => keep("reservation_id", &body["id"]),
+        "purchasing.create-supplier" => keep("supplier_id", &body["id"]),
+        "purchasing.create-po" => keep("purchase_order_id", &body["id"]),
         "orders.create" => {
             keep("order_id", &body["id"]);
             keep("razorpay_order_id", &body["razorpay_order_id"]);
@@ -141,6 +156,18 @@ async fn every_sample_event_replays_through_its_handler() {
             "{name}: the API Gateway request id is the response's request id"
         );
         learn(name, &response.body, &mut values);
+        if name == "purchasing.create-po" {
+            // A second draft, for the cancel event.
+            let second = event.replace("Restock before Diwali", "Spare order");
+            let placed = app
+                .call(lambda_http::request::from_str(&second).unwrap())
+                .await;
+            assert_eq!(placed.status, StatusCode::CREATED, "{}", placed.text);
+            values.insert(
+                "cancel_purchase_order_id",
+                placed.body["id"].as_str().unwrap().to_owned(),
+            );
+        }
         if name == "orders.create" {
             // The customer pays at the (stand-in) checkout ...
             let paid = app

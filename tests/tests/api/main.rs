@@ -21,6 +21,7 @@ mod products_concurrency;
 mod products_crud;
 mod products_pagination;
 mod products_validation;
+mod purchasing;
 mod stock_dashboard;
 mod stock_low_stock;
 mod stock_movements;

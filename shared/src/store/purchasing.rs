@@ -1,0 +1,197 @@
+//! Suppliers and purchase orders. Both change only by writes guarded by their version; a
+//! receipt commits the order with its stock levels and ledger entries in one transaction.
+
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
+
+use super::keys::*;
+use super::{Guard, IndexListing, Item, StoreError, Table, sortable};
+use crate::domain::purchasing::{PoStatus, PurchaseOrder, Supplier};
+use crate::http::Cursor;
+
+/// Which purchase orders to list.
+#[derive(Debug, Clone, Default)]
+pub struct PurchaseOrderFilter {
+    /// Only this supplier's.
+    pub supplier_id: Option<String>,
+    /// Only those in this status.
+    pub status: Option<PoStatus>,
+    /// Only those to this warehouse.
+    pub warehouse_id: Option<String>,
+}
+
+/// Suppliers and purchase orders in the single table.
+#[derive(Debug, Clone)]
+pub struct PurchasingStore {
+    table: Table,
+}
+
+fn encode<T: serde::Serialize>(value: &T, keys: &[(&str, String)]) -> Result<Item, StoreError> {
+    let mut item: Item =
+        serde_dynamo::to_item(value).map_err(|e| StoreError::Internal(Box::new(e)))?;
+    for (name, value) in keys {
+        item.insert((*name).to_owned(), AttributeValue::S(value.clone()));
+    }
+    Ok(item)
+}
+
+fn decode_all<T: serde::de::DeserializeOwned>(items: Vec<Item>) -> Result<Vec<T>, StoreError> {
+    items
+        .into_iter()
+        .map(|i| serde_dynamo::from_item(i).map_err(|e| StoreError::Internal(Box::new(e))))
+        .collect()
+}
+
+impl PurchasingStore {
+    /// Suppliers and purchase orders in `table`.
+    pub fn new(table: Table) -> Self {
+        Self { table }
+    }
+
+    fn supplier_write(
+        &self,
+        s: &Supplier,
+        expected: Option<u64>,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let item = encode(
+            s,
+            &[
+                (PK, supplier_pk(&s.id)),
+                (SK, SUPPLIER_SK.into()),
+                (ENTITY, "supplier".into()),
+                (GSI1PK, SUPPLIERS_PARTITION.into()),
+                (GSI1SK, s.id.clone()),
+            ],
+        )?;
+        self.table.versioned_put(item, expected)
+    }
+
+    /// Stores `next`: created when `previous` is `None`, else replacing that version.
+    pub async fn put_supplier(
+        &self,
+        previous: Option<&Supplier>,
+        next: &Supplier,
+    ) -> Result<(), StoreError> {
+        let write = self.supplier_write(next, previous.map(|p| p.version))?;
+        self.table.transact(vec![(Guard::Version, write)]).await
+    }
+
+    /// The supplier with `id`.
+    pub async fn supplier(&self, id: &str) -> Result<Supplier, StoreError> {
+        self.table.get_as(supplier_pk(id), SUPPLIER_SK).await
+    }
+
+    /// One page of suppliers in creation order.
+    pub async fn list_suppliers(
+        &self,
+        limit: u32,
+        after: Option<&Cursor>,
+    ) -> Result<(Vec<Supplier>, Option<Cursor>), StoreError> {
+        let listing = IndexListing {
+            index: GSI1,
+            pk_attr: GSI1PK,
+            sk_attr: GSI1SK,
+            partition: SUPPLIERS_PARTITION.into(),
+            item_pk_prefix: "SUPPLIER#",
+            item_sk: SUPPLIER_SK,
+            forward: true,
+            sort_between: None,
+            equals: Vec::new(),
+        };
+        let (items, next) = self.table.query_page(&listing, limit, after).await?;
+        Ok((decode_all(items)?, next))
+    }
+
+    /// The write storing `po`, created or replacing the version read; open orders are indexed
+    /// by warehouse for suggestions.
+    pub(crate) fn purchase_order_write(
+        &self,
+        po: &PurchaseOrder,
+        expected: Option<u64>,
+    ) -> Result<(Guard, TransactWriteItem), StoreError> {
+        let sort = format!("{}#{}", sortable(po.created_at), po.id);
+        let mut keys = vec![
+            (PK, purchase_order_pk(&po.id)),
+            (SK, PURCHASE_ORDER_SK.into()),
+            (ENTITY, "purchase_order".into()),
+            (GSI2PK, PURCHASE_ORDERS_PARTITION.into()),
+            (GSI2SK, sort.clone()),
+        ];
+        if po.status.is_open() {
+            keys.push((GSI1PK, open_purchase_orders(&po.warehouse_id)));
+            keys.push((GSI1SK, sort));
+        }
+        Ok((
+            Guard::Version,
+            self.table.versioned_put(encode(po, &keys)?, expected)?,
+        ))
+    }
+
+    /// Commits `writes` as one transaction.
+    pub(crate) async fn commit(
+        &self,
+        writes: Vec<(Guard, TransactWriteItem)>,
+    ) -> Result<(), StoreError> {
+        self.table.transact(writes).await
+    }
+
+    /// The purchase order with `id`.
+    pub async fn purchase_order(&self, id: &str) -> Result<PurchaseOrder, StoreError> {
+        self.table
+            .get_as(purchase_order_pk(id), PURCHASE_ORDER_SK)
+            .await
+    }
+
+    /// One page of purchase orders, newest first.
+    pub async fn list_purchase_orders(
+        &self,
+        filter: &PurchaseOrderFilter,
+        limit: u32,
+        after: Option<&Cursor>,
+    ) -> Result<(Vec<PurchaseOrder>, Option<Cursor>), StoreError> {
+        let mut equals = Vec::new();
+        if let Some(s) = &filter.supplier_id {
+            equals.push(("supplier_id".to_owned(), s.clone()));
+        }
+        if let Some(s) = filter.status {
+            equals.push(("status".to_owned(), s.as_str().to_owned()));
+        }
+        if let Some(w) = &filter.warehouse_id {
+            equals.push(("warehouse_id".to_owned(), w.clone()));
+        }
+        let listing = IndexListing {
+            index: GSI2,
+            pk_attr: GSI2PK,
+            sk_attr: GSI2SK,
+            partition: PURCHASE_ORDERS_PARTITION.into(),
+            item_pk_prefix: "PO#",
+            item_sk: PURCHASE_ORDER_SK,
+            forward: false,
+            sort_between: None,
+            equals,
+        };
+        let (items, next) = self.table.query_page(&listing, limit, after).await?;
+        Ok((decode_all(items)?, next))
+    }
+
+    /// One page of the open purchase orders to `warehouse_id`, oldest first.
+    pub async fn list_open_purchase_orders(
+        &self,
+        warehouse_id: &str,
+        limit: u32,
+        after: Option<&Cursor>,
+    ) -> Result<(Vec<PurchaseOrder>, Option<Cursor>), StoreError> {
+        let listing = IndexListing {
+            index: GSI1,
+            pk_attr: GSI1PK,
+            sk_attr: GSI1SK,
+            partition: open_purchase_orders(warehouse_id),
+            item_pk_prefix: "PO#",
+            item_sk: PURCHASE_ORDER_SK,
+            forward: true,
+            sort_between: None,
+            equals: Vec::new(),
+        };
+        let (items, next) = self.table.query_page(&listing, limit, after).await?;
+        Ok((decode_all(items)?, next))
+    }
+}
