@@ -379,11 +379,10 @@ async fn list(
         .orders
         .list(&listing, status, page.limit()?, page.cursor()?.as_ref())
         .await?;
-    let body = json!(Page {
-        items: orders.iter().map(|o| view(&state, o)).collect::<Vec<_>>(),
-        next_cursor: next.map(|c| c.encode()),
-    });
-    Ok(json_response(StatusCode::OK, body.to_string()))
+    Ok(Page::response(
+        orders.iter().map(|o| view(&state, o)).collect(),
+        next,
+    ))
 }
 
 async fn show(

@@ -168,11 +168,7 @@ async fn list_suppliers(
         .purchasing
         .list_suppliers(page.limit()?, page.cursor()?.as_ref())
         .await?;
-    let body = Page {
-        items,
-        next_cursor: next.map(|c| c.encode()),
-    };
-    Ok(json_response(StatusCode::OK, json!(body).to_string()))
+    Ok(Page::response(items, next))
 }
 
 async fn get_supplier(
@@ -299,11 +295,7 @@ async fn list_orders(
         .purchasing
         .list_purchase_orders(&filter, page.limit()?, page.cursor()?.as_ref())
         .await?;
-    let body = Page {
-        items,
-        next_cursor: next.map(|c| c.encode()),
-    };
-    Ok(json_response(StatusCode::OK, json!(body).to_string()))
+    Ok(Page::response(items, next))
 }
 
 async fn get_order(

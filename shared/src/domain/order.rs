@@ -7,8 +7,7 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::stock::MAX_QUANTITY;
-use super::validation::{FieldErrors, bounded_text};
+use super::validation::{FieldErrors, bounded_text, check_lines};
 use crate::payments::{PaymentEvent, PaymentEventKind, RefundEvent, RefundState};
 
 /// Most lines one order may have (each line is a few items of one transaction).
@@ -43,33 +42,13 @@ impl NewOrder {
     /// Checks lines, quantities and notes, naming each bad field.
     pub fn validate(&self) -> Result<(), FieldErrors> {
         let mut e = FieldErrors::new();
-        if self.lines.is_empty() || self.lines.len() > MAX_ORDER_LINES {
-            e.add(
-                "lines",
-                format!(
-                    "must have 1 to {MAX_ORDER_LINES} lines, got {}",
-                    self.lines.len()
-                ),
-            );
-        }
-        let mut seen = std::collections::BTreeSet::new();
-        for (i, line) in self.lines.iter().enumerate() {
-            if !(1..=MAX_QUANTITY).contains(&line.quantity) {
-                e.add(
-                    format!("lines[{i}].quantity"),
-                    format!(
-                        "must be between 1 and {MAX_QUANTITY}, got {}",
-                        line.quantity
-                    ),
-                );
-            }
-            if !seen.insert(&line.product_id) {
-                e.add(
-                    format!("lines[{i}].product_id"),
-                    "repeats the product of an earlier line; add the quantities instead",
-                );
-            }
-        }
+        check_lines(
+            &mut e,
+            self.lines.iter().map(|l| (&l.product_id, l.quantity)),
+            MAX_ORDER_LINES,
+            Some("product_id"),
+            "repeats the product of an earlier line; add the quantities instead",
+        );
         if let Some(n) = &self.notes {
             e.check("notes", bounded_text(n, 1, 500));
         }

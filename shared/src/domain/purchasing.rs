@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 use super::account::Email;
 use super::money::check_price_amount;
 use super::stock::MAX_QUANTITY;
-use super::validation::{FieldErrors, bounded_text};
+use super::validation::{FieldErrors, bounded_text, check_lines};
 use super::{Currency, Product};
 
 /// Most products one supplier lists (they live in the supplier's item).
@@ -376,24 +376,15 @@ pub struct PurchaseOrderPatch {
 /// Checks and prices lines against the supplier's list.
 pub fn price_lines(supplier: &Supplier, lines: &[PoLineInput]) -> Result<Vec<PoLine>, FieldErrors> {
     let mut e = FieldErrors::new();
-    if lines.is_empty() || lines.len() > MAX_PO_LINES {
-        e.add(
-            "lines",
-            format!("must have 1 to {MAX_PO_LINES} lines, got {}", lines.len()),
-        );
-    }
-    let mut seen = std::collections::BTreeSet::new();
+    check_lines(
+        &mut e,
+        lines.iter().map(|l| (&l.product_id, l.quantity)),
+        MAX_PO_LINES,
+        Some("product_id"),
+        "repeats an earlier line",
+    );
     let mut priced = Vec::with_capacity(lines.len());
     for (i, l) in lines.iter().enumerate() {
-        if !seen.insert(&l.product_id) {
-            e.add(format!("lines[{i}].product_id"), "repeats an earlier line");
-        }
-        if !(1..=MAX_QUANTITY).contains(&l.quantity) {
-            e.add(
-                format!("lines[{i}].quantity"),
-                format!("must be between 1 and {MAX_QUANTITY}, got {}", l.quantity),
-            );
-        }
         let cost = match (l.unit_cost, supplier.offer(&l.product_id)) {
             (Some(c), _) => e.check(&format!("lines[{i}].unit_cost"), check_price_amount(c)),
             (None, Some(offer)) => Some(offer.unit_cost),
@@ -622,27 +613,13 @@ impl ReceiptInput {
     /// Checks the lines, naming each bad field; returns (product, units) pairs.
     pub fn validate(&self) -> Result<Vec<(String, i64)>, FieldErrors> {
         let mut e = FieldErrors::new();
-        if self.lines.is_empty() || self.lines.len() > MAX_PO_LINES {
-            e.add(
-                "lines",
-                format!(
-                    "must have 1 to {MAX_PO_LINES} lines, got {}",
-                    self.lines.len()
-                ),
-            );
-        }
-        let mut seen = std::collections::BTreeSet::new();
-        for (i, l) in self.lines.iter().enumerate() {
-            if !seen.insert(&l.product_id) {
-                e.add(format!("lines[{i}].product_id"), "repeats an earlier line");
-            }
-            if !(1..=MAX_QUANTITY).contains(&l.quantity) {
-                e.add(
-                    format!("lines[{i}].quantity"),
-                    format!("must be between 1 and {MAX_QUANTITY}, got {}", l.quantity),
-                );
-            }
-        }
+        check_lines(
+            &mut e,
+            self.lines.iter().map(|l| (&l.product_id, l.quantity)),
+            MAX_PO_LINES,
+            Some("product_id"),
+            "repeats an earlier line",
+        );
         if let Some(n) = &self.note {
             e.check("note", bounded_text(n, 1, 500));
         }

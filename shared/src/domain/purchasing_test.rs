@@ -143,8 +143,8 @@ fn lines_need_a_price_and_are_checked_field_by_field() {
         fields,
         [
             "lines[0].quantity",
-            "lines[1].unit_cost",
             "lines[2].product_id",
+            "lines[1].unit_cost",
             "lines[2].unit_cost"
         ]
     );

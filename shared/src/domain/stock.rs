@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::FieldErrors;
-use super::validation::bounded_text;
+use super::validation::{bounded_text, check_lines};
 
 /// The largest quantity one movement may move.
 pub const MAX_QUANTITY: i64 = 1_000_000;
@@ -530,33 +530,15 @@ impl NewReservation {
     /// Checks lines, quantities and the hold time, naming each bad field.
     pub fn validate(&self) -> Result<(), FieldErrors> {
         let mut e = FieldErrors::new();
-        if self.lines.is_empty() || self.lines.len() > MAX_RESERVATION_LINES {
-            e.add(
-                "lines",
-                format!(
-                    "must have 1 to {MAX_RESERVATION_LINES} lines, got {}",
-                    self.lines.len()
-                ),
-            );
-        }
-        let mut seen = std::collections::BTreeSet::new();
-        for (i, line) in self.lines.iter().enumerate() {
-            if !(1..=MAX_QUANTITY).contains(&line.quantity) {
-                e.add(
-                    format!("lines[{i}].quantity"),
-                    format!(
-                        "must be between 1 and {MAX_QUANTITY}, got {}",
-                        line.quantity
-                    ),
-                );
-            }
-            if !seen.insert((&line.product_id, &line.warehouse_id)) {
-                e.add(
-                    format!("lines[{i}]"),
-                    "repeats a product and warehouse of an earlier line",
-                );
-            }
-        }
+        check_lines(
+            &mut e,
+            self.lines
+                .iter()
+                .map(|l| ((&l.product_id, &l.warehouse_id), l.quantity)),
+            MAX_RESERVATION_LINES,
+            None,
+            "repeats a product and warehouse of an earlier line",
+        );
         if let Some(s) = self.expires_in_seconds
             && !(60..=86_400).contains(&s)
         {

@@ -61,6 +61,38 @@ impl FieldErrors {
     }
 }
 
+/// Checks the `lines` of a request: 1 to `max` of them, each `key` once (a repeat is reported
+/// at `lines[i].{key_field}`, or `lines[i]` when the key spans fields), each quantity between
+/// 1 and [`super::stock::MAX_QUANTITY`].
+pub(crate) fn check_lines<K: Ord>(
+    e: &mut FieldErrors,
+    lines: impl ExactSizeIterator<Item = (K, i64)>,
+    max: usize,
+    key_field: Option<&str>,
+    repeated: &str,
+) {
+    use super::stock::MAX_QUANTITY;
+    if lines.len() == 0 || lines.len() > max {
+        e.add(
+            "lines",
+            format!("must have 1 to {max} lines, got {}", lines.len()),
+        );
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for (i, (key, quantity)) in lines.enumerate() {
+        if !(1..=MAX_QUANTITY).contains(&quantity) {
+            e.add(
+                format!("lines[{i}].quantity"),
+                format!("must be between 1 and {MAX_QUANTITY}, got {quantity}"),
+            );
+        }
+        if !seen.insert(key) {
+            let field = key_field.map_or(format!("lines[{i}]"), |f| format!("lines[{i}].{f}"));
+            e.add(field, repeated);
+        }
+    }
+}
+
 /// Checks a required, trimmed text field's length in characters.
 pub(crate) fn bounded_text(value: &str, min: usize, max: usize) -> Result<String, String> {
     let trimmed = value.trim();

@@ -82,6 +82,18 @@ pub struct Page<T> {
     pub next_cursor: Option<String>,
 }
 
+impl<T: Serialize> Page<T> {
+    /// The page of `items` that `next` continues, as a 200 JSON response.
+    pub fn response(items: Vec<T>, next: Option<Cursor>) -> axum::response::Response {
+        use axum::response::IntoResponse;
+        axum::Json(Page {
+            items,
+            next_cursor: next.map(|c| c.encode()),
+        })
+        .into_response()
+    }
+}
+
 #[cfg(test)]
 #[path = "pagination_test.rs"]
 mod tests;
