@@ -93,6 +93,11 @@ fi
   echo "RAZORPAY_KEY_SECRET=$RAZORPAY_KEY_SECRET"
   echo "RAZORPAY_WEBHOOK_SECRET=$RAZORPAY_WEBHOOK_SECRET"
   echo "ORDER_HOLD_SECONDS=${ORDER_HOLD_SECONDS:-1800}"
+  # Personas: the offline template generator unless an OpenAI-compatible provider is given.
+  echo "PERSONAS_PROVIDER=${PERSONAS_PROVIDER:-template}"
+  for v in PERSONAS_OPENAI_BASE_URL PERSONAS_OPENAI_MODEL PERSONAS_API_KEY PERSONAS_TIMEOUT_MS; do
+    if [ -n "${!v:-}" ]; then echo "$v=${!v}"; fi
+  done
   echo "AWS_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID"
   echo "AWS_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY"
   echo "AWS_REGION=$AWS_REGION"

@@ -43,6 +43,44 @@ pub struct Config {
     /// How long an order's stock is held while the customer pays (`ORDER_HOLD_SECONDS`,
     /// default 1800).
     pub order_hold: Duration,
+    /// Which persona provider to use (`PERSONAS_PROVIDER`: `template`, the default, or `openai`).
+    pub personas: PersonasConfig,
+}
+
+/// The persona provider.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PersonasConfig {
+    /// The offline template generator (not AI).
+    Template,
+    /// An OpenAI-compatible chat-completions endpoint.
+    OpenAi {
+        /// `PERSONAS_OPENAI_BASE_URL` (default `https://api.openai.com/v1`).
+        base_url: String,
+        /// `PERSONAS_OPENAI_MODEL` (default `gpt-4o-mini`).
+        model: String,
+        /// Where the API key comes from.
+        api_key: ApiKeySource,
+        /// `PERSONAS_TIMEOUT_MS` (default 25000): the whole generation's budget.
+        budget: Duration,
+    },
+}
+
+/// Where an API key comes from.
+#[derive(Clone, PartialEq, Eq)]
+pub enum ApiKeySource {
+    /// `PERSONAS_API_KEY` (local).
+    Value(String),
+    /// `PERSONAS_API_KEY_SECRET_ARN`: a Secrets Manager secret whose string is the key (AWS).
+    SecretsManager(String),
+}
+
+impl std::fmt::Debug for ApiKeySource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ApiKeySource::Value(_) => write!(f, "Value(<redacted>)"),
+            ApiKeySource::SecretsManager(arn) => write!(f, "SecretsManager({arn:?})"),
+        }
+    }
 }
 
 /// Where Razorpay is and where its keys come from.
@@ -195,7 +233,43 @@ impl Config {
                 1800,
                 60..=86_400,
             )?),
+            personas: personas(&vars)?,
         })
+    }
+}
+
+fn personas<F: Fn(&str) -> Option<String>>(
+    vars: &Vars<'_, F>,
+) -> Result<PersonasConfig, ConfigError> {
+    match vars.or("PERSONAS_PROVIDER", "template").as_str() {
+        "template" => Ok(PersonasConfig::Template),
+        "openai" => Ok(PersonasConfig::OpenAi {
+            base_url: vars.or("PERSONAS_OPENAI_BASE_URL", "https://api.openai.com/v1"),
+            model: vars.or("PERSONAS_OPENAI_MODEL", "gpt-4o-mini"),
+            api_key: match (
+                vars.get("PERSONAS_API_KEY"),
+                vars.get("PERSONAS_API_KEY_SECRET_ARN"),
+            ) {
+                (Some(key), None) => ApiKeySource::Value(key),
+                (None, Some(arn)) => ApiKeySource::SecretsManager(arn),
+                (None, None) => return Err(ConfigError::Missing("PERSONAS_API_KEY")),
+                (Some(_), Some(_)) => {
+                    return Err(ConfigError::Invalid {
+                        name: "PERSONAS_API_KEY",
+                        reason: "set either it or PERSONAS_API_KEY_SECRET_ARN, not both".into(),
+                    });
+                }
+            },
+            budget: Duration::from_millis(vars.number(
+                "PERSONAS_TIMEOUT_MS",
+                25_000,
+                200..=28_000,
+            )?),
+        }),
+        other => Err(ConfigError::Invalid {
+            name: "PERSONAS_PROVIDER",
+            reason: format!("'{other}' is not template or openai"),
+        }),
     }
 }
 

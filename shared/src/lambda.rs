@@ -39,6 +39,8 @@ pub struct Function {
     pub signs_tokens: bool,
     /// The order and webhook functions load Razorpay's keys (and refuse to start without).
     pub uses_payments: bool,
+    /// The personas function loads its provider (and its API key).
+    pub uses_personas: bool,
 }
 
 /// Starts `function`: logging, configuration (failing fast and naming the bad variable),
@@ -60,6 +62,10 @@ pub async fn run(function: Function) -> Result<(), lambda_http::Error> {
             )?;
             let payments = crate::payments::Payments::load(settings, &clients.sdk).await?;
             state.payments = Some(Arc::new(payments));
+        }
+        if function.uses_personas {
+            state.persona_provider =
+                crate::personas::Provider::load(&config.personas, &clients.sdk).await?;
         }
         Ok::<_, lambda_http::Error>((config, state))
     };

@@ -15,5 +15,6 @@ pub mod http;
 pub mod lambda;
 pub mod outbox;
 pub mod payments;
+pub mod personas;
 pub mod store;
 pub mod telemetry;

@@ -64,6 +64,7 @@ pub struct TestApp {
     pub orders: Router,
     pub webhook: Router,
     pub purchasing: Router,
+    pub personas: Router,
     /// The local Razorpay stand-in this app's orders go to.
     pub razorpay: razorpay_local::StandIn,
 }
@@ -170,6 +171,17 @@ impl TestApp {
             state.clone(),
             shared::api::purchasing::router(),
         );
+        let mut persona_state = state.clone();
+        persona_state.persona_provider =
+            shared::personas::Provider::load(&config.personas, &clients.sdk)
+                .await
+                .unwrap();
+        let personas = shared::lambda::app(
+            "personas",
+            &config,
+            persona_state,
+            shared::api::personas::router(),
+        );
         let mut auth_state = state;
         auth_state.signer = Some(std::sync::Arc::new(
             SigningKey::from_pkcs8(key.kid(), key.pkcs8()).unwrap(),
@@ -186,6 +198,7 @@ impl TestApp {
             orders,
             webhook,
             purchasing,
+            personas,
             razorpay,
         }
     }
@@ -219,6 +232,8 @@ impl TestApp {
             self.orders.clone()
         } else if path.starts_with("/v1/webhooks") {
             self.webhook.clone()
+        } else if path.starts_with("/v1/personas") {
+            self.personas.clone()
         } else if path.starts_with("/v1/suppliers") || path.starts_with("/v1/purchase-orders") {
             self.purchasing.clone()
         } else if [

@@ -8,6 +8,7 @@ async fn main() -> Result<(), lambda_http::Error> {
         routes: shared::api::auth::router,
         signs_tokens: true,
         uses_payments: false,
+        uses_personas: false,
     })
     .await
 }

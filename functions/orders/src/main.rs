@@ -7,6 +7,7 @@ async fn main() -> Result<(), lambda_http::Error> {
         routes: shared::api::orders::router,
         signs_tokens: false,
         uses_payments: true,
+        uses_personas: false,
     })
     .await
 }

@@ -7,6 +7,7 @@ async fn main() -> Result<(), lambda_http::Error> {
         routes: shared::api::purchasing::router,
         signs_tokens: false,
         uses_payments: false,
+        uses_personas: false,
     })
     .await
 }

@@ -6,6 +6,7 @@ pub use reservations::release_expired;
 pub mod health;
 pub mod orders;
 pub mod payments_webhook;
+pub mod personas;
 pub mod products;
 pub mod purchasing;
 mod reservations;
@@ -26,8 +27,8 @@ use crate::config::Config;
 use crate::http::{ApiError, BodyLimit};
 use crate::payments::Payments;
 use crate::store::{
-    AccountStore, AuditLog, IdempotencyStore, LoginAttempts, OrderStore, ProductStore,
-    PurchasingStore, SessionStore, StockStore, StoreError, Table, Uniqueness,
+    AccountStore, AuditLog, IdempotencyStore, LoginAttempts, OrderStore, PersonaStore,
+    ProductStore, PurchasingStore, SessionStore, StockStore, StoreError, Table, Uniqueness,
 };
 
 /// Everything handlers need, built once per process and cloned cheaply per request.
@@ -75,6 +76,10 @@ pub struct AppState {
     pub orders: OrderStore,
     /// Suppliers and purchase orders.
     pub purchasing: PurchasingStore,
+    /// Persona summaries.
+    pub personas: PersonaStore,
+    /// The persona provider (the template generator unless configured otherwise).
+    pub persona_provider: crate::personas::Provider,
     /// Razorpay: only the order and webhook functions have it.
     pub payments: Option<Arc<Payments>>,
     /// How long an order's stock is held while the customer pays.
@@ -111,6 +116,8 @@ impl AppState {
             metrics_namespace: config.metrics_namespace.clone(),
             orders: OrderStore::new(table.clone()),
             purchasing: PurchasingStore::new(table.clone()),
+            personas: PersonaStore::new(table.clone()),
+            persona_provider: crate::personas::Provider::Template,
             payments: None,
             order_hold: config.order_hold,
         }

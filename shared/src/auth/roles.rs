@@ -61,6 +61,10 @@ pub enum Permission {
     ManageOrders,
     /// Create and change suppliers and purchase orders.
     ManagePurchasing,
+    /// Generate, list, read and search personas.
+    ReadPersonas,
+    /// Delete personas.
+    ManagePersonas,
 }
 
 impl Permission {
@@ -75,7 +79,10 @@ impl Permission {
             Permission::ManageWarehouses => &[Admin, Manager],
             Permission::PlaceOrders => &[Admin, Manager, Staff, Customer],
             Permission::ReadAllOrders => &[Admin, Manager, Staff],
-            Permission::ManageOrders | Permission::ManagePurchasing => &[Admin, Manager],
+            Permission::ManageOrders
+            | Permission::ManagePurchasing
+            | Permission::ManagePersonas => &[Admin, Manager],
+            Permission::ReadPersonas => &[Admin, Manager, Staff],
         }
     }
 }
@@ -151,6 +158,20 @@ pub mod can {
     pub struct ManagePurchasing;
     impl Guard for ManagePurchasing {
         const PERMISSION: Permission = Permission::ManagePurchasing;
+    }
+
+    /// Demands [`Permission::ReadPersonas`].
+    #[derive(Debug)]
+    pub struct ReadPersonas;
+    impl Guard for ReadPersonas {
+        const PERMISSION: Permission = Permission::ReadPersonas;
+    }
+
+    /// Demands [`Permission::ManagePersonas`].
+    #[derive(Debug)]
+    pub struct ManagePersonas;
+    impl Guard for ManagePersonas {
+        const PERMISSION: Permission = Permission::ManagePersonas;
     }
 
     /// Demands [`Permission::ReadAudit`].

@@ -62,6 +62,54 @@ impl MediaBucket {
         Ok(())
     }
 
+    /// Stores a JSON document at `key`.
+    pub async fn put_json(&self, key: &str, body: Vec<u8>) -> Result<(), BlobError> {
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type("application/json")
+            .body(body.into())
+            .send()
+            .await
+            .map_err(|e| BlobError::Unavailable(Box::new(e)))?;
+        Ok(())
+    }
+
+    /// The object at `key`, `None` when there is none.
+    pub async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, BlobError> {
+        let output = match self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(o) => o,
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => return Ok(None),
+            Err(e) => return Err(BlobError::Unavailable(Box::new(e))),
+        };
+        let bytes = output
+            .body
+            .collect()
+            .await
+            .map_err(|e| BlobError::Unavailable(Box::new(e)))?;
+        Ok(Some(bytes.into_bytes().to_vec()))
+    }
+
+    /// Deletes the object at `key` (no error if there is none).
+    pub async fn delete(&self, key: &str) -> Result<(), BlobError> {
+        self.client
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| BlobError::Unavailable(Box::new(e)))?;
+        Ok(())
+    }
+
     /// A URL to `PUT` an object of `content_type` at `key` within `ttl`.
     pub async fn presign_upload(
         &self,

@@ -7,6 +7,7 @@ pub mod account;
 mod barcode;
 mod money;
 pub mod order;
+pub mod persona;
 pub mod product;
 pub mod purchasing;
 pub mod stock;

@@ -77,6 +77,9 @@ pub enum ApiError {
         #[source]
         source: Source,
     },
+    /// 502: an upstream service answered, but not usefully (e.g. invalid LLM output).
+    #[error("{0}")]
+    BadGateway(String),
     /// 401: a signed request (a webhook delivery) whose signature does not verify.
     #[error("{0}")]
     InvalidSignature(String),
@@ -170,6 +173,7 @@ impl ApiError {
                 "dependency-unavailable",
                 "Service unavailable",
             ),
+            BadGateway(_) => (StatusCode::BAD_GATEWAY, "bad-gateway", "Bad gateway"),
             InvalidSignature(_) => (
                 StatusCode::UNAUTHORIZED,
                 "invalid-signature",

@@ -102,6 +102,7 @@ impl AccountStore {
             item_sk: USER_SK,
             forward: true,
             sort_between: None,
+            contains: Vec::new(),
             equals: Vec::new(),
         };
         let (items, next) = self.table.query_page(&listing, limit, after).await?;

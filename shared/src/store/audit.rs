@@ -145,6 +145,7 @@ impl AuditLog {
             item_sk: AUDIT_SK,
             forward: false,
             sort_between,
+            contains: Vec::new(),
             equals: filter
                 .action
                 .clone()

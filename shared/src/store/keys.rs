@@ -209,3 +209,15 @@ pub fn open_purchase_orders(warehouse_id: &str) -> String {
 }
 /// GSI2 partition of every purchase order, newest first.
 pub const PURCHASE_ORDERS_PARTITION: &str = "POS";
+/// `PERSONA#<id>`: one persona's summary (the full document is in S3).
+pub fn persona_pk(id: &str) -> String {
+    format!("PERSONA#{id}")
+}
+/// Sort key of a persona.
+pub const PERSONA_SK: &str = "PERSONA";
+/// GSI1 partition of every persona, newest first.
+pub const PERSONAS_PARTITION: &str = "PERSONAS";
+/// GSI2 partition of one segment's personas, newest first.
+pub fn personas_of_segment(segment: &str) -> String {
+    format!("PERSONAS#SEGMENT#{segment}")
+}

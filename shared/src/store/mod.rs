@@ -9,6 +9,7 @@ mod audit;
 mod idempotency;
 pub mod keys;
 mod orders;
+mod personas;
 mod products;
 mod purchasing;
 mod sessions;
@@ -27,6 +28,7 @@ pub use attempts::{LockPolicy, LoginAttempts, Subject};
 pub use audit::{AuditEntry, AuditFilter, AuditLog};
 pub use idempotency::{Begin, IdempotencyStore};
 pub use orders::{OrderListing, OrderStore};
+pub use personas::{PersonaFilter, PersonaStore};
 pub use products::{ProductListing, ProductStore};
 pub use purchasing::{PurchaseOrderFilter, PurchasingStore};
 pub use sessions::{Rotation, SessionStore};
@@ -187,6 +189,11 @@ impl Table {
                 clauses.push(format!("#f{i} = :f{i}"));
                 names.insert(format!("#f{i}"), attr.clone());
                 values.insert(format!(":f{i}"), AttributeValue::S(value.clone()));
+            }
+            for (i, (attr, value)) in listing.contains.iter().enumerate() {
+                clauses.push(format!("contains(#c{i}, :c{i})"));
+                names.insert(format!("#c{i}"), attr.clone());
+                values.insert(format!(":c{i}"), AttributeValue::S(value.clone()));
             }
             let filter = (!clauses.is_empty()).then(|| clauses.join(" AND "));
             let want = limit as usize + 1 - items.len();
@@ -405,6 +412,8 @@ pub(crate) struct IndexListing {
     pub(crate) sort_between: Option<(String, String)>,
     /// Keep only items whose attributes equal these values.
     pub(crate) equals: Vec<(String, String)>,
+    /// Keep only items whose list attribute contains this value.
+    pub(crate) contains: Vec<(String, String)>,
 }
 
 impl IndexListing {

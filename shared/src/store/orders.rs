@@ -182,6 +182,7 @@ impl OrderStore {
             item_sk: ORDER_SK,
             forward: false,
             sort_between: None,
+            contains: Vec::new(),
             equals: status
                 .map(|s| ("status".to_owned(), s.as_str().to_owned()))
                 .into_iter()

@@ -31,6 +31,7 @@ impl ProductListing {
             item_sk: PRODUCT_SK,
             forward: true,
             sort_between: None,
+            contains: Vec::new(),
             equals: Vec::new(),
         }
     }

@@ -95,6 +95,7 @@ impl PurchasingStore {
             item_sk: SUPPLIER_SK,
             forward: true,
             sort_between: None,
+            contains: Vec::new(),
             equals: Vec::new(),
         };
         let (items, next) = self.table.query_page(&listing, limit, after).await?;
@@ -168,6 +169,7 @@ impl PurchasingStore {
             forward: false,
             sort_between: None,
             equals,
+            contains: Vec::new(),
         };
         let (items, next) = self.table.query_page(&listing, limit, after).await?;
         Ok((decode_all(items)?, next))
@@ -189,6 +191,7 @@ impl PurchasingStore {
             item_sk: PURCHASE_ORDER_SK,
             forward: true,
             sort_between: None,
+            contains: Vec::new(),
             equals: Vec::new(),
         };
         let (items, next) = self.table.query_page(&listing, limit, after).await?;

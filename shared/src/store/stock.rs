@@ -129,6 +129,7 @@ impl StockStore {
             item_sk: WAREHOUSE_SK,
             forward: true,
             sort_between: None,
+            contains: Vec::new(),
             equals: Vec::new(),
         };
         let (items, next) = self.table.query_page(&listing, limit, after).await?;
@@ -178,6 +179,7 @@ impl StockStore {
             item_sk: LEVEL_SK,
             forward: true,
             sort_between: None,
+            contains: Vec::new(),
             equals: Vec::new(),
         };
         let (items, next) = self.table.query_page(&listing, limit, after).await?;
@@ -309,6 +311,7 @@ impl StockStore {
             item_sk: RESERVATION_SK,
             forward: true,
             sort_between: Some(("0".into(), sortable(now))),
+            contains: Vec::new(),
             equals: Vec::new(),
         };
         let (items, _) = self.table.query_page(&listing, limit, None).await?;
@@ -353,6 +356,7 @@ impl StockStore {
             forward: false,
             sort_between,
             equals,
+            contains: Vec::new(),
         };
         let (items, next) = self.table.query_page(&listing, limit, after).await?;
         Ok((

@@ -8,7 +8,7 @@ use shared::auth::{Role, two_factor};
 use stockroom_tests::{TestApp, root, template};
 
 /// The events in replay order, with the status each must produce.
-const SCRIPT: [(&str, u16); 53] = [
+const SCRIPT: [(&str, u16); 59] = [
     ("health.get", 200),
     ("products.create", 201),
     ("products.list", 200),
@@ -50,6 +50,12 @@ const SCRIPT: [(&str, u16); 53] = [
     ("purchasing.cancel-po", 200),
     ("purchasing.suggestions", 200),
     ("purchasing.draft-suggestions", 201),
+    ("personas.generate", 201),
+    ("personas.list", 200),
+    ("personas.get", 200),
+    ("personas.search", 200),
+    ("personas.stats", 200),
+    ("personas.delete", 204),
     ("auth.register", 201),
     ("auth.login", 200),
     ("auth.refresh", 200),
@@ -98,6 +104,7 @@ fn learn(name: &str, body: &serde_json::Value, values: &mut HashMap<&'static str
         "stock.create-warehouse" => keep("warehouse_id", &body["id"]),
         "stock.reserve" => keep("reservation_id", &body["id"]),
         "purchasing.create-supplier" => keep("supplier_id", &body["id"]),
+        "personas.generate" => keep("persona_id", &body["personas"][0]["id"]),
         "purchasing.create-po" => keep("purchase_order_id", &body["id"]),
         "orders.create" => {
             keep("order_id", &body["id"]);

@@ -17,6 +17,7 @@ mod orders_checkout;
 mod orders_refunds;
 mod orders_support;
 mod orders_webhooks;
+mod personas;
 mod products_concurrency;
 mod products_crud;
 mod products_pagination;

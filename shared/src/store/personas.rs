@@ -1,0 +1,123 @@
+//! Persona summaries in the table (the full documents are in the media bucket).
+
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem};
+
+use super::keys::*;
+use super::{Guard, IndexListing, Item, StoreError, Table, sortable};
+use crate::domain::persona::PersonaSummary;
+use crate::http::Cursor;
+
+/// Which personas to list.
+#[derive(Debug, Clone, Default)]
+pub struct PersonaFilter {
+    /// Only this segment's.
+    pub segment: Option<String>,
+    /// Only those of this category.
+    pub category: Option<String>,
+    /// Only those whose brief named this product.
+    pub product_id: Option<String>,
+}
+
+/// Persona summaries in the single table.
+#[derive(Debug, Clone)]
+pub struct PersonaStore {
+    table: Table,
+}
+
+impl PersonaStore {
+    /// Personas in `table`.
+    pub fn new(table: Table) -> Self {
+        Self { table }
+    }
+
+    /// The write creating `p`'s summary.
+    pub(crate) fn create_write(
+        &self,
+        p: &PersonaSummary,
+    ) -> Result<(Guard, TransactWriteItem), StoreError> {
+        let mut item: Item =
+            serde_dynamo::to_item(p).map_err(|e| StoreError::Internal(Box::new(e)))?;
+        let sort = format!("{}#{}", sortable(p.created_at), p.id);
+        for (name, value) in [
+            (PK, persona_pk(&p.id)),
+            (SK, PERSONA_SK.into()),
+            (ENTITY, "persona".into()),
+            (GSI1PK, PERSONAS_PARTITION.into()),
+            (GSI1SK, sort.clone()),
+            (GSI2PK, personas_of_segment(&p.segment)),
+            (GSI2SK, sort),
+        ] {
+            item.insert(name.into(), AttributeValue::S(value));
+        }
+        Ok((Guard::Version, self.table.versioned_put(item, None)?))
+    }
+
+    /// The write deleting persona `id` (which must exist).
+    pub(crate) fn delete_write(&self, id: &str) -> Result<(Guard, TransactWriteItem), StoreError> {
+        let delete = Delete::builder()
+            .table_name(self.table.name())
+            .key(PK, AttributeValue::S(persona_pk(id)))
+            .key(SK, AttributeValue::S(PERSONA_SK.into()))
+            .condition_expression("attribute_exists(PK)")
+            .build()
+            .map_err(|e| StoreError::Internal(Box::new(e)))?;
+        Ok((
+            Guard::Version,
+            TransactWriteItem::builder().delete(delete).build(),
+        ))
+    }
+
+    /// Commits `writes` as one transaction.
+    pub(crate) async fn commit(
+        &self,
+        writes: Vec<(Guard, TransactWriteItem)>,
+    ) -> Result<(), StoreError> {
+        self.table.transact(writes).await
+    }
+
+    /// The summary of persona `id`.
+    pub async fn summary(&self, id: &str) -> Result<PersonaSummary, StoreError> {
+        self.table.get_as(persona_pk(id), PERSONA_SK).await
+    }
+
+    /// One page of summaries, newest first.
+    pub async fn list(
+        &self,
+        filter: &PersonaFilter,
+        limit: u32,
+        after: Option<&Cursor>,
+    ) -> Result<(Vec<PersonaSummary>, Option<Cursor>), StoreError> {
+        let (index, pk_attr, sk_attr, partition) = match &filter.segment {
+            Some(s) => (GSI2, GSI2PK, GSI2SK, personas_of_segment(s)),
+            None => (GSI1, GSI1PK, GSI1SK, PERSONAS_PARTITION.to_owned()),
+        };
+        let listing = IndexListing {
+            index,
+            pk_attr,
+            sk_attr,
+            partition,
+            item_pk_prefix: "PERSONA#",
+            item_sk: PERSONA_SK,
+            forward: false,
+            sort_between: None,
+            equals: filter
+                .category
+                .clone()
+                .map(|c| ("category".to_owned(), c))
+                .into_iter()
+                .collect(),
+            contains: filter
+                .product_id
+                .clone()
+                .map(|p| ("product_ids".to_owned(), p))
+                .into_iter()
+                .collect(),
+        };
+        let (items, next) = self.table.query_page(&listing, limit, after).await?;
+        let summaries = items
+            .into_iter()
+            .map(|i| serde_dynamo::from_item(i).map_err(|e| StoreError::Internal(Box::new(e))))
+            .collect::<Result<_, _>>()?;
+        Ok((summaries, next))
+    }
+}
