@@ -366,6 +366,39 @@ fn family(text: &str) -> &'static Family {
         .unwrap_or(&GENERAL)
 }
 
+/// Age bands the brief points at ("students", "young", "parents", "retired", ...); every band
+/// when it names none.
+fn bands_for(brief: &str) -> Vec<usize> {
+    const HINTS: [(&[&str], &[usize]); 5] = [
+        (&["student", "college", "gen z", "teen", "university"], &[0]),
+        (&["young", "millennial", "first job", "first flat"], &[0, 1]),
+        (
+            &["professional", "parent", "mum", "mom", "dad", "family"],
+            &[1, 2, 3],
+        ),
+        (&["middle-aged", "mid-career"], &[2, 3]),
+        (
+            &["retired", "retiree", "senior", "pensioner", "grandparent"],
+            &[4, 5],
+        ),
+    ];
+    let brief = brief.to_lowercase();
+    let mut bands: Vec<usize> = Vec::new();
+    for (words, hinted) in HINTS {
+        if words.iter().any(|w| brief.contains(w)) {
+            bands.retain(|b| hinted.contains(b));
+            if bands.is_empty() {
+                bands = hinted.to_vec();
+            }
+        }
+    }
+    if bands.is_empty() {
+        (0..BANDS.len()).collect()
+    } else {
+        bands
+    }
+}
+
 fn seed(request: &GenerationRequest) -> u64 {
     let canonical = serde_json::json!({
         "brief": request.brief.trim(),
@@ -413,7 +446,7 @@ pub fn generate(request: &GenerationRequest) -> Generation {
     let fam = family(&context);
     let mut firsts: Vec<&str> = place.first.to_vec();
     firsts.shuffle(&mut rng);
-    let mut bands: Vec<usize> = (0..BANDS.len()).collect();
+    let mut bands = bands_for(&request.brief);
     bands.shuffle(&mut rng);
     let mut personas = Vec::with_capacity(request.count as usize);
     for i in 0..request.count as usize {

@@ -63,3 +63,33 @@ fn every_generated_persona_is_valid_over_many_seeds() {
         assert_eq!(names.len(), count as usize, "distinct names");
     }
 }
+
+#[test]
+fn ages_follow_what_the_brief_says() {
+    let young = template::generate(&request(
+        "Young professionals refreshing an office wardrobe",
+        5,
+        "en-IN",
+    ));
+    assert!(
+        young.personas.iter().all(|p| p.age_range == "25-34"),
+        "young + professional: 25-34"
+    );
+    let retired = template::generate(&request(
+        "Retired gardeners who buy tools online",
+        4,
+        "en-GB",
+    ));
+    assert!(
+        retired
+            .personas
+            .iter()
+            .all(|p| p.age_range == "55-64" || p.age_range == "65+")
+    );
+    let students = template::generate(&request(
+        "University students furnishing a first flat",
+        3,
+        "en-US",
+    ));
+    assert!(students.personas.iter().all(|p| p.age_range == "18-24"));
+}
