@@ -16,5 +16,7 @@ pub mod lambda;
 pub mod outbox;
 pub mod payments;
 pub mod personas;
+#[cfg(feature = "search")]
+pub mod search;
 pub mod store;
 pub mod telemetry;

@@ -1,0 +1,487 @@
+//! Full-text product search on tantivy: the schema, building an index, and queries with
+//! relevance ranking, typo tolerance that grows with word length, the last word as a prefix,
+//! filters, facets and sorting.
+//!
+//! Ranking: every word must match (in any searchable field); an exact word in the name scores
+//! above the same word as a prefix, which scores above a typo; the name counts four times the
+//! description, brand and category twice. A query equal to a SKU or barcode finds that product
+//! first. User text is tokenized, never parsed, so it cannot inject query syntax.
+
+use std::collections::{BTreeMap, HashMap};
+use std::ops::Bound;
+
+use tantivy::collector::{Count, DocSetCollector, TopDocs};
+use tantivy::query::{
+    BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, Query, RangeQuery, TermQuery,
+};
+use tantivy::schema::{
+    FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing,
+    TextOptions, Value,
+};
+use tantivy::tokenizer::{
+    AsciiFoldingFilter, LowerCaser, RemoveLongFilter, SimpleTokenizer, TextAnalyzer,
+};
+use tantivy::{DocAddress, Index, IndexReader, Order, TantivyDocument, Term, doc};
+
+use crate::domain::Product;
+
+/// Most results one query may page through (offset + limit).
+pub const MAX_WINDOW: usize = 1_000;
+/// Price facet buckets, in major units of the price's currency: upper bounds (exclusive).
+pub const PRICE_BUCKETS: [i64; 5] = [500, 1_000, 2_500, 5_000, 10_000];
+const TOKENIZER: &str = "folded";
+
+/// A product as the index sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchDoc {
+    /// Product id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Description.
+    pub description: String,
+    /// Brand.
+    pub brand: Option<String>,
+    /// Category.
+    pub category: String,
+    /// SKU.
+    pub sku: String,
+    /// Barcode.
+    pub barcode: Option<String>,
+    /// Price, minor units.
+    pub price_minor: i64,
+    /// Units available across warehouses.
+    pub available: i64,
+    /// Creation time (Unix seconds), for "newest".
+    pub created: i64,
+}
+
+impl SearchDoc {
+    /// The document of `product` with `available` units in stock.
+    pub fn of(product: &Product, available: i64) -> Self {
+        Self {
+            id: product.id.to_string(),
+            name: product.name.clone(),
+            description: product.description.clone(),
+            brand: product.brand.clone(),
+            category: product.category.clone(),
+            sku: product.sku.as_str().to_owned(),
+            barcode: product.barcode.as_ref().map(|b| b.as_str().to_owned()),
+            price_minor: product.price.amount_minor,
+            available,
+            created: product.created_at.unix_timestamp(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Fields {
+    id: Field,
+    name: Field,
+    description: Field,
+    brand: Field,
+    category: Field,
+    brand_key: Field,
+    category_key: Field,
+    sku: Field,
+    barcode: Field,
+    price: Field,
+    available: Field,
+    created: Field,
+}
+
+fn schema() -> (Schema, Fields) {
+    let mut b = Schema::builder();
+    let text = |stored: bool| {
+        let o = TextOptions::default().set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer(TOKENIZER)
+                .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+        );
+        if stored { o.set_stored() } else { o }
+    };
+    let fields = Fields {
+        id: b.add_text_field("id", STRING | STORED),
+        name: b.add_text_field("name", text(true)),
+        description: b.add_text_field("description", text(false)),
+        brand: b.add_text_field("brand", text(true)),
+        category: b.add_text_field("category", text(true)),
+        brand_key: b.add_text_field("brand_key", STRING | FAST),
+        category_key: b.add_text_field("category_key", STRING | FAST),
+        sku: b.add_text_field("sku", STRING | STORED),
+        barcode: b.add_text_field("barcode", STRING),
+        price: b.add_i64_field("price", INDEXED | FAST | STORED),
+        available: b.add_i64_field("available", INDEXED | FAST | STORED),
+        created: b.add_i64_field("created", FAST),
+    };
+    (b.build(), fields)
+}
+
+fn analyzer() -> TextAnalyzer {
+    TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(40))
+        .filter(LowerCaser)
+        .filter(AsciiFoldingFilter)
+        .build()
+}
+
+/// A filter or facet key: trimmed and lower-cased.
+pub fn key(value: &str) -> String {
+    value.trim().to_lowercase()
+}
+
+/// Why a search failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SearchError {
+    /// The index could not be read or written.
+    #[error("search index error")]
+    Index(#[from] tantivy::TantivyError),
+}
+
+/// How results are ordered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SortBy {
+    /// Best match first.
+    #[default]
+    Relevance,
+    /// Cheapest first.
+    PriceAsc,
+    /// Dearest first.
+    PriceDesc,
+    /// Newest first.
+    Newest,
+}
+
+/// A search.
+#[derive(Debug, Clone, Default)]
+pub struct SearchQuery {
+    /// What the user typed (may be empty: browse with filters).
+    pub text: String,
+    /// Only this category (compared case-insensitively).
+    pub category: Option<String>,
+    /// Only this brand (compared case-insensitively).
+    pub brand: Option<String>,
+    /// Only prices at or above, minor units.
+    pub min_price: Option<i64>,
+    /// Only prices at or below, minor units.
+    pub max_price: Option<i64>,
+    /// Only products with units available.
+    pub in_stock: bool,
+    /// Order.
+    pub sort: SortBy,
+    /// Results to skip.
+    pub offset: usize,
+    /// Results to return.
+    pub limit: usize,
+}
+
+/// One result.
+#[derive(Debug, Clone, serde::Serialize, PartialEq)]
+pub struct Hit {
+    /// Product id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// SKU.
+    pub sku: String,
+    /// Price, minor units.
+    pub price_minor: i64,
+    /// Units available.
+    pub available: i64,
+    /// Relevance score (0 when sorted otherwise).
+    pub score: f32,
+}
+
+/// A page of results with facet counts over every match.
+#[derive(Debug, Clone, serde::Serialize, PartialEq)]
+pub struct SearchResults {
+    /// Matches in all.
+    pub total: usize,
+    /// This page.
+    pub hits: Vec<Hit>,
+    /// Matches per category key.
+    pub categories: BTreeMap<String, u64>,
+    /// Matches per brand key.
+    pub brands: BTreeMap<String, u64>,
+    /// Matches per price bucket (`0-500`, ..., `10000+`, in major units).
+    pub prices: BTreeMap<String, u64>,
+}
+
+/// The typos a word of `len` characters may have: none up to 4, one from 5, two from 9.
+pub fn typos_allowed(len: usize) -> u8 {
+    match len {
+        0..=4 => 0,
+        5..=8 => 1,
+        _ => 2,
+    }
+}
+
+/// A searchable catalogue.
+pub struct Catalogue {
+    reader: IndexReader,
+    fields: Fields,
+}
+
+impl std::fmt::Debug for Catalogue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Catalogue").finish_non_exhaustive()
+    }
+}
+
+fn bucket(price_minor: i64) -> String {
+    let major = price_minor / 100;
+    let mut lower = 0;
+    for upper in PRICE_BUCKETS {
+        if major < upper {
+            return format!("{lower}-{upper}");
+        }
+        lower = upper;
+    }
+    format!("{lower}+")
+}
+
+impl Catalogue {
+    /// An in-memory index of `docs`.
+    pub fn build(docs: impl IntoIterator<Item = SearchDoc>) -> Result<Self, SearchError> {
+        let (schema, fields) = schema();
+        let index = Index::create_in_ram(schema);
+        index.tokenizers().register(TOKENIZER, analyzer());
+        let mut writer = index.writer_with_num_threads::<TantivyDocument>(1, 50_000_000)?;
+        for d in docs {
+            writer.add_document(Self::document(&fields, &d))?;
+        }
+        writer.commit()?;
+        let reader = index.reader()?;
+        Ok(Self { reader, fields })
+    }
+
+    fn document(f: &Fields, d: &SearchDoc) -> TantivyDocument {
+        let mut doc = doc!(
+            f.id => d.id.clone(),
+            f.name => d.name.clone(),
+            f.description => d.description.clone(),
+            f.category => d.category.clone(),
+            f.category_key => key(&d.category),
+            f.sku => d.sku.to_uppercase(),
+            f.price => d.price_minor,
+            f.available => d.available,
+            f.created => d.created,
+        );
+        if let Some(b) = &d.brand {
+            doc.add_text(f.brand, b);
+            doc.add_text(f.brand_key, key(b));
+        }
+        if let Some(code) = &d.barcode {
+            doc.add_text(f.barcode, code);
+        }
+        doc
+    }
+
+    fn words(&self, text: &str) -> Vec<String> {
+        let mut analyzer = analyzer();
+        let mut stream = analyzer.token_stream(text);
+        let mut words = Vec::new();
+        while stream.advance() {
+            words.push(stream.token().text.clone());
+        }
+        words.truncate(10);
+        words
+    }
+
+    fn text_query(&self, text: &str) -> Option<Box<dyn Query>> {
+        let f = &self.fields;
+        let words = self.words(text);
+        let (last, rest) = words.split_last()?;
+        let boosted = |q: Box<dyn Query>, boost: f32| -> (Occur, Box<dyn Query>) {
+            (Occur::Should, Box::new(BoostQuery::new(q, boost)))
+        };
+        let term_q = |field: Field, w: &str| -> Box<dyn Query> {
+            Box::new(TermQuery::new(
+                Term::from_field_text(field, w),
+                IndexRecordOption::WithFreqs,
+            ))
+        };
+        let word_query = |w: &str, is_last: bool| -> Box<dyn Query> {
+            let mut clauses = vec![
+                boosted(term_q(f.name, w), 4.0),
+                boosted(term_q(f.description, w), 1.0),
+                boosted(term_q(f.brand, w), 2.0),
+                boosted(term_q(f.category, w), 2.0),
+            ];
+            let typos = typos_allowed(w.chars().count());
+            if typos > 0 {
+                for (field, boost) in [(f.name, 0.8), (f.description, 0.2), (f.brand, 0.4)] {
+                    let q = FuzzyTermQuery::new(Term::from_field_text(field, w), typos, true);
+                    clauses.push(boosted(Box::new(q), boost));
+                }
+            }
+            if is_last {
+                for (field, boost) in [(f.name, 1.5), (f.description, 0.3), (f.brand, 0.6)] {
+                    let q = FuzzyTermQuery::new_prefix(Term::from_field_text(field, w), 0, false);
+                    clauses.push(boosted(Box::new(q), boost));
+                }
+            }
+            Box::new(BooleanQuery::new(clauses))
+        };
+        let mut all_words: Vec<(Occur, Box<dyn Query>)> = rest
+            .iter()
+            .map(|w| (Occur::Must, word_query(w, false)))
+            .collect();
+        all_words.push((Occur::Must, word_query(last, true)));
+        let raw = text.trim();
+        let exact_codes: Vec<(Occur, Box<dyn Query>)> = vec![
+            (Occur::Should, Box::new(BooleanQuery::new(all_words))),
+            boosted(term_q(f.sku, &raw.to_uppercase()), 20.0),
+            boosted(term_q(f.barcode, raw), 20.0),
+        ];
+        Some(Box::new(BooleanQuery::new(exact_codes)))
+    }
+
+    fn query(&self, q: &SearchQuery) -> Box<dyn Query> {
+        let f = &self.fields;
+        let mut must: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        if let Some(text) = self.text_query(&q.text) {
+            must.push((Occur::Must, text));
+        }
+        let exact = |field: Field, value: &str| -> Box<dyn Query> {
+            Box::new(TermQuery::new(
+                Term::from_field_text(field, &key(value)),
+                IndexRecordOption::Basic,
+            ))
+        };
+        if let Some(c) = &q.category {
+            must.push((Occur::Must, exact(f.category_key, c)));
+        }
+        if let Some(b) = &q.brand {
+            must.push((Occur::Must, exact(f.brand_key, b)));
+        }
+        if q.min_price.is_some() || q.max_price.is_some() {
+            let bound = |v: Option<i64>| {
+                v.map_or(Bound::Unbounded, |v| {
+                    Bound::Included(Term::from_field_i64(f.price, v))
+                })
+            };
+            must.push((
+                Occur::Must,
+                Box::new(RangeQuery::new(bound(q.min_price), bound(q.max_price))),
+            ));
+        }
+        if q.in_stock {
+            let from = Bound::Included(Term::from_field_i64(f.available, 1));
+            must.push((
+                Occur::Must,
+                Box::new(RangeQuery::new(from, Bound::Unbounded)),
+            ));
+        }
+        if must.iter().all(|(o, _)| *o != Occur::Must) || must.is_empty() {
+            must.push((Occur::Must, Box::new(tantivy::query::AllQuery)));
+        }
+        Box::new(BooleanQuery::new(must))
+    }
+
+    /// Runs `q`: a page of hits and facet counts over every match.
+    pub fn search(&self, q: &SearchQuery) -> Result<SearchResults, SearchError> {
+        let searcher = self.reader.searcher();
+        let query = self.query(q);
+        let limit = q.limit.clamp(1, MAX_WINDOW);
+        let top = TopDocs::with_limit(limit).and_offset(q.offset.min(MAX_WINDOW));
+        let page: Vec<(f32, DocAddress)> = match q.sort {
+            SortBy::Relevance => searcher.search(&query, &top.order_by_score())?,
+            SortBy::PriceAsc | SortBy::PriceDesc | SortBy::Newest => {
+                let (field, order) = match q.sort {
+                    SortBy::PriceAsc => ("price", Order::Asc),
+                    SortBy::PriceDesc => ("price", Order::Desc),
+                    _ => ("created", Order::Desc),
+                };
+                let sorted: Vec<(Option<i64>, DocAddress)> =
+                    searcher.search(&query, &top.order_by_fast_field::<i64>(field, order))?;
+                sorted.into_iter().map(|(_, a)| (0.0, a)).collect()
+            }
+        };
+        let mut hits = Vec::with_capacity(page.len());
+        for (score, address) in page {
+            let d: TantivyDocument = searcher.doc(address)?;
+            let text = |field| {
+                d.get_first(field)
+                    .and_then(|v| v.as_str())
+                    .unwrap_or_default()
+                    .to_owned()
+            };
+            let int = |field| {
+                d.get_first(field)
+                    .and_then(|v| v.as_i64())
+                    .unwrap_or_default()
+            };
+            hits.push(Hit {
+                id: text(self.fields.id),
+                name: text(self.fields.name),
+                sku: text(self.fields.sku),
+                price_minor: int(self.fields.price),
+                available: int(self.fields.available),
+                score,
+            });
+        }
+        let (total, categories, brands, prices) = self.facets(&searcher, &query)?;
+        Ok(SearchResults {
+            total,
+            hits,
+            categories,
+            brands,
+            prices,
+        })
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn facets(
+        &self,
+        searcher: &tantivy::Searcher,
+        query: &dyn Query,
+    ) -> Result<
+        (
+            usize,
+            BTreeMap<String, u64>,
+            BTreeMap<String, u64>,
+            BTreeMap<String, u64>,
+        ),
+        SearchError,
+    > {
+        let total = searcher.search(query, &Count)?;
+        let matched = searcher.search(query, &DocSetCollector)?;
+        let mut by_segment: HashMap<u32, Vec<u32>> = HashMap::new();
+        for a in matched {
+            by_segment.entry(a.segment_ord).or_default().push(a.doc_id);
+        }
+        let (mut categories, mut brands, mut prices) =
+            (BTreeMap::new(), BTreeMap::new(), BTreeMap::new());
+        let mut text = String::new();
+        for (segment, docs) in by_segment {
+            let fast = searcher.segment_reader(segment).fast_fields();
+            let price = fast.i64("price")?;
+            for (name, counts) in [
+                ("category_key", &mut categories),
+                ("brand_key", &mut brands),
+            ] {
+                let Some(column) = fast.str(name)? else {
+                    continue;
+                };
+                for &doc in &docs {
+                    if let Some(ord) = column.term_ords(doc).next()
+                        && column.ord_to_str(ord, &mut text).unwrap_or(false)
+                    {
+                        *counts.entry(text.clone()).or_insert(0) += 1;
+                    }
+                }
+            }
+            for &doc in &docs {
+                if let Some(p) = price.first(doc) {
+                    *prices.entry(bucket(p)).or_insert(0) += 1;
+                }
+            }
+        }
+        Ok((total, categories, brands, prices))
+    }
+}
+
+#[cfg(test)]
+#[path = "search_test.rs"]
+mod tests;
