@@ -25,6 +25,9 @@ use tantivy::{DocAddress, Index, IndexReader, Order, TantivyDocument, Term, doc}
 
 use crate::domain::Product;
 
+mod bytes_directory;
+pub use bytes_directory::BytesDirectory;
+
 /// Most results one query may page through (offset + limit).
 pub const MAX_WINDOW: usize = 1_000;
 /// Price facet buckets, in major units of the price's currency: upper bounds (exclusive).
@@ -190,6 +193,17 @@ pub struct Hit {
     pub available: i64,
     /// Relevance score (0 when sorted otherwise).
     pub score: f32,
+    /// The name with matched words in `<b>`, HTML-escaped (empty when nothing matched exactly).
+    pub highlight: String,
+}
+
+/// An autocomplete suggestion.
+#[derive(Debug, Clone, serde::Serialize, PartialEq, Eq)]
+pub struct Suggestion {
+    /// Product id.
+    pub id: String,
+    /// Product name.
+    pub name: String,
 }
 
 /// A page of results with facet counts over every match.
@@ -218,6 +232,7 @@ pub fn typos_allowed(len: usize) -> u8 {
 
 /// A searchable catalogue.
 pub struct Catalogue {
+    index: Index,
     reader: IndexReader,
     fields: Fields,
 }
@@ -251,8 +266,119 @@ impl Catalogue {
             writer.add_document(Self::document(&fields, &d))?;
         }
         writer.commit()?;
-        let reader = index.reader()?;
-        Ok(Self { reader, fields })
+        writer.wait_merging_threads()?;
+        Self::open(index, fields)
+    }
+
+    fn open(index: Index, fields: Fields) -> Result<Self, SearchError> {
+        let reader = index
+            .reader_builder()
+            .reload_policy(tantivy::ReloadPolicy::Manual)
+            .try_into()?;
+        Ok(Self {
+            index,
+            reader,
+            fields,
+        })
+    }
+
+    /// The index's files (relative path, bytes), to publish: `meta.json` and every segment file.
+    pub fn files(&self) -> Result<Vec<(String, Vec<u8>)>, SearchError> {
+        let dir = self.index.directory();
+        let mut paths: Vec<std::path::PathBuf> = dir.list_managed_files().into_iter().collect();
+        paths.push("meta.json".into());
+        paths.sort();
+        paths.dedup();
+        let mut files = Vec::with_capacity(paths.len());
+        for path in paths {
+            let Ok(bytes) = tantivy::Directory::atomic_read(dir, &path) else {
+                continue;
+            };
+            files.push((path.to_string_lossy().into_owned(), bytes));
+        }
+        Ok(files)
+    }
+
+    /// Opens an index from its files, already in memory (e.g. downloaded from S3).
+    pub fn from_files(files: HashMap<std::path::PathBuf, Vec<u8>>) -> Result<Self, SearchError> {
+        let index = Index::open(BytesDirectory::new(files))?;
+        index.tokenizers().register(TOKENIZER, analyzer());
+        let (_, fields) = schema();
+        Self::open(index, fields)
+    }
+
+    /// Product names for what the user is typing: every word but the last must match a name
+    /// word (with the usual typo tolerance), the last is a prefix (a typo allowed from five
+    /// letters); exact prefixes rank first.
+    pub fn suggest(&self, text: &str, limit: usize) -> Result<Vec<Suggestion>, SearchError> {
+        let f = self.fields;
+        let words = self.words(text);
+        let Some((last, rest)) = words.split_last() else {
+            return Ok(Vec::new());
+        };
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        for w in rest {
+            let exact: Box<dyn Query> = Box::new(TermQuery::new(
+                Term::from_field_text(f.name, w),
+                IndexRecordOption::WithFreqs,
+            ));
+            let fuzzy: Box<dyn Query> = Box::new(FuzzyTermQuery::new(
+                Term::from_field_text(f.name, w),
+                typos_allowed(w.chars().count()),
+                true,
+            ));
+            clauses.push((
+                Occur::Must,
+                Box::new(BooleanQuery::new(vec![
+                    (Occur::Should, Box::new(BoostQuery::new(exact, 2.0))),
+                    (Occur::Should, fuzzy),
+                ])),
+            ));
+        }
+        let term = Term::from_field_text(f.name, last);
+        let typo = u8::from(last.chars().count() >= 5);
+        let prefix: Box<dyn Query> = Box::new(FuzzyTermQuery::new_prefix(term.clone(), 0, false));
+        let loose: Box<dyn Query> = Box::new(FuzzyTermQuery::new_prefix(term, typo, true));
+        clauses.push((
+            Occur::Must,
+            Box::new(BooleanQuery::new(vec![
+                (Occur::Should, Box::new(BoostQuery::new(prefix, 3.0))),
+                (Occur::Should, loose),
+            ])),
+        ));
+        let searcher = self.reader.searcher();
+        let top: Vec<(f32, DocAddress)> = searcher.search(
+            &BooleanQuery::new(clauses),
+            &TopDocs::with_limit(limit.clamp(1, 20)).order_by_score(),
+        )?;
+        let mut out: Vec<Suggestion> = Vec::with_capacity(top.len());
+        for (_, address) in top {
+            let d: TantivyDocument = searcher.doc(address)?;
+            let text = |field| {
+                d.get_first(field)
+                    .and_then(|v| v.as_str())
+                    .unwrap_or_default()
+                    .to_owned()
+            };
+            let name = text(f.name);
+            if !out.iter().any(|s| s.name == name) {
+                out.push(Suggestion {
+                    id: text(f.id),
+                    name,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// How many products the index holds.
+    pub fn len(&self) -> u64 {
+        self.reader.searcher().num_docs()
+    }
+
+    /// Whether it holds none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     fn document(f: &Fields, d: &SearchDoc) -> TantivyDocument {
@@ -399,8 +525,16 @@ impl Catalogue {
             }
         };
         let mut hits = Vec::with_capacity(page.len());
+        let snippets =
+            tantivy::snippet::SnippetGenerator::create(&searcher, &*query, self.fields.name)?;
         for (score, address) in page {
             let d: TantivyDocument = searcher.doc(address)?;
+            let snippet = snippets.snippet_from_doc(&d);
+            let highlight = if snippet.is_empty() {
+                String::new()
+            } else {
+                snippet.to_html()
+            };
             let text = |field| {
                 d.get_first(field)
                     .and_then(|v| v.as_str())
@@ -419,6 +553,7 @@ impl Catalogue {
                 price_minor: int(self.fields.price),
                 available: int(self.fields.available),
                 score,
+                highlight,
             });
         }
         let (total, categories, brands, prices) = self.facets(&searcher, &query)?;

@@ -292,3 +292,62 @@ fn filters_and_facets_match_a_brute_force_count() {
         }
     }
 }
+
+#[test]
+fn an_index_round_trips_through_its_files() {
+    let built = Catalogue::build(catalogue()).unwrap();
+    let files = built.files().unwrap();
+    assert!(
+        files.iter().any(|(p, _)| p == "meta.json"),
+        "{:?}",
+        files.iter().map(|f| &f.0).collect::<Vec<_>>()
+    );
+    let loaded =
+        Catalogue::from_files(files.into_iter().map(|(p, b)| (p.into(), b)).collect()).unwrap();
+    assert_eq!(loaded.len(), 8);
+    assert_eq!(ids(&loaded, "jacket"), ids(&built, "jacket"));
+    let q = SearchQuery {
+        brand: Some("acme".into()),
+        limit: 10,
+        ..SearchQuery::default()
+    };
+    assert_eq!(loaded.search(&q).unwrap(), built.search(&q).unwrap());
+}
+
+#[test]
+fn suggestions_complete_names_as_the_user_types() {
+    let c = Catalogue::build(catalogue()).unwrap();
+    let names = |q: &str| {
+        c.suggest(q, 5)
+            .unwrap()
+            .into_iter()
+            .map(|s| s.name)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(names("therm"), ["Thermometer"]);
+    assert!(names("jack").contains(&"Jackfruit chips".to_owned()));
+    assert_eq!(names("hiking so"), ["Hiking socks"]);
+    assert_eq!(names("rainc")[0], "Raincoat");
+    assert!(
+        names("thremo").contains(&"Thermometer".to_owned()),
+        "a typo from five letters"
+    );
+    assert!(names("").is_empty());
+}
+
+#[test]
+fn hits_carry_escaped_highlights() {
+    let docs = vec![d(1, "Kids <b>rain</b> jacket", "", None, "Kids", 100, 1)];
+    let c = Catalogue::build(docs).unwrap();
+    let r = c
+        .search(&SearchQuery {
+            text: "jacket".into(),
+            limit: 5,
+            ..SearchQuery::default()
+        })
+        .unwrap();
+    assert_eq!(
+        r.hits[0].highlight,
+        "Kids &lt;b&gt;rain&lt;/b&gt; <b>jacket</b>"
+    );
+}
