@@ -26,7 +26,9 @@ use tantivy::{DocAddress, Index, IndexReader, Order, TantivyDocument, Term, doc}
 use crate::domain::Product;
 
 mod bytes_directory;
+mod publish;
 pub use bytes_directory::BytesDirectory;
+pub use publish::{IndexStore, Loaded, Manifest, PublishError};
 
 /// Most results one query may page through (offset + limit).
 pub const MAX_WINDOW: usize = 1_000;
