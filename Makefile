@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 ROLE ?= manager
 
-.PHONY: dev test bench lint fmt token admin webhook clean help
+.PHONY: dev test bench lint fmt token admin webhook reindex clean help
 export EMAIL PASSWORD EVENT ORDER PAYMENT_ID REFUND_ID EVENT_ID
 
 help: ## list the targets
@@ -33,6 +33,10 @@ admin: ## create or promote an admin in the make dev stack: make admin EMAIL=...
 
 webhook: ## send a signed sample Razorpay webhook to make dev: make webhook EVENT=order.paid ORDER=<order id>
 	@infra/webhook.sh
+
+reindex: ## rebuild the search index of the make dev stack from its table
+	@test -f .local/dev.env || { echo "run make dev first (it creates the local stack)"; exit 1; }
+	@set -a && . .local/dev.env && set +a && cargo run -q -p devstack -- reindex
 
 clean: ## remove build output and local data (keeps installed tools)
 	cargo clean

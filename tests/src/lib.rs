@@ -65,6 +65,9 @@ pub struct TestApp {
     pub webhook: Router,
     pub purchasing: Router,
     pub personas: Router,
+    pub search: Router,
+    /// The state the routers share (for calling shared code directly).
+    pub state: AppState,
     /// The local Razorpay stand-in this app's orders go to.
     pub razorpay: razorpay_local::StandIn,
 }
@@ -171,6 +174,13 @@ impl TestApp {
             state.clone(),
             shared::api::purchasing::router(),
         );
+        let search = shared::lambda::app(
+            "search",
+            &config,
+            state.clone(),
+            shared::api::search::router(),
+        );
+        let shared_state = state.clone();
         let mut persona_state = state.clone();
         persona_state.persona_provider =
             shared::personas::Provider::load(&config.personas, &clients.sdk)
@@ -199,6 +209,8 @@ impl TestApp {
             webhook,
             purchasing,
             personas,
+            search,
+            state: shared_state,
             razorpay,
         }
     }
@@ -232,6 +244,8 @@ impl TestApp {
             self.orders.clone()
         } else if path.starts_with("/v1/webhooks") {
             self.webhook.clone()
+        } else if path.starts_with("/v1/search") {
+            self.search.clone()
         } else if path.starts_with("/v1/personas") {
             self.personas.clone()
         } else if path.starts_with("/v1/suppliers") || path.starts_with("/v1/purchase-orders") {

@@ -19,7 +19,9 @@ devstack resources <template> <prefix>   create tables and buckets; print NAME=v
 devstack jwks <key-file>                 print the JWKS of the local signing key (created on first use)
 devstack token <key-file> <role> [sub] [ttl-seconds]
 devstack admin <email>                   create or promote an admin in TABLE_NAME (password from $PASSWORD)
-devstack keygen <kid>                    print a new signing key as secret JSON, and its JWKS";
+devstack keygen <kid>                    print a new signing key as secret JSON, and its JWKS
+devstack reindex                         rebuild the search index from the table and publish it
+                                         (reads the functions' environment: TABLE_NAME, MEDIA_BUCKET, ...)";
 
 #[tokio::main]
 async fn main() -> Result<()> {
@@ -65,6 +67,7 @@ async fn main() -> Result<()> {
             Ok(())
         }
         Some("admin") => admin(arg(1, "email")?).await,
+        Some("reindex") => reindex().await,
         Some("keygen") => {
             let key = shared::auth::SigningKey::generate(arg(1, "kid")?).map_err(|e| anyhow!(e))?;
             let jwk = key.public_jwk().map_err(|e| anyhow!(e))?;
@@ -106,6 +109,24 @@ async fn resources(template: &str, prefix: &str) -> Result<()> {
 
 /// Creates the account `email` as an admin, or promotes it, in the table named by
 /// `TABLE_NAME` (the local stack's, or a deployed one with AWS credentials).
+/// Rebuilds the search index from the table and publishes it to the media bucket.
+async fn reindex() -> Result<()> {
+    let config = shared::config::Config::from_env().map_err(|e| anyhow!(e))?;
+    let clients = shared::aws::AwsClients::from_env(&config).await;
+    let state = shared::api::AppState::new(&config, &clients);
+    let manifest = shared::api::search::rebuild(&state)
+        .await
+        .map_err(|e| anyhow!("{e}"))?;
+    println!(
+        "published search index version {} ({} products, {} files under {})",
+        manifest.version,
+        manifest.documents,
+        manifest.files.len(),
+        manifest.prefix
+    );
+    Ok(())
+}
+
 async fn admin(email: &str) -> Result<()> {
     let password = std::env::var("PASSWORD").unwrap_or_default();
     let table = std::env::var("TABLE_NAME").map_err(|_| anyhow!("set TABLE_NAME"))?;

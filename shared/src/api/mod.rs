@@ -11,6 +11,8 @@ pub mod products;
 pub mod purchasing;
 mod reservations;
 mod scanner;
+#[cfg(feature = "search")]
+pub mod search;
 pub mod stock;
 mod two_factor;
 mod users;
@@ -80,6 +82,9 @@ pub struct AppState {
     pub personas: PersonaStore,
     /// The persona provider (the template generator unless configured otherwise).
     pub persona_provider: crate::personas::Provider,
+    /// The published search index, loaded on first use.
+    #[cfg(feature = "search")]
+    pub search: Arc<crate::search::SearchCache>,
     /// Razorpay: only the order and webhook functions have it.
     pub payments: Option<Arc<Payments>>,
     /// How long an order's stock is held while the customer pays.
@@ -118,6 +123,10 @@ impl AppState {
             purchasing: PurchasingStore::new(table.clone()),
             personas: PersonaStore::new(table.clone()),
             persona_provider: crate::personas::Provider::Template,
+            #[cfg(feature = "search")]
+            search: Arc::new(crate::search::SearchCache::new(
+                crate::search::IndexStore::new(clients.s3.clone(), config.media_bucket.as_str()),
+            )),
             payments: None,
             order_hold: config.order_hold,
         }

@@ -46,6 +46,11 @@ impl MediaBucket {
         }
     }
 
+    /// The S3 client.
+    pub fn client(&self) -> &aws_sdk_s3::Client {
+        &self.client
+    }
+
     /// The bucket's name.
     pub fn name(&self) -> &str {
         &self.bucket

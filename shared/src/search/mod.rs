@@ -26,8 +26,10 @@ use tantivy::{DocAddress, Index, IndexReader, Order, TantivyDocument, Term, doc}
 use crate::domain::Product;
 
 mod bytes_directory;
+mod cache;
 mod publish;
 pub use bytes_directory::BytesDirectory;
+pub use cache::{CHECK_EVERY, SearchCache};
 pub use publish::{IndexStore, Loaded, Manifest, PublishError};
 
 /// Most results one query may page through (offset + limit).

@@ -23,6 +23,7 @@ mod products_crud;
 mod products_pagination;
 mod products_validation;
 mod purchasing;
+mod search_api;
 mod search_index;
 mod stock_dashboard;
 mod stock_low_stock;

@@ -1,0 +1,227 @@
+//! The search function: full-text product search and autocomplete over the index published in
+//! S3 (every signed-in account), and the full rebuild of that index from the table.
+
+use std::collections::HashMap;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::get;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::AppState;
+use super::dashboard::all;
+use super::stock::json_response;
+use crate::auth::can::ReadProducts;
+use crate::http::{ApiError, ApiQuery, Authorized};
+use crate::search::{Catalogue, IndexStore, MAX_WINDOW, Manifest, SearchDoc, SearchQuery, SortBy};
+use crate::store::{LevelListing, ProductListing};
+
+/// Most products a rebuild reads.
+const MAX_PRODUCTS: usize = 1_000_000;
+
+/// The search function's routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/search", get(search))
+        .route("/v1/search/suggest", get(suggest))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SearchParams {
+    q: Option<String>,
+    category: Option<String>,
+    brand: Option<String>,
+    min_price: Option<i64>,
+    max_price: Option<i64>,
+    in_stock: Option<bool>,
+    sort: Option<String>,
+    offset: Option<usize>,
+    limit: Option<usize>,
+}
+
+/// The query text: 1 to 200 characters with at least one letter or digit.
+fn text(q: Option<&str>, max: usize) -> Result<String, ApiError> {
+    let q = q.unwrap_or("").trim();
+    if q.is_empty() {
+        return Err(ApiError::invalid("q", "is required"));
+    }
+    if q.chars().count() > max {
+        return Err(ApiError::invalid(
+            "q",
+            format!("must be at most {max} characters"),
+        ));
+    }
+    if !q.chars().any(char::is_alphanumeric) {
+        return Err(ApiError::invalid("q", "must contain a letter or digit"));
+    }
+    Ok(q.to_owned())
+}
+
+fn parse(p: SearchParams) -> Result<SearchQuery, ApiError> {
+    let mut e = crate::domain::FieldErrors::new();
+    let text = text(p.q.as_deref(), 200);
+    if let Err(ApiError::Validation(errors)) = &text {
+        for f in errors {
+            e.add(f.field.clone(), f.message.clone());
+        }
+    }
+    for (field, v) in [("min_price", p.min_price), ("max_price", p.max_price)] {
+        if v.is_some_and(|v| v < 0) {
+            e.add(field, "must not be negative");
+        }
+    }
+    if let (Some(lo), Some(hi)) = (p.min_price, p.max_price)
+        && lo > hi
+    {
+        e.add("min_price", "must not be above max_price");
+    }
+    let sort = match p.sort.as_deref().unwrap_or("relevance") {
+        "relevance" => SortBy::Relevance,
+        "price_asc" => SortBy::PriceAsc,
+        "price_desc" => SortBy::PriceDesc,
+        "newest" => SortBy::Newest,
+        other => {
+            e.add(
+                "sort",
+                format!("'{other}' is not relevance, price_asc, price_desc or newest"),
+            );
+            SortBy::Relevance
+        }
+    };
+    let limit = p.limit.unwrap_or(20);
+    if !(1..=50).contains(&limit) {
+        e.add("limit", format!("must be between 1 and 50, got {limit}"));
+    }
+    let offset = p.offset.unwrap_or(0);
+    if offset + limit > MAX_WINDOW {
+        e.add(
+            "offset",
+            format!("offset + limit must be at most {MAX_WINDOW}; narrow the search"),
+        );
+    }
+    for (field, v) in [("category", &p.category), ("brand", &p.brand)] {
+        if v.as_ref()
+            .is_some_and(|v| v.trim().is_empty() || v.chars().count() > 100)
+        {
+            e.add(field, "must be 1 to 100 characters");
+        }
+    }
+    let text = e.finish(|| text.ok())?;
+    Ok(SearchQuery {
+        text,
+        category: p.category,
+        brand: p.brand,
+        min_price: p.min_price,
+        max_price: p.max_price,
+        in_stock: p.in_stock.unwrap_or(false),
+        sort,
+        offset,
+        limit,
+    })
+}
+
+fn unavailable(e: impl std::fmt::Display) -> ApiError {
+    ApiError::Unavailable {
+        dependency: "search index",
+        source: e.to_string().into(),
+    }
+}
+
+async fn catalogue(state: &AppState) -> Result<std::sync::Arc<Catalogue>, ApiError> {
+    state
+        .search
+        .get()
+        .await
+        .map_err(unavailable)?
+        .ok_or_else(|| unavailable("no search index has been published yet; run the rebuild"))
+}
+
+async fn search(
+    State(state): State<AppState>,
+    _: Authorized<ReadProducts>,
+    ApiQuery(params): ApiQuery<SearchParams>,
+) -> Result<Response, ApiError> {
+    let query = parse(params)?;
+    let catalogue = catalogue(&state).await?;
+    let results = catalogue.search(&query).map_err(ApiError::internal)?;
+    let next = query.offset + results.hits.len();
+    let body = json!({
+        "query": query.text,
+        "total": results.total,
+        "offset": query.offset,
+        "limit": query.limit,
+        "next_offset": (next < results.total && next < MAX_WINDOW).then_some(next),
+        "hits": results.hits,
+        "facets": {"category": results.categories, "brand": results.brands, "price": results.prices},
+    });
+    Ok(json_response(StatusCode::OK, body.to_string()))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SuggestParams {
+    q: Option<String>,
+    limit: Option<usize>,
+}
+
+async fn suggest(
+    State(state): State<AppState>,
+    _: Authorized<ReadProducts>,
+    ApiQuery(params): ApiQuery<SuggestParams>,
+) -> Result<Response, ApiError> {
+    let q = text(params.q.as_deref(), 100)?;
+    let limit = params.limit.unwrap_or(8);
+    if !(1..=20).contains(&limit) {
+        return Err(ApiError::invalid(
+            "limit",
+            format!("must be between 1 and 20, got {limit}"),
+        ));
+    }
+    let catalogue = catalogue(&state).await?;
+    let suggestions = catalogue.suggest(&q, limit).map_err(ApiError::internal)?;
+    Ok(json_response(
+        StatusCode::OK,
+        json!({"query": q, "suggestions": suggestions}).to_string(),
+    ))
+}
+
+/// Rebuilds the index from the table (every active product, with its units available across
+/// warehouses) and publishes it; old versions older than ten minutes are cleaned up.
+pub async fn rebuild(state: &AppState) -> Result<Manifest, ApiError> {
+    let (products, _) = all(MAX_PRODUCTS, |c| async move {
+        state
+            .products
+            .list(&ProductListing::All, 100, c.as_ref())
+            .await
+    })
+    .await?;
+    let mut available: HashMap<String, i64> = HashMap::new();
+    for p in &products {
+        let listing = LevelListing::Product(p.id.to_string());
+        let listing = &listing;
+        let (levels, _) = all(10_000, |c| async move {
+            state.stock.list_levels(listing, 100, c.as_ref()).await
+        })
+        .await?;
+        available.insert(
+            p.id.to_string(),
+            levels.iter().map(|l| l.available().max(0)).sum(),
+        );
+    }
+    let docs = products
+        .iter()
+        .filter(|p| !p.archived)
+        .map(|p| SearchDoc::of(p, available.get(p.id.as_str()).copied().unwrap_or(0)));
+    let catalogue = Catalogue::build(docs).map_err(ApiError::internal)?;
+    let store = IndexStore::new(state.media.client().clone(), state.media.name());
+    let manifest = store.publish(&catalogue).await.map_err(unavailable)?;
+    if let Err(e) = store.clean_up(2, std::time::Duration::from_secs(600)).await {
+        tracing::warn!(error = %e, "could not clean up old search index versions");
+    }
+    state.search.expire().await;
+    Ok(manifest)
+}
