@@ -23,7 +23,9 @@ use super::auth::audit;
 use super::dashboard::all;
 use super::stock::{Once, check_product, json_response};
 use crate::auth::can::{ManagePersonas, ReadPersonas};
-use crate::domain::persona::{PROMPT_VERSION, Persona, PersonaBrief, PersonaSummary, search_terms};
+use crate::domain::persona::{
+    PROMPT_VERSION, Persona, PersonaBrief, PersonaSummary, Provenance, search_terms,
+};
 use crate::http::{
     ApiError, ApiJson, ApiPath, ApiQuery, Authorized, IdempotencyKey, Page, RequestMeta,
 };
@@ -112,21 +114,23 @@ async fn generate(
             .into_iter()
             .map(|profile| Persona {
                 id: uuid::Uuid::now_v7().to_string(),
-                generation_id: generation_id.clone(),
                 profile,
-                segment: brief.segment(),
                 brief: request.brief.clone(),
-                category: brief.category.clone(),
-                product_ids: brief.product_ids.clone(),
-                locale: request.locale.clone(),
-                provider: state.persona_provider.name().to_owned(),
-                model: generation.model.clone(),
-                synthetic: state.persona_provider.name() == "template",
-                prompt_version: PROMPT_VERSION.to_owned(),
-                usage: generation.usage,
-                generation_ms: generation.generation_ms,
-                created_by: caller.user_id.clone(),
-                created_at: now,
+                provenance: Provenance {
+                    generation_id: generation_id.clone(),
+                    segment: brief.segment(),
+                    category: brief.category.clone(),
+                    product_ids: brief.product_ids.clone(),
+                    locale: request.locale.clone(),
+                    provider: state.persona_provider.name().to_owned(),
+                    model: generation.model.clone(),
+                    synthetic: state.persona_provider.name() == "template",
+                    prompt_version: PROMPT_VERSION.to_owned(),
+                    usage: generation.usage,
+                    generation_ms: generation.generation_ms,
+                    created_by: caller.user_id.clone(),
+                    created_at: now,
+                },
             })
             .collect();
         // Documents first; the summaries that make them visible commit last, in one transaction.
@@ -328,9 +332,9 @@ async fn stats(
     let mut by_provider: BTreeMap<&str, usize> = BTreeMap::new();
     let mut generations: BTreeMap<&str, &PersonaSummary> = BTreeMap::new();
     for s in &summaries {
-        *by_segment.entry(&s.segment).or_default() += 1;
-        *by_provider.entry(&s.provider).or_default() += 1;
-        generations.entry(&s.generation_id).or_insert(s);
+        *by_segment.entry(&s.provenance.segment).or_default() += 1;
+        *by_provider.entry(&s.provenance.provider).or_default() += 1;
+        generations.entry(&s.provenance.generation_id).or_insert(s);
     }
     let n = generations.len().max(1) as f64;
     let avg = |f: &dyn Fn(&PersonaSummary) -> u64| {
@@ -341,9 +345,9 @@ async fn stats(
         "generations": generations.len(),
         "by_segment": by_segment,
         "by_provider": by_provider,
-        "average_generation_ms": avg(&|s| s.generation_ms),
-        "average_prompt_tokens": avg(&|s| s.usage.prompt_tokens),
-        "average_completion_tokens": avg(&|s| s.usage.completion_tokens),
+        "average_generation_ms": avg(&|s| s.provenance.generation_ms),
+        "average_prompt_tokens": avg(&|s| s.provenance.usage.prompt_tokens),
+        "average_completion_tokens": avg(&|s| s.provenance.usage.completion_tokens),
         "truncated": truncated,
     });
     Ok(json_response(StatusCode::OK, body.to_string()))

@@ -300,20 +300,13 @@ pub struct TokenUsage {
     pub completion_tokens: u64,
 }
 
-/// A stored persona: the profile plus where it came from.
+/// Where a persona came from: shared by the stored document and its summary.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct Persona {
-    /// Id (UUIDv7).
-    pub id: String,
+pub struct Provenance {
     /// The request that generated it (personas of one request share it).
     pub generation_id: String,
-    /// The profile.
-    #[serde(flatten)]
-    pub profile: PersonaProfile,
     /// Segment tag.
     pub segment: String,
-    /// The brief.
-    pub brief: String,
     /// Category of the brief.
     pub category: Option<String>,
     /// Products of the brief.
@@ -339,9 +332,20 @@ pub struct Persona {
     pub created_at: OffsetDateTime,
 }
 
-#[cfg(test)]
-#[path = "persona_test.rs"]
-mod tests;
+/// A stored persona: the profile, the brief and where it came from.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Persona {
+    /// Id (UUIDv7).
+    pub id: String,
+    /// The profile.
+    #[serde(flatten)]
+    pub profile: PersonaProfile,
+    /// The brief.
+    pub brief: String,
+    /// Where it came from.
+    #[serde(flatten)]
+    pub provenance: Provenance,
+}
 
 /// What DynamoDB keeps of a persona (the full document is in S3): enough to list, filter,
 /// search and count without reading S3.
@@ -349,8 +353,6 @@ mod tests;
 pub struct PersonaSummary {
     /// Id.
     pub id: String,
-    /// The generation it came from.
-    pub generation_id: String,
     /// Name.
     pub name: String,
     /// Age range.
@@ -361,31 +363,9 @@ pub struct PersonaSummary {
     pub location: String,
     /// Quote.
     pub quote: String,
-    /// Segment tag.
-    pub segment: String,
-    /// Category of the brief.
-    pub category: Option<String>,
-    /// Products of the brief.
-    pub product_ids: Vec<String>,
-    /// Locale.
-    pub locale: String,
-    /// Provider.
-    pub provider: String,
-    /// Model.
-    pub model: String,
-    /// Not AI-generated (template provider).
-    pub synthetic: bool,
-    /// Prompt version.
-    pub prompt_version: String,
-    /// Tokens of the generation.
-    pub usage: TokenUsage,
-    /// Time of the generation.
-    pub generation_ms: u64,
-    /// Who asked.
-    pub created_by: String,
-    /// When.
-    #[serde(with = "time::serde::rfc3339")]
-    pub created_at: OffsetDateTime,
+    /// Where it came from.
+    #[serde(flatten)]
+    pub provenance: Provenance,
     /// Lower-case words search matches (profile and brief).
     #[serde(skip_serializing_if = "String::is_empty", default)]
     pub search_text: String,
@@ -396,26 +376,19 @@ impl PersonaSummary {
     pub fn of(p: &Persona) -> Self {
         Self {
             id: p.id.clone(),
-            generation_id: p.generation_id.clone(),
             name: p.profile.name.clone(),
             age_range: p.profile.age_range.clone(),
             occupation: p.profile.occupation.clone(),
             location: p.profile.location.clone(),
             quote: p.profile.quote.clone(),
-            segment: p.segment.clone(),
-            category: p.category.clone(),
-            product_ids: p.product_ids.clone(),
-            locale: p.locale.clone(),
-            provider: p.provider.clone(),
-            model: p.model.clone(),
-            synthetic: p.synthetic,
-            prompt_version: p.prompt_version.clone(),
-            usage: p.usage,
-            generation_ms: p.generation_ms,
-            created_by: p.created_by.clone(),
-            created_at: p.created_at,
-            search_text: format!("{} {} {}", p.profile.search_text(), p.segment, p.brief)
-                .to_lowercase(),
+            provenance: p.provenance.clone(),
+            search_text: format!(
+                "{} {} {}",
+                p.profile.search_text(),
+                p.provenance.segment,
+                p.brief
+            )
+            .to_lowercase(),
         }
     }
 

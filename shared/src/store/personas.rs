@@ -37,14 +37,14 @@ impl PersonaStore {
     ) -> Result<(Guard, TransactWriteItem), StoreError> {
         let mut item: Item =
             serde_dynamo::to_item(p).map_err(|e| StoreError::Internal(Box::new(e)))?;
-        let sort = format!("{}#{}", sortable(p.created_at), p.id);
+        let sort = format!("{}#{}", sortable(p.provenance.created_at), p.id);
         for (name, value) in [
             (PK, persona_pk(&p.id)),
             (SK, PERSONA_SK.into()),
             (ENTITY, "persona".into()),
             (GSI1PK, PERSONAS_PARTITION.into()),
             (GSI1SK, sort.clone()),
-            (GSI2PK, personas_of_segment(&p.segment)),
+            (GSI2PK, personas_of_segment(&p.provenance.segment)),
             (GSI2SK, sort),
         ] {
             item.insert(name.into(), AttributeValue::S(value));
