@@ -432,3 +432,7 @@ pub fn search_terms(q: &str) -> Vec<String> {
         .map(str::to_lowercase)
         .collect()
 }
+
+#[cfg(test)]
+#[path = "persona_test.rs"]
+mod tests;
