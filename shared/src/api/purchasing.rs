@@ -363,6 +363,23 @@ async fn update_order(
     Ok(versioned(&next, next.version, StatusCode::OK))
 }
 
+/// Moves `current` with `step` (`None`: nothing to change) and stores the result with an
+/// audit entry; answers with the order as it now is.
+async fn transition(
+    state: &AppState,
+    caller: &Caller,
+    meta: &RequestMeta,
+    current: PurchaseOrder,
+    action: &str,
+    step: impl FnOnce(&PurchaseOrder) -> Result<Option<PurchaseOrder>, String>,
+) -> Result<PurchaseOrder, ApiError> {
+    let Some(next) = step(&current).map_err(ApiError::Conflict)? else {
+        return Ok(current);
+    };
+    replace(state, meta, caller, action, &current, &next).await?;
+    Ok(next)
+}
+
 async fn submit(
     State(state): State<AppState>,
     who: Authorized<ManagePurchasing>,
@@ -370,17 +387,16 @@ async fn submit(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     let current = load_order(&state, &id).await?;
-    let next = current
-        .submitted(OffsetDateTime::now_utc())
-        .map_err(ApiError::Conflict)?;
-    active_supplier(&state, &next.supplier_id).await?;
-    replace(
+    if current.status == PoStatus::Draft {
+        active_supplier(&state, &current.supplier_id).await?;
+    }
+    let next = transition(
         &state,
-        &meta,
         &who.0,
+        &meta,
+        current,
         "purchasing.po_submit",
-        &current,
-        &next,
+        |po| po.submitted(OffsetDateTime::now_utc()).map(Some),
     )
     .await?;
     emit_count(
@@ -399,19 +415,13 @@ async fn cancel(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     let current = load_order(&state, &id).await?;
-    let Some(next) = current
-        .cancelled(OffsetDateTime::now_utc())
-        .map_err(ApiError::Conflict)?
-    else {
-        return Ok(versioned(&current, current.version, StatusCode::OK));
-    };
-    replace(
+    let next = transition(
         &state,
-        &meta,
         &who.0,
+        &meta,
+        current,
         "purchasing.po_cancel",
-        &current,
-        &next,
+        |po| po.cancelled(OffsetDateTime::now_utc()),
     )
     .await?;
     Ok(versioned(&next, next.version, StatusCode::OK))
