@@ -105,6 +105,18 @@ fi
   echo "AWS_ENDPOINT_URL_S3=$AWS_ENDPOINT_URL_S3"
 } >"$LOCAL/dev.env"
 
+# The search indexer's handler, fed by DynamoDB Local's stream (the event source mapping's job
+# in AWS): products created or changed through the API are searchable a few seconds later.
+say "following the table's stream for search (log: .local/logs/search-indexer.log)"
+(
+  set -a
+  # shellcheck disable=SC1091
+  source "$LOCAL/dev.env"
+  set +a
+  exec target/debug/devstack index-stream
+) >"$LOG_DIR/search-indexer.log" 2>&1 &
+PIDS+=($!)
+
 cat >&2 <<MSG
 
   Stockroom is starting on http://localhost:$PORT  (Ctrl-C stops everything)
@@ -112,6 +124,8 @@ cat >&2 <<MSG
     make admin EMAIL=you@example.com PASSWORD='a long passphrase'   # then log in
     TOKEN=\$(make -s token ROLE=manager)                               # or a dev token
     curl -H "Authorization: Bearer \$TOKEN" http://localhost:$PORT/v1/products
+  Search (the index follows the table within seconds):
+    curl -H "Authorization: Bearer \$TOKEN" 'http://localhost:$PORT/v1/search?q=jaket'
   Payments go to $RAZORPAY_BASE_URL; pay an order with
     curl -X POST http://127.0.0.1:$RAZORPAY_PORT/_stand-in/orders/<razorpay_order_id>/pay
   Emulator logs: .local/logs/   Function environment: .local/dev.env

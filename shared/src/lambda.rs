@@ -172,3 +172,49 @@ pub async fn run_outbox_forwarder() -> Result<(), lambda_http::Error> {
     ))
     .await
 }
+
+/// What the search indexer accepts: a batch of the table's stream, or a request to rebuild the
+/// whole index (`{"rebuild": true}`, sent with `aws lambda invoke`).
+#[cfg(feature = "search")]
+#[derive(Debug, serde::Deserialize)]
+#[serde(untagged)]
+enum IndexerInput {
+    Stream(aws_lambda_events::dynamodb::Event),
+    Rebuild { rebuild: bool },
+}
+
+/// Starts the search indexer: the index's only writer (reserved concurrency 1 in the template).
+#[cfg(feature = "search")]
+pub async fn run_search_indexer() -> Result<(), lambda_http::Error> {
+    telemetry::init_logging();
+    let config = Config::from_env().map_err(|e| {
+        tracing::error!(error = %e, "start-up failed; refusing to run");
+        e
+    })?;
+    let clients = AwsClients::from_env(&config).await;
+    let indexer = AppState::new(&config, &clients).indexer();
+    let indexer = &indexer;
+    lambda_http::lambda_runtime::run(lambda_http::service_fn(
+        move |event: lambda_http::LambdaEvent<serde_json::Value>| async move {
+            match serde_json::from_value::<IndexerInput>(event.payload) {
+                Ok(IndexerInput::Stream(batch)) => {
+                    let (report, response) = indexer.handle(&batch).await;
+                    tracing::info!(?report, "indexed a stream batch");
+                    Ok::<_, lambda_http::Error>(serde_json::to_value(response)?)
+                }
+                Ok(IndexerInput::Rebuild { rebuild: true }) => {
+                    let report = indexer.rebuild().await.map_err(|e| {
+                        tracing::error!(error = %e, "the rebuild failed");
+                        e.to_string()
+                    })?;
+                    tracing::info!(?report, "rebuilt the search index");
+                    Ok(serde_json::to_value(report)?)
+                }
+                Ok(IndexerInput::Rebuild { rebuild: false }) | Err(_) => {
+                    Err("expected a DynamoDB stream batch or {\"rebuild\": true}".into())
+                }
+            }
+        },
+    ))
+    .await
+}

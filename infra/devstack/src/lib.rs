@@ -4,7 +4,9 @@
 //! Used by `make dev` (through the `devstack` binary) and by the tests (per-test tables).
 
 mod keys;
+mod stream;
 mod template;
 
 pub use keys::{load_or_create_signing_key, mint_token};
+pub use stream::{StreamPoller, index as index_batch};
 pub use template::{Route, Template};

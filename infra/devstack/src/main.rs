@@ -21,7 +21,9 @@ devstack token <key-file> <role> [sub] [ttl-seconds]
 devstack admin <email>                   create or promote an admin in TABLE_NAME (password from $PASSWORD)
 devstack keygen <kid>                    print a new signing key as secret JSON, and its JWKS
 devstack reindex                         rebuild the search index from the table and publish it
-                                         (reads the functions' environment: TABLE_NAME, MEDIA_BUCKET, ...)";
+                                         (reads the functions' environment: TABLE_NAME, MEDIA_BUCKET, ...)
+devstack index-stream                    rebuild, then follow the table's stream and apply every batch
+                                         with the search indexer's handler (what `make dev` runs)";
 
 #[tokio::main]
 async fn main() -> Result<()> {
@@ -68,6 +70,7 @@ async fn main() -> Result<()> {
         }
         Some("admin") => admin(arg(1, "email")?).await,
         Some("reindex") => reindex().await,
+        Some("index-stream") => index_stream().await,
         Some("keygen") => {
             let key = shared::auth::SigningKey::generate(arg(1, "kid")?).map_err(|e| anyhow!(e))?;
             let jwk = key.public_jwk().map_err(|e| anyhow!(e))?;
@@ -107,26 +110,69 @@ async fn resources(template: &str, prefix: &str) -> Result<()> {
     Ok(())
 }
 
-/// Creates the account `email` as an admin, or promotes it, in the table named by
-/// `TABLE_NAME` (the local stack's, or a deployed one with AWS credentials).
 /// Rebuilds the search index from the table and publishes it to the media bucket.
 async fn reindex() -> Result<()> {
     let config = shared::config::Config::from_env().map_err(|e| anyhow!(e))?;
     let clients = shared::aws::AwsClients::from_env(&config).await;
     let state = shared::api::AppState::new(&config, &clients);
-    let manifest = shared::api::search::rebuild(&state)
+    let report = shared::api::search::rebuild(&state)
         .await
         .map_err(|e| anyhow!("{e}"))?;
     println!(
-        "published search index version {} ({} products, {} files under {})",
-        manifest.version,
-        manifest.documents,
-        manifest.files.len(),
-        manifest.prefix
+        "published search index version {} ({} products)",
+        report.version.unwrap_or_default(),
+        report.documents
     );
     Ok(())
 }
 
+/// Follows the table's stream and keeps the search index fresh, as the search-indexer function
+/// does in AWS: batches go to the same handler, and records it reports failed are retried.
+async fn index_stream() -> Result<()> {
+    shared::telemetry::init_logging();
+    let config = shared::config::Config::from_env().map_err(|e| anyhow!(e))?;
+    let clients = shared::aws::AwsClients::from_env(&config).await;
+    let indexer = shared::api::AppState::new(&config, &clients).indexer();
+    let mut poller = devstack::StreamPoller::new(
+        &clients.sdk,
+        &clients.dynamodb,
+        config.table_name.as_str(),
+        false,
+    )
+    .await?;
+    // Take the stream's current position first, so nothing written during the rebuild is missed.
+    poller.poll().await?;
+    let report = indexer.rebuild().await.map_err(|e| anyhow!("{e}"))?;
+    println!(
+        "search index rebuilt: {} products; following the table's stream",
+        report.documents
+    );
+    let mut pending = Vec::new();
+    loop {
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        match poller.poll().await {
+            Ok(mut records) => pending.append(&mut records),
+            Err(e) => {
+                eprintln!("reading the stream failed (retrying): {e:#}");
+                continue;
+            }
+        }
+        if pending.is_empty() {
+            continue;
+        }
+        let (report, retry) = devstack::index_batch(&indexer, std::mem::take(&mut pending)).await;
+        if report.changed > 0 || report.failed > 0 {
+            println!(
+                "indexed {} products: {} changed, version {:?}, {} records to retry",
+                report.products, report.changed, report.version, report.failed
+            );
+        }
+        pending = retry;
+    }
+}
+
+/// Creates the account `email` as an admin, or promotes it, in the table named by
+/// `TABLE_NAME` (the local stack's, or a deployed one with AWS credentials).
 async fn admin(email: &str) -> Result<()> {
     let password = std::env::var("PASSWORD").unwrap_or_default();
     let table = std::env::var("TABLE_NAME").map_err(|_| anyhow!("set TABLE_NAME"))?;

@@ -16,8 +16,8 @@ use super::AppState;
 use crate::auth::can::ReadStock;
 use crate::domain::stock::{Movement, StockLevel, Warehouse};
 use crate::domain::{Product, ProductId};
-use crate::http::{ApiError, Authorized, Cursor};
-use crate::store::{LedgerFilter, LevelListing, ProductListing, StoreError};
+use crate::http::{ApiError, Authorized};
+use crate::store::{LedgerFilter, LevelListing, ProductListing};
 
 /// Most warehouses, levels per warehouse and products the dashboard reads.
 const MAX_WAREHOUSES: usize = 200;
@@ -30,24 +30,7 @@ pub(super) fn router() -> Router<AppState> {
     Router::new().route("/v1/dashboard", get(dashboard))
 }
 
-/// Reads every page of a listing, up to `cap` items; says whether it stopped early.
-pub(super) async fn all<T, F, Fut>(cap: usize, mut page: F) -> Result<(Vec<T>, bool), ApiError>
-where
-    F: FnMut(Option<Cursor>) -> Fut,
-    Fut: std::future::Future<Output = Result<(Vec<T>, Option<Cursor>), StoreError>>,
-{
-    let mut items = Vec::new();
-    let mut cursor = None;
-    loop {
-        let (mut batch, next) = page(cursor).await?;
-        items.append(&mut batch);
-        match next {
-            Some(c) if items.len() < cap => cursor = Some(c),
-            Some(_) => return Ok((items, true)),
-            None => return Ok((items, false)),
-        }
-    }
-}
+pub(super) use crate::store::all_pages as all;
 
 fn money(values: &BTreeMap<String, i64>) -> Value {
     json!(

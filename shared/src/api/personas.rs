@@ -269,6 +269,7 @@ async fn everything(state: &AppState) -> Result<(Vec<PersonaSummary>, bool), Api
         state.personas.list(filter, 100, c.as_ref()).await
     })
     .await
+    .map_err(ApiError::from)
 }
 
 #[derive(Debug, Deserialize)]

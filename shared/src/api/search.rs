@@ -1,8 +1,6 @@
 //! The search function: full-text product search and autocomplete over the index published in
 //! S3 (every signed-in account), and the full rebuild of that index from the table.
 
-use std::collections::HashMap;
-
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -12,15 +10,10 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::AppState;
-use super::dashboard::all;
 use super::stock::json_response;
 use crate::auth::can::ReadProducts;
 use crate::http::{ApiError, ApiQuery, Authorized};
-use crate::search::{Catalogue, IndexStore, MAX_WINDOW, Manifest, SearchDoc, SearchQuery, SortBy};
-use crate::store::{LevelListing, ProductListing};
-
-/// Most products a rebuild reads.
-const MAX_PRODUCTS: usize = 1_000_000;
+use crate::search::{Catalogue, IndexStore, Indexer, MAX_WINDOW, Report, SearchQuery, SortBy};
 
 /// The search function's routes.
 pub fn router() -> Router<AppState> {
@@ -189,39 +182,21 @@ async fn suggest(
     ))
 }
 
-/// Rebuilds the index from the table (every active product, with its units available across
-/// warehouses) and publishes it; old versions older than ten minutes are cleaned up.
-pub async fn rebuild(state: &AppState) -> Result<Manifest, ApiError> {
-    let (products, _) = all(MAX_PRODUCTS, |c| async move {
-        state
-            .products
-            .list(&ProductListing::All, 100, c.as_ref())
-            .await
-    })
-    .await?;
-    let mut available: HashMap<String, i64> = HashMap::new();
-    for p in &products {
-        let listing = LevelListing::Product(p.id.to_string());
-        let listing = &listing;
-        let (levels, _) = all(10_000, |c| async move {
-            state.stock.list_levels(listing, 100, c.as_ref()).await
-        })
-        .await?;
-        available.insert(
-            p.id.to_string(),
-            levels.iter().map(|l| l.available().max(0)).sum(),
-        );
+impl AppState {
+    /// The index's writer over this state's table and bucket.
+    pub fn indexer(&self) -> Indexer {
+        Indexer::new(
+            self.products.clone(),
+            self.stock.clone(),
+            IndexStore::new(self.media.client().clone(), self.media.name()),
+        )
     }
-    let docs = products
-        .iter()
-        .filter(|p| !p.archived)
-        .map(|p| SearchDoc::of(p, available.get(p.id.as_str()).copied().unwrap_or(0)));
-    let catalogue = Catalogue::build(docs).map_err(ApiError::internal)?;
-    let store = IndexStore::new(state.media.client().clone(), state.media.name());
-    let manifest = store.publish(&catalogue).await.map_err(unavailable)?;
-    if let Err(e) = store.clean_up(2, std::time::Duration::from_secs(600)).await {
-        tracing::warn!(error = %e, "could not clean up old search index versions");
-    }
+}
+
+/// Rebuilds the index from the table and publishes it (`make reindex`, tests); this process's
+/// readers look for the new version on their next request.
+pub async fn rebuild(state: &AppState) -> Result<Report, ApiError> {
+    let report = state.indexer().rebuild().await.map_err(unavailable)?;
     state.search.expire().await;
-    Ok(manifest)
+    Ok(report)
 }

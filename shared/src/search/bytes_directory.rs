@@ -24,15 +24,10 @@ impl std::fmt::Debug for BytesDirectory {
 }
 
 impl BytesDirectory {
-    /// A directory holding `files`.
-    pub fn new(files: HashMap<PathBuf, Vec<u8>>) -> Self {
+    /// A directory holding `files` (shared, not copied).
+    pub fn new(files: HashMap<PathBuf, OwnedBytes>) -> Self {
         Self {
-            files: Arc::new(
-                files
-                    .into_iter()
-                    .map(|(path, bytes)| (path, OwnedBytes::new(bytes)))
-                    .collect(),
-            ),
+            files: Arc::new(files),
         }
     }
 }

@@ -7,14 +7,14 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::RwLock;
 
-use super::{Catalogue, IndexStore, PublishError};
+use super::{Catalogue, Fetched, IndexStore, PublishError};
 
 /// How often a warm process asks S3 whether a newer index exists.
 pub const CHECK_EVERY: Duration = Duration::from_secs(5);
 
 struct Current {
     catalogue: Arc<Catalogue>,
-    etag: String,
+    fetched: Fetched,
     checked: Instant,
 }
 
@@ -54,23 +54,28 @@ impl SearchCache {
             if c.checked.elapsed() < CHECK_EVERY {
                 return Ok(Some(c.catalogue.clone()));
             }
-            if !self.store.changed_since(&c.etag).await? {
+            if !self.store.changed_since(&c.fetched.etag).await? {
                 c.checked = Instant::now();
                 return Ok(Some(c.catalogue.clone()));
             }
         }
-        let Some(loaded) = self.store.load().await? else {
+        // Segment files shared with the version in hand are not downloaded again.
+        let Some(loaded) = self
+            .store
+            .load(current.as_ref().map(|c| &c.fetched))
+            .await?
+        else {
             return Ok(None);
         };
         tracing::info!(
-            version = loaded.manifest.version,
-            documents = loaded.manifest.documents,
+            version = loaded.fetched.manifest.version,
+            documents = loaded.fetched.manifest.documents,
             "loaded the search index"
         );
         let catalogue = Arc::new(loaded.catalogue);
         *current = Some(Current {
             catalogue: catalogue.clone(),
-            etag: loaded.etag,
+            fetched: loaded.fetched,
             checked: Instant::now(),
         });
         Ok(Some(catalogue))

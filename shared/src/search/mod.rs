@@ -11,6 +11,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
 
 use tantivy::collector::{Count, DocSetCollector, TopDocs};
+use tantivy::directory::{OwnedBytes, RamDirectory};
+use tantivy::index::SegmentComponent;
 use tantivy::query::{
     BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, Query, RangeQuery, TermQuery,
 };
@@ -27,10 +29,12 @@ use crate::domain::Product;
 
 mod bytes_directory;
 mod cache;
+mod indexer;
 mod publish;
 pub use bytes_directory::BytesDirectory;
 pub use cache::{CHECK_EVERY, SearchCache};
-pub use publish::{IndexStore, Loaded, Manifest, PublishError};
+pub use indexer::{Indexer, IndexerError, Report, Touched, touched};
+pub use publish::{Fetched, IndexStore, Loaded, Manifest, PublishError, Published};
 
 /// Most results one query may page through (offset + limit).
 pub const MAX_WINDOW: usize = 1_000;
@@ -79,6 +83,45 @@ impl SearchDoc {
             created: product.created_at.unix_timestamp(),
         }
     }
+
+    /// A fingerprint of everything indexed, so an unchanged product is not rewritten.
+    pub fn digest(&self) -> u64 {
+        let text = serde_json::json!([
+            self.id,
+            self.name,
+            self.description,
+            self.brand,
+            self.category,
+            self.sku,
+            self.barcode,
+            self.price_minor,
+            self.available,
+            self.created
+        ])
+        .to_string();
+        let hash = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, text.as_bytes());
+        let mut first = [0u8; 8];
+        first.copy_from_slice(&hash.as_ref()[..8]);
+        u64::from_be_bytes(first)
+    }
+}
+
+/// A change to apply to the index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// Add the product, or replace its document.
+    Upsert(SearchDoc),
+    /// Remove the product (archived or gone).
+    Remove(String),
+}
+
+impl Change {
+    fn id(&self) -> &str {
+        match self {
+            Change::Upsert(d) => &d.id,
+            Change::Remove(id) => id,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -95,6 +138,7 @@ struct Fields {
     price: Field,
     available: Field,
     created: Field,
+    digest: Field,
 }
 
 fn schema() -> (Schema, Fields) {
@@ -120,6 +164,7 @@ fn schema() -> (Schema, Fields) {
         price: b.add_i64_field("price", INDEXED | FAST | STORED),
         available: b.add_i64_field("available", INDEXED | FAST | STORED),
         created: b.add_i64_field("created", FAST),
+        digest: b.add_u64_field("digest", STORED),
     };
     (b.build(), fields)
 }
@@ -286,15 +331,29 @@ impl Catalogue {
         })
     }
 
-    /// The index's files (relative path, bytes), to publish: `meta.json` and every segment file.
+    /// The index's live files (relative path, bytes), to publish: `meta.json` and the files of
+    /// every searchable segment (never files a merge made obsolete).
     pub fn files(&self) -> Result<Vec<(String, Vec<u8>)>, SearchError> {
         let dir = self.index.directory();
-        let mut paths: Vec<std::path::PathBuf> = dir.list_managed_files().into_iter().collect();
-        paths.push("meta.json".into());
-        paths.sort();
-        paths.dedup();
+        let mut paths = vec![std::path::PathBuf::from("meta.json")];
+        for meta in self.index.searchable_segment_metas()? {
+            for component in [
+                SegmentComponent::Postings,
+                SegmentComponent::Positions,
+                SegmentComponent::FastFields,
+                SegmentComponent::FieldNorms,
+                SegmentComponent::Terms,
+                SegmentComponent::Store,
+            ] {
+                paths.push(meta.relative_path(component));
+            }
+            if meta.has_deletes() {
+                paths.push(meta.relative_path(SegmentComponent::Delete));
+            }
+        }
         let mut files = Vec::with_capacity(paths.len());
         for path in paths {
+            // A segment without, say, positions has no such file.
             let Ok(bytes) = tantivy::Directory::atomic_read(dir, &path) else {
                 continue;
             };
@@ -303,12 +362,86 @@ impl Catalogue {
         Ok(files)
     }
 
-    /// Opens an index from its files, already in memory (e.g. downloaded from S3).
-    pub fn from_files(files: HashMap<std::path::PathBuf, Vec<u8>>) -> Result<Self, SearchError> {
+    /// Opens a read-only index over its files, already in memory (e.g. downloaded from S3),
+    /// without copying them.
+    pub fn from_files(files: HashMap<std::path::PathBuf, OwnedBytes>) -> Result<Self, SearchError> {
         let index = Index::open(BytesDirectory::new(files))?;
         index.tokenizers().register(TOKENIZER, analyzer());
         let (_, fields) = schema();
         Self::open(index, fields)
+    }
+
+    /// Opens an index that [`Catalogue::apply`] can change, from a copy of its files.
+    pub fn writable(files: HashMap<std::path::PathBuf, OwnedBytes>) -> Result<Self, SearchError> {
+        let dir = RamDirectory::create();
+        for (path, bytes) in files {
+            tantivy::Directory::atomic_write(&dir, &path, bytes.as_slice()).map_err(|e| {
+                SearchError::Index(tantivy::TantivyError::InternalError(e.to_string()))
+            })?;
+        }
+        let index = Index::open(dir)?;
+        index.tokenizers().register(TOKENIZER, analyzer());
+        let (_, fields) = schema();
+        Self::open(index, fields)
+    }
+
+    /// The stored digest of each of `ids` that is in the index.
+    fn digests<'a>(
+        &self,
+        ids: impl Iterator<Item = &'a str>,
+    ) -> Result<HashMap<String, u64>, SearchError> {
+        let searcher = self.reader.searcher();
+        let mut found = HashMap::new();
+        for id in ids {
+            let term = TermQuery::new(
+                Term::from_field_text(self.fields.id, id),
+                IndexRecordOption::Basic,
+            );
+            if let Some((_, address)) = searcher
+                .search(&term, &TopDocs::with_limit(1).order_by_score())?
+                .first()
+            {
+                let d: TantivyDocument = searcher.doc(*address)?;
+                if let Some(digest) = d.get_first(self.fields.digest).and_then(|v| v.as_u64()) {
+                    found.insert(id.to_owned(), digest);
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// Applies `changes` (later ones win for the same product), skipping products whose
+    /// document is already exactly as given; returns how many documents changed. Only an index
+    /// from [`Catalogue::build`] or [`Catalogue::writable`] can be changed.
+    pub fn apply(&self, changes: &[Change]) -> Result<usize, SearchError> {
+        let mut last: HashMap<&str, &Change> = HashMap::new();
+        for c in changes {
+            last.insert(c.id(), c);
+        }
+        let current = self.digests(last.keys().copied())?;
+        let due: Vec<&Change> = last
+            .into_values()
+            .filter(|c| match c {
+                Change::Upsert(d) => current.get(&d.id) != Some(&d.digest()),
+                Change::Remove(id) => current.contains_key(id.as_str()),
+            })
+            .collect();
+        if due.is_empty() {
+            return Ok(0);
+        }
+        let mut writer = self
+            .index
+            .writer_with_num_threads::<TantivyDocument>(1, 50_000_000)?;
+        for c in &due {
+            writer.delete_term(Term::from_field_text(self.fields.id, c.id()));
+            if let Change::Upsert(d) = c {
+                writer.add_document(Self::document(&self.fields, d))?;
+            }
+        }
+        writer.commit()?;
+        writer.wait_merging_threads()?;
+        self.reader.reload()?;
+        Ok(due.len())
     }
 
     /// Product names for what the user is typing: every word but the last must match a name
@@ -396,6 +529,7 @@ impl Catalogue {
             f.price => d.price_minor,
             f.available => d.available,
             f.created => d.created,
+            f.digest => d.digest(),
         );
         if let Some(b) = &d.brand {
             doc.add_text(f.brand, b);

@@ -1,25 +1,31 @@
-//! The index in S3: each version's files under `search/v<version>/`, then a small manifest
-//! (`search/manifest.json`) written last, so a reader never sees half a version. Readers load
-//! the manifest's files into memory and check the manifest's ETag cheaply for a newer one.
+//! The index in S3. Segment files never change once written, so each is uploaded once, under
+//! `search/files/`, and shared by every version that uses it. A version is its `meta.json` and
+//! its manifest under `search/v<version>/`; the current manifest is copied to
+//! `search/manifest.json` last, so a reader never sees half a version. Readers download a
+//! version's files into memory (reusing the bytes of files they already hold) and check the
+//! manifest's ETag cheaply for a newer one.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::PathBuf;
+use std::time::Duration;
 
 use aws_sdk_s3::primitives::ByteStream;
 use serde::{Deserialize, Serialize};
+use tantivy::directory::OwnedBytes;
 
 use super::{Catalogue, SearchError};
 
 const MANIFEST: &str = "search/manifest.json";
+const FILES: &str = "search/files/";
+const VERSIONS: &str = "search/v";
 
 /// What a published version holds.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Manifest {
     /// Increases with every publish (milliseconds since the epoch).
     pub version: u64,
-    /// Where its files are.
-    pub prefix: String,
-    /// Its files (relative paths).
-    pub files: Vec<String>,
+    /// Its files: the index's relative path → the S3 key holding it.
+    pub files: BTreeMap<String, String>,
     /// Products in it.
     pub documents: u64,
 }
@@ -42,6 +48,10 @@ fn s3(e: impl std::fmt::Display) -> PublishError {
     PublishError::S3(e.to_string())
 }
 
+fn now_ms() -> u64 {
+    u64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000).unwrap_or(0)
+}
+
 /// The published index in a bucket.
 #[derive(Debug, Clone)]
 pub struct IndexStore {
@@ -49,15 +59,47 @@ pub struct IndexStore {
     bucket: String,
 }
 
-/// A loaded version: the catalogue, its manifest and the manifest's ETag.
+/// A downloaded version: its manifest, the manifest's ETag and its files' bytes by S3 key.
+#[derive(Debug, Clone)]
+pub struct Fetched {
+    /// What was downloaded.
+    pub manifest: Manifest,
+    /// To ask S3 cheaply whether a newer version exists.
+    pub etag: String,
+    /// Bytes by S3 key.
+    pub bytes: HashMap<String, OwnedBytes>,
+}
+
+impl Fetched {
+    /// The files by the index's relative path, ready for [`Catalogue::from_files`] (shared,
+    /// not copied).
+    pub fn files(&self) -> HashMap<PathBuf, OwnedBytes> {
+        self.manifest
+            .files
+            .iter()
+            .filter_map(|(path, key)| Some((PathBuf::from(path), self.bytes.get(key)?.clone())))
+            .collect()
+    }
+}
+
+/// A loaded version: the catalogue and what it was opened from.
 #[derive(Debug)]
 pub struct Loaded {
     /// The searchable catalogue.
     pub catalogue: Catalogue,
-    /// What was loaded.
+    /// Its manifest, ETag and bytes.
+    pub fetched: Fetched,
+}
+
+/// What a publish wrote.
+#[derive(Debug, Clone)]
+pub struct Published {
+    /// The new version's manifest.
     pub manifest: Manifest,
-    /// To ask S3 cheaply whether a newer version exists.
+    /// The ETag of `search/manifest.json` as written.
     pub etag: String,
+    /// Files uploaded (the others were already in S3).
+    pub uploaded: usize,
 }
 
 impl IndexStore {
@@ -69,85 +111,134 @@ impl IndexStore {
         }
     }
 
-    /// Uploads `catalogue`'s files, then the manifest naming them; returns the manifest.
-    pub async fn publish(&self, catalogue: &Catalogue) -> Result<Manifest, PublishError> {
-        let version =
-            u64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000)
-                .unwrap_or(0);
-        let prefix = format!("search/v{version}/");
-        let files = catalogue.files()?;
-        let uploads = files.iter().map(|(path, bytes)| {
-            self.client
-                .put_object()
-                .bucket(&self.bucket)
-                .key(format!("{prefix}{path}"))
-                .body(ByteStream::from(bytes.clone()))
-                .send()
-        });
-        for result in futures::future::join_all(uploads).await {
-            result.map_err(s3)?;
+    async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<Option<String>, PublishError> {
+        let out = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .body(ByteStream::from(bytes))
+            .send()
+            .await
+            .map_err(s3)?;
+        Ok(out.e_tag().map(str::to_owned))
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<(Vec<u8>, String)>, PublishError> {
+        match self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(o) => {
+                let etag = o.e_tag().unwrap_or_default().to_owned();
+                let bytes = o.body.collect().await.map_err(s3)?.into_bytes().to_vec();
+                Ok(Some((bytes, etag)))
+            }
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => Ok(None),
+            Err(e) => Err(s3(e)),
+        }
+    }
+
+    /// Uploads the files of `catalogue` that `previous` (the version it was changed from, if
+    /// any) does not already hold, then its manifest, then points readers at it.
+    pub async fn publish(
+        &self,
+        catalogue: &Catalogue,
+        previous: Option<&Manifest>,
+    ) -> Result<Published, PublishError> {
+        let version = now_ms().max(previous.map_or(0, |p| p.version + 1));
+        let prefix = format!("{VERSIONS}{version}/");
+        let known: BTreeSet<&String> = previous
+            .map(|p| p.files.values().collect())
+            .unwrap_or_default();
+        let mut files = BTreeMap::new();
+        let mut uploads = Vec::new();
+        for (path, bytes) in catalogue.files()? {
+            let key = if path == "meta.json" {
+                format!("{prefix}{path}")
+            } else {
+                format!("{FILES}{path}")
+            };
+            if !known.contains(&key) {
+                uploads.push((key.clone(), bytes));
+            }
+            files.insert(path, key);
+        }
+        let uploaded = uploads.len();
+        for chunk in uploads.chunks(16) {
+            let sent = chunk
+                .iter()
+                .map(|(key, bytes)| self.put(key, bytes.clone()));
+            for result in futures::future::join_all(sent).await {
+                result?;
+            }
         }
         let manifest = Manifest {
             version,
-            prefix,
-            files: files.iter().map(|(p, _)| p.clone()).collect(),
+            files,
             documents: catalogue.len(),
         };
         let body =
             serde_json::to_vec(&manifest).map_err(|e| PublishError::Manifest(e.to_string()))?;
-        self.client
-            .put_object()
-            .bucket(&self.bucket)
-            .key(MANIFEST)
-            .content_type("application/json")
-            .body(ByteStream::from(body))
-            .send()
-            .await
-            .map_err(s3)?;
-        Ok(manifest)
-    }
-
-    /// The current version, or `None` when nothing was published yet.
-    pub async fn load(&self) -> Result<Option<Loaded>, PublishError> {
-        let got = match self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(MANIFEST)
-            .send()
-            .await
-        {
-            Ok(o) => o,
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => return Ok(None),
-            Err(e) => return Err(s3(e)),
-        };
-        let etag = got.e_tag().unwrap_or_default().to_owned();
-        let bytes = got.body.collect().await.map_err(s3)?.into_bytes();
-        let manifest: Manifest =
-            serde_json::from_slice(&bytes).map_err(|e| PublishError::Manifest(e.to_string()))?;
-        let prefix = manifest.prefix.as_str();
-        let downloads = manifest.files.iter().map(|path| async move {
-            let object = self
-                .client
-                .get_object()
-                .bucket(&self.bucket)
-                .key(format!("{prefix}{path}"))
-                .send()
-                .await
-                .map_err(s3)?;
-            let bytes = object.body.collect().await.map_err(s3)?.into_bytes();
-            Ok::<_, PublishError>((std::path::PathBuf::from(path), bytes.to_vec()))
-        });
-        let files: HashMap<_, _> = futures::future::join_all(downloads)
-            .await
-            .into_iter()
-            .collect::<Result<_, _>>()?;
-        let catalogue = Catalogue::from_files(files)?;
-        Ok(Some(Loaded {
-            catalogue,
+        self.put(&format!("{prefix}manifest.json"), body.clone())
+            .await?;
+        let etag = self.put(MANIFEST, body).await?.unwrap_or_default();
+        Ok(Published {
             manifest,
             etag,
+            uploaded,
+        })
+    }
+
+    /// The current version's manifest, files and ETag, or `None` when nothing was published
+    /// yet. Files already in `reuse` (an earlier download) are not downloaded again.
+    pub async fn fetch(&self, reuse: Option<&Fetched>) -> Result<Option<Fetched>, PublishError> {
+        let Some((body, etag)) = self.get(MANIFEST).await? else {
+            return Ok(None);
+        };
+        let manifest: Manifest =
+            serde_json::from_slice(&body).map_err(|e| PublishError::Manifest(e.to_string()))?;
+        let mut bytes = HashMap::with_capacity(manifest.files.len());
+        let mut missing = Vec::new();
+        for key in manifest.files.values() {
+            match reuse.and_then(|r| r.bytes.get(key)) {
+                Some(b) => {
+                    bytes.insert(key.clone(), b.clone());
+                }
+                None => missing.push(key.clone()),
+            }
+        }
+        for chunk in missing.chunks(16) {
+            let downloads = chunk.iter().map(|key| async move {
+                let (got, _) = self
+                    .get(key)
+                    .await?
+                    .ok_or_else(|| PublishError::S3(format!("{key} is missing")))?;
+                Ok::<_, PublishError>((key.clone(), OwnedBytes::new(got)))
+            });
+            for result in futures::future::join_all(downloads).await {
+                let (key, b) = result?;
+                bytes.insert(key, b);
+            }
+        }
+        Ok(Some(Fetched {
+            manifest,
+            etag,
+            bytes,
         }))
+    }
+
+    /// The current version, opened read-only, or `None` when nothing was published yet.
+    pub async fn load(&self, reuse: Option<&Fetched>) -> Result<Option<Loaded>, PublishError> {
+        let Some(fetched) = self.fetch(reuse).await? else {
+            return Ok(None);
+        };
+        let catalogue = Catalogue::from_files(fetched.files())?;
+        Ok(Some(Loaded { catalogue, fetched }))
     }
 
     /// Whether the published manifest differs from the one with `etag` (one HEAD request).
@@ -166,56 +257,103 @@ impl IndexStore {
         }
     }
 
-    /// Deletes the files of versions other than the newest `keep`, once they are older than
-    /// `grace` (readers that loaded them have moved on by then). Returns how many files went.
-    pub async fn clean_up(
-        &self,
-        keep: usize,
-        grace: std::time::Duration,
-    ) -> Result<usize, PublishError> {
-        let mut versions: Vec<u64> = Vec::new();
-        let mut keys: Vec<(u64, String)> = Vec::new();
+    /// Deletes what no reader can need any more: versions other than the current one, the
+    /// newest `keep` and those published within `grace`; and segment files none of the kept
+    /// versions uses that are older than `grace` (so a publish in flight keeps its uploads).
+    /// Returns how many objects went.
+    pub async fn clean_up(&self, keep: usize, grace: Duration) -> Result<usize, PublishError> {
+        let grace_ms = u64::try_from(grace.as_millis()).unwrap_or(u64::MAX);
+        let now = now_ms();
+        let mut version_keys: Vec<(u64, String)> = Vec::new();
+        let mut file_keys: Vec<(String, u64)> = Vec::new();
         let mut pages = self
             .client
             .list_objects_v2()
             .bucket(&self.bucket)
-            .prefix("search/v")
+            .prefix("search/")
             .into_paginator()
             .send();
         while let Some(page) = pages.next().await {
             for object in page.map_err(s3)?.contents() {
                 let Some(key) = object.key() else { continue };
-                let version = key
-                    .strip_prefix("search/v")
+                if key.starts_with(FILES) {
+                    let modified = object
+                        .last_modified()
+                        .and_then(|t| t.to_millis().ok())
+                        .and_then(|t| u64::try_from(t).ok())
+                        .unwrap_or(now);
+                    file_keys.push((key.to_owned(), modified));
+                } else if let Some(v) = key
+                    .strip_prefix(VERSIONS)
                     .and_then(|rest| rest.split('/').next())
-                    .and_then(|v| v.parse::<u64>().ok());
-                if let Some(v) = version {
-                    versions.push(v);
-                    keys.push((v, key.to_owned()));
+                    .and_then(|v| v.parse::<u64>().ok())
+                {
+                    version_keys.push((v, key.to_owned()));
                 }
             }
         }
+        let current = match self.get(MANIFEST).await? {
+            Some((body, _)) => serde_json::from_slice::<Manifest>(&body).ok(),
+            None => None,
+        };
+        let mut versions: Vec<u64> = version_keys.iter().map(|(v, _)| *v).collect();
         versions.sort_unstable();
         versions.dedup();
-        let now_ms =
-            u64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000)
-                .unwrap_or(0);
-        let grace_ms = u64::try_from(grace.as_millis()).unwrap_or(u64::MAX);
-        let kept: Vec<u64> = versions.iter().rev().take(keep.max(1)).copied().collect();
-        let mut deleted = 0;
-        for (v, key) in keys {
-            if kept.contains(&v) || now_ms.saturating_sub(v) < grace_ms {
-                continue;
+        let kept: BTreeSet<u64> = versions
+            .iter()
+            .rev()
+            .take(keep.max(1))
+            .copied()
+            .chain(
+                versions
+                    .iter()
+                    .copied()
+                    .filter(|v| now.saturating_sub(*v) < grace_ms),
+            )
+            .chain(current.as_ref().map(|m| m.version))
+            .collect();
+        // Files the kept versions use; if one of their manifests cannot be read, keep every file.
+        let mut used: BTreeSet<String> = BTreeSet::new();
+        let mut all_known = true;
+        for v in &kept {
+            match self.get(&format!("{VERSIONS}{v}/manifest.json")).await? {
+                Some((body, _)) => match serde_json::from_slice::<Manifest>(&body) {
+                    Ok(m) => used.extend(m.files.into_values()),
+                    Err(_) => all_known = false,
+                },
+                None => all_known = false,
             }
-            self.client
-                .delete_object()
-                .bucket(&self.bucket)
-                .key(&key)
-                .send()
-                .await
-                .map_err(s3)?;
-            deleted += 1;
         }
-        Ok(deleted)
+        if let Some(m) = &current {
+            used.extend(m.files.values().cloned());
+        }
+        let mut doomed: Vec<String> = version_keys
+            .into_iter()
+            .filter(|(v, _)| !kept.contains(v))
+            .map(|(_, k)| k)
+            .collect();
+        if all_known {
+            doomed.extend(
+                file_keys
+                    .into_iter()
+                    .filter(|(k, modified)| {
+                        !used.contains(k) && now.saturating_sub(*modified) >= grace_ms
+                    })
+                    .map(|(k, _)| k),
+            );
+        }
+        for chunk in doomed.chunks(16) {
+            let deletes = chunk.iter().map(|key| {
+                self.client
+                    .delete_object()
+                    .bucket(&self.bucket)
+                    .key(key)
+                    .send()
+            });
+            for result in futures::future::join_all(deletes).await {
+                result.map_err(s3)?;
+            }
+        }
+        Ok(doomed.len())
     }
 }

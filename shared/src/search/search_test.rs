@@ -302,8 +302,13 @@ fn an_index_round_trips_through_its_files() {
         "{:?}",
         files.iter().map(|f| &f.0).collect::<Vec<_>>()
     );
-    let loaded =
-        Catalogue::from_files(files.into_iter().map(|(p, b)| (p.into(), b)).collect()).unwrap();
+    let loaded = Catalogue::from_files(
+        files
+            .into_iter()
+            .map(|(p, b)| (p.into(), tantivy::directory::OwnedBytes::new(b)))
+            .collect(),
+    )
+    .unwrap();
     assert_eq!(loaded.len(), 8);
     assert_eq!(ids(&loaded, "jacket"), ids(&built, "jacket"));
     let q = SearchQuery {

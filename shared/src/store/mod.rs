@@ -273,6 +273,25 @@ pub(crate) enum Guard {
     None,
 }
 
+/// Reads every page of a listing, up to `cap` items; says whether it stopped early.
+pub async fn all_pages<T, F, Fut>(cap: usize, mut page: F) -> Result<(Vec<T>, bool), StoreError>
+where
+    F: FnMut(Option<Cursor>) -> Fut,
+    Fut: std::future::Future<Output = Result<(Vec<T>, Option<Cursor>), StoreError>>,
+{
+    let mut items = Vec::new();
+    let mut cursor = None;
+    loop {
+        let (mut batch, next) = page(cursor).await?;
+        items.append(&mut batch);
+        match next {
+            Some(c) if items.len() < cap => cursor = Some(c),
+            Some(_) => return Ok((items, true)),
+            None => return Ok((items, false)),
+        }
+    }
+}
+
 /// Why a storage operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

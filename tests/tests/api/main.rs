@@ -25,6 +25,7 @@ mod products_validation;
 mod purchasing;
 mod search_api;
 mod search_index;
+mod search_indexer;
 mod stock_dashboard;
 mod stock_low_stock;
 mod stock_movements;
