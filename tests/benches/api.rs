@@ -10,49 +10,8 @@ use http::Method;
 use serde_json::json;
 use shared::auth::{Role, SigningKey, TokenVerifier};
 use shared::domain::product::{NewProductInput, ProductDraft};
+use stockroom_tests::bench::{machine, micro, stats, table, write_section};
 use stockroom_tests::{TestApp, TestResponse, product_body, root};
-
-struct Stats {
-    name: String,
-    samples: Vec<Duration>,
-}
-
-impl Stats {
-    fn percentile(&self, p: f64) -> f64 {
-        let mut sorted = self.samples.clone();
-        sorted.sort_unstable();
-        let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-        sorted[i].as_secs_f64() * 1000.0
-    }
-
-    fn row(&self) -> String {
-        format!(
-            "| {} | {} | {:.3} | {:.3} | {:.3} |",
-            self.name,
-            self.samples.len(),
-            self.percentile(0.5),
-            self.percentile(0.95),
-            self.percentile(0.99)
-        )
-    }
-}
-
-fn time<T>(f: impl FnOnce() -> T) -> (T, Duration) {
-    let start = Instant::now();
-    let out = f();
-    (out, start.elapsed())
-}
-
-fn micro(name: &str, n: usize, mut f: impl FnMut()) -> Stats {
-    for _ in 0..n / 10 {
-        f();
-    }
-    let samples = (0..n).map(|_| time(&mut f).1).collect();
-    Stats {
-        name: name.into(),
-        samples,
-    }
-}
 
 /// Times one request and checks it succeeded.
 async fn timed(
@@ -69,13 +28,6 @@ async fn timed(
         response.text
     );
     response
-}
-
-fn stats(name: &str, samples: Vec<Duration>) -> Stats {
-    Stats {
-        name: name.into(),
-        samples,
-    }
 }
 
 #[tokio::main]
@@ -388,37 +340,9 @@ async fn main() {
     ));
     rows.push(stats("GET /health", health));
 
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|c| {
-            c.lines()
-                .find(|l| l.starts_with("model name"))
-                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
-        })
-        .unwrap_or_else(|| "unknown CPU".into());
     let mut doc = String::new();
-    writeln!(doc, "# Performance\n").unwrap();
-    writeln!(
-        doc,
-        "Reproduce with `make bench` (release build; starts its own DynamoDB Local and moto S3)."
-    )
-    .unwrap();
-    writeln!(
-        doc,
-        "This file is written by that command; the figures below are from its last run.\n"
-    )
-    .unwrap();
-    writeln!(
-        doc,
-        "Machine: {} cores, {cpu}.\n",
-        std::thread::available_parallelism().map_or(0, |n| n.get())
-    )
-    .unwrap();
-    writeln!(doc, "| operation | samples | p50 ms | p95 ms | p99 ms |").unwrap();
-    writeln!(doc, "|---|---|---|---|---|").unwrap();
-    for row in &rows {
-        writeln!(doc, "{}", row.row()).unwrap();
-    }
+    writeln!(doc, "## Requests\n\nMachine: {}.\n", machine()).unwrap();
+    doc.push_str(&table(&rows));
     writeln!(
         doc,
         "\nThe first rows are pure CPU: token verification is what every authenticated request \
@@ -448,5 +372,5 @@ async fn main() {
     )
     .unwrap();
     print!("{doc}");
-    std::fs::write(root().join("docs/PERFORMANCE.md"), doc).unwrap();
+    write_section("requests", doc.trim_end());
 }

@@ -9,6 +9,8 @@
     unreachable_pub
 )]
 
+pub mod bench;
+
 use std::collections::HashMap;
 use std::path::PathBuf;
 

@@ -31,6 +31,7 @@ struct SearchParams {
     min_price: Option<i64>,
     max_price: Option<i64>,
     in_stock: Option<bool>,
+    facets: Option<bool>,
     sort: Option<String>,
     offset: Option<usize>,
     limit: Option<usize>,
@@ -111,6 +112,7 @@ fn parse(p: SearchParams) -> Result<SearchQuery, ApiError> {
         min_price: p.min_price,
         max_price: p.max_price,
         in_stock: p.in_stock.unwrap_or(false),
+        skip_facets: !p.facets.unwrap_or(true),
         sort,
         offset,
         limit,
@@ -189,6 +191,7 @@ impl AppState {
             self.products.clone(),
             self.stock.clone(),
             IndexStore::new(self.media.client().clone(), self.media.name()),
+            self.metrics_namespace.as_str(),
         )
     }
 }

@@ -125,6 +125,7 @@ pub struct Indexer {
     products: ProductStore,
     stock: StockStore,
     store: IndexStore,
+    metrics_namespace: String,
     working: Mutex<Option<Working>>,
     cleaned: Mutex<Option<Instant>>,
 }
@@ -149,12 +150,19 @@ fn failures(sequence_numbers: impl IntoIterator<Item = String>) -> DynamoDbEvent
 }
 
 impl Indexer {
-    /// An indexer reading `products` and `stock`, publishing to `store`.
-    pub fn new(products: ProductStore, stock: StockStore, store: IndexStore) -> Self {
+    /// An indexer reading `products` and `stock`, publishing to `store`, counting what it does
+    /// in `metrics_namespace`.
+    pub fn new(
+        products: ProductStore,
+        stock: StockStore,
+        store: IndexStore,
+        metrics_namespace: impl Into<String>,
+    ) -> Self {
         Self {
             products,
             stock,
             store,
+            metrics_namespace: metrics_namespace.into(),
             working: Mutex::new(None),
             cleaned: Mutex::new(None),
         }
@@ -200,6 +208,22 @@ impl Indexer {
     /// Brings the products `touched` names up to date and publishes; answers with the records
     /// to retry (by sequence number). Records for other items are ignored.
     pub async fn handle(&self, event: &Event) -> (Report, DynamoDbEventResponse) {
+        let (report, response) = self.handle_batch(event).await;
+        self.count("SearchDocumentsChanged", report.changed);
+        self.count("SearchRecordsFailed", report.failed);
+        (report, response)
+    }
+
+    fn count(&self, name: &str, value: usize) {
+        crate::telemetry::metrics::emit_count(
+            &self.metrics_namespace,
+            "search-indexer",
+            name,
+            value,
+        );
+    }
+
+    async fn handle_batch(&self, event: &Event) -> (Report, DynamoDbEventResponse) {
         let mut by_product: BTreeMap<String, (Vec<String>, Vec<StockLevel>)> = BTreeMap::new();
         let mut all_sequences = Vec::new();
         for record in &event.records {
@@ -367,6 +391,7 @@ impl Indexer {
             documents = published.manifest.documents,
             "rebuilt the search index"
         );
+        self.count("SearchRebuilds", 1);
         let report = Report {
             products: products.len(),
             changed: products.len(),

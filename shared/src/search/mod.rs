@@ -219,6 +219,8 @@ pub struct SearchQuery {
     pub max_price: Option<i64>,
     /// Only products with units available.
     pub in_stock: bool,
+    /// Leave the facet counts out (cheaper when the page alone is wanted).
+    pub skip_facets: bool,
     /// Order.
     pub sort: SortBy,
     /// Results to skip.
@@ -694,7 +696,12 @@ impl Catalogue {
                 highlight,
             });
         }
-        let (total, categories, brands, prices) = self.facets(&searcher, &query)?;
+        let (total, categories, brands, prices) = if q.skip_facets {
+            let total = searcher.search(&query, &Count)?;
+            (total, BTreeMap::new(), BTreeMap::new(), BTreeMap::new())
+        } else {
+            self.facets(&searcher, &query)?
+        };
         Ok(SearchResults {
             total,
             hits,
