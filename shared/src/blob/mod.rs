@@ -69,20 +69,39 @@ impl MediaBucket {
 
     /// Stores a JSON document at `key`.
     pub async fn put_json(&self, key: &str, body: Vec<u8>) -> Result<(), BlobError> {
-        self.client
+        self.put_as(key, body, Some("application/json"))
+            .await
+            .map(|_| ())
+    }
+
+    /// Stores `body` at `key` with `content_type` (S3's default when `None`); answers with the
+    /// object's ETag.
+    pub async fn put_as(
+        &self,
+        key: &str,
+        body: Vec<u8>,
+        content_type: Option<&str>,
+    ) -> Result<Option<String>, BlobError> {
+        let output = self
+            .client
             .put_object()
             .bucket(&self.bucket)
             .key(key)
-            .content_type("application/json")
+            .set_content_type(content_type.map(str::to_owned))
             .body(body.into())
             .send()
             .await
             .map_err(|e| BlobError::Unavailable(Box::new(e)))?;
-        Ok(())
+        Ok(output.e_tag().map(str::to_owned))
     }
 
     /// The object at `key`, `None` when there is none.
     pub async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, BlobError> {
+        Ok(self.get_tagged(key).await?.map(|(bytes, _)| bytes))
+    }
+
+    /// The object at `key` and its ETag, `None` when there is none.
+    pub async fn get_tagged(&self, key: &str) -> Result<Option<(Vec<u8>, String)>, BlobError> {
         let output = match self
             .client
             .get_object()
@@ -95,12 +114,13 @@ impl MediaBucket {
             Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => return Ok(None),
             Err(e) => return Err(BlobError::Unavailable(Box::new(e))),
         };
+        let etag = output.e_tag().unwrap_or_default().to_owned();
         let bytes = output
             .body
             .collect()
             .await
             .map_err(|e| BlobError::Unavailable(Box::new(e)))?;
-        Ok(Some(bytes.into_bytes().to_vec()))
+        Ok(Some((bytes.into_bytes().to_vec(), etag)))
     }
 
     /// Deletes the object at `key` (no error if there is none).

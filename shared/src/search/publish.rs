@@ -9,11 +9,11 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use aws_sdk_s3::primitives::ByteStream;
 use serde::{Deserialize, Serialize};
 use tantivy::directory::OwnedBytes;
 
 use super::{Catalogue, SearchError};
+use crate::blob::MediaBucket;
 
 const MANIFEST: &str = "search/manifest.json";
 const FILES: &str = "search/files/";
@@ -55,8 +55,7 @@ fn now_ms() -> u64 {
 /// The published index in a bucket.
 #[derive(Debug, Clone)]
 pub struct IndexStore {
-    client: aws_sdk_s3::Client,
-    bucket: String,
+    bucket: MediaBucket,
 }
 
 /// A downloaded version: its manifest, the manifest's ETag and its files' bytes by S3 key.
@@ -106,41 +105,24 @@ impl IndexStore {
     /// The index in `bucket`.
     pub fn new(client: aws_sdk_s3::Client, bucket: impl Into<String>) -> Self {
         Self {
-            client,
-            bucket: bucket.into(),
+            bucket: MediaBucket::new(client, bucket),
         }
     }
 
-    async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<Option<String>, PublishError> {
-        let out = self
-            .client
-            .put_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .body(ByteStream::from(bytes))
-            .send()
+    async fn put(
+        &self,
+        key: &str,
+        bytes: Vec<u8>,
+        content_type: Option<&str>,
+    ) -> Result<Option<String>, PublishError> {
+        self.bucket
+            .put_as(key, bytes, content_type)
             .await
-            .map_err(s3)?;
-        Ok(out.e_tag().map(str::to_owned))
+            .map_err(s3)
     }
 
     async fn get(&self, key: &str) -> Result<Option<(Vec<u8>, String)>, PublishError> {
-        match self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
-            .await
-        {
-            Ok(o) => {
-                let etag = o.e_tag().unwrap_or_default().to_owned();
-                let bytes = o.body.collect().await.map_err(s3)?.into_bytes().to_vec();
-                Ok(Some((bytes, etag)))
-            }
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => Ok(None),
-            Err(e) => Err(s3(e)),
-        }
+        self.bucket.get_tagged(key).await.map_err(s3)
     }
 
     /// Uploads the files of `catalogue` that `previous` (the version it was changed from, if
@@ -172,7 +154,7 @@ impl IndexStore {
         for chunk in uploads.chunks(16) {
             let sent = chunk
                 .iter()
-                .map(|(key, bytes)| self.put(key, bytes.clone()));
+                .map(|(key, bytes)| self.put(key, bytes.clone(), None));
             for result in futures::future::join_all(sent).await {
                 result?;
             }
@@ -184,9 +166,10 @@ impl IndexStore {
         };
         let body =
             serde_json::to_vec(&manifest).map_err(|e| PublishError::Manifest(e.to_string()))?;
-        self.put(&format!("{prefix}manifest.json"), body.clone())
+        let json = Some("application/json");
+        self.put(&format!("{prefix}manifest.json"), body.clone(), json)
             .await?;
-        let etag = self.put(MANIFEST, body).await?.unwrap_or_default();
+        let etag = self.put(MANIFEST, body, json).await?.unwrap_or_default();
         Ok(Published {
             manifest,
             etag,
@@ -244,9 +227,10 @@ impl IndexStore {
     /// Whether the published manifest differs from the one with `etag` (one HEAD request).
     pub async fn changed_since(&self, etag: &str) -> Result<bool, PublishError> {
         match self
-            .client
+            .bucket
+            .client()
             .head_object()
-            .bucket(&self.bucket)
+            .bucket(self.bucket.name())
             .key(MANIFEST)
             .send()
             .await
@@ -267,9 +251,10 @@ impl IndexStore {
         let mut version_keys: Vec<(u64, String)> = Vec::new();
         let mut file_keys: Vec<(String, u64)> = Vec::new();
         let mut pages = self
-            .client
+            .bucket
+            .client()
             .list_objects_v2()
-            .bucket(&self.bucket)
+            .bucket(self.bucket.name())
             .prefix("search/")
             .into_paginator()
             .send();
@@ -343,13 +328,7 @@ impl IndexStore {
             );
         }
         for chunk in doomed.chunks(16) {
-            let deletes = chunk.iter().map(|key| {
-                self.client
-                    .delete_object()
-                    .bucket(&self.bucket)
-                    .key(key)
-                    .send()
-            });
+            let deletes = chunk.iter().map(|key| self.bucket.delete(key));
             for result in futures::future::join_all(deletes).await {
                 result.map_err(s3)?;
             }
