@@ -4,11 +4,11 @@ use std::sync::Arc;
 
 use axum::Router;
 
-use crate::api::AppState;
 use crate::auth::SigningKey;
 use crate::aws::AwsClients;
 use crate::config::{Config, SigningKeySource};
 use crate::http::{HttpSettings, service};
+use crate::services::AppState;
 use crate::telemetry;
 
 /// Builds a function's complete HTTP service: `routes` plus every shared layer.
@@ -43,6 +43,68 @@ pub struct Function {
     pub uses_personas: bool,
 }
 
+/// Why a function refused to start: the setting at fault and what is wrong with it.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The environment does not parse into a [`Config`].
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    /// A setting this function needs is absent.
+    #[error("this function {needs}: set {settings}")]
+    Missing {
+        /// What the function does that needs it.
+        needs: &'static str,
+        /// The variables that provide it.
+        settings: &'static str,
+    },
+    /// A setting is present but unusable.
+    #[error("{setting}: {reason}")]
+    Invalid {
+        /// The variable (or secret) at fault.
+        setting: &'static str,
+        /// Why it cannot be used.
+        reason: String,
+    },
+}
+
+/// Builds `function`'s complete HTTP service from `state`: loads what only this function
+/// holds (the signing key, Razorpay's keys, the persona provider) or refuses to start. `main`
+/// and the test harness both come through here.
+pub async fn build(
+    function: Function,
+    config: &Config,
+    clients: &AwsClients,
+    mut state: AppState,
+) -> Result<Router, StartError> {
+    if function.signs_tokens {
+        let key = load_signing_key(config, clients).await?;
+        state.signer = Some(Arc::new(key));
+    }
+    if function.uses_payments {
+        let settings = config.payments.as_ref().ok_or(StartError::Missing {
+            needs: "takes payments",
+            settings: "RAZORPAY_SECRET_ARN (AWS) or RAZORPAY_KEY_ID, RAZORPAY_KEY_SECRET and \
+                       RAZORPAY_WEBHOOK_SECRET (local)",
+        })?;
+        let payments = crate::payments::Payments::load(settings, &clients.sdk)
+            .await
+            .map_err(|reason| StartError::Invalid {
+                setting: "Razorpay keys",
+                reason,
+            })?;
+        state.payments = Some(Arc::new(payments));
+    }
+    if function.uses_personas {
+        state.persona_provider = crate::personas::Provider::load(&config.personas, &clients.sdk)
+            .await
+            .map_err(|reason| StartError::Invalid {
+                setting: "PERSONA_PROVIDER",
+                reason,
+            })?;
+    }
+    Ok(app(function.name, config, state, (function.routes)()))
+}
+
 /// Starts `function`: logging, configuration (failing fast and naming the bad variable),
 /// SDK clients and keys loaded once, then the Lambda runtime loop.
 pub async fn run(function: Function) -> Result<(), lambda_http::Error> {
@@ -50,70 +112,64 @@ pub async fn run(function: Function) -> Result<(), lambda_http::Error> {
     let started = async {
         let config = Config::from_env()?;
         let clients = AwsClients::from_env(&config).await;
-        let mut state = AppState::new(&config, &clients);
-        if function.signs_tokens {
-            let key = load_signing_key(&config, &clients).await?;
-            state.signer = Some(Arc::new(key));
-        }
-        if function.uses_payments {
-            let settings = config.payments.as_ref().ok_or(
-                "this function takes payments: set RAZORPAY_SECRET_ARN (AWS) or \
-                 RAZORPAY_KEY_ID, RAZORPAY_KEY_SECRET and RAZORPAY_WEBHOOK_SECRET (local)",
-            )?;
-            let payments = crate::payments::Payments::load(settings, &clients.sdk).await?;
-            state.payments = Some(Arc::new(payments));
-        }
-        if function.uses_personas {
-            state.persona_provider =
-                crate::personas::Provider::load(&config.personas, &clients.sdk).await?;
-        }
-        Ok::<_, lambda_http::Error>((config, state))
+        let state = AppState::new(&config, &clients);
+        build(function, &config, &clients, state).await
     };
-    let (config, state) = started.await.map_err(|e| {
+    let app = started.await.map_err(|e| {
         tracing::error!(error = %e, "start-up failed; refusing to serve");
         e
     })?;
-    lambda_http::run(app(function.name, &config, state, (function.routes)())).await
+    lambda_http::run(app).await
 }
 
 /// Loads the private key that signs access tokens, and checks that `AUTH_JWKS` publishes it.
 pub async fn load_signing_key(
     config: &Config,
     clients: &AwsClients,
-) -> Result<SigningKey, lambda_http::Error> {
+) -> Result<SigningKey, StartError> {
     let key = match &config.signing_key {
         None => {
-            return Err(
-                "this function signs tokens: set AUTH_SIGNING_KEY_SECRET_ARN (AWS) \
-                        or AUTH_SIGNING_KEY_FILE and AUTH_SIGNING_KEY_ID (local)"
-                    .into(),
-            );
+            return Err(StartError::Missing {
+                needs: "signs tokens",
+                settings: "AUTH_SIGNING_KEY_SECRET_ARN (AWS) or AUTH_SIGNING_KEY_FILE and \
+                           AUTH_SIGNING_KEY_ID (local)",
+            });
         }
         Some(SigningKeySource::File { path, kid }) => {
+            let invalid = |reason: String| StartError::Invalid {
+                setting: "AUTH_SIGNING_KEY_FILE",
+                reason,
+            };
             let der = std::fs::read(path)
-                .map_err(|e| format!("reading AUTH_SIGNING_KEY_FILE {}: {e}", path.display()))?;
-            SigningKey::from_pkcs8(kid.as_str(), &der)?
+                .map_err(|e| invalid(format!("reading {}: {e}", path.display())))?;
+            SigningKey::from_pkcs8(kid.as_str(), &der).map_err(invalid)?
         }
         Some(SigningKeySource::SecretsManager { arn }) => {
+            let invalid = |reason: String| StartError::Invalid {
+                setting: "AUTH_SIGNING_KEY_SECRET_ARN",
+                reason,
+            };
             let secrets = aws_sdk_secretsmanager::Client::new(&clients.sdk);
             let value = secrets
                 .get_secret_value()
                 .secret_id(arn)
                 .send()
                 .await
-                .map_err(|e| format!("reading the signing key secret: {e}"))?;
+                .map_err(|e| invalid(format!("reading the secret: {e}")))?;
             let text = value
                 .secret_string()
-                .ok_or("the signing key secret has no string value")?;
-            SigningKey::from_secret_json(text)?
+                .ok_or_else(|| invalid("the secret has no string value".into()))?;
+            SigningKey::from_secret_json(text).map_err(invalid)?
         }
     };
     if config.jwks.key(key.kid()).is_none() {
-        return Err(format!(
-            "AUTH_JWKS does not publish the signing key '{}'; tokens would not verify",
-            key.kid()
-        )
-        .into());
+        return Err(StartError::Invalid {
+            setting: "AUTH_JWKS",
+            reason: format!(
+                "does not publish the signing key '{}'; tokens would not verify",
+                key.kid()
+            ),
+        });
     }
     Ok(key)
 }

@@ -1,11 +1,12 @@
 //! Stockroom's core crate: everything the Lambda functions share.
 //!
-//! Each function's `main.rs` only wires configuration, SDK clients and one router from
-//! [`api`]; the business rules ([`domain`]), storage ([`store`], [`blob`]), HTTP plumbing
-//! ([`http`]), token verification ([`auth`]) and telemetry ([`telemetry`]) live here so no
-//! function drifts from the others.
+//! Each function crate (`functions/<name>`) owns its routes and handlers; what several of
+//! them need lives here, in layers (docs/ARCHITECTURE.md): application services
+//! ([`services`]), HTTP plumbing ([`http`]), search ([`search`]), storage ([`store`],
+//! [`blob`]), the payment and persona providers ([`payments`], [`personas`]), token and
+//! password handling ([`auth`]), telemetry ([`telemetry`]) and the business rules
+//! ([`domain`]). [`lambda`] starts a function.
 
-pub mod api;
 pub mod auth;
 pub mod aws;
 pub mod blob;
@@ -18,5 +19,6 @@ pub mod payments;
 pub mod personas;
 #[cfg(feature = "search")]
 pub mod search;
+pub mod services;
 pub mod store;
 pub mod telemetry;

@@ -11,17 +11,17 @@
 
 pub mod bench;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
 use axum::Router;
 use http::{HeaderMap, Method, Request, StatusCode};
 use http_body_util::BodyExt;
 use serde_json::Value;
-use shared::api::AppState;
 use shared::auth::{Role, SigningKey};
 use shared::aws::AwsClients;
 use shared::config::Config;
+use shared::services::AppState;
 use tower::ServiceExt;
 
 /// The repository root.
@@ -54,25 +54,36 @@ impl TestResponse {
     }
 }
 
-/// One isolated Stockroom: fresh table and bucket, a signing key, both functions' routers.
+/// One isolated Stockroom: fresh table and bucket, a signing key, and every function's app
+/// built the way its `main` builds it.
 pub struct TestApp {
     pub key: SigningKey,
     pub config: Config,
     pub clients: AwsClients,
-    pub products: Router,
-    pub health: Router,
-    pub auth: Router,
-    pub stock: Router,
-    pub orders: Router,
-    pub webhook: Router,
-    pub purchasing: Router,
-    pub personas: Router,
-    pub search: Router,
-    /// The state the routers share (for calling shared code directly).
+    /// Each HTTP function's app, by the name template.yaml gives its binary.
+    pub functions: BTreeMap<&'static str, Router>,
+    /// Every route of template.yaml and the function it names.
+    pub routes: Vec<devstack::Route>,
+    /// What API Gateway answers for a route the template does not declare.
+    unrouted: Router,
+    /// The state the apps were built from (for calling shared code directly).
     pub state: AppState,
     /// The local Razorpay stand-in this app's orders go to.
     pub razorpay: razorpay_local::StandIn,
 }
+
+/// Every function that serves HTTP, as its crate declares it.
+pub const HTTP_FUNCTIONS: [shared::lambda::Function; 9] = [
+    auth::FUNCTION,
+    health::FUNCTION,
+    orders::FUNCTION,
+    payments_webhook::FUNCTION,
+    personas::FUNCTION,
+    products::FUNCTION,
+    purchasing::FUNCTION,
+    search::FUNCTION,
+    stock::FUNCTION,
+];
 
 /// The Razorpay keys every test app uses (the stand-in checks them).
 pub const RAZORPAY_KEY_ID: &str = "rzp_test_stockroom";
@@ -132,89 +143,47 @@ impl TestApp {
             RAZORPAY_WEBHOOK_SECRET.into(),
         );
         env.insert("RAZORPAY_TIMEOUT_MS".into(), "1500".into());
+        let key_file = std::env::temp_dir().join(format!("stockroom-test-{id}.der"));
+        std::fs::write(&key_file, key.pkcs8()).unwrap();
+        env.insert(
+            "AUTH_SIGNING_KEY_FILE".into(),
+            key_file.display().to_string(),
+        );
+        env.insert("AUTH_SIGNING_KEY_ID".into(), key.kid().to_owned());
         adjust(&mut env);
         let config = Config::from_lookup(|k| env.get(k).cloned()).unwrap();
-        let mut state = AppState::new(&config, &clients);
-        state.payments = Some(std::sync::Arc::new(
-            shared::payments::Payments::load(config.payments.as_ref().unwrap(), &clients.sdk)
+        let state = AppState::new(&config, &clients);
+        let mut functions = BTreeMap::new();
+        for function in HTTP_FUNCTIONS {
+            let app = shared::lambda::build(function, &config, &clients, state.clone())
                 .await
-                .unwrap(),
-        ));
-        let products = shared::lambda::app(
-            "products",
-            &config,
-            state.clone(),
-            shared::api::products::router(),
-        );
-        let health = shared::lambda::app(
-            "health",
-            &config,
-            state.clone(),
-            shared::api::health::router(),
-        );
-        let stock = shared::lambda::app(
-            "stock",
-            &config,
-            state.clone(),
-            shared::api::stock::router(),
-        );
-        let orders = shared::lambda::app(
-            "orders",
-            &config,
-            state.clone(),
-            shared::api::orders::router(),
-        );
-        let webhook = shared::lambda::app(
-            "payments-webhook",
-            &config,
-            state.clone(),
-            shared::api::payments_webhook::router(),
-        );
-        let purchasing = shared::lambda::app(
-            "purchasing",
-            &config,
-            state.clone(),
-            shared::api::purchasing::router(),
-        );
-        let search = shared::lambda::app(
-            "search",
-            &config,
-            state.clone(),
-            shared::api::search::router(),
-        );
-        let shared_state = state.clone();
-        let mut persona_state = state.clone();
-        persona_state.persona_provider =
-            shared::personas::Provider::load(&config.personas, &clients.sdk)
-                .await
-                .unwrap();
-        let personas = shared::lambda::app(
-            "personas",
-            &config,
-            persona_state,
-            shared::api::personas::router(),
-        );
-        let mut auth_state = state;
-        auth_state.signer = Some(std::sync::Arc::new(
-            SigningKey::from_pkcs8(key.kid(), key.pkcs8()).unwrap(),
-        ));
-        let auth = shared::lambda::app("auth", &config, auth_state, shared::api::auth::router());
+                .unwrap_or_else(|e| panic!("{} refused to start: {e}", function.name));
+            functions.insert(function.name, app);
+        }
+        let _ = std::fs::remove_file(&key_file);
+        let unrouted = shared::lambda::app("gateway", &config, state.clone(), Router::new());
         Self {
             key,
             config,
             clients,
-            products,
-            health,
-            auth,
-            stock,
-            orders,
-            webhook,
-            purchasing,
-            personas,
-            search,
-            state: shared_state,
+            functions,
+            routes: template.routes().unwrap().into_iter().collect(),
+            unrouted,
+            state,
             razorpay,
         }
+    }
+
+    /// The function template.yaml names for `method` and `path`; a path it declares under
+    /// other methods goes to that path's function (which answers 405).
+    pub fn function_for(&self, method: &Method, path: &str) -> Option<&str> {
+        let matching = |r: &&devstack::Route| route_matches(&r.path, path);
+        self.routes
+            .iter()
+            .filter(matching)
+            .find(|r| r.method == method.as_str())
+            .or_else(|| self.routes.iter().find(matching))
+            .map(|r| r.function.as_str())
     }
 
     /// A valid access token for `role`.
@@ -235,37 +204,29 @@ impl TestApp {
         .unwrap()
     }
 
-    /// Sends `request` to the function that serves its path.
+    /// Sends `request` to the function that template.yaml names for its route, as API
+    /// Gateway does.
     pub async fn call(&self, request: Request<lambda_http::Body>) -> TestResponse {
-        let path = request.uri().path();
-        let router = if path.starts_with("/health") {
-            self.health.clone()
-        } else if path.starts_with("/v1/products") {
-            self.products.clone()
-        } else if path.starts_with("/v1/orders") {
-            self.orders.clone()
-        } else if path.starts_with("/v1/webhooks") {
-            self.webhook.clone()
-        } else if path.starts_with("/v1/search") {
-            self.search.clone()
-        } else if path.starts_with("/v1/personas") {
-            self.personas.clone()
-        } else if path.starts_with("/v1/suppliers") || path.starts_with("/v1/purchase-orders") {
-            self.purchasing.clone()
-        } else if [
-            "/v1/stock",
-            "/v1/warehouses",
-            "/v1/scanner",
-            "/v1/dashboard",
-        ]
-        .iter()
-        .any(|p| path.starts_with(p))
-        {
-            self.stock.clone()
-        } else {
-            self.auth.clone()
+        let router = match self.function_for(request.method(), request.uri().path()) {
+            Some(name) => self.functions.get(name).unwrap_or_else(|| {
+                panic!("template.yaml names function '{name}', which the harness does not build")
+            }),
+            None => &self.unrouted,
         };
-        let response = router.oneshot(request).await.unwrap();
+        Self::send(router, request).await
+    }
+
+    /// Sends `request` straight to the function named `name`, whatever its route.
+    pub async fn call_function(
+        &self,
+        name: &str,
+        request: Request<lambda_http::Body>,
+    ) -> TestResponse {
+        Self::send(&self.functions[name], request).await
+    }
+
+    async fn send(router: &Router, request: Request<lambda_http::Body>) -> TestResponse {
+        let response = router.clone().oneshot(request).await.unwrap();
         let status = response.status();
         let headers = response.headers().clone();
         let bytes = response.into_body().collect().await.unwrap().to_bytes();
@@ -440,7 +401,7 @@ impl TestApp {
             self.clients.dynamodb.clone(),
             self.config.table_name.as_str(),
         );
-        shared::api::auth::bootstrap_admin(&table, email, STRONG_PASSWORD)
+        auth::bootstrap_admin(&table, email, STRONG_PASSWORD)
             .await
             .unwrap();
     }
@@ -555,6 +516,20 @@ impl TestApp {
             .unwrap_or_default()
             .len()
     }
+}
+
+/// Whether `path` fits the template's `pattern` (`{name}` matches one non-empty segment).
+pub fn route_matches(pattern: &str, path: &str) -> bool {
+    let pattern: Vec<&str> = pattern.split('/').collect();
+    let path: Vec<&str> = path.split('/').collect();
+    pattern.len() == path.len()
+        && pattern.iter().zip(&path).all(|(p, s)| {
+            if p.starts_with('{') && p.ends_with('}') {
+                !s.is_empty()
+            } else {
+                p == s
+            }
+        })
 }
 
 fn jwks_of(key: &SigningKey) -> String {

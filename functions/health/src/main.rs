@@ -1,13 +1,6 @@
-//! The `health` Lambda: wiring only; routes and handlers live in `shared::api::health`.
+//! The `health` Lambda: one call; its routes and handlers are in this crate's lib.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::lambda::run(shared::lambda::Function {
-        name: "health",
-        routes: shared::api::health::router,
-        signs_tokens: false,
-        uses_payments: false,
-        uses_personas: false,
-    })
-    .await
+    shared::lambda::run(health::FUNCTION).await
 }

@@ -1,13 +1,6 @@
-//! The `orders` Lambda: wiring only; routes and handlers live in `shared::api::orders`.
+//! The `orders` Lambda: one call; its routes and handlers are in this crate's lib.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::lambda::run(shared::lambda::Function {
-        name: "orders",
-        routes: shared::api::orders::router,
-        signs_tokens: false,
-        uses_payments: true,
-        uses_personas: false,
-    })
-    .await
+    shared::lambda::run(orders::FUNCTION).await
 }

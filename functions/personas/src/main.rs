@@ -1,13 +1,6 @@
-//! The `personas` Lambda: wiring only; routes and handlers live in `shared::api::personas`.
+//! The `personas` Lambda: one call; its routes and handlers are in this crate's lib.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::lambda::run(shared::lambda::Function {
-        name: "personas",
-        routes: shared::api::personas::router,
-        signs_tokens: false,
-        uses_payments: false,
-        uses_personas: true,
-    })
-    .await
+    shared::lambda::run(personas::FUNCTION).await
 }

@@ -1,13 +1,6 @@
-//! The `purchasing` Lambda: wiring only; routes and handlers live in `shared::api::purchasing`.
+//! The `purchasing` Lambda: one call; its routes and handlers are in this crate's lib.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::lambda::run(shared::lambda::Function {
-        name: "purchasing",
-        routes: shared::api::purchasing::router,
-        signs_tokens: false,
-        uses_payments: false,
-        uses_personas: false,
-    })
-    .await
+    shared::lambda::run(purchasing::FUNCTION).await
 }

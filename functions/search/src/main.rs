@@ -1,13 +1,6 @@
-//! The `search` Lambda: wiring only; routes and handlers live in `shared::api::search`.
+//! The `search` Lambda: one call; its routes and handlers are in this crate's lib.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::lambda::run(shared::lambda::Function {
-        name: "search",
-        routes: shared::api::search::router,
-        signs_tokens: false,
-        uses_payments: false,
-        uses_personas: false,
-    })
-    .await
+    shared::lambda::run(search::FUNCTION).await
 }

@@ -3,8 +3,11 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     shared::lambda::run_scheduled("stock-sweeper", |state| async move {
-        let released =
-            shared::api::release_expired(&state, time::OffsetDateTime::now_utc()).await?;
+        let released = shared::services::reservations::release_expired(
+            &state,
+            time::OffsetDateTime::now_utc(),
+        )
+        .await?;
         Ok(serde_json::json!({ "released": released }))
     })
     .await

@@ -1,13 +1,6 @@
-//! The `stock` Lambda: wiring only; routes and handlers live in `shared::api::stock`.
+//! The `stock` Lambda: one call; its routes and handlers are in this crate's lib.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::lambda::run(shared::lambda::Function {
-        name: "stock",
-        routes: shared::api::stock::router,
-        signs_tokens: false,
-        uses_payments: false,
-        uses_personas: false,
-    })
-    .await
+    shared::lambda::run(stock::FUNCTION).await
 }

@@ -114,10 +114,8 @@ async fn resources(template: &str, prefix: &str) -> Result<()> {
 async fn reindex() -> Result<()> {
     let config = shared::config::Config::from_env().map_err(|e| anyhow!(e))?;
     let clients = shared::aws::AwsClients::from_env(&config).await;
-    let state = shared::api::AppState::new(&config, &clients);
-    let report = shared::api::search::rebuild(&state)
-        .await
-        .map_err(|e| anyhow!("{e}"))?;
+    let state = shared::services::AppState::new(&config, &clients);
+    let report = search::rebuild(&state).await.map_err(|e| anyhow!("{e}"))?;
     println!(
         "published search index version {} ({} products)",
         report.version.unwrap_or_default(),
@@ -132,7 +130,7 @@ async fn index_stream() -> Result<()> {
     shared::telemetry::init_logging();
     let config = shared::config::Config::from_env().map_err(|e| anyhow!(e))?;
     let clients = shared::aws::AwsClients::from_env(&config).await;
-    let indexer = shared::api::AppState::new(&config, &clients).indexer();
+    let indexer = shared::services::AppState::new(&config, &clients).indexer();
     let mut poller = devstack::StreamPoller::new(
         &clients.sdk,
         &clients.dynamodb,
@@ -178,7 +176,7 @@ async fn admin(email: &str) -> Result<()> {
     let table = std::env::var("TABLE_NAME").map_err(|_| anyhow!("set TABLE_NAME"))?;
     let sdk = aws_config::defaults(BehaviorVersion::latest()).load().await;
     let table = shared::store::Table::new(aws_sdk_dynamodb::Client::new(&sdk), table);
-    let outcome = shared::api::auth::bootstrap_admin(&table, email, &password)
+    let outcome = auth::bootstrap_admin(&table, email, &password)
         .await
         .map_err(|e| anyhow!(e))?;
     println!("{outcome}");

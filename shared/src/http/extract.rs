@@ -155,3 +155,16 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath
 #[cfg(test)]
 #[path = "extract_test.rs"]
 mod tests;
+
+/// An optional RFC 3339 query parameter; a malformed one is a 422 naming `field`.
+pub fn time_param(
+    field: &str,
+    value: Option<&str>,
+) -> Result<Option<time::OffsetDateTime>, ApiError> {
+    value
+        .map(|v| {
+            time::OffsetDateTime::parse(v, &time::format_description::well_known::Rfc3339)
+                .map_err(|_| ApiError::invalid(field, format!("'{v}' is not an RFC 3339 time")))
+        })
+        .transpose()
+}

@@ -8,10 +8,13 @@ mod extract;
 mod layers;
 pub mod pagination;
 mod problem;
+mod response;
+mod store_errors;
 
 pub use auth::{Authorized, require};
 pub use conditional::{IdempotencyKey, IfMatch, etag};
-pub use extract::{ApiJson, ApiPath, ApiQuery, BodyLimit};
+pub use extract::{ApiJson, ApiPath, ApiQuery, BodyLimit, time_param};
 pub use layers::{HttpSettings, RequestId, RequestMeta, X_REQUEST_ID, service};
 pub use pagination::{Cursor, Page, PageParams};
 pub use problem::{ApiError, PROBLEM_JSON, problem_response};
+pub use response::json_response;

@@ -4,7 +4,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 
 use super::audit::AuditEntry;
 use super::keys::*;
-use super::{AuditLog, Guard, IndexListing, Item, StoreError, Table, Uniqueness};
+use super::{AuditLog, Guard, IndexListing, Item, StoreError, Table, Uniqueness, Write};
 use crate::domain::{Account, Email};
 use crate::http::Cursor;
 
@@ -28,12 +28,12 @@ impl AccountStore {
     #[tracing::instrument(name = "store: create account", skip_all, fields(user_id = %account.id))]
     pub async fn create(&self, account: &Account, audit: &AuditEntry) -> Result<(), StoreError> {
         let mut writes = vec![
-            (Guard::Version, self.put_account(account, None)?),
-            (Guard::Unique(Uniqueness::Email), self.claim_email(account)?),
-            (Guard::None, self.audit.put(audit)?),
+            Write(Guard::Version, self.put_account(account, None)?),
+            Write(Guard::Unique(Uniqueness::Email), self.claim_email(account)?),
+            self.audit.put(audit)?,
         ];
         if account.is_active_admin() {
-            writes.push((Guard::None, self.count_admins(1, false)?));
+            writes.push(Write(Guard::None, self.count_admins(1, false)?));
         }
         self.table.transact(writes).await
     }
@@ -47,17 +47,17 @@ impl AccountStore {
         next: &Account,
         audit: Option<&AuditEntry>,
     ) -> Result<(), StoreError> {
-        let mut writes = vec![(
+        let mut writes = vec![Write(
             Guard::Version,
             self.put_account(next, Some(previous.version))?,
         )];
         match (previous.is_active_admin(), next.is_active_admin()) {
-            (true, false) => writes.push((Guard::LastAdmin, self.count_admins(-1, true)?)),
-            (false, true) => writes.push((Guard::None, self.count_admins(1, false)?)),
+            (true, false) => writes.push(Write(Guard::LastAdmin, self.count_admins(-1, true)?)),
+            (false, true) => writes.push(Write(Guard::None, self.count_admins(1, false)?)),
             _ => {}
         }
         if let Some(entry) = audit {
-            writes.push((Guard::None, self.audit.put(entry)?));
+            writes.push(self.audit.put(entry)?);
         }
         self.table.transact(writes).await
     }

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::keys::*;
-use super::{IndexListing, Item, StoreError, Table, sortable, time_range};
+use super::{Guard, IndexListing, Item, StoreError, Table, Write, sortable, time_range};
 use crate::http::Cursor;
 
 /// One security- or stock-relevant event.
@@ -98,12 +98,11 @@ impl AuditLog {
 
     /// Appends `entry` on its own.
     pub async fn append(&self, entry: &AuditEntry) -> Result<(), StoreError> {
-        let put = self.put(entry)?;
-        self.table.transact(vec![(super::Guard::None, put)]).await
+        self.table.transact(vec![self.put(entry)?]).await
     }
 
     /// The write that appends `entry`, to commit it with the change it records.
-    pub(crate) fn put(&self, entry: &AuditEntry) -> Result<TransactWriteItem, StoreError> {
+    pub fn put(&self, entry: &AuditEntry) -> Result<Write, StoreError> {
         let mut item: Item =
             serde_dynamo::to_item(entry).map_err(|e| StoreError::Internal(Box::new(e)))?;
         let s = AttributeValue::S;
@@ -121,7 +120,10 @@ impl AuditLog {
             .condition_expression("attribute_not_exists(PK)")
             .build()
             .map_err(|e| StoreError::Internal(Box::new(e)))?;
-        Ok(TransactWriteItem::builder().put(put).build())
+        Ok(Write(
+            Guard::None,
+            TransactWriteItem::builder().put(put).build(),
+        ))
     }
 
     /// One page of entries matching `filter`, newest first.

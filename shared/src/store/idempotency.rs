@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 use time::OffsetDateTime;
 
 use super::keys::*;
-use super::{StoreError, Table};
+use super::{Guard, StoreError, Table, Write};
 use crate::auth::digest;
 
 /// How long a key is remembered.
@@ -119,13 +119,13 @@ impl IdempotencyStore {
     }
 
     /// The write that completes `key` with a response, to commit with the change itself.
-    pub(crate) fn completion(
+    pub fn completion(
         &self,
         scope: &str,
         key: &str,
         status: u16,
         body: &str,
-    ) -> Result<TransactWriteItem, StoreError> {
+    ) -> Result<Write, StoreError> {
         let (pk, sk) = Self::key(scope, key);
         let update = Update::builder()
             .table_name(self.table.name())
@@ -142,7 +142,10 @@ impl IdempotencyStore {
             .expression_attribute_values(":body", AttributeValue::S(body.to_owned()))
             .build()
             .map_err(|e| StoreError::Internal(Box::new(e)))?;
-        Ok(TransactWriteItem::builder().update(update).build())
+        Ok(Write(
+            Guard::Alive,
+            TransactWriteItem::builder().update(update).build(),
+        ))
     }
 
     /// Releases `key` after a request failed without changing anything, so a retry runs again.

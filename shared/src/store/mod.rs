@@ -116,11 +116,9 @@ impl Table {
 
     /// Runs `writes` as one transaction, retrying when it lost a race with another transaction.
     /// A failed condition is reported as what its [`Guard`] protects.
-    pub(crate) async fn transact(
-        &self,
-        writes: Vec<(Guard, TransactWriteItem)>,
-    ) -> Result<(), StoreError> {
-        let (guards, items): (Vec<_>, Vec<_>) = writes.into_iter().unzip();
+    pub(crate) async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+        let (guards, items): (Vec<_>, Vec<_>) =
+            writes.into_iter().map(|Write(g, i)| (g, i)).unzip();
         let mut attempt = 0;
         loop {
             let result = self
@@ -257,6 +255,11 @@ pub enum Uniqueness {
     /// This webhook delivery was already applied.
     WebhookDelivery,
 }
+
+/// One write of a transaction and what its condition guards. The stores build them; their
+/// `commit` runs several together, so callers compose a change without naming SDK types.
+#[derive(Debug, Clone)]
+pub struct Write(pub(crate) Guard, pub(crate) TransactWriteItem);
 
 /// What a conditional write in a transaction guards, so a failed condition can be named.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

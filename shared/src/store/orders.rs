@@ -6,7 +6,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use time::OffsetDateTime;
 
 use super::keys::*;
-use super::{Guard, IndexListing, Item, StoreError, Table, Uniqueness, sortable};
+use super::{Guard, IndexListing, Item, StoreError, Table, Uniqueness, Write, sortable};
 use crate::domain::order::{Order, OrderStatus};
 use crate::http::Cursor;
 
@@ -51,11 +51,11 @@ impl OrderStore {
 
     /// The write storing `order`, created (`expected_version` `None`) or replacing the version
     /// read; to be guarded by [`Guard::Version`].
-    pub(crate) fn order_write(
+    pub fn order_write(
         &self,
         order: &Order,
         expected_version: Option<u64>,
-    ) -> Result<(Guard, TransactWriteItem), StoreError> {
+    ) -> Result<Write, StoreError> {
         let mut item: Item =
             serde_dynamo::to_item(order).map_err(|e| StoreError::Internal(Box::new(e)))?;
         let sort = format!("{}#{}", sortable(order.created_at), order.id);
@@ -70,17 +70,14 @@ impl OrderStore {
         ] {
             item.insert(name.into(), AttributeValue::S(value));
         }
-        Ok((
+        Ok(Write(
             Guard::Version,
             self.table.versioned_put(item, expected_version)?,
         ))
     }
 
     /// The write linking a Razorpay order to `order`, made once with the order.
-    pub(crate) fn link_write(
-        &self,
-        order: &Order,
-    ) -> Result<(Guard, TransactWriteItem), StoreError> {
+    pub fn link_write(&self, order: &Order) -> Result<Write, StoreError> {
         let item = Item::from([
             (
                 PK.into(),
@@ -90,7 +87,7 @@ impl OrderStore {
             (ENTITY.into(), AttributeValue::S("razorpay_order".into())),
             ("order_id".into(), AttributeValue::S(order.id.clone())),
         ]);
-        Ok((Guard::Version, put(&self.table, item)?))
+        Ok(Write(Guard::Version, put(&self.table, item)?))
     }
 
     /// Our order id for a Razorpay order, if it is ours.
@@ -109,14 +106,14 @@ impl OrderStore {
 
     /// The write recording that delivery `event_id` was applied; fails with
     /// [`StoreError::Duplicate`] if it already was.
-    pub(crate) fn delivery_write(
+    pub fn delivery_write(
         &self,
         provider: &str,
         event_id: &str,
         event: &str,
         order_id: Option<&str>,
         now: OffsetDateTime,
-    ) -> Result<(Guard, TransactWriteItem), StoreError> {
+    ) -> Result<Write, StoreError> {
         let mut item = Item::from([
             (
                 PK.into(),
@@ -138,7 +135,7 @@ impl OrderStore {
         if let Some(id) = order_id {
             item.insert("order_id".into(), AttributeValue::S(id.to_owned()));
         }
-        Ok((
+        Ok(Write(
             Guard::Unique(Uniqueness::WebhookDelivery),
             put(&self.table, item)?,
         ))
@@ -154,10 +151,7 @@ impl OrderStore {
     }
 
     /// Commits `writes` as one transaction.
-    pub(crate) async fn commit(
-        &self,
-        writes: Vec<(Guard, TransactWriteItem)>,
-    ) -> Result<(), StoreError> {
+    pub async fn commit(&self, writes: Vec<Write>) -> Result<(), StoreError> {
         self.table.transact(writes).await
     }
 

@@ -3,7 +3,7 @@
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem};
 
 use super::keys::*;
-use super::{Guard, IndexListing, Item, StoreError, Table, sortable};
+use super::{Guard, IndexListing, Item, StoreError, Table, Write, sortable};
 use crate::domain::persona::PersonaSummary;
 use crate::http::Cursor;
 
@@ -31,10 +31,7 @@ impl PersonaStore {
     }
 
     /// The write creating `p`'s summary.
-    pub(crate) fn create_write(
-        &self,
-        p: &PersonaSummary,
-    ) -> Result<(Guard, TransactWriteItem), StoreError> {
+    pub fn create_write(&self, p: &PersonaSummary) -> Result<Write, StoreError> {
         let mut item: Item =
             serde_dynamo::to_item(p).map_err(|e| StoreError::Internal(Box::new(e)))?;
         let sort = format!("{}#{}", sortable(p.provenance.created_at), p.id);
@@ -49,11 +46,11 @@ impl PersonaStore {
         ] {
             item.insert(name.into(), AttributeValue::S(value));
         }
-        Ok((Guard::Version, self.table.versioned_put(item, None)?))
+        Ok(Write(Guard::Version, self.table.versioned_put(item, None)?))
     }
 
     /// The write deleting persona `id` (which must exist).
-    pub(crate) fn delete_write(&self, id: &str) -> Result<(Guard, TransactWriteItem), StoreError> {
+    pub fn delete_write(&self, id: &str) -> Result<Write, StoreError> {
         let delete = Delete::builder()
             .table_name(self.table.name())
             .key(PK, AttributeValue::S(persona_pk(id)))
@@ -61,17 +58,14 @@ impl PersonaStore {
             .condition_expression("attribute_exists(PK)")
             .build()
             .map_err(|e| StoreError::Internal(Box::new(e)))?;
-        Ok((
+        Ok(Write(
             Guard::Version,
             TransactWriteItem::builder().delete(delete).build(),
         ))
     }
 
     /// Commits `writes` as one transaction.
-    pub(crate) async fn commit(
-        &self,
-        writes: Vec<(Guard, TransactWriteItem)>,
-    ) -> Result<(), StoreError> {
+    pub async fn commit(&self, writes: Vec<Write>) -> Result<(), StoreError> {
         self.table.transact(writes).await
     }
 

@@ -3,7 +3,7 @@
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
 
 use super::keys::*;
-use super::{Guard, IndexListing, Item, StoreError, Table, Uniqueness};
+use super::{Guard, IndexListing, Item, StoreError, Table, Uniqueness, Write};
 use crate::domain::{Barcode, Product, ProductId, Sku};
 use crate::http::Cursor;
 
@@ -53,14 +53,14 @@ impl ProductStore {
     #[tracing::instrument(name = "store: create product", skip_all, fields(product_id = %product.id))]
     pub async fn create(&self, product: &Product) -> Result<(), StoreError> {
         let mut writes = vec![
-            (Guard::Version, self.put_product(product, None)?),
-            (
+            Write(Guard::Version, self.put_product(product, None)?),
+            Write(
                 Guard::Unique(Uniqueness::Sku),
                 self.claim_sku(&product.sku, &product.id),
             ),
         ];
         if let Some(code) = &product.barcode {
-            writes.push((
+            writes.push(Write(
                 Guard::Unique(Uniqueness::Barcode),
                 self.claim_barcode(code, &product.id),
             ));
@@ -72,29 +72,29 @@ impl ProductStore {
     /// with [`StoreError::VersionMismatch`] if the stored version is no longer `previous`'s.
     #[tracing::instrument(name = "store: save product", skip_all, fields(product_id = %next.id))]
     pub async fn replace(&self, previous: &Product, next: &Product) -> Result<(), StoreError> {
-        let mut writes = vec![(
+        let mut writes = vec![Write(
             Guard::Version,
             self.put_product(next, Some(previous.version))?,
         )];
         if previous.sku != next.sku {
-            writes.push((
+            writes.push(Write(
                 Guard::Version,
                 self.release(sku_pk(previous.sku.as_str()), SKU_SK, &next.id),
             ));
-            writes.push((
+            writes.push(Write(
                 Guard::Unique(Uniqueness::Sku),
                 self.claim_sku(&next.sku, &next.id),
             ));
         }
         if previous.barcode != next.barcode {
             if let Some(old) = &previous.barcode {
-                writes.push((
+                writes.push(Write(
                     Guard::Version,
                     self.release(barcode_pk(old.as_str()), BARCODE_SK, &next.id),
                 ));
             }
             if let Some(new) = &next.barcode {
-                writes.push((
+                writes.push(Write(
                     Guard::Unique(Uniqueness::Barcode),
                     self.claim_barcode(new, &next.id),
                 ));

@@ -4,7 +4,7 @@
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 
 use super::keys::*;
-use super::{Guard, IndexListing, Item, StoreError, Table, sortable};
+use super::{Guard, IndexListing, Item, StoreError, Table, Write, sortable};
 use crate::domain::purchasing::{PoStatus, PurchaseOrder, Supplier};
 use crate::http::Cursor;
 
@@ -72,7 +72,9 @@ impl PurchasingStore {
         next: &Supplier,
     ) -> Result<(), StoreError> {
         let write = self.supplier_write(next, previous.map(|p| p.version))?;
-        self.table.transact(vec![(Guard::Version, write)]).await
+        self.table
+            .transact(vec![Write(Guard::Version, write)])
+            .await
     }
 
     /// The supplier with `id`.
@@ -104,11 +106,11 @@ impl PurchasingStore {
 
     /// The write storing `po`, created or replacing the version read; open orders are indexed
     /// by warehouse for suggestions.
-    pub(crate) fn purchase_order_write(
+    pub fn purchase_order_write(
         &self,
         po: &PurchaseOrder,
         expected: Option<u64>,
-    ) -> Result<(Guard, TransactWriteItem), StoreError> {
+    ) -> Result<Write, StoreError> {
         let sort = format!("{}#{}", sortable(po.created_at), po.id);
         let mut keys = vec![
             (PK, purchase_order_pk(&po.id)),
@@ -121,17 +123,14 @@ impl PurchasingStore {
             keys.push((GSI1PK, open_purchase_orders(&po.warehouse_id)));
             keys.push((GSI1SK, sort));
         }
-        Ok((
+        Ok(Write(
             Guard::Version,
             self.table.versioned_put(encode(po, &keys)?, expected)?,
         ))
     }
 
     /// Commits `writes` as one transaction.
-    pub(crate) async fn commit(
-        &self,
-        writes: Vec<(Guard, TransactWriteItem)>,
-    ) -> Result<(), StoreError> {
+    pub async fn commit(&self, writes: Vec<Write>) -> Result<(), StoreError> {
         self.table.transact(writes).await
     }
 

@@ -8,7 +8,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Put, TransactWrite
 use time::OffsetDateTime;
 
 use super::keys::*;
-use super::{Guard, StoreError, Table};
+use super::{Guard, StoreError, Table, Write};
 use crate::auth::{digest, opaque_token};
 
 /// What presenting a refresh token led to.
@@ -73,11 +73,11 @@ impl SessionStore {
         let (token, put) = self.new_token(user_id, &family_id, expires)?;
         self.table
             .transact(vec![
-                (
+                Write(
                     Guard::None,
                     TransactWriteItem::builder().put(family).build(),
                 ),
-                (Guard::None, put),
+                Write(Guard::None, put),
             ])
             .await?;
         Ok(token)
@@ -123,17 +123,17 @@ impl SessionStore {
         let result = self
             .table
             .transact(vec![
-                (
+                Write(
                     Guard::Version,
                     TransactWriteItem::builder().update(mark_used).build(),
                 ),
-                (
+                Write(
                     Guard::Alive,
                     TransactWriteItem::builder()
                         .condition_check(family_alive)
                         .build(),
                 ),
-                (Guard::None, put),
+                Write(Guard::None, put),
             ])
             .await;
         match result {

@@ -6,7 +6,9 @@ use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use time::OffsetDateTime;
 
 use super::keys::*;
-use super::{Guard, IndexListing, Item, StoreError, Table, Uniqueness, sortable, time_range};
+use super::{
+    Guard, IndexListing, Item, StoreError, Table, Uniqueness, Write, sortable, time_range,
+};
 use crate::domain::stock::{Movement, Reservation, ReservationStatus, StockLevel, Warehouse};
 use crate::http::Cursor;
 
@@ -85,11 +87,11 @@ impl StockStore {
             .map_err(|e| StoreError::Internal(Box::new(e)))?;
         self.table
             .transact(vec![
-                (
+                Write(
                     Guard::Version,
                     self.table.versioned_put(self.warehouse_item(w)?, None)?,
                 ),
-                (
+                Write(
                     Guard::Unique(Uniqueness::WarehouseCode),
                     TransactWriteItem::builder().put(claim).build(),
                 ),
@@ -106,7 +108,7 @@ impl StockStore {
         let put = self
             .table
             .versioned_put(self.warehouse_item(next)?, Some(previous.version))?;
-        self.table.transact(vec![(Guard::Version, put)]).await
+        self.table.transact(vec![Write(Guard::Version, put)]).await
     }
 
     /// The warehouse with `id`.
@@ -192,11 +194,11 @@ impl StockStore {
     /// Commits new levels (each guarded by the version it was computed from), their ledger
     /// entries and `others` (a reservation, an audit entry, an idempotency completion) in one
     /// transaction.
-    pub(crate) async fn commit(
+    pub async fn commit(
         &self,
         levels: &[(u64, StockLevel)],
         movements: &[Movement],
-        others: Vec<(Guard, TransactWriteItem)>,
+        others: Vec<Write>,
     ) -> Result<(), StoreError> {
         let mut writes = Vec::new();
         for (read_version, level) in levels {
@@ -213,7 +215,10 @@ impl StockStore {
                 ],
             );
             let expected = (*read_version > 0).then_some(*read_version);
-            writes.push((Guard::Version, self.table.versioned_put(item, expected)?));
+            writes.push(Write(
+                Guard::Version,
+                self.table.versioned_put(item, expected)?,
+            ));
         }
         for m in movements {
             let sort = format!("{}#{}", sortable(m.at), m.id);
@@ -229,7 +234,7 @@ impl StockStore {
                     (GSI2SK, sort),
                 ],
             );
-            writes.push((Guard::None, self.table.versioned_put(item, None)?));
+            writes.push(Write(Guard::None, self.table.versioned_put(item, None)?));
         }
         writes.extend(others);
         self.table.transact(writes).await
@@ -237,12 +242,12 @@ impl StockStore {
 
     /// An outbox event saying `level` fell to or below `reorder_level`, to commit with the
     /// movement that caused it (so it exists exactly once per crossing). Kept 7 days.
-    pub(crate) fn low_stock_event(
+    pub fn low_stock_event(
         &self,
         level: &StockLevel,
         reorder_level: u32,
         sku: &str,
-    ) -> Result<TransactWriteItem, StoreError> {
+    ) -> Result<Write, StoreError> {
         let id = uuid::Uuid::now_v7().to_string();
         let now = OffsetDateTime::now_utc();
         let detail = serde_json::json!({
@@ -268,16 +273,19 @@ impl StockStore {
             .condition_expression("attribute_not_exists(PK)")
             .build()
             .map_err(|e| StoreError::Internal(Box::new(e)))?;
-        Ok(TransactWriteItem::builder().put(put).build())
+        Ok(Write(
+            Guard::None,
+            TransactWriteItem::builder().put(put).build(),
+        ))
     }
 
     /// The write storing `r`, created (`expected_version` `None`) or replacing the version read.
     /// Held reservations are indexed by expiry for the sweep; others leave the index.
-    pub(crate) fn reservation_write(
+    pub fn reservation_write(
         &self,
         r: &Reservation,
         expected_version: Option<u64>,
-    ) -> Result<TransactWriteItem, StoreError> {
+    ) -> Result<Write, StoreError> {
         let mut keys = vec![
             (PK, reservation_pk(&r.id)),
             (SK, RESERVATION_SK.into()),
@@ -287,8 +295,11 @@ impl StockStore {
             keys.push((GSI1PK, HELD_RESERVATIONS.into()));
             keys.push((GSI1SK, format!("{}#{}", sortable(r.expires_at), r.id)));
         }
-        self.table
-            .versioned_put(keyed(encode(r)?, &keys), expected_version)
+        Ok(Write(
+            Guard::Version,
+            self.table
+                .versioned_put(keyed(encode(r)?, &keys), expected_version)?,
+        ))
     }
 
     /// The reservation with `id`.

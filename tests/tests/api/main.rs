@@ -23,6 +23,7 @@ mod products_crud;
 mod products_pagination;
 mod products_validation;
 mod purchasing;
+mod routing;
 mod search_api;
 mod search_index;
 mod search_indexer;

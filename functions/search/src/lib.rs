@@ -9,11 +9,20 @@ use axum::routing::get;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::AppState;
-use super::stock::json_response;
-use crate::auth::can::ReadProducts;
-use crate::http::{ApiError, ApiQuery, Authorized};
-use crate::search::{Catalogue, IndexStore, Indexer, MAX_WINDOW, Report, SearchQuery, SortBy};
+use shared::auth::can::ReadProducts;
+use shared::http::json_response;
+use shared::http::{ApiError, ApiQuery, Authorized};
+use shared::search::{Catalogue, MAX_WINDOW, Report, SearchQuery, SortBy};
+use shared::services::AppState;
+
+/// The `search` function as `main` starts it and the test harness builds it.
+pub const FUNCTION: shared::lambda::Function = shared::lambda::Function {
+    name: "search",
+    routes: router,
+    signs_tokens: false,
+    uses_payments: false,
+    uses_personas: false,
+};
 
 /// The search function's routes.
 pub fn router() -> Router<AppState> {
@@ -56,7 +65,7 @@ fn text(q: Option<&str>, max: usize) -> Result<String, ApiError> {
 }
 
 fn parse(p: SearchParams) -> Result<SearchQuery, ApiError> {
-    let mut e = crate::domain::FieldErrors::new();
+    let mut e = shared::domain::FieldErrors::new();
     let text = text(p.q.as_deref(), 200);
     if let Err(ApiError::Validation(errors)) = &text {
         for f in errors {
@@ -182,18 +191,6 @@ async fn suggest(
         StatusCode::OK,
         json!({"query": q, "suggestions": suggestions}).to_string(),
     ))
-}
-
-impl AppState {
-    /// The index's writer over this state's table and bucket.
-    pub fn indexer(&self) -> Indexer {
-        Indexer::new(
-            self.products.clone(),
-            self.stock.clone(),
-            IndexStore::new(self.media.client().clone(), self.media.name()),
-            self.metrics_namespace.as_str(),
-        )
-    }
 }
 
 /// Rebuilds the index from the table and publishes it (`make reindex`, tests); this process's

@@ -1,83 +1,39 @@
 //! Reservations: stock held for a while (a checkout, a pick list), all lines or none, then
-//! committed into shipments or released. Expired holds are released by the sweep.
+//! committed into shipments or released. Orders hold their stock through [`hold`]; the stock
+//! function's reservation routes and the scheduled sweep ([`release_expired`]) release it.
 
-use axum::Router;
-use axum::extract::State;
-use axum::http::StatusCode;
-use axum::response::Response;
-use axum::routing::post;
 use serde_json::json;
 use time::OffsetDateTime;
 
 use super::AppState;
-use super::auth::audit;
-use super::stock::{
-    Once, after_commit, check_product, check_warehouse, committed, json_response, low_stock_writes,
-    record_low_stock, summarize, until_committed,
-};
-use crate::auth::can::MoveStock;
+use super::audit::audit;
+use super::catalogue::{active_warehouse, orderable_product};
+use super::commit::{ATTEMPTS, backoff, committed, until_committed};
+use super::idempotency::IdempotentRequest;
+use super::movements::{low_stock_writes, record_low_stock};
 use crate::domain::stock::{
     Movement, MovementKind, MovementRefused, NewReservation, Reservation, ReservationStatus,
     StockLevel,
 };
-use crate::http::{ApiError, ApiJson, ApiPath, Authorized, IdempotencyKey, RequestMeta};
-use crate::store::{Guard, StoreError};
+use crate::http::{ApiError, RequestMeta};
+use crate::store::{AuditEntry, StoreError, Write};
 
 /// Default hold.
 const DEFAULT_HOLD_SECONDS: i64 = 900;
 
-pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/stock/reservations", post(reserve))
-        .route(
-            "/v1/stock/reservations/{id}",
-            axum::routing::delete(release),
-        )
-        .route("/v1/stock/reservations/{id}/commit", post(commit))
-}
-
-fn view(r: &Reservation) -> serde_json::Value {
-    json!(r)
-}
-
-#[tracing::instrument(name = "Reserving stock", skip_all)]
-async fn reserve(
-    State(state): State<AppState>,
-    who: Authorized<MoveStock>,
-    meta: RequestMeta,
-    IdempotencyKey(key): IdempotencyKey,
-    ApiJson(request): ApiJson<NewReservation>,
-) -> Result<Response, ApiError> {
-    request.validate()?;
-    let caller = who.0;
-    let (state, caller, meta, request) = (&state, &caller, &meta, &request);
-    Once::run(
-        state,
-        caller,
-        "stock-reservations",
-        &key,
-        request,
-        |once| async move {
-            let held = hold(state, &caller.user_id, meta, request, Some(&once)).await?;
-            Ok(json_response(StatusCode::CREATED, view(&held).to_string()))
-        },
-    )
-    .await
-}
-
 /// Holds the request's stock (all lines or none) for `actor`; with `once`, records the answer
 /// under its idempotency key in the same transaction.
-pub(super) async fn hold(
+pub async fn hold(
     state: &AppState,
     actor: &str,
     meta: &RequestMeta,
     request: &NewReservation,
-    once: Option<&Once>,
+    once: Option<&IdempotentRequest>,
 ) -> Result<Reservation, ApiError> {
     let mut products = Vec::with_capacity(request.lines.len());
     for line in &request.lines {
-        products.push(check_product(state, &line.product_id).await?);
-        check_warehouse(state, "warehouse_id", &line.warehouse_id).await?;
+        products.push(orderable_product(state, &line.product_id).await?);
+        active_warehouse(state, "warehouse_id", &line.warehouse_id).await?;
     }
     let id = uuid::Uuid::now_v7().to_string();
     until_committed(|| async {
@@ -127,14 +83,11 @@ pub(super) async fn hold(
             .target(reservation.id.clone())
             .detail("lines", reservation.lines.len().to_string());
         let mut others = vec![
-            (
-                Guard::Version,
-                state.stock.reservation_write(&reservation, None)?,
-            ),
-            (Guard::None, state.audit.put(&entry)?),
+            state.stock.reservation_write(&reservation, None)?,
+            state.audit.put(&entry)?,
         ];
         if let Some(once) = once {
-            others.push(once.completion(state, &view(&reservation).to_string())?);
+            others.push(once.completion(state, &json!(reservation).to_string())?);
         }
         others.extend(crossings.0);
         let outcome = committed(state.stock.commit(&levels, &[], others).await, || {
@@ -149,7 +102,7 @@ pub(super) async fn hold(
 }
 
 /// The levels after giving a held reservation's stock back, computed from levels read now.
-pub(super) async fn release_levels(
+pub async fn release_levels(
     state: &AppState,
     reservation: &Reservation,
     now: OffsetDateTime,
@@ -169,7 +122,7 @@ pub(super) async fn release_levels(
 }
 
 /// The levels and ship movements that turn a held reservation into shipments.
-pub(super) async fn ship_levels(
+pub async fn ship_levels(
     state: &AppState,
     reservation: &Reservation,
     actor: &str,
@@ -206,117 +159,22 @@ pub(super) async fn ship_levels(
     Ok((levels, movements))
 }
 
-async fn load(state: &AppState, id: &str) -> Result<Reservation, ApiError> {
-    state.stock.reservation(id).await.map_err(|e| match e {
-        StoreError::NotFound => ApiError::NotFound(format!("no reservation with id '{id}'")),
-        other => other.into(),
-    })
-}
-
-#[tracing::instrument(name = "Committing a reservation", skip_all, fields(reservation_id = %id))]
-async fn commit(
-    State(state): State<AppState>,
-    who: Authorized<MoveStock>,
-    meta: RequestMeta,
-    ApiPath(id): ApiPath<String>,
-) -> Result<Response, ApiError> {
-    let caller = who.0;
-    until_committed(|| async {
-        let reservation = load(&state, &id).await?;
-        let now = OffsetDateTime::now_utc();
-        match reservation.status {
-            // Committing twice is harmless: answer with what the first commit did.
-            ReservationStatus::Committed => {
-                return Ok(Some(json_response(
-                    StatusCode::OK,
-                    json!({"reservation": view(&reservation)}).to_string(),
-                )));
-            }
-            ReservationStatus::Released => {
-                return Err(ApiError::Conflict(
-                    "the reservation was released; reserve again".into(),
-                ));
-            }
-            ReservationStatus::Held if reservation.expires_at <= now => {
-                release_held(
-                    &state,
-                    &reservation,
-                    "system",
-                    "stock.reservation_expired",
-                    &meta,
-                )
-                .await?;
-                return Err(ApiError::Conflict(
-                    "the reservation has expired and its stock was released".into(),
-                ));
-            }
-            ReservationStatus::Held => {}
-        }
-        let (levels, movements) = ship_levels(&state, &reservation, &caller.user_id, now).await?;
-        let next = reservation.settled(ReservationStatus::Committed, now);
-        let entry = audit(&meta, &caller.user_id, "stock.reservation_committed")
-            .target(reservation.id.clone())
-            .detail("movements", summarize(&movements));
-        let others = rewrite(&state, &reservation, &next, &entry)?;
-        let body = json!({"reservation": view(&next), "movements": movements}).to_string();
-        after_commit(
-            state.stock.commit(&levels, &movements, others).await,
-            StatusCode::OK,
-            body,
-        )
-    })
-    .await
-}
-
-#[tracing::instrument(name = "Releasing a reservation", skip_all, fields(reservation_id = %id))]
-async fn release(
-    State(state): State<AppState>,
-    who: Authorized<MoveStock>,
-    meta: RequestMeta,
-    ApiPath(id): ApiPath<String>,
-) -> Result<Response, ApiError> {
-    let reservation = load(&state, &id).await?;
-    match reservation.status {
-        ReservationStatus::Committed => Err(ApiError::Conflict(
-            "the reservation was committed; its stock has shipped".into(),
-        )),
-        ReservationStatus::Released => Ok(json_response(
-            StatusCode::OK,
-            view(&reservation).to_string(),
-        )),
-        ReservationStatus::Held => {
-            let released = release_held(
-                &state,
-                &reservation,
-                &who.0.user_id,
-                "stock.reservation_released",
-                &meta,
-            )
-            .await?;
-            Ok(json_response(StatusCode::OK, view(&released).to_string()))
-        }
-    }
-}
-
 /// The writes replacing `current` by `next` (guarded by the version read) with its audit entry.
-fn rewrite(
+pub fn rewrite(
     state: &AppState,
     current: &Reservation,
     next: &Reservation,
-    entry: &crate::store::AuditEntry,
-) -> Result<Vec<(Guard, aws_sdk_dynamodb::types::TransactWriteItem)>, ApiError> {
+    entry: &AuditEntry,
+) -> Result<Vec<Write>, ApiError> {
     Ok(vec![
-        (
-            Guard::Version,
-            state.stock.reservation_write(next, Some(current.version))?,
-        ),
-        (Guard::None, state.audit.put(entry)?),
+        state.stock.reservation_write(next, Some(current.version))?,
+        state.audit.put(entry)?,
     ])
 }
 
 /// Gives a held reservation's stock back, retrying on contention; returns it as released
 /// (or as whatever another request made of it meanwhile).
-pub(super) async fn release_held(
+pub async fn release_held(
     state: &AppState,
     held: &Reservation,
     actor: &str,
@@ -324,7 +182,7 @@ pub(super) async fn release_held(
     meta: &RequestMeta,
 ) -> Result<Reservation, ApiError> {
     let mut current = held.clone();
-    for _ in 0..super::stock::ATTEMPTS {
+    for _ in 0..ATTEMPTS {
         if current.status != ReservationStatus::Held {
             return Ok(current);
         }
@@ -336,7 +194,7 @@ pub(super) async fn release_held(
         match state.stock.commit(&levels, &[], others).await {
             Ok(()) => return Ok(next),
             Err(StoreError::VersionMismatch) => {
-                tokio::time::sleep(super::stock::backoff(0)).await;
+                tokio::time::sleep(backoff(0)).await;
                 current = state.stock.reservation(&current.id).await?;
             }
             Err(e) => return Err(e.into()),

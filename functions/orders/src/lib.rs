@@ -10,7 +10,6 @@
 //! | `POST /v1/orders/{id}/cancel`          | the owner before payment; managers and admins  |
 //! | `POST /v1/orders/{id}/refund`          | managers and admins (`Idempotency-Key` required) |
 
-use aws_sdk_dynamodb::types::TransactWriteItem;
 use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -20,30 +19,36 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use super::AppState;
-use super::auth::audit;
-use super::reservations::{hold, release_held, release_levels, ship_levels};
-use super::stock::{
-    ATTEMPTS, Once, backoff, check_product, check_warehouse, committed, json_response,
-    low_stock_writes, record_low_stock, until_committed,
+use shared::auth::can::{ManageOrders, PlaceOrders};
+use shared::auth::{Caller, Permission, digest};
+use shared::domain::MAX_MINOR_UNITS;
+use shared::domain::order::{
+    NewOrder, Order, OrderLine, OrderStatus, RefundRecord, RestockLine, StockState,
 };
-use crate::auth::can::{ManageOrders, PlaceOrders};
-use crate::auth::{Caller, Permission, digest};
-use crate::domain::MAX_MINOR_UNITS;
-use crate::domain::order::{
-    Concern, NewOrder, Order, OrderLine, OrderStatus, Outcome, RefundRecord, RestockLine,
-    StockState,
-};
-use crate::domain::stock::{
-    Movement, MovementKind, NewReservation, Reservation, ReservationLine, ReservationStatus,
-    StockLevel,
-};
-use crate::http::{
+use shared::domain::stock::{Movement, MovementKind, NewReservation, Reservation, ReservationLine};
+use shared::http::json_response;
+use shared::http::{
     ApiError, ApiJson, ApiPath, ApiQuery, Authorized, IdempotencyKey, Page, PageParams, RequestMeta,
 };
-use crate::payments::{NewRazorpayOrder, NewRefund, RefundState};
-use crate::store::{AuditEntry, Guard, LevelListing, OrderListing, StoreError, Uniqueness};
-use crate::telemetry::metrics::emit_count;
+use shared::payments::{NewRazorpayOrder, NewRefund, RefundState};
+use shared::services::AppState;
+use shared::services::audit::audit;
+use shared::services::catalogue::{active_warehouse, orderable_product};
+use shared::services::commit::{committed, until_committed};
+use shared::services::idempotency::IdempotentRequest;
+use shared::services::reservations::{hold, release_held};
+use shared::services::settlement::{Actor, load_order, settle};
+use shared::store::{AuditEntry, LevelListing, OrderListing};
+use shared::telemetry::metrics::emit_count;
+
+/// The `orders` function as `main` starts it and the test harness builds it.
+pub const FUNCTION: shared::lambda::Function = shared::lambda::Function {
+    name: "orders",
+    routes: router,
+    signs_tokens: false,
+    uses_payments: true,
+    uses_personas: false,
+};
 
 /// The orders function's routes.
 pub fn router() -> Router<AppState> {
@@ -57,7 +62,7 @@ pub fn router() -> Router<AppState> {
 
 /// An order as the API shows it: the stored order, what was refunded, and while it awaits
 /// payment, what the Razorpay checkout needs.
-pub(super) fn view(state: &AppState, order: &Order) -> Value {
+pub(crate) fn view(state: &AppState, order: &Order) -> Value {
     let mut v = json!(order);
     if let Some(obj) = v.as_object_mut() {
         obj.insert("amount_refunded".into(), json!(order.refunded()));
@@ -82,17 +87,10 @@ pub(super) fn view(state: &AppState, order: &Order) -> Value {
     v
 }
 
-async fn load(state: &AppState, id: &str) -> Result<Order, ApiError> {
-    state.orders.order(id).await.map_err(|e| match e {
-        StoreError::NotFound => ApiError::NotFound(format!("no order with id '{id}'")),
-        other => other.into(),
-    })
-}
-
 /// The order if the caller may see it: its owner, or staff and above. Others get the same 404
 /// as for a missing order, so order ids reveal nothing.
 async fn load_visible(state: &AppState, caller: &Caller, id: &str) -> Result<Order, ApiError> {
-    let order = load(state, id).await?;
+    let order = load_order(state, id).await?;
     if order.customer_id != caller.user_id && !caller.can(Permission::ReadAllOrders) {
         return Err(ApiError::NotFound(format!("no order with id '{id}'")));
     }
@@ -111,7 +109,7 @@ async fn create(
     state.payments()?;
     let caller = who.0;
     let (state, caller, meta, request) = (&state, &caller, &meta, &request);
-    Once::run(state, caller, "orders", &key, request, |once| async move {
+    IdempotentRequest::run(state, caller, "orders", &key, request, |once| async move {
         place(state, caller, meta, request, &once).await
     })
     .await
@@ -122,7 +120,7 @@ async fn price(state: &AppState, request: &NewOrder) -> Result<(Vec<OrderLine>, 
     let mut lines = Vec::with_capacity(request.lines.len());
     let mut currency: Option<String> = None;
     for (i, line) in request.lines.iter().enumerate() {
-        let product = check_product(state, &line.product_id)
+        let product = orderable_product(state, &line.product_id)
             .await
             .map_err(|e| at_line(e, i))?;
         let code = product.price.currency.as_str().to_owned();
@@ -139,7 +137,7 @@ async fn price(state: &AppState, request: &NewOrder) -> Result<(Vec<OrderLine>, 
         }
         let warehouse_id = match &line.warehouse_id {
             Some(w) => {
-                check_warehouse(state, &format!("lines[{i}].warehouse_id"), w).await?;
+                active_warehouse(state, &format!("lines[{i}].warehouse_id"), w).await?;
                 w.clone()
             }
             None => choose_warehouse(state, &line.product_id, line.quantity).await?,
@@ -213,7 +211,7 @@ async fn place(
     caller: &Caller,
     meta: &RequestMeta,
     request: &NewOrder,
-    once: &Once,
+    once: &IdempotentRequest,
 ) -> Result<Response, ApiError> {
     let payments = state.payments()?;
     let (lines, currency) = price(state, request).await?;
@@ -299,7 +297,7 @@ async fn place(
     let writes = vec![
         state.orders.order_write(&order, None)?,
         state.orders.link_write(&order)?,
-        (Guard::None, state.audit.put(&entry)?),
+        state.audit.put(&entry)?,
         once.completion(state, &body)?,
     ];
     if let Err(e) = state.orders.commit(writes).await {
@@ -430,7 +428,7 @@ async fn verify(
         .as_deref()
         .is_none_or(|o| o == order.razorpay_order_id);
     if !order_matches
-        || !crate::payments::checkout_signature_valid(
+        || !shared::payments::checkout_signature_valid(
             payments.razorpay.key_secret(),
             &order.razorpay_order_id,
             payment_id,
@@ -498,295 +496,6 @@ async fn cancel(
     ))
 }
 
-/// Who is changing an order, for the audit log.
-pub(super) struct Actor<'a> {
-    pub(super) id: &'a str,
-    pub(super) meta: &'a RequestMeta,
-}
-
-impl<'a> Actor<'a> {
-    pub(super) fn person(id: &'a str, meta: &'a RequestMeta) -> Self {
-        Self { id, meta }
-    }
-}
-
-/// How applying a change to an order ended.
-#[derive(Debug)]
-pub(super) enum Settled {
-    /// Committed (or nothing to change): the order as it now is.
-    Done(Box<Order>, bool),
-    /// The webhook delivery guarding the change was already applied.
-    Duplicate,
-}
-
-impl Settled {
-    fn order(self) -> Result<Order, ApiError> {
-        match self {
-            Settled::Done(order, _) => Ok(*order),
-            Settled::Duplicate => Err(ApiError::internal(
-                "a request without a delivery id was a duplicate",
-            )),
-        }
-    }
-}
-
-type Writes = Vec<(Guard, TransactWriteItem)>;
-
-/// Reads the order, decides with `decide`, and commits the decision with its stock changes,
-/// an audit entry and `delivery` (a webhook delivery record) in one transaction, starting over
-/// on fresh reads when it loses a race.
-pub(super) async fn settle(
-    state: &AppState,
-    order_id: &str,
-    actor: &Actor<'_>,
-    delivery: Option<&(dyn Fn() -> Result<(Guard, TransactWriteItem), StoreError> + Sync)>,
-    decide: impl Fn(&Order, OffsetDateTime) -> Result<Outcome, ApiError> + Send + Sync,
-) -> Result<Settled, ApiError> {
-    for round in 0..ATTEMPTS {
-        let current = load(state, order_id).await?;
-        let now = OffsetDateTime::now_utc();
-        let outcome = decide(&current, now)?;
-        let mut writes: Writes = Vec::new();
-        if let Some(d) = delivery {
-            writes.push(d()?);
-        }
-        let planned = plan(state, &current, outcome, actor, now).await?;
-        let Some(plan) = planned else {
-            // Nothing changes; still remember the delivery so a redelivery is a duplicate.
-            if !writes.is_empty() {
-                match state.orders.commit(writes).await {
-                    Ok(()) | Err(StoreError::Duplicate(Uniqueness::WebhookDelivery)) => {}
-                    Err(e) => return Err(e.into()),
-                }
-            }
-            return Ok(Settled::Done(Box::new(current), false));
-        };
-        writes.extend(plan.others);
-        let result = state
-            .stock
-            .commit(&plan.levels, &plan.movements, writes)
-            .await;
-        match result {
-            Err(StoreError::Duplicate(Uniqueness::WebhookDelivery)) => {
-                return Ok(Settled::Duplicate);
-            }
-            other => {
-                if committed(other, || ())?.is_some() {
-                    record(state, &current, &plan.next, plan.concern, plan.crossings);
-                    return Ok(Settled::Done(Box::new(plan.next), true));
-                }
-            }
-        }
-        tokio::time::sleep(backoff(round)).await;
-    }
-    Err(ApiError::Unavailable {
-        dependency: "order",
-        source: "too many concurrent changes to one order".into(),
-    })
-}
-
-/// A decision turned into writes.
-struct Plan {
-    next: Order,
-    levels: Vec<(u64, StockLevel)>,
-    movements: Vec<Movement>,
-    others: Writes,
-    concern: Option<Concern>,
-    crossings: usize,
-}
-
-async fn plan(
-    state: &AppState,
-    current: &Order,
-    outcome: Outcome,
-    actor: &Actor<'_>,
-    now: OffsetDateTime,
-) -> Result<Option<Plan>, ApiError> {
-    let mut plan = Plan {
-        next: current.clone(),
-        levels: Vec::new(),
-        movements: Vec::new(),
-        others: Vec::new(),
-        concern: None,
-        crossings: 0,
-    };
-    let action = match outcome {
-        Outcome::Unchanged => return Ok(None),
-        Outcome::Update(next) => {
-            plan.next = next;
-            format!("order.{}", plan.next.status.as_str())
-        }
-        Outcome::Flag(next, concern) => {
-            plan.next = next;
-            plan.concern = Some(concern);
-            "order.flagged".to_owned()
-        }
-        Outcome::Release(next) => {
-            plan.next = next;
-            if current.stock == StockState::Held {
-                let reservation = state.stock.reservation(&current.reservation_id).await?;
-                if reservation.status == ReservationStatus::Held {
-                    plan.levels = release_levels(state, &reservation, now).await?;
-                    plan.others.extend(settle_reservation(
-                        state,
-                        &reservation,
-                        ReservationStatus::Released,
-                        now,
-                    )?);
-                }
-                plan.next.stock = StockState::Released;
-            }
-            format!("order.{}", plan.next.status.as_str())
-        }
-        Outcome::Ship(next) => {
-            plan.next = next;
-            ship(state, current, &mut plan, actor.id, now).await?;
-            "order.paid".to_owned()
-        }
-    };
-    let mut entry = audit(actor.meta, actor.id, &action)
-        .target(current.id.clone())
-        .detail("status", plan.next.status.as_str());
-    if let Some(review) = &plan.next.review
-        && current.review.as_ref() != Some(review)
-    {
-        entry = entry.detail("review", review.clone());
-    }
-    plan.others.push(
-        state
-            .orders
-            .order_write(&plan.next, Some(current.version))?,
-    );
-    plan.others.push((Guard::None, state.audit.put(&entry)?));
-    Ok(Some(plan))
-}
-
-/// The reservation's rewrite to a final `status`, guarded by the version read.
-fn settle_reservation(
-    state: &AppState,
-    reservation: &Reservation,
-    status: ReservationStatus,
-    now: OffsetDateTime,
-) -> Result<Writes, ApiError> {
-    let next = reservation.settled(status, now);
-    Ok(vec![(
-        Guard::Version,
-        state
-            .stock
-            .reservation_write(&next, Some(reservation.version))?,
-    )])
-}
-
-/// Ships a paid order: its held reservation if there is one, else whatever is available now;
-/// when the stock has gone, the order is flagged short instead.
-async fn ship(
-    state: &AppState,
-    current: &Order,
-    plan: &mut Plan,
-    actor: &str,
-    now: OffsetDateTime,
-) -> Result<(), ApiError> {
-    if current.stock == StockState::Held {
-        let reservation = state.stock.reservation(&current.reservation_id).await?;
-        match reservation.status {
-            ReservationStatus::Held => {
-                let (levels, movements) = ship_levels(state, &reservation, actor, now).await?;
-                plan.levels = levels;
-                plan.movements = movements;
-                plan.others.extend(settle_reservation(
-                    state,
-                    &reservation,
-                    ReservationStatus::Committed,
-                    now,
-                )?);
-                plan.next.stock = StockState::Shipped;
-                return Ok(());
-            }
-            ReservationStatus::Committed => {
-                plan.next.stock = StockState::Shipped;
-                return Ok(());
-            }
-            ReservationStatus::Released => {}
-        }
-    }
-    // The hold ended before the money came (a failed attempt, or expiry): take the stock now.
-    for line in &current.lines {
-        let level = state
-            .stock
-            .level(&line.product_id, &line.warehouse_id)
-            .await?;
-        match level.moved(-line.quantity, now) {
-            Ok(next) => {
-                plan.movements.push(Movement {
-                    id: uuid::Uuid::now_v7().to_string(),
-                    kind: MovementKind::Ship,
-                    product_id: line.product_id.clone(),
-                    warehouse_id: line.warehouse_id.clone(),
-                    quantity: -line.quantity,
-                    before: level.on_hand,
-                    after: next.on_hand,
-                    reason: Some("order paid after its hold ended".into()),
-                    reference: Some(format!("order:{}", current.id)),
-                    actor: actor.to_owned(),
-                    at: now,
-                });
-                if let Ok(product) = check_product(state, &line.product_id).await {
-                    let (writes, count) = low_stock_writes(
-                        state,
-                        &product,
-                        std::slice::from_ref(&level),
-                        std::slice::from_ref(&next),
-                    )?;
-                    plan.others.extend(writes);
-                    plan.crossings += count;
-                }
-                plan.levels.push((level.version, next));
-            }
-            Err(_) => {
-                plan.levels.clear();
-                plan.movements.clear();
-                plan.others.clear();
-                plan.crossings = 0;
-                plan.next.stock = StockState::Short;
-                plan.next.review = Some(format!(
-                    "paid, but {} of {} ({}) were no longer available at warehouse {}; fulfil later or refund",
-                    line.quantity, line.sku, line.product_id, line.warehouse_id
-                ));
-                plan.concern = Some(Concern::ShortStock);
-                return Ok(());
-            }
-        }
-    }
-    plan.next.stock = StockState::Shipped;
-    Ok(())
-}
-
-/// Business metrics for a committed change.
-fn record(
-    state: &AppState,
-    before: &Order,
-    after: &Order,
-    concern: Option<Concern>,
-    crossings: usize,
-) {
-    let ns = &state.metrics_namespace;
-    if !before.status.is_paid() && after.status.is_paid() {
-        emit_count(ns, "orders", "OrdersPaid", 1);
-        emit_count(
-            ns,
-            "orders",
-            "PaidAmountMinor",
-            usize::try_from(after.amount_paid).unwrap_or(0),
-        );
-    }
-    match concern {
-        Some(Concern::AmountMismatch) => emit_count(ns, "orders", "PaymentAmountMismatches", 1),
-        Some(_) => emit_count(ns, "orders", "OrdersFlaggedForReview", 1),
-        None => {}
-    }
-    record_low_stock(state, crossings);
-}
-
 /// The body of `POST /v1/orders/{id}/refund`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -805,7 +514,7 @@ struct RefundRequest {
 impl RefundRequest {
     /// The amount to refund, checked against the order.
     fn check(&self, order: &Order) -> Result<i64, ApiError> {
-        let mut e = crate::domain::FieldErrors::new();
+        let mut e = shared::domain::FieldErrors::new();
         if !order.status.is_paid() {
             return Err(ApiError::Conflict(format!(
                 "the order is {}; only paid orders can be refunded",
@@ -882,7 +591,7 @@ async fn refund(
         key: &key,
         request: &request,
     };
-    Once::run(&state, &caller, &route, &key, &request, |once| {
+    IdempotentRequest::run(&state, &caller, &route, &key, &request, |once| {
         make_refund(call, once)
     })
     .await
@@ -899,7 +608,7 @@ struct RefundCall<'a> {
     request: &'a RefundRequest,
 }
 
-async fn make_refund(call: RefundCall<'_>, once: Once) -> Result<Response, ApiError> {
+async fn make_refund(call: RefundCall<'_>, once: IdempotentRequest) -> Result<Response, ApiError> {
     let RefundCall {
         state,
         caller,
@@ -910,7 +619,7 @@ async fn make_refund(call: RefundCall<'_>, once: Once) -> Result<Response, ApiEr
     } = call;
     let payments = state.payments()?;
     // Checked under the key, so a retry of a refund that emptied the order replays it.
-    let order = load(state, id).await?;
+    let order = load_order(state, id).await?;
     let amount = request.check(&order)?;
     let payment_id = order
         .payment_id
@@ -950,8 +659,8 @@ async fn make_refund(call: RefundCall<'_>, once: Once) -> Result<Response, ApiEr
 /// requester and the restock are added.
 async fn record_refund(
     call: RefundCall<'_>,
-    made: &crate::payments::RazorpayRefund,
-    once: &Once,
+    made: &shared::payments::RazorpayRefund,
+    once: &IdempotentRequest,
 ) -> Result<Option<Response>, ApiError> {
     let RefundCall {
         state,
@@ -966,7 +675,7 @@ async fn record_refund(
         "failed" => RefundState::Failed,
         _ => RefundState::Pending,
     };
-    let current = load(state, id).await?;
+    let current = load_order(state, id).await?;
     let now = OffsetDateTime::now_utc();
     let mut levels = Vec::new();
     let mut movements = Vec::new();
@@ -1024,7 +733,7 @@ async fn record_refund(
         );
     let writes = vec![
         state.orders.order_write(&next, Some(current.version))?,
-        (Guard::None, state.audit.put(&entry)?),
+        state.audit.put(&entry)?,
         once.completion(state, &body)?,
     ];
     committed(

@@ -10,10 +10,19 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Map, Value, json};
 
-use super::AppState;
+use shared::services::AppState;
 
 /// How long each dependency check may take.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The `health` function as `main` starts it and the test harness builds it.
+pub const FUNCTION: shared::lambda::Function = shared::lambda::Function {
+    name: "health",
+    routes: router,
+    signs_tokens: false,
+    uses_payments: false,
+    uses_personas: false,
+};
 
 /// The health function's routes.
 pub fn router() -> Router<AppState> {
@@ -43,7 +52,7 @@ async fn health(State(state): State<AppState>) -> Response {
     }
     let mut extensions = Map::new();
     extensions.insert("checks".into(), Value::Object(checks));
-    crate::http::problem_response(
+    shared::http::problem_response(
         StatusCode::SERVICE_UNAVAILABLE,
         "dependency-unavailable",
         "Service unavailable",

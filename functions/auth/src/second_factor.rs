@@ -9,12 +9,13 @@ use serde::Deserialize;
 use serde_json::json;
 use time::OffsetDateTime;
 
-use super::AppState;
-use super::auth::{account_of, audit};
-use crate::auth::{Caller, two_factor};
-use crate::http::{ApiError, ApiJson, RequestMeta};
+use crate::account_of;
+use shared::auth::{Caller, two_factor};
+use shared::http::{ApiError, ApiJson, RequestMeta};
+use shared::services::AppState;
+use shared::services::audit::audit;
 
-pub(super) fn router() -> Router<AppState> {
+pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route("/v1/auth/2fa/setup", post(setup))
         .route("/v1/auth/2fa/enable", post(enable))

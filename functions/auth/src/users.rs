@@ -8,16 +8,16 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use time::OffsetDateTime;
 
-use super::AppState;
-use super::auth::audit;
-use crate::auth::Role;
-use crate::auth::can::{ManageUsers, ReadAudit};
-use crate::http::{
+use shared::auth::Role;
+use shared::auth::can::{ManageUsers, ReadAudit};
+use shared::http::{
     ApiError, ApiJson, ApiPath, ApiQuery, Authorized, IfMatch, Page, PageParams, RequestMeta, etag,
 };
-use crate::store::{AuditFilter, StoreError};
+use shared::services::AppState;
+use shared::services::audit::audit;
+use shared::store::{AuditFilter, StoreError};
 
-pub(super) fn router() -> Router<AppState> {
+pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route("/v1/users", get(list_users))
         .route("/v1/users/{id}", patch(update_user))
@@ -101,7 +101,7 @@ async fn update_user(
     respond(&next)
 }
 
-fn respond(account: &crate::domain::Account) -> Result<Response, ApiError> {
+fn respond(account: &shared::domain::Account) -> Result<Response, ApiError> {
     let mut response = Json(account.view()).into_response();
     response
         .headers_mut()
@@ -132,8 +132,8 @@ async fn list_audit(
     let filter = AuditFilter {
         actor: query.actor.filter(|a| !a.is_empty()),
         action: query.action.filter(|a| !a.is_empty()),
-        from: super::time_param("from", query.from.as_deref())?,
-        to: super::time_param("to", query.to.as_deref())?,
+        from: shared::http::time_param("from", query.from.as_deref())?,
+        to: shared::http::time_param("to", query.to.as_deref())?,
     };
     if let (Some(from), Some(to)) = (filter.from, filter.to)
         && from > to

@@ -22,25 +22,33 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use super::AppState;
-use super::auth::audit;
-use super::dashboard::all;
-use super::stock::{
-    Once, check_product, check_warehouse, committed, json_response, until_committed,
-};
-use crate::auth::Caller;
-use crate::auth::can::{ManagePurchasing, MoveStock, ReadStock};
-use crate::domain::purchasing::{
+use shared::auth::Caller;
+use shared::auth::can::{ManagePurchasing, MoveStock, ReadStock};
+use shared::domain::purchasing::{
     NewPurchaseOrder, PoLineInput, PoStatus, PurchaseOrder, PurchaseOrderPatch, ReceiptInput,
-    ReceiptRefused, SuggestionGroup, Supplier, SupplierInput, suggest,
+    SuggestionGroup, Supplier, SupplierInput, suggest,
 };
-use crate::domain::stock::{Movement, MovementKind};
-use crate::http::{
+use shared::http::json_response;
+use shared::http::{
     ApiError, ApiJson, ApiPath, ApiQuery, Authorized, IdempotencyKey, IfMatch, Page, PageParams,
     RequestMeta, etag,
 };
-use crate::store::{Guard, LevelListing, ProductListing, PurchaseOrderFilter, StoreError};
-use crate::telemetry::metrics::emit_count;
+use shared::services::AppState;
+use shared::services::audit::audit;
+use shared::services::catalogue::{active_warehouse, orderable_product};
+use shared::services::receiving::{load_purchase_order as load_order, receive_goods};
+use shared::store::all_pages as all;
+use shared::store::{LevelListing, ProductListing, PurchaseOrderFilter, StoreError};
+use shared::telemetry::metrics::emit_count;
+
+/// The `purchasing` function as `main` starts it and the test harness builds it.
+pub const FUNCTION: shared::lambda::Function = shared::lambda::Function {
+    name: "purchasing",
+    routes: router,
+    signs_tokens: false,
+    uses_payments: false,
+    uses_personas: false,
+};
 
 /// The purchasing function's routes.
 pub fn router() -> Router<AppState> {
@@ -110,17 +118,6 @@ async fn load_supplier(
         })
 }
 
-async fn load_order(state: &AppState, id: &str) -> Result<PurchaseOrder, ApiError> {
-    state
-        .purchasing
-        .purchase_order(id)
-        .await
-        .map_err(|e| match e {
-            StoreError::NotFound => ApiError::NotFound(format!("no purchase order with id '{id}'")),
-            other => other.into(),
-        })
-}
-
 /// Every product named must exist and not be archived; errors name `{prefix}[i].product_id`.
 async fn check_products<'a>(
     state: &AppState,
@@ -128,7 +125,7 @@ async fn check_products<'a>(
     ids: impl Iterator<Item = &'a str>,
 ) -> Result<(), ApiError> {
     for (i, id) in ids.enumerate() {
-        check_product(state, id).await.map_err(|e| match e {
+        orderable_product(state, id).await.map_err(|e| match e {
             ApiError::Validation(_) => ApiError::invalid(
                 format!("{prefix}[{i}].product_id"),
                 format!("no product with id '{id}'"),
@@ -222,7 +219,7 @@ async fn place(
     input: &NewPurchaseOrder,
 ) -> Result<PurchaseOrder, ApiError> {
     let supplier = active_supplier(state, &input.supplier_id).await?;
-    check_warehouse(state, "warehouse_id", &input.warehouse_id).await?;
+    active_warehouse(state, "warehouse_id", &input.warehouse_id).await?;
     let po = PurchaseOrder::create(input, &supplier, &caller.user_id, OffsetDateTime::now_utc())?;
     check_products(
         state,
@@ -237,7 +234,7 @@ async fn place(
         .purchasing
         .commit(vec![
             state.purchasing.purchase_order_write(&po, None)?,
-            (Guard::None, state.audit.put(&entry)?),
+            state.audit.put(&entry)?,
         ])
         .await?;
     Ok(po)
@@ -325,7 +322,7 @@ async fn replace(
             state
                 .purchasing
                 .purchase_order_write(next, Some(current.version))?,
-            (Guard::None, state.audit.put(&entry)?),
+            state.audit.put(&entry)?,
         ])
         .await?;
     Ok(())
@@ -436,121 +433,7 @@ async fn receive(
     IdempotencyKey(key): IdempotencyKey,
     ApiJson(input): ApiJson<ReceiptInput>,
 ) -> Result<Response, ApiError> {
-    receive_once(&state, &who.0, &meta, &key, &id, &input).await
-}
-
-/// Receives goods against purchase order `id`, once per idempotency key (also used by the
-/// scanner).
-pub(super) async fn receive_once(
-    state: &AppState,
-    caller: &Caller,
-    meta: &RequestMeta,
-    key: &str,
-    id: &str,
-    input: &ReceiptInput,
-) -> Result<Response, ApiError> {
-    let arrived = input.validate()?;
-    let route = format!("purchase-orders/{id}/receipts");
-    Once::run(state, caller, &route, key, input, |once| async move {
-        let response = until_committed(|| async {
-            let current = load_order(state, id).await?;
-            let now = OffsetDateTime::now_utc();
-            let next = current.receiving(&arrived, now).map_err(|r| refused(&r))?;
-            let mut levels = Vec::with_capacity(arrived.len());
-            let mut movements = Vec::with_capacity(arrived.len());
-            for (product_id, units) in &arrived {
-                let level = state.stock.level(product_id, &current.warehouse_id).await?;
-                let after = level
-                    .moved(*units, now)
-                    .map_err(|_| ApiError::internal("receiving cannot run short"))?;
-                movements.push(Movement {
-                    id: uuid::Uuid::now_v7().to_string(),
-                    kind: MovementKind::Receive,
-                    product_id: product_id.clone(),
-                    warehouse_id: current.warehouse_id.clone(),
-                    quantity: *units,
-                    before: level.on_hand,
-                    after: after.on_hand,
-                    reason: input
-                        .note
-                        .clone()
-                        .or_else(|| Some("purchase order receipt".into())),
-                    reference: Some(format!("po:{}", current.id)),
-                    actor: caller.user_id.clone(),
-                    at: now,
-                });
-                levels.push((level.version, after));
-            }
-            let body = json!({"purchase_order": next, "movements": movements}).to_string();
-            let entry = audit(meta, &caller.user_id, "purchasing.po_receive")
-                .target(current.id.clone())
-                .detail("status", next.status.as_str())
-                .detail("movements", super::stock::summarize(&movements));
-            let writes = vec![
-                state
-                    .purchasing
-                    .purchase_order_write(&next, Some(current.version))?,
-                (Guard::None, state.audit.put(&entry)?),
-                once.completion(state, &body)?,
-            ];
-            let value: i64 = arrived
-                .iter()
-                .filter_map(|(p, u)| {
-                    current
-                        .lines
-                        .iter()
-                        .find(|l| l.product_id == *p)
-                        .map(|l| l.unit_cost * u)
-                })
-                .sum();
-            let done = committed(
-                state.stock.commit(&levels, &movements, writes).await,
-                || json_response(StatusCode::CREATED, body),
-            )?;
-            if done.is_some() {
-                let units: i64 = arrived.iter().map(|(_, u)| u).sum();
-                let ns = &state.metrics_namespace;
-                emit_count(
-                    ns,
-                    "purchasing",
-                    "UnitsReceived",
-                    usize::try_from(units).unwrap_or(0),
-                );
-                emit_count(
-                    ns,
-                    "purchasing",
-                    "ValueReceivedMinor",
-                    usize::try_from(value).unwrap_or(0),
-                );
-            }
-            Ok(done)
-        })
-        .await?;
-        Ok(response)
-    })
-    .await
-}
-
-fn refused(r: &ReceiptRefused) -> ApiError {
-    match r {
-        ReceiptRefused::NotOpen(status) => ApiError::Conflict(format!(
-            "the purchase order is {}; goods are received only against submitted orders",
-            status.as_str()
-        )),
-        ReceiptRefused::NotOnOrder(product) => ApiError::invalid(
-            "lines",
-            format!("product '{product}' is not on this purchase order"),
-        ),
-        ReceiptRefused::OverReceipt {
-            product_id,
-            ordered,
-            received,
-            acceptable,
-        } => ApiError::Conflict(format!(
-            "product '{product_id}': {ordered} ordered, {received} received; at most {acceptable} more may be received ({}% over-receipt tolerance)",
-            crate::domain::purchasing::OVER_RECEIPT_TOLERANCE_PERCENT
-        )),
-    }
+    receive_goods(&state, &who.0, &meta, &key, &id, &input).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -568,7 +451,7 @@ async fn compute(
     state: &AppState,
     warehouse_id: &str,
 ) -> Result<(Vec<SuggestionGroup>, bool), ApiError> {
-    check_warehouse(state, "warehouse_id", warehouse_id).await?;
+    active_warehouse(state, "warehouse_id", warehouse_id).await?;
     let listing = LevelListing::Warehouse(warehouse_id.to_owned());
     let (levels, more_levels) = all(MAX_ROWS, |c| {
         let listing = listing.clone();

@@ -1,21 +1,7 @@
-//! One module per function: its routes and handlers, over a shared [`AppState`].
-
-pub mod auth;
-mod dashboard;
-pub use reservations::release_expired;
-pub mod health;
-pub mod orders;
-pub mod payments_webhook;
-pub mod personas;
-pub mod products;
-pub mod purchasing;
-mod reservations;
-mod scanner;
-#[cfg(feature = "search")]
-pub mod search;
-pub mod stock;
-mod two_factor;
-mod users;
+//! The state handlers and services run with, built once per process and cloned per request.
+//!
+//! Transitional: every function still gets the same state; the per-function typed states the
+//! redesign asks for replace it step by step.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,7 +16,7 @@ use crate::http::{ApiError, BodyLimit};
 use crate::payments::Payments;
 use crate::store::{
     AccountStore, AuditLog, IdempotencyStore, LoginAttempts, OrderStore, PersonaStore,
-    ProductStore, PurchasingStore, SessionStore, StockStore, StoreError, Table, Uniqueness,
+    ProductStore, PurchasingStore, SessionStore, StockStore, Table,
 };
 
 /// Everything handlers need, built once per process and cloned cheaply per request.
@@ -133,7 +119,7 @@ impl AppState {
     }
 
     /// Razorpay, or a 503 naming the missing configuration (a deployment mistake).
-    pub(crate) fn payments(&self) -> Result<&Payments, ApiError> {
+    pub fn payments(&self) -> Result<&Payments, ApiError> {
         self.payments
             .as_deref()
             .ok_or_else(|| ApiError::Unavailable {
@@ -141,19 +127,6 @@ impl AppState {
                 source: "this function has no Razorpay configuration".into(),
             })
     }
-}
-
-/// An optional RFC 3339 query parameter; a malformed one is a 422 naming `field`.
-pub(crate) fn time_param(
-    field: &str,
-    value: Option<&str>,
-) -> Result<Option<time::OffsetDateTime>, ApiError> {
-    value
-        .map(|v| {
-            time::OffsetDateTime::parse(v, &time::format_description::well_known::Rfc3339)
-                .map_err(|_| ApiError::invalid(field, format!("'{v}' is not an RFC 3339 time")))
-        })
-        .transpose()
 }
 
 impl FromRef<AppState> for Arc<TokenVerifier> {
@@ -168,42 +141,15 @@ impl FromRef<AppState> for BodyLimit {
     }
 }
 
-impl From<StoreError> for ApiError {
-    fn from(err: StoreError) -> Self {
-        match err {
-            StoreError::NotFound => ApiError::NotFound("not found".into()),
-            StoreError::Duplicate(Uniqueness::Sku) => {
-                ApiError::Conflict("another product already has this SKU".into())
-            }
-            StoreError::Duplicate(Uniqueness::Barcode) => {
-                ApiError::Conflict("another product already has this barcode".into())
-            }
-            StoreError::Duplicate(Uniqueness::WarehouseCode) => {
-                ApiError::Conflict("another warehouse already has this code".into())
-            }
-            StoreError::Duplicate(Uniqueness::WebhookDelivery) => {
-                ApiError::Conflict("this delivery was already applied".into())
-            }
-            StoreError::Duplicate(Uniqueness::Email) => {
-                ApiError::Conflict("an account with this e-mail address already exists".into())
-            }
-            StoreError::LastAdmin => ApiError::Conflict(
-                "this is the last active admin; promote another admin first".into(),
-            ),
-            StoreError::Gone => ApiError::NotFound("revoked or expired".into()),
-            StoreError::VersionMismatch => ApiError::PreconditionFailed(
-                "the resource changed since you read it; fetch it again for its current ETag"
-                    .into(),
-            ),
-            StoreError::BadCursor => ApiError::BadRequest(
-                "the cursor does not belong to this listing; use next_cursor from the previous page"
-                    .into(),
-            ),
-            StoreError::Unavailable(source) => ApiError::Unavailable {
-                dependency: "DynamoDB",
-                source,
-            },
-            StoreError::Internal(source) => ApiError::Internal(source),
-        }
+#[cfg(feature = "search")]
+impl AppState {
+    /// The index's writer over this state's table and bucket.
+    pub fn indexer(&self) -> crate::search::Indexer {
+        crate::search::Indexer::new(
+            self.products.clone(),
+            self.stock.clone(),
+            crate::search::IndexStore::new(self.media.client().clone(), self.media.name()),
+            self.metrics_namespace.as_str(),
+        )
     }
 }

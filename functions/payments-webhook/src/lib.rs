@@ -10,15 +10,24 @@ use axum::response::Response;
 use axum::routing::post;
 use serde_json::json;
 
-use super::AppState;
-use super::auth::audit;
-use super::orders::{Actor, Settled, settle};
-use super::stock::json_response;
-use crate::http::{ApiError, RequestMeta};
-use crate::payments::WebhookEvent;
-use crate::telemetry::metrics::emit_count;
+use shared::http::json_response;
+use shared::http::{ApiError, RequestMeta};
+use shared::payments::WebhookEvent;
+use shared::services::AppState;
+use shared::services::audit::audit;
+use shared::services::settlement::{Actor, Settlement, settle};
+use shared::telemetry::metrics::emit_count;
 
 const PROVIDER: &str = "razorpay";
+
+/// The `payments-webhook` function as `main` starts it and the test harness builds it.
+pub const FUNCTION: shared::lambda::Function = shared::lambda::Function {
+    name: "payments-webhook",
+    routes: router,
+    signs_tokens: false,
+    uses_payments: true,
+    uses_personas: false,
+};
 
 /// The webhook function's routes.
 pub fn router() -> Router<AppState> {
@@ -127,14 +136,14 @@ async fn receive(
             Ok(match &event {
                 WebhookEvent::Payment(e) => order.on_payment(e, now),
                 WebhookEvent::Refund(e) => order.on_refund(e, now),
-                _ => crate::domain::order::Outcome::Unchanged,
+                _ => shared::domain::order::Outcome::Unchanged,
             })
         },
     )
     .await?;
     Ok(match settled {
-        Settled::Duplicate => answer("duplicate"),
-        Settled::Done(_, true) => answer("applied"),
-        Settled::Done(_, false) => answer("unchanged"),
+        Settlement::DuplicateDelivery => answer("duplicate"),
+        Settlement::Changed(_) => answer("applied"),
+        Settlement::Unchanged(_) => answer("unchanged"),
     })
 }

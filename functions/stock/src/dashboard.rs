@@ -12,12 +12,12 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
-use super::AppState;
-use crate::auth::can::ReadStock;
-use crate::domain::stock::{Movement, StockLevel, Warehouse};
-use crate::domain::{Product, ProductId};
-use crate::http::{ApiError, Authorized};
-use crate::store::{LedgerFilter, LevelListing, ProductListing};
+use shared::auth::can::ReadStock;
+use shared::domain::stock::{Movement, StockLevel, Warehouse};
+use shared::domain::{Product, ProductId};
+use shared::http::{ApiError, Authorized};
+use shared::services::AppState;
+use shared::store::{LedgerFilter, LevelListing, ProductListing};
 
 /// Most warehouses, levels per warehouse and products the dashboard reads.
 const MAX_WAREHOUSES: usize = 200;
@@ -26,11 +26,11 @@ const MAX_PRODUCTS: usize = 10_000;
 /// How many of the latest movements it shows.
 const RECENT: usize = 20;
 
-pub(super) fn router() -> Router<AppState> {
+pub(crate) fn router() -> Router<AppState> {
     Router::new().route("/v1/dashboard", get(dashboard))
 }
 
-pub(super) use crate::store::all_pages as all;
+pub(crate) use shared::store::all_pages as all;
 
 fn money(values: &BTreeMap<String, i64>) -> Value {
     json!(

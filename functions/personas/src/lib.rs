@@ -18,23 +18,34 @@ use serde::Deserialize;
 use serde_json::json;
 use time::OffsetDateTime;
 
-use super::AppState;
-use super::auth::audit;
-use super::dashboard::all;
-use super::stock::{Once, check_product, json_response};
-use crate::auth::can::{ManagePersonas, ReadPersonas};
-use crate::domain::persona::{
+use shared::auth::can::{ManagePersonas, ReadPersonas};
+use shared::domain::persona::{
     PROMPT_VERSION, Persona, PersonaBrief, PersonaSummary, Provenance, search_terms,
 };
-use crate::http::{
+use shared::http::json_response;
+use shared::http::{
     ApiError, ApiJson, ApiPath, ApiQuery, Authorized, IdempotencyKey, Page, RequestMeta,
 };
-use crate::personas::{GenerationRequest, ProductContext, ProviderError};
-use crate::store::{Guard, PersonaFilter, StoreError};
-use crate::telemetry::metrics::emit_count;
+use shared::personas::{GenerationRequest, ProductContext};
+use shared::services::AppState;
+use shared::services::audit::audit;
+use shared::services::catalogue::orderable_product;
+use shared::services::idempotency::IdempotentRequest;
+use shared::store::all_pages as all;
+use shared::store::{PersonaFilter, StoreError};
+use shared::telemetry::metrics::emit_count;
 
 /// Most summaries search and stats read.
 const MAX_SCANNED: usize = 5_000;
+
+/// The `personas` function as `main` starts it and the test harness builds it.
+pub const FUNCTION: shared::lambda::Function = shared::lambda::Function {
+    name: "personas",
+    routes: router,
+    signs_tokens: false,
+    uses_payments: false,
+    uses_personas: true,
+};
 
 /// The personas function's routes.
 pub fn router() -> Router<AppState> {
@@ -49,21 +60,7 @@ fn document_key(id: &str) -> String {
     format!("personas/{id}.json")
 }
 
-impl From<ProviderError> for ApiError {
-    fn from(e: ProviderError) -> Self {
-        match e {
-            ProviderError::Unavailable(_) => ApiError::Unavailable {
-                dependency: "persona provider",
-                source: e.to_string().into(),
-            },
-            ProviderError::InvalidOutput(_) | ProviderError::Refused(_) => {
-                ApiError::BadGateway(e.to_string())
-            }
-        }
-    }
-}
-
-fn blob_error(e: crate::blob::BlobError) -> ApiError {
+fn blob_error(e: shared::blob::BlobError) -> ApiError {
     ApiError::Unavailable {
         dependency: "S3",
         source: Box::new(e),
@@ -80,10 +77,10 @@ async fn generate(
 ) -> Result<Response, ApiError> {
     brief.validate()?;
     let (state, caller, meta, brief) = (&state, &who.0, &meta, &brief);
-    Once::run(state, caller, "personas", &key, brief, |once| async move {
+    IdempotentRequest::run(state, caller, "personas", &key, brief, |once| async move {
         let mut products = Vec::with_capacity(brief.product_ids.len());
         for (i, id) in brief.product_ids.iter().enumerate() {
-            let p = check_product(state, id).await.map_err(|e| match e {
+            let p = orderable_product(state, id).await.map_err(|e| match e {
                 ApiError::Validation(_) => ApiError::invalid(
                     format!("product_ids[{i}]"),
                     format!("no product with id '{id}'"),
@@ -161,7 +158,7 @@ async fn generate(
         for p in &personas {
             writes.push(state.personas.create_write(&PersonaSummary::of(p))?);
         }
-        writes.push((Guard::None, state.audit.put(&entry)?));
+        writes.push(state.audit.put(&entry)?);
         writes.push(once.completion(state, &body)?);
         if let Err(e) = state.personas.commit(writes).await {
             for p in &personas {
@@ -199,7 +196,7 @@ async fn list(
     _: Authorized<ReadPersonas>,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Response, ApiError> {
-    let page = crate::http::PageParams {
+    let page = shared::http::PageParams {
         limit: query.limit,
         cursor: query.cursor,
     };
@@ -245,10 +242,7 @@ async fn remove(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     let entry = audit(&meta, &who.0.user_id, "personas.delete").target(id.clone());
-    let writes = vec![
-        state.personas.delete_write(&id)?,
-        (Guard::None, state.audit.put(&entry)?),
-    ];
+    let writes = vec![state.personas.delete_write(&id)?, state.audit.put(&entry)?];
     state.personas.commit(writes).await.map_err(|e| match e {
         StoreError::VersionMismatch => ApiError::NotFound(format!("no persona with id '{id}'")),
         other => other.into(),

@@ -20,17 +20,26 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use super::AppState;
-use crate::auth::can::{ReadProducts, WriteProducts};
-use crate::domain::product::{
+use shared::auth::can::{ReadProducts, WriteProducts};
+use shared::domain::product::{
     IMAGE_CONTENT_TYPES, NewProductInput, ProductDraft, ProductImage, ProductPatch,
     ProductPatchInput, category_key,
 };
-use crate::domain::{Barcode, Product, ProductId};
-use crate::http::{
+use shared::domain::{Barcode, Product, ProductId};
+use shared::http::{
     ApiError, ApiJson, ApiPath, ApiQuery, Authorized, IfMatch, Page, PageParams, etag,
 };
-use crate::store::{ProductListing, StoreError, Uniqueness};
+use shared::services::AppState;
+use shared::store::{ProductListing, StoreError, Uniqueness};
+
+/// The `products` function as `main` starts it and the test harness builds it.
+pub const FUNCTION: shared::lambda::Function = shared::lambda::Function {
+    name: "products",
+    routes: router,
+    signs_tokens: false,
+    uses_payments: false,
+    uses_personas: false,
+};
 
 /// The products function's routes.
 pub fn router() -> Router<AppState> {

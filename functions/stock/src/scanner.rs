@@ -8,16 +8,16 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::AppState;
-use super::stock::{level_view, move_once};
-use crate::auth::can::MoveStock;
-use crate::domain::Barcode;
-use crate::domain::purchasing::{ReceiptInput, ReceiptLine};
-use crate::domain::stock::MovementRequest;
-use crate::http::{ApiError, ApiJson, Authorized, IdempotencyKey, RequestMeta};
-use crate::store::{LevelListing, StoreError};
+use shared::auth::can::MoveStock;
+use shared::domain::Barcode;
+use shared::domain::purchasing::{ReceiptInput, ReceiptLine};
+use shared::domain::stock::MovementRequest;
+use shared::http::{ApiError, ApiJson, Authorized, IdempotencyKey, RequestMeta};
+use shared::services::AppState;
+use shared::services::movements::{level_view, move_once};
+use shared::store::{LevelListing, StoreError};
 
-pub(super) fn router() -> Router<AppState> {
+pub(crate) fn router() -> Router<AppState> {
     Router::new().route("/v1/scanner/scan", post(scan))
 }
 
@@ -85,7 +85,10 @@ async fn scan(
             }],
             note: Some("scanned".into()),
         };
-        return super::purchasing::receive_once(&state, &who.0, &meta, &key, po, &receipt).await;
+        return shared::services::receiving::receive_goods(
+            &state, &who.0, &meta, &key, po, &receipt,
+        )
+        .await;
     }
     let request = match scan.action {
         ScanAction::Lookup => {

@@ -12,6 +12,9 @@
 //! | `GET/PATCH /v1/users...`       | admin                        |
 //! | `GET /v1/audit`                | admin                        |
 
+mod second_factor;
+mod users;
+
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -21,13 +24,23 @@ use serde::Deserialize;
 use serde_json::json;
 use time::OffsetDateTime;
 
-use super::AppState;
-use crate::auth::passwords::{self, Verified};
-use crate::auth::{AccessClaims, Caller, two_factor};
-use crate::domain::account::parse_display_name;
-use crate::domain::{Account, Email, FieldErrors};
-use crate::http::{ApiError, ApiJson, RequestMeta};
-use crate::store::{AuditEntry, LockPolicy, Rotation, StoreError, Subject};
+use shared::auth::passwords::{self, Verified};
+use shared::auth::{AccessClaims, Caller, two_factor};
+use shared::domain::account::parse_display_name;
+use shared::domain::{Account, Email, FieldErrors};
+use shared::http::{ApiError, ApiJson, RequestMeta};
+use shared::services::AppState;
+use shared::services::audit::audit;
+use shared::store::{AuditEntry, LockPolicy, Rotation, StoreError, Subject};
+
+/// The `auth` function as `main` starts it and the test harness builds it.
+pub const FUNCTION: shared::lambda::Function = shared::lambda::Function {
+    name: "auth",
+    routes: router,
+    signs_tokens: true,
+    uses_payments: false,
+    uses_personas: false,
+};
 
 /// The auth function's routes.
 pub fn router() -> Router<AppState> {
@@ -38,8 +51,8 @@ pub fn router() -> Router<AppState> {
         .route("/v1/auth/logout", post(logout))
         .route("/v1/auth/me", get(me))
         .route("/.well-known/jwks.json", get(jwks))
-        .merge(super::two_factor::router())
-        .merge(super::users::router())
+        .merge(second_factor::router())
+        .merge(users::router())
 }
 
 /// One generic answer for every failed sign-in, so it reveals nothing.
@@ -337,7 +350,7 @@ async fn me(State(state): State<AppState>, caller: Caller) -> Result<Response, A
 }
 
 /// The caller's own account (404 if it was deleted after the token was issued).
-pub(super) async fn account_of(state: &AppState, caller: &Caller) -> Result<Account, ApiError> {
+pub(crate) async fn account_of(state: &AppState, caller: &Caller) -> Result<Account, ApiError> {
     state
         .accounts
         .get(&caller.user_id)
@@ -355,12 +368,6 @@ async fn jwks(State(state): State<AppState>) -> Response {
         HeaderValue::from_static("public, max-age=300"),
     );
     response
-}
-
-/// An audit entry for `action` by `actor`, carrying the request's id and address.
-pub(super) fn audit(meta: &RequestMeta, actor: &str, action: &str) -> AuditEntry {
-    AuditEntry::new(actor, action)
-        .from_request(meta.request_id.as_deref(), meta.source_ip.as_deref())
 }
 
 fn duration(d: std::time::Duration) -> time::Duration {
@@ -398,11 +405,11 @@ fn token_response(
 /// account (its password is then left as it is). For operators: `make admin` locally, the
 /// `devstack admin` command with AWS credentials for a deployed stack.
 pub async fn bootstrap_admin(
-    table: &crate::store::Table,
+    table: &shared::store::Table,
     email: &str,
     password: &str,
 ) -> Result<String, String> {
-    let accounts = crate::store::AccountStore::new(table.clone());
+    let accounts = shared::store::AccountStore::new(table.clone());
     let email = Email::parse(email)?;
     let now = OffsetDateTime::now_utc();
     if let Some(account) = accounts
@@ -414,7 +421,7 @@ pub async fn bootstrap_admin(
             return Ok(format!("{} is already an admin", email.as_str()));
         }
         let next = account.changed(now, |a| {
-            a.role = crate::auth::Role::Admin;
+            a.role = shared::auth::Role::Admin;
             a.disabled = false;
         });
         let entry =
@@ -432,7 +439,7 @@ pub async fn bootstrap_admin(
     passwords::check_policy(password, &[email.as_str()]).map_err(|e| format!("PASSWORD {e}"))?;
     let hash = passwords::hash(password)?;
     let mut account = Account::register(email, "Administrator".into(), hash, now);
-    account.role = crate::auth::Role::Admin;
+    account.role = shared::auth::Role::Admin;
     let entry = AuditEntry::new("operator", "user.created_by_operator").target(account.id.clone());
     accounts
         .create(&account, &entry)

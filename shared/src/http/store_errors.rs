@@ -1,0 +1,44 @@
+//! How storage failures answer: each [`StoreError`] becomes the problem a client can act on.
+
+use super::ApiError;
+use crate::store::{StoreError, Uniqueness};
+
+impl From<StoreError> for ApiError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::NotFound => ApiError::NotFound("not found".into()),
+            StoreError::Duplicate(Uniqueness::Sku) => {
+                ApiError::Conflict("another product already has this SKU".into())
+            }
+            StoreError::Duplicate(Uniqueness::Barcode) => {
+                ApiError::Conflict("another product already has this barcode".into())
+            }
+            StoreError::Duplicate(Uniqueness::WarehouseCode) => {
+                ApiError::Conflict("another warehouse already has this code".into())
+            }
+            StoreError::Duplicate(Uniqueness::WebhookDelivery) => {
+                ApiError::Conflict("this delivery was already applied".into())
+            }
+            StoreError::Duplicate(Uniqueness::Email) => {
+                ApiError::Conflict("an account with this e-mail address already exists".into())
+            }
+            StoreError::LastAdmin => ApiError::Conflict(
+                "this is the last active admin; promote another admin first".into(),
+            ),
+            StoreError::Gone => ApiError::NotFound("revoked or expired".into()),
+            StoreError::VersionMismatch => ApiError::PreconditionFailed(
+                "the resource changed since you read it; fetch it again for its current ETag"
+                    .into(),
+            ),
+            StoreError::BadCursor => ApiError::BadRequest(
+                "the cursor does not belong to this listing; use next_cursor from the previous page"
+                    .into(),
+            ),
+            StoreError::Unavailable(source) => ApiError::Unavailable {
+                dependency: "DynamoDB",
+                source,
+            },
+            StoreError::Internal(source) => ApiError::Internal(source),
+        }
+    }
+}

@@ -1,0 +1,26 @@
+//! Application services: the flows several functions share, under business names. Handlers
+//! in `functions/*` parse a request and call one of these; nothing here knows a route.
+//!
+//! | service          | used by                                   |
+//! |------------------|-------------------------------------------|
+//! | [`idempotency`]  | every write a client may retry            |
+//! | [`commit`]       | every optimistic write that can lose a race |
+//! | [`movements`]    | stock (movements, scanner), orders, purchasing |
+//! | [`reservations`] | stock (reservations), orders, stock-sweeper |
+//! | [`settlement`]   | orders (verify, cancel), payments-webhook |
+//! | [`receiving`]    | purchasing (receipts), stock (scanner)    |
+//! | [`catalogue`]    | lookups behind all of the above           |
+//! | [`audit`]        | everything that records an audit entry    |
+
+pub mod audit;
+pub mod catalogue;
+pub mod commit;
+pub mod idempotency;
+pub mod movements;
+mod provider_errors;
+pub mod receiving;
+pub mod reservations;
+pub mod settlement;
+mod state;
+
+pub use state::AppState;

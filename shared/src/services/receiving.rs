@@ -1,0 +1,148 @@
+//! Receiving goods against a purchase order: the order's received quantities, the stock
+//! movements and their levels commit together, once per idempotency key. The purchasing
+//! function's receipts route and the stock function's scanner both receive through here.
+
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde_json::json;
+use time::OffsetDateTime;
+
+use super::AppState;
+use super::audit::audit;
+use super::commit::{committed, until_committed};
+use super::idempotency::IdempotentRequest;
+use super::movements::summarize;
+use crate::auth::Caller;
+use crate::domain::purchasing::{
+    OVER_RECEIPT_TOLERANCE_PERCENT, PurchaseOrder, ReceiptInput, ReceiptRefused,
+};
+use crate::domain::stock::{Movement, MovementKind};
+use crate::http::{ApiError, RequestMeta, json_response};
+use crate::store::StoreError;
+use crate::telemetry::metrics::emit_count;
+
+/// The purchase order with `id`, or a 404 naming it.
+pub async fn load_purchase_order(state: &AppState, id: &str) -> Result<PurchaseOrder, ApiError> {
+    state
+        .purchasing
+        .purchase_order(id)
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound => ApiError::NotFound(format!("no purchase order with id '{id}'")),
+            other => other.into(),
+        })
+}
+
+/// Receives goods against purchase order `id`, once per idempotency key (also used by the
+/// scanner).
+pub async fn receive_goods(
+    state: &AppState,
+    caller: &Caller,
+    meta: &RequestMeta,
+    key: &str,
+    id: &str,
+    input: &ReceiptInput,
+) -> Result<Response, ApiError> {
+    let arrived = input.validate()?;
+    let route = format!("purchase-orders/{id}/receipts");
+    IdempotentRequest::run(state, caller, &route, key, input, |once| async move {
+        let response = until_committed(|| async {
+            let current = load_purchase_order(state, id).await?;
+            let now = OffsetDateTime::now_utc();
+            let next = current.receiving(&arrived, now).map_err(|r| refused(&r))?;
+            let mut levels = Vec::with_capacity(arrived.len());
+            let mut movements = Vec::with_capacity(arrived.len());
+            for (product_id, units) in &arrived {
+                let level = state.stock.level(product_id, &current.warehouse_id).await?;
+                let after = level
+                    .moved(*units, now)
+                    .map_err(|_| ApiError::internal("receiving cannot run short"))?;
+                movements.push(Movement {
+                    id: uuid::Uuid::now_v7().to_string(),
+                    kind: MovementKind::Receive,
+                    product_id: product_id.clone(),
+                    warehouse_id: current.warehouse_id.clone(),
+                    quantity: *units,
+                    before: level.on_hand,
+                    after: after.on_hand,
+                    reason: input
+                        .note
+                        .clone()
+                        .or_else(|| Some("purchase order receipt".into())),
+                    reference: Some(format!("po:{}", current.id)),
+                    actor: caller.user_id.clone(),
+                    at: now,
+                });
+                levels.push((level.version, after));
+            }
+            let body = json!({"purchase_order": next, "movements": movements}).to_string();
+            let entry = audit(meta, &caller.user_id, "purchasing.po_receive")
+                .target(current.id.clone())
+                .detail("status", next.status.as_str())
+                .detail("movements", summarize(&movements));
+            let writes = vec![
+                state
+                    .purchasing
+                    .purchase_order_write(&next, Some(current.version))?,
+                state.audit.put(&entry)?,
+                once.completion(state, &body)?,
+            ];
+            let value: i64 = arrived
+                .iter()
+                .filter_map(|(p, u)| {
+                    current
+                        .lines
+                        .iter()
+                        .find(|l| l.product_id == *p)
+                        .map(|l| l.unit_cost * u)
+                })
+                .sum();
+            let done = committed(
+                state.stock.commit(&levels, &movements, writes).await,
+                || json_response(StatusCode::CREATED, body),
+            )?;
+            if done.is_some() {
+                let units: i64 = arrived.iter().map(|(_, u)| u).sum();
+                let ns = &state.metrics_namespace;
+                emit_count(
+                    ns,
+                    "purchasing",
+                    "UnitsReceived",
+                    usize::try_from(units).unwrap_or(0),
+                );
+                emit_count(
+                    ns,
+                    "purchasing",
+                    "ValueReceivedMinor",
+                    usize::try_from(value).unwrap_or(0),
+                );
+            }
+            Ok(done)
+        })
+        .await?;
+        Ok(response)
+    })
+    .await
+}
+
+pub fn refused(r: &ReceiptRefused) -> ApiError {
+    match r {
+        ReceiptRefused::NotOpen(status) => ApiError::Conflict(format!(
+            "the purchase order is {}; goods are received only against submitted orders",
+            status.as_str()
+        )),
+        ReceiptRefused::NotOnOrder(product) => ApiError::invalid(
+            "lines",
+            format!("product '{product}' is not on this purchase order"),
+        ),
+        ReceiptRefused::OverReceipt {
+            product_id,
+            ordered,
+            received,
+            acceptable,
+        } => ApiError::Conflict(format!(
+            "product '{product_id}': {ordered} ordered, {received} received; at most {acceptable} more may be received ({}% over-receipt tolerance)",
+            OVER_RECEIPT_TOLERANCE_PERCENT
+        )),
+    }
+}
