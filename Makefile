@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 ROLE ?= manager
 
-.PHONY: dev test bench lint fmt token admin webhook reindex build package-size contract deny clean help
+.PHONY: dev test bench build-times lint fmt token admin webhook reindex build package-size contract deny clean help
 export EMAIL PASSWORD EVENT ORDER PAYMENT_ID REFUND_ID EVENT_ID CHECKS
 
 help: ## list the targets
@@ -20,6 +20,9 @@ contract: ## schemathesis against every route of docs/openapi.yaml (also part of
 bench: ## measure request costs (release build) and write docs/PERFORMANCE.md
 	@infra/bench.sh
 
+build-times: ## what an edit rebuilds: incremental debug builds, written to docs/PERFORMANCE.md
+	@infra/build-times.sh
+
 build: ## sam build: arm64 release binaries of every function into .aws-sam/build
 	@infra/build.sh
 
@@ -29,9 +32,10 @@ package-size: ## each function's deployment zip size (after make build)
 deny: ## cargo-deny: licences, banned and duplicate crates, sources (CHECKS=all adds advisories)
 	@infra/deny.sh
 
-lint: ## rustfmt check and clippy with warnings as errors
+lint: ## rustfmt check, clippy with warnings as errors, the layer and import-cycle check
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
+	python3 infra/layers.py
 
 fmt: ## format the code
 	cargo fmt --all

@@ -3,8 +3,8 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use super::Role;
 use super::validation::bounded_text;
-use crate::auth::Role;
 
 /// A normalised e-mail address: trimmed and lower-cased, so each mailbox has one account.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]

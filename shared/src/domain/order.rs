@@ -7,8 +7,8 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use super::payment::{PaymentEvent, PaymentEventKind, RefundEvent, RefundState};
 use super::validation::{FieldErrors, bounded_text, check_lines};
-use crate::payments::{PaymentEvent, PaymentEventKind, RefundEvent, RefundState};
 
 /// Most lines one order may have (each line is a few items of one transaction).
 pub const MAX_ORDER_LINES: usize = 20;

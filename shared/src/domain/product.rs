@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::money::check_price_amount;
@@ -400,26 +400,7 @@ impl ProductDraft {
     }
 }
 
-/// A field of a JSON merge patch: absent (unchanged), `null` (removed) or a new value.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub enum Patch<T> {
-    /// Not mentioned: left as it is.
-    #[default]
-    Absent,
-    /// `null`: removed.
-    Null,
-    /// A new value.
-    Value(T),
-}
-
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for Patch<T> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Ok(match Option::<T>::deserialize(d)? {
-            Some(v) => Patch::Value(v),
-            None => Patch::Null,
-        })
-    }
-}
+pub use super::patch::Patch;
 
 /// The body of `PATCH /v1/products/{id}`: a JSON merge patch (RFC 7396).
 #[derive(Debug, Clone, Default, Deserialize)]

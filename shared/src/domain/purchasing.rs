@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 
 use super::account::Email;
 use super::money::check_price_amount;
-use super::stock::MAX_QUANTITY;
+use super::quantity::MAX_QUANTITY;
 use super::validation::{FieldErrors, bounded_text, check_lines};
 use super::{Currency, Product};
 

@@ -4,10 +4,10 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::FieldErrors;
+use super::patch::Patch;
 use super::validation::{bounded_text, check_lines};
 
-/// The largest quantity one movement may move.
-pub const MAX_QUANTITY: i64 = 1_000_000;
+pub use super::quantity::MAX_QUANTITY;
 /// The largest stock a count may set.
 pub const MAX_COUNT: i64 = 1_000_000_000;
 
@@ -77,7 +77,7 @@ pub struct WarehousePatchInput {
     pub name: Option<String>,
     /// New address (`null` removes it).
     #[serde(default)]
-    pub address: super::product::Patch<String>,
+    pub address: Patch<String>,
     /// Activate or deactivate.
     #[serde(default)]
     pub active: Option<bool>,
@@ -121,9 +121,9 @@ impl Warehouse {
             next.name = name;
         }
         match patch.address {
-            super::product::Patch::Absent => {}
-            super::product::Patch::Null => next.address = None,
-            super::product::Patch::Value(a) => {
+            Patch::Absent => {}
+            Patch::Null => next.address = None,
+            Patch::Value(a) => {
                 if let Some(a) = e.check("address", bounded_text(&a, 1, 500)) {
                     next.address = Some(a);
                 }

@@ -63,7 +63,7 @@ impl FieldErrors {
 
 /// Checks the `lines` of a request: 1 to `max` of them, each `key` once (a repeat is reported
 /// at `lines[i].{key_field}`, or `lines[i]` when the key spans fields), each quantity between
-/// 1 and [`super::stock::MAX_QUANTITY`].
+/// 1 and [`super::quantity::MAX_QUANTITY`].
 pub(crate) fn check_lines<K: Ord>(
     e: &mut FieldErrors,
     lines: impl ExactSizeIterator<Item = (K, i64)>,
@@ -71,7 +71,7 @@ pub(crate) fn check_lines<K: Ord>(
     key_field: Option<&str>,
     repeated: &str,
 ) {
-    use super::stock::MAX_QUANTITY;
+    use super::quantity::MAX_QUANTITY;
     if lines.len() == 0 || lines.len() > max {
         e.add(
             "lines",

@@ -16,5 +16,5 @@ pub use conditional::{IdempotencyKey, IfMatch, etag};
 pub use extract::{ApiJson, ApiPath, ApiQuery, BodyLimit, time_param};
 pub use layers::{HttpSettings, RequestId, RequestMeta, X_REQUEST_ID, service};
 pub use pagination::{Cursor, Page, PageParams};
-pub use problem::{ApiError, PROBLEM_JSON, problem_response};
+pub use problem::{ApiError, PROBLEM_JSON, UpstreamFailure, problem_response};
 pub use response::json_response;

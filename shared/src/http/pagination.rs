@@ -1,15 +1,13 @@
 //! Cursor pagination: `?limit=&cursor=` in, `{items, next_cursor}` out.
 //!
-//! A cursor is the store's last evaluated key, base64url-encoded JSON. It is opaque to clients;
-//! the store checks that a decoded cursor belongs to the listing it is used with, so a forged
-//! or foreign cursor is a 400, never a read of someone else's partition.
+//! The store owns the cursor ([`Cursor`]): its last evaluated key, opaque to clients, checked
+//! against the listing it is used with. Here it is only read from the query and written into
+//! the page, so a forged or foreign cursor is a 400, never a read of someone else's partition.
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 
 use super::ApiError;
+pub use crate::store::Cursor;
 
 /// The default page size.
 pub const DEFAULT_LIMIT: u32 = 20;
@@ -41,35 +39,16 @@ impl PageParams {
 
     /// The decoded cursor, or 400 when it is not one this API issued.
     pub fn cursor(&self) -> Result<Option<Cursor>, ApiError> {
-        self.cursor.as_deref().map(Cursor::decode).transpose()
-    }
-}
-
-/// A position in a listing: the key attributes of the last item returned.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Cursor(pub BTreeMap<String, String>);
-
-impl Cursor {
-    /// The opaque text handed to clients.
-    pub fn encode(&self) -> String {
-        URL_SAFE_NO_PAD.encode(serde_json::to_vec(&self.0).unwrap_or_default())
-    }
-
-    /// Parses a cursor a client sent back.
-    pub fn decode(text: &str) -> Result<Self, ApiError> {
-        let bad = || {
-            ApiError::BadRequest(
-                "the cursor is not valid; use next_cursor from the previous page".into(),
-            )
-        };
-        if text.len() > 1024 {
-            return Err(bad());
-        }
-        let bytes = URL_SAFE_NO_PAD.decode(text).map_err(|_| bad())?;
-        serde_json::from_slice(&bytes)
-            .map(Cursor)
-            .map_err(|_| bad())
+        self.cursor
+            .as_deref()
+            .map(|text| {
+                Cursor::decode(text).map_err(|_| {
+                    ApiError::BadRequest(
+                        "the cursor is not valid; use next_cursor from the previous page".into(),
+                    )
+                })
+            })
+            .transpose()
     }
 }
 

@@ -3,16 +3,14 @@
 use super::*;
 
 #[test]
-fn cursors_round_trip() {
-    let c = Cursor(BTreeMap::from([("PK".into(), "PRODUCT#1".into())]));
-    assert_eq!(Cursor::decode(&c.encode()).unwrap(), c);
-}
-
-#[test]
 fn garbage_cursors_are_bad_requests() {
     for text in ["!!!", "bm90IGpzb24", &"A".repeat(2000)] {
+        let params = PageParams {
+            limit: None,
+            cursor: Some(text.to_owned()),
+        };
         assert!(
-            matches!(Cursor::decode(text), Err(ApiError::BadRequest(_))),
+            matches!(params.cursor(), Err(ApiError::BadRequest(_))),
             "{text}"
         );
     }

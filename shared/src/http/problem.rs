@@ -83,9 +83,10 @@ pub enum ApiError {
     /// 401: a signed request (a webhook delivery) whose signature does not verify.
     #[error("{0}")]
     InvalidSignature(String),
-    /// 502/503 (or 422 when Razorpay refused the request): the payment provider failed.
+    /// An upstream provider (payments) failed or refused; the service that called it says how
+    /// to answer.
     #[error(transparent)]
-    Payment(#[from] crate::payments::PaymentError),
+    Upstream(Box<UpstreamFailure>),
     /// 500: a bug or an unexpected state. Logged with its cause; opaque to clients.
     #[error("internal error")]
     Internal(#[source] Source),
@@ -179,21 +180,7 @@ impl ApiError {
                 "invalid-signature",
                 "Invalid signature",
             ),
-            Payment(crate::payments::PaymentError::Unavailable(_)) => (
-                StatusCode::SERVICE_UNAVAILABLE,
-                "payment-provider-unavailable",
-                "Payment provider unavailable",
-            ),
-            Payment(crate::payments::PaymentError::Rejected { .. }) => (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "payment-rejected",
-                "Payment provider refused the request",
-            ),
-            Payment(_) => (
-                StatusCode::BAD_GATEWAY,
-                "payment-provider-error",
-                "Payment provider error",
-            ),
+            Upstream(failure) => (failure.status, failure.slug, failure.title),
             Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal-error",
@@ -238,6 +225,28 @@ pub fn problem_response(
     response
 }
 
+/// How to answer for a failed call to an upstream provider: the problem it becomes and the
+/// cause, which is logged and never shown.
+#[derive(Debug, thiserror::Error)]
+#[error("{detail}")]
+pub struct UpstreamFailure {
+    /// 502, 503 or 422.
+    pub status: StatusCode,
+    /// The problem type's slug.
+    pub slug: &'static str,
+    /// The problem's title.
+    pub title: &'static str,
+    /// What the client is told.
+    pub detail: String,
+    /// The request field the provider objected to, if it named one.
+    pub field: Option<String>,
+    /// Whether the same request may succeed later (answered with `Retry-After`).
+    pub retryable: bool,
+    /// The provider's error.
+    #[source]
+    pub source: Source,
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, slug, title) = self.kind();
@@ -262,25 +271,13 @@ impl IntoResponse for ApiError {
                 tracing::error!(dependency, error = %chain(source.as_ref()), "dependency unavailable");
                 format!("{dependency} is unavailable; retry later")
             }
-            ApiError::Payment(e) => {
-                tracing::error!(error = %chain(e), "payment provider call failed");
-                extensions.insert("retryable".into(), json!(e.retryable()));
-                if let crate::payments::PaymentError::Rejected {
-                    field: Some(field), ..
-                } = e
-                {
+            ApiError::Upstream(failure) => {
+                tracing::error!(error = %chain(failure.source.as_ref()), "{} call failed", failure.slug);
+                extensions.insert("retryable".into(), json!(failure.retryable));
+                if let Some(field) = &failure.field {
                     extensions.insert("field".into(), json!(field));
                 }
-                match e {
-                    crate::payments::PaymentError::Unavailable(_) => {
-                        "the payment provider did not answer in time; nothing was charged, retry shortly".into()
-                    }
-                    crate::payments::PaymentError::ProviderFailed { .. } => {
-                        "the payment provider failed; nothing was charged, retry shortly".into()
-                    }
-                    crate::payments::PaymentError::Rejected { .. } => e.to_string(),
-                    _ => "the payment provider could not be used; this has been logged with the request id".into(),
-                }
+                failure.detail.clone()
             }
             ApiError::Internal(source) => {
                 tracing::error!(error = %chain(source.as_ref()), "internal error");
@@ -303,7 +300,7 @@ impl IntoResponse for ApiError {
         }
         let retry_after = match &self {
             ApiError::Unavailable { .. } => Some(1),
-            ApiError::Payment(e) if e.retryable() => Some(2),
+            ApiError::Upstream(failure) if failure.retryable => Some(2),
             ApiError::TooManyRequests(wait) => Some(wait.as_secs().max(1)),
             _ => None,
         };

@@ -12,7 +12,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
-use aws_lambda_events::dynamodb::{Event, EventRecord};
+use aws_lambda_events::dynamodb::Event;
 use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use serde::Serialize;
 use tokio::sync::Mutex;
@@ -22,7 +22,6 @@ use super::{
 };
 use crate::domain::ProductId;
 use crate::domain::stock::StockLevel;
-use crate::store::keys::{LEVEL_SK, PRODUCT_SK};
 use crate::store::{LevelListing, ProductListing, ProductStore, StockStore, StoreError, all_pages};
 
 /// Most products a rebuild reads.
@@ -34,56 +33,7 @@ const GRACE: Duration = Duration::from_secs(600);
 /// How often the indexer deletes what no reader needs any more.
 const CLEAN_EVERY: Duration = Duration::from_secs(60);
 
-/// What a stream record touched.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Touched {
-    /// A product item changed.
-    Product(String),
-    /// A stock level changed; `level` is its new image (absent when it was deleted).
-    Level {
-        /// The product.
-        product_id: String,
-        /// The level after the change.
-        level: Option<StockLevel>,
-    },
-}
-
-impl Touched {
-    fn product_id(&self) -> &str {
-        match self {
-            Touched::Product(id) => id,
-            Touched::Level { product_id, .. } => product_id,
-        }
-    }
-}
-
-fn key_text<'a>(record: &'a EventRecord, name: &str) -> Option<&'a str> {
-    match record.change.keys.get(name) {
-        Some(serde_dynamo::AttributeValue::S(s)) => Some(s),
-        _ => None,
-    }
-}
-
-/// What `record` touched, or `None` for items the index does not use.
-pub fn touched(record: &EventRecord) -> Option<Touched> {
-    let pk = key_text(record, "PK")?;
-    match key_text(record, "SK")? {
-        PRODUCT_SK => Some(Touched::Product(pk.strip_prefix("PRODUCT#")?.to_owned())),
-        LEVEL_SK => {
-            let (product_id, _warehouse) = pk.strip_prefix("LEVEL#")?.split_once('#')?;
-            let level = if record.change.new_image.is_empty() {
-                None
-            } else {
-                serde_dynamo::from_item::<_, StockLevel>(record.change.new_image.clone()).ok()
-            };
-            Some(Touched::Level {
-                product_id: product_id.to_owned(),
-                level,
-            })
-        }
-        _ => None,
-    }
-}
+pub use crate::store::stream::{Touched, touched};
 
 /// Why indexing failed.
 #[derive(Debug, thiserror::Error)]

@@ -4,9 +4,8 @@ use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 
 use super::audit::AuditEntry;
 use super::keys::*;
-use super::{AuditLog, Guard, IndexListing, Item, StoreError, Table, Uniqueness, Write};
+use super::{AuditLog, Cursor, Guard, IndexListing, Item, StoreError, Table, Uniqueness, Write};
 use crate::domain::{Account, Email};
-use crate::http::Cursor;
 
 /// Stores accounts in the single table.
 #[derive(Debug, Clone)]

@@ -7,8 +7,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::keys::*;
-use super::{Guard, IndexListing, Item, StoreError, Table, Write, sortable, time_range};
-use crate::http::Cursor;
+use super::{Cursor, Guard, IndexListing, Item, StoreError, Table, Write, sortable, time_range};
 
 /// One security- or stock-relevant event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -6,6 +6,7 @@
 mod accounts;
 mod attempts;
 mod audit;
+mod cursor;
 mod idempotency;
 pub mod keys;
 mod orders;
@@ -14,6 +15,7 @@ mod products;
 mod purchasing;
 mod sessions;
 mod stock;
+pub mod stream;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -26,6 +28,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 pub use accounts::AccountStore;
 pub use attempts::{LockPolicy, LoginAttempts, Subject};
 pub use audit::{AuditEntry, AuditFilter, AuditLog};
+pub use cursor::{Cursor, InvalidCursor};
 pub use idempotency::{Begin, IdempotencyStore};
 pub use orders::{OrderListing, OrderStore};
 pub use personas::{PersonaFilter, PersonaStore};
@@ -33,8 +36,6 @@ pub use products::{ProductListing, ProductStore};
 pub use purchasing::{PurchaseOrderFilter, PurchasingStore};
 pub use sessions::{Rotation, SessionStore};
 pub use stock::{LedgerFilter, LevelListing, StockStore};
-
-use crate::http::Cursor;
 
 /// A DynamoDB item.
 pub(crate) type Item = HashMap<String, AttributeValue>;

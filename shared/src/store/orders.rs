@@ -6,9 +6,8 @@ use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use time::OffsetDateTime;
 
 use super::keys::*;
-use super::{Guard, IndexListing, Item, StoreError, Table, Uniqueness, Write, sortable};
+use super::{Cursor, Guard, IndexListing, Item, StoreError, Table, Uniqueness, Write, sortable};
 use crate::domain::order::{Order, OrderStatus};
-use crate::http::Cursor;
 
 /// How long a delivery record is kept (Razorpay retries for 24 hours).
 const DELIVERY_RECORD_DAYS: i64 = 30;

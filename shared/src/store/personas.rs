@@ -3,9 +3,8 @@
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem};
 
 use super::keys::*;
-use super::{Guard, IndexListing, Item, StoreError, Table, Write, sortable};
+use super::{Cursor, Guard, IndexListing, Item, StoreError, Table, Write, sortable};
 use crate::domain::persona::PersonaSummary;
-use crate::http::Cursor;
 
 /// Which personas to list.
 #[derive(Debug, Clone, Default)]

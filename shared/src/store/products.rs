@@ -3,9 +3,8 @@
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
 
 use super::keys::*;
-use super::{Guard, IndexListing, Item, StoreError, Table, Uniqueness, Write};
+use super::{Cursor, Guard, IndexListing, Item, StoreError, Table, Uniqueness, Write};
 use crate::domain::{Barcode, Product, ProductId, Sku};
-use crate::http::Cursor;
 
 /// Which products a listing returns.
 #[derive(Debug, Clone)]

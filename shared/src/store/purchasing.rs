@@ -4,9 +4,8 @@
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 
 use super::keys::*;
-use super::{Guard, IndexListing, Item, StoreError, Table, Write, sortable};
+use super::{Cursor, Guard, IndexListing, Item, StoreError, Table, Write, sortable};
 use crate::domain::purchasing::{PoStatus, PurchaseOrder, Supplier};
-use crate::http::Cursor;
 
 /// Which purchase orders to list.
 #[derive(Debug, Clone, Default)]

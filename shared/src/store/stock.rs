@@ -7,10 +7,9 @@ use time::OffsetDateTime;
 
 use super::keys::*;
 use super::{
-    Guard, IndexListing, Item, StoreError, Table, Uniqueness, Write, sortable, time_range,
+    Cursor, Guard, IndexListing, Item, StoreError, Table, Uniqueness, Write, sortable, time_range,
 };
 use crate::domain::stock::{Movement, Reservation, ReservationStatus, StockLevel, Warehouse};
-use crate::http::Cursor;
 
 /// Which levels to list.
 #[derive(Debug, Clone)]

@@ -41,9 +41,7 @@ async fn every_template_route_reaches_the_function_the_template_names_and_no_oth
             route.path
         );
         for name in app.functions.keys() {
-            let answer = app
-                .call_function(name, request(&route.method, &path))
-                .await;
+            let answer = app.call_function(name, request(&route.method, &path)).await;
             if *name == route.function {
                 assert!(
                     !is_routing_miss(&answer),
@@ -85,5 +83,8 @@ async fn a_route_the_template_does_not_declare_is_a_problem_json_404() {
     let app = TestApp::spawn().await;
     let answer = app.call(request("GET", "/v1/nowhere")).await;
     assert_eq!(answer.status, StatusCode::NOT_FOUND);
-    assert_eq!(answer.header("content-type"), Some("application/problem+json"));
+    assert_eq!(
+        answer.header("content-type"),
+        Some("application/problem+json")
+    );
 }
