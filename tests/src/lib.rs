@@ -21,6 +21,7 @@ use serde_json::Value;
 use shared::auth::{Role, SigningKey};
 use shared::aws::AwsClients;
 use shared::config::Config;
+use shared::lambda::{Function, FunctionState};
 use shared::services::AppState;
 use tower::ServiceExt;
 
@@ -68,22 +69,11 @@ pub struct TestApp {
     unrouted: Router,
     /// The state the apps were built from (for calling shared code directly).
     pub state: AppState,
+    /// The search function's state, whose index copy `search::rebuild` refreshes.
+    pub search: search::SearchState,
     /// The local Razorpay stand-in this app's orders go to.
     pub razorpay: razorpay_local::StandIn,
 }
-
-/// Every function that serves HTTP, as its crate declares it.
-pub const HTTP_FUNCTIONS: [shared::lambda::Function; 9] = [
-    auth::FUNCTION,
-    health::FUNCTION,
-    orders::FUNCTION,
-    payments_webhook::FUNCTION,
-    personas::FUNCTION,
-    products::FUNCTION,
-    purchasing::FUNCTION,
-    search::FUNCTION,
-    stock::FUNCTION,
-];
 
 /// The Razorpay keys every test app uses (the stand-in checks them).
 pub const RAZORPAY_KEY_ID: &str = "rzp_test_stockroom";
@@ -153,15 +143,34 @@ impl TestApp {
         adjust(&mut env);
         let config = Config::from_lookup(|k| env.get(k).cloned()).unwrap();
         let state = AppState::new(&config, &clients);
-        let mut functions = BTreeMap::new();
-        for function in HTTP_FUNCTIONS {
-            let app = shared::lambda::build(function, &config, &clients, state.clone())
-                .await
-                .unwrap_or_else(|e| panic!("{} refused to start: {e}", function.name));
-            functions.insert(function.name, app);
-        }
+        // Every HTTP function, built as its main builds it. The search function's state is
+        // kept, so tests can refresh its copy of the index after a rebuild.
+        let search = <search::SearchState as FunctionState>::load(&config, &clients, state.clone())
+            .await
+            .unwrap();
+        let functions = BTreeMap::from([
+            built(auth::FUNCTION, &config, &clients, &state).await,
+            built(health::FUNCTION, &config, &clients, &state).await,
+            built(orders::FUNCTION, &config, &clients, &state).await,
+            built(payments_webhook::FUNCTION, &config, &clients, &state).await,
+            built(personas::FUNCTION, &config, &clients, &state).await,
+            built(products::FUNCTION, &config, &clients, &state).await,
+            built(purchasing::FUNCTION, &config, &clients, &state).await,
+            (
+                search::FUNCTION.name,
+                shared::lambda::serve(search::FUNCTION, &config, search.clone()),
+            ),
+            built(stock::FUNCTION, &config, &clients, &state).await,
+        ]);
         let _ = std::fs::remove_file(&key_file);
-        let unrouted = shared::lambda::app("gateway", &config, state.clone(), Router::new());
+        let unrouted = shared::lambda::serve(
+            Function {
+                name: "gateway",
+                routes: Router::new,
+            },
+            &config,
+            state.clone(),
+        );
         Self {
             key,
             config,
@@ -170,6 +179,7 @@ impl TestApp {
             routes: template.routes().unwrap().into_iter().collect(),
             unrouted,
             state,
+            search,
             razorpay,
         }
     }
@@ -516,6 +526,20 @@ impl TestApp {
             .unwrap_or_default()
             .len()
     }
+}
+
+/// `function` built from `state` through the start-up `main` uses; panics naming the function
+/// when it refuses to start.
+async fn built<S: FunctionState>(
+    function: Function<S>,
+    config: &Config,
+    clients: &AwsClients,
+    state: &AppState,
+) -> (&'static str, Router) {
+    let app = shared::lambda::build(function, config, clients, state.clone())
+        .await
+        .unwrap_or_else(|e| panic!("{} refused to start: {e}", function.name));
+    (function.name, app)
 }
 
 /// Whether `path` fits the template's `pattern` (`{name}` matches one non-empty segment).

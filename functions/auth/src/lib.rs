@@ -33,17 +33,17 @@ use shared::services::AppState;
 use shared::services::audit::audit;
 use shared::store::{AuditEntry, LockPolicy, Rotation, StoreError, Subject};
 
+/// The state of this function's handlers. Signs access tokens: the only function holding the private key.
+pub type AuthState = shared::lambda::With<shared::auth::SigningKey>;
+
 /// The `auth` function as `main` starts it and the test harness builds it.
-pub const FUNCTION: shared::lambda::Function = shared::lambda::Function {
+pub const FUNCTION: shared::lambda::Function<AuthState> = shared::lambda::Function {
     name: "auth",
     routes: router,
-    signs_tokens: true,
-    uses_payments: false,
-    uses_personas: false,
 };
 
 /// The auth function's routes.
-pub fn router() -> Router<AppState> {
+pub fn router() -> Router<AuthState> {
     Router::new()
         .route("/v1/auth/register", post(register))
         .route("/v1/auth/login", post(login))
@@ -68,7 +68,7 @@ struct Registration {
 
 #[tracing::instrument(name = "Registering an account", skip_all)]
 async fn register(
-    State(state): State<AppState>,
+    State(state): State<AuthState>,
     meta: RequestMeta,
     ApiJson(input): ApiJson<Registration>,
 ) -> Result<Response, ApiError> {
@@ -103,7 +103,7 @@ struct SignIn {
 
 #[tracing::instrument(name = "Signing in", skip_all)]
 async fn login(
-    State(state): State<AppState>,
+    State(state): State<AuthState>,
     meta: RequestMeta,
     ApiJson(input): ApiJson<SignIn>,
 ) -> Result<Response, ApiError> {
@@ -282,7 +282,7 @@ struct RefreshRequest {
 
 #[tracing::instrument(name = "Refreshing tokens", skip_all)]
 async fn refresh(
-    State(state): State<AppState>,
+    State(state): State<AuthState>,
     meta: RequestMeta,
     ApiJson(input): ApiJson<RefreshRequest>,
 ) -> Result<Response, ApiError> {
@@ -322,7 +322,7 @@ async fn refresh(
 
 #[tracing::instrument(name = "Signing out", skip_all)]
 async fn logout(
-    State(state): State<AppState>,
+    State(state): State<AuthState>,
     meta: RequestMeta,
     ApiJson(input): ApiJson<RefreshRequest>,
 ) -> Result<Response, ApiError> {
@@ -344,7 +344,7 @@ async fn logout(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-async fn me(State(state): State<AppState>, caller: Caller) -> Result<Response, ApiError> {
+async fn me(State(state): State<AuthState>, caller: Caller) -> Result<Response, ApiError> {
     let account = account_of(&state, &caller).await?;
     Ok(Json(account.view()).into_response())
 }
@@ -361,7 +361,7 @@ pub(crate) async fn account_of(state: &AppState, caller: &Caller) -> Result<Acco
         })
 }
 
-async fn jwks(State(state): State<AppState>) -> Response {
+async fn jwks(State(state): State<AuthState>) -> Response {
     let mut response = Json(state.verifier.jwks().document().clone()).into_response();
     response.headers_mut().insert(
         header::CACHE_CONTROL,
@@ -375,14 +375,11 @@ fn duration(d: std::time::Duration) -> time::Duration {
 }
 
 fn token_response(
-    state: &AppState,
+    state: &AuthState,
     account: &Account,
     refresh_token: &str,
 ) -> Result<Response, ApiError> {
-    let signer = state
-        .signer
-        .as_ref()
-        .ok_or_else(|| ApiError::internal("this function has no signing key"))?;
+    let signer = &state.own;
     let claims = AccessClaims::issue(
         &account.id,
         account.role,

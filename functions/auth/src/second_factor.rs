@@ -9,13 +9,13 @@ use serde::Deserialize;
 use serde_json::json;
 use time::OffsetDateTime;
 
+use crate::AuthState;
 use crate::account_of;
 use shared::auth::{Caller, two_factor};
 use shared::http::{ApiError, ApiJson, RequestMeta};
-use shared::services::AppState;
 use shared::services::audit::audit;
 
-pub(crate) fn router() -> Router<AppState> {
+pub(crate) fn router() -> Router<AuthState> {
     Router::new()
         .route("/v1/auth/2fa/setup", post(setup))
         .route("/v1/auth/2fa/enable", post(enable))
@@ -23,7 +23,7 @@ pub(crate) fn router() -> Router<AppState> {
 }
 
 #[tracing::instrument(name = "Setting up two-factor", skip_all)]
-async fn setup(State(state): State<AppState>, caller: Caller) -> Result<Response, ApiError> {
+async fn setup(State(state): State<AuthState>, caller: Caller) -> Result<Response, ApiError> {
     let account = account_of(&state, &caller).await?;
     if account.two_factor.enabled() {
         return Err(ApiError::Conflict(
@@ -48,7 +48,7 @@ struct Confirm {
 
 #[tracing::instrument(name = "Enabling two-factor", skip_all)]
 async fn enable(
-    State(state): State<AppState>,
+    State(state): State<AuthState>,
     caller: Caller,
     meta: RequestMeta,
     ApiJson(input): ApiJson<Confirm>,
@@ -91,7 +91,7 @@ struct Disable {
 
 #[tracing::instrument(name = "Disabling two-factor", skip_all)]
 async fn disable(
-    State(state): State<AppState>,
+    State(state): State<AuthState>,
     caller: Caller,
     meta: RequestMeta,
     ApiJson(input): ApiJson<Disable>,

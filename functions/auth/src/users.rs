@@ -8,16 +8,16 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use time::OffsetDateTime;
 
+use crate::AuthState;
 use shared::auth::Role;
 use shared::auth::can::{ManageUsers, ReadAudit};
 use shared::http::{
     ApiError, ApiJson, ApiPath, ApiQuery, Authorized, IfMatch, Page, PageParams, RequestMeta, etag,
 };
-use shared::services::AppState;
 use shared::services::audit::audit;
 use shared::store::{AuditFilter, StoreError};
 
-pub(crate) fn router() -> Router<AppState> {
+pub(crate) fn router() -> Router<AuthState> {
     Router::new()
         .route("/v1/users", get(list_users))
         .route("/v1/users/{id}", patch(update_user))
@@ -25,7 +25,7 @@ pub(crate) fn router() -> Router<AppState> {
 }
 
 async fn list_users(
-    State(state): State<AppState>,
+    State(state): State<AuthState>,
     _: Authorized<ManageUsers>,
     ApiQuery(page): ApiQuery<PageParams>,
 ) -> Result<Response, ApiError> {
@@ -51,7 +51,7 @@ struct UserChange {
 
 #[tracing::instrument(name = "Changing an account", skip_all, fields(target = %id))]
 async fn update_user(
-    State(state): State<AppState>,
+    State(state): State<AuthState>,
     admin: Authorized<ManageUsers>,
     meta: RequestMeta,
     ApiPath(id): ApiPath<String>,
@@ -121,7 +121,7 @@ struct AuditQuery {
 }
 
 async fn list_audit(
-    State(state): State<AppState>,
+    State(state): State<AuthState>,
     _: Authorized<ReadAudit>,
     ApiQuery(query): ApiQuery<AuditQuery>,
 ) -> Result<Response, ApiError> {

@@ -16,12 +16,9 @@ use shared::services::AppState;
 const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// The `health` function as `main` starts it and the test harness builds it.
-pub const FUNCTION: shared::lambda::Function = shared::lambda::Function {
+pub const FUNCTION: shared::lambda::Function<AppState> = shared::lambda::Function {
     name: "health",
     routes: router,
-    signs_tokens: false,
-    uses_payments: false,
-    uses_personas: false,
 };
 
 /// The health function's routes.

@@ -41,17 +41,17 @@ use shared::services::settlement::{Actor, load_order, settle};
 use shared::store::{AuditEntry, LevelListing, OrderListing};
 use shared::telemetry::metrics::emit_count;
 
+/// The state of this function's handlers. Razorpay, for orders, checkout verification and refunds.
+pub type OrdersState = shared::lambda::With<shared::payments::Payments>;
+
 /// The `orders` function as `main` starts it and the test harness builds it.
-pub const FUNCTION: shared::lambda::Function = shared::lambda::Function {
+pub const FUNCTION: shared::lambda::Function<OrdersState> = shared::lambda::Function {
     name: "orders",
     routes: router,
-    signs_tokens: false,
-    uses_payments: true,
-    uses_personas: false,
 };
 
 /// The orders function's routes.
-pub fn router() -> Router<AppState> {
+pub fn router() -> Router<OrdersState> {
     Router::new()
         .route("/v1/orders", get(list).post(create))
         .route("/v1/orders/{id}", get(show))
@@ -62,7 +62,7 @@ pub fn router() -> Router<AppState> {
 
 /// An order as the API shows it: the stored order, what was refunded, and while it awaits
 /// payment, what the Razorpay checkout needs.
-pub(crate) fn view(state: &AppState, order: &Order) -> Value {
+pub(crate) fn view(state: &OrdersState, order: &Order) -> Value {
     let mut v = json!(order);
     if let Some(obj) = v.as_object_mut() {
         obj.insert("amount_refunded".into(), json!(order.refunded()));
@@ -71,11 +71,11 @@ pub(crate) fn view(state: &AppState, order: &Order) -> Value {
             order.status,
             OrderStatus::PendingPayment | OrderStatus::PaymentFailed
         );
-        if awaiting && let Some(payments) = &state.payments {
+        if awaiting {
             obj.insert(
                 "checkout".into(),
                 json!({
-                    "key_id": payments.razorpay.key_id(),
+                    "key_id": state.own.razorpay.key_id(),
                     "razorpay_order_id": order.razorpay_order_id,
                     "amount": order.amount,
                     "currency": order.currency,
@@ -99,14 +99,13 @@ async fn load_visible(state: &AppState, caller: &Caller, id: &str) -> Result<Ord
 
 #[tracing::instrument(name = "Placing an order", skip_all)]
 async fn create(
-    State(state): State<AppState>,
+    State(state): State<OrdersState>,
     who: Authorized<PlaceOrders>,
     meta: RequestMeta,
     IdempotencyKey(key): IdempotencyKey,
     ApiJson(request): ApiJson<NewOrder>,
 ) -> Result<Response, ApiError> {
     request.validate()?;
-    state.payments()?;
     let caller = who.0;
     let (state, caller, meta, request) = (&state, &caller, &meta, &request);
     IdempotentRequest::run(state, caller, "orders", &key, request, |once| async move {
@@ -207,13 +206,13 @@ async fn choose_warehouse(
 }
 
 async fn place(
-    state: &AppState,
+    state: &OrdersState,
     caller: &Caller,
     meta: &RequestMeta,
     request: &NewOrder,
     once: &IdempotentRequest,
 ) -> Result<Response, ApiError> {
-    let payments = state.payments()?;
+    let payments = &state.own;
     let (lines, currency) = price(state, request).await?;
     let amount: i64 = lines.iter().map(|l| l.line_total).sum();
     if amount <= 0 || amount > MAX_MINOR_UNITS {
@@ -338,7 +337,7 @@ struct ListQuery {
 }
 
 async fn list(
-    State(state): State<AppState>,
+    State(state): State<OrdersState>,
     who: Authorized<PlaceOrders>,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Response, ApiError> {
@@ -384,7 +383,7 @@ async fn list(
 }
 
 async fn show(
-    State(state): State<AppState>,
+    State(state): State<OrdersState>,
     who: Authorized<PlaceOrders>,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
@@ -407,14 +406,14 @@ struct CheckoutResult {
 
 #[tracing::instrument(name = "Verifying a checkout", skip_all, fields(order_id = %id))]
 async fn verify(
-    State(state): State<AppState>,
+    State(state): State<OrdersState>,
     who: Authorized<PlaceOrders>,
     meta: RequestMeta,
     ApiPath(id): ApiPath<String>,
     ApiJson(result): ApiJson<CheckoutResult>,
 ) -> Result<Response, ApiError> {
     let caller = who.0;
-    let payments = state.payments()?;
+    let payments = &state.own;
     let order = load_visible(&state, &caller, &id).await?;
     let payment_id = result.razorpay_payment_id.trim();
     if payment_id.is_empty() || payment_id.len() > 64 {
@@ -468,7 +467,7 @@ async fn verify(
 
 #[tracing::instrument(name = "Cancelling an order", skip_all, fields(order_id = %id))]
 async fn cancel(
-    State(state): State<AppState>,
+    State(state): State<OrdersState>,
     who: Authorized<PlaceOrders>,
     meta: RequestMeta,
     ApiPath(id): ApiPath<String>,
@@ -573,7 +572,7 @@ impl RefundRequest {
 
 #[tracing::instrument(name = "Refunding an order", skip_all, fields(order_id = %id))]
 async fn refund(
-    State(state): State<AppState>,
+    State(state): State<OrdersState>,
     who: Authorized<ManageOrders>,
     meta: RequestMeta,
     ApiPath(id): ApiPath<String>,
@@ -581,7 +580,6 @@ async fn refund(
     ApiJson(request): ApiJson<RefundRequest>,
 ) -> Result<Response, ApiError> {
     let caller = who.0;
-    state.payments()?;
     let route = format!("orders/{id}/refund");
     let call = RefundCall {
         state: &state,
@@ -600,7 +598,7 @@ async fn refund(
 /// Everything a refund request carries.
 #[derive(Clone, Copy)]
 struct RefundCall<'a> {
-    state: &'a AppState,
+    state: &'a OrdersState,
     caller: &'a Caller,
     meta: &'a RequestMeta,
     id: &'a str,
@@ -617,7 +615,7 @@ async fn make_refund(call: RefundCall<'_>, once: IdempotentRequest) -> Result<Re
         request,
         ..
     } = call;
-    let payments = state.payments()?;
+    let payments = &state.own;
     // Checked under the key, so a retry of a refund that emptied the order replays it.
     let order = load_order(state, id).await?;
     let amount = request.check(&order)?;

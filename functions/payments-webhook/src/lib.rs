@@ -13,24 +13,23 @@ use serde_json::json;
 use shared::http::json_response;
 use shared::http::{ApiError, RequestMeta};
 use shared::payments::WebhookEvent;
-use shared::services::AppState;
 use shared::services::audit::audit;
 use shared::services::settlement::{Actor, Settlement, settle};
 use shared::telemetry::metrics::emit_count;
 
 const PROVIDER: &str = "razorpay";
 
+/// The state of this function's handlers. Razorpay's webhook secrets.
+pub type WebhookState = shared::lambda::With<shared::payments::Payments>;
+
 /// The `payments-webhook` function as `main` starts it and the test harness builds it.
-pub const FUNCTION: shared::lambda::Function = shared::lambda::Function {
+pub const FUNCTION: shared::lambda::Function<WebhookState> = shared::lambda::Function {
     name: "payments-webhook",
     routes: router,
-    signs_tokens: false,
-    uses_payments: true,
-    uses_personas: false,
 };
 
 /// The webhook function's routes.
-pub fn router() -> Router<AppState> {
+pub fn router() -> Router<WebhookState> {
     Router::new().route("/v1/webhooks/razorpay", post(receive))
 }
 
@@ -40,12 +39,12 @@ fn answer(status: &str) -> Response {
 
 #[tracing::instrument(name = "Receiving a Razorpay webhook", skip_all, fields(event_id))]
 async fn receive(
-    State(state): State<AppState>,
+    State(state): State<WebhookState>,
     meta: RequestMeta,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let payments = state.payments()?;
+    let payments = &state.own;
     if body.len() > state.body_limit.0 {
         return Err(ApiError::PayloadTooLarge {
             limit: state.body_limit.0,

@@ -38,17 +38,17 @@ use shared::telemetry::metrics::emit_count;
 /// Most summaries search and stats read.
 const MAX_SCANNED: usize = 5_000;
 
+/// The state of this function's handlers. The persona provider.
+pub type PersonasState = shared::lambda::With<shared::personas::Provider>;
+
 /// The `personas` function as `main` starts it and the test harness builds it.
-pub const FUNCTION: shared::lambda::Function = shared::lambda::Function {
+pub const FUNCTION: shared::lambda::Function<PersonasState> = shared::lambda::Function {
     name: "personas",
     routes: router,
-    signs_tokens: false,
-    uses_payments: false,
-    uses_personas: true,
 };
 
 /// The personas function's routes.
-pub fn router() -> Router<AppState> {
+pub fn router() -> Router<PersonasState> {
     Router::new()
         .route("/v1/personas", post(generate).get(list))
         .route("/v1/personas/search", get(search))
@@ -69,7 +69,7 @@ fn blob_error(e: shared::blob::BlobError) -> ApiError {
 
 #[tracing::instrument(name = "Generating personas", skip_all)]
 async fn generate(
-    State(state): State<AppState>,
+    State(state): State<PersonasState>,
     who: Authorized<ReadPersonas>,
     meta: RequestMeta,
     IdempotencyKey(key): IdempotencyKey,
@@ -103,7 +103,7 @@ async fn generate(
             locale: brief.locale().to_owned(),
             count: brief.count(),
         };
-        let generation = state.persona_provider.generate(&request).await?;
+        let generation = state.own.generate(&request).await?;
         let now = OffsetDateTime::now_utc();
         let generation_id = uuid::Uuid::now_v7().to_string();
         let personas: Vec<Persona> = generation
@@ -119,9 +119,9 @@ async fn generate(
                     category: brief.category.clone(),
                     product_ids: brief.product_ids.clone(),
                     locale: request.locale.clone(),
-                    provider: state.persona_provider.name().to_owned(),
+                    provider: state.own.name().to_owned(),
                     model: generation.model.clone(),
-                    synthetic: state.persona_provider.name() == "template",
+                    synthetic: state.own.name() == "template",
                     prompt_version: PROMPT_VERSION.to_owned(),
                     usage: generation.usage,
                     generation_ms: generation.generation_ms,
@@ -141,9 +141,9 @@ async fn generate(
         }
         let body = json!({
             "generation_id": generation_id,
-            "provider": state.persona_provider.name(),
+            "provider": state.own.name(),
             "model": generation.model,
-            "synthetic": state.persona_provider.name() == "template",
+            "synthetic": state.own.name() == "template",
             "prompt_version": PROMPT_VERSION,
             "usage": generation.usage,
             "generation_ms": generation.generation_ms,
@@ -192,7 +192,7 @@ struct ListQuery {
 }
 
 async fn list(
-    State(state): State<AppState>,
+    State(state): State<PersonasState>,
     _: Authorized<ReadPersonas>,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Response, ApiError> {
@@ -216,7 +216,7 @@ async fn list(
 }
 
 async fn show(
-    State(state): State<AppState>,
+    State(state): State<PersonasState>,
     _: Authorized<ReadPersonas>,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
@@ -236,7 +236,7 @@ async fn show(
 }
 
 async fn remove(
-    State(state): State<AppState>,
+    State(state): State<PersonasState>,
     who: Authorized<ManagePersonas>,
     meta: RequestMeta,
     ApiPath(id): ApiPath<String>,
@@ -274,7 +274,7 @@ struct SearchQuery {
 }
 
 async fn search(
-    State(state): State<AppState>,
+    State(state): State<PersonasState>,
     _: Authorized<ReadPersonas>,
     ApiQuery(query): ApiQuery<SearchQuery>,
 ) -> Result<Response, ApiError> {
@@ -319,7 +319,7 @@ async fn search(
 }
 
 async fn stats(
-    State(state): State<AppState>,
+    State(state): State<PersonasState>,
     _: Authorized<ReadPersonas>,
 ) -> Result<Response, ApiError> {
     let (summaries, truncated) = everything(&state).await?;

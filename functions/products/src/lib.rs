@@ -33,12 +33,9 @@ use shared::services::AppState;
 use shared::store::{ProductListing, StoreError, Uniqueness};
 
 /// The `products` function as `main` starts it and the test harness builds it.
-pub const FUNCTION: shared::lambda::Function = shared::lambda::Function {
+pub const FUNCTION: shared::lambda::Function<AppState> = shared::lambda::Function {
     name: "products",
     routes: router,
-    signs_tokens: false,
-    uses_payments: false,
-    uses_personas: false,
 };
 
 /// The products function's routes.

@@ -42,12 +42,9 @@ use shared::store::{LevelListing, ProductListing, PurchaseOrderFilter, StoreErro
 use shared::telemetry::metrics::emit_count;
 
 /// The `purchasing` function as `main` starts it and the test harness builds it.
-pub const FUNCTION: shared::lambda::Function = shared::lambda::Function {
+pub const FUNCTION: shared::lambda::Function<AppState> = shared::lambda::Function {
     name: "purchasing",
     routes: router,
-    signs_tokens: false,
-    uses_payments: false,
-    uses_personas: false,
 };
 
 /// The purchasing function's routes.

@@ -13,19 +13,18 @@ use shared::auth::can::ReadProducts;
 use shared::http::json_response;
 use shared::http::{ApiError, ApiQuery, Authorized};
 use shared::search::{Catalogue, MAX_WINDOW, Report, SearchQuery, SortBy};
-use shared::services::AppState;
+
+/// The state of this function's handlers. The published index, loaded on first use.
+pub type SearchState = shared::lambda::With<shared::search::SearchCache>;
 
 /// The `search` function as `main` starts it and the test harness builds it.
-pub const FUNCTION: shared::lambda::Function = shared::lambda::Function {
+pub const FUNCTION: shared::lambda::Function<SearchState> = shared::lambda::Function {
     name: "search",
     routes: router,
-    signs_tokens: false,
-    uses_payments: false,
-    uses_personas: false,
 };
 
 /// The search function's routes.
-pub fn router() -> Router<AppState> {
+pub fn router() -> Router<SearchState> {
     Router::new()
         .route("/v1/search", get(search))
         .route("/v1/search/suggest", get(suggest))
@@ -135,9 +134,9 @@ fn unavailable(e: impl std::fmt::Display) -> ApiError {
     }
 }
 
-async fn catalogue(state: &AppState) -> Result<std::sync::Arc<Catalogue>, ApiError> {
+async fn catalogue(state: &SearchState) -> Result<std::sync::Arc<Catalogue>, ApiError> {
     state
-        .search
+        .own
         .get()
         .await
         .map_err(unavailable)?
@@ -145,7 +144,7 @@ async fn catalogue(state: &AppState) -> Result<std::sync::Arc<Catalogue>, ApiErr
 }
 
 async fn search(
-    State(state): State<AppState>,
+    State(state): State<SearchState>,
     _: Authorized<ReadProducts>,
     ApiQuery(params): ApiQuery<SearchParams>,
 ) -> Result<Response, ApiError> {
@@ -173,7 +172,7 @@ struct SuggestParams {
 }
 
 async fn suggest(
-    State(state): State<AppState>,
+    State(state): State<SearchState>,
     _: Authorized<ReadProducts>,
     ApiQuery(params): ApiQuery<SuggestParams>,
 ) -> Result<Response, ApiError> {
@@ -195,8 +194,8 @@ async fn suggest(
 
 /// Rebuilds the index from the table and publishes it (`make reindex`, tests); this process's
 /// readers look for the new version on their next request.
-pub async fn rebuild(state: &AppState) -> Result<Report, ApiError> {
+pub async fn rebuild(state: &SearchState) -> Result<Report, ApiError> {
     let report = state.indexer().rebuild().await.map_err(unavailable)?;
-    state.search.expire().await;
+    state.own.expire().await;
     Ok(report)
 }

@@ -32,12 +32,9 @@ use shared::services::movements::{level_view, move_once};
 use shared::store::{LedgerFilter, LevelListing, StoreError};
 
 /// The `stock` function as `main` starts it and the test harness builds it.
-pub const FUNCTION: shared::lambda::Function = shared::lambda::Function {
+pub const FUNCTION: shared::lambda::Function<AppState> = shared::lambda::Function {
     name: "stock",
     routes: router,
-    signs_tokens: false,
-    uses_payments: false,
-    uses_personas: false,
 };
 
 /// The stock function's routes.

@@ -114,7 +114,10 @@ async fn resources(template: &str, prefix: &str) -> Result<()> {
 async fn reindex() -> Result<()> {
     let config = shared::config::Config::from_env().map_err(|e| anyhow!(e))?;
     let clients = shared::aws::AwsClients::from_env(&config).await;
-    let state = shared::services::AppState::new(&config, &clients);
+    let app = shared::services::AppState::new(&config, &clients);
+    let state =
+        <search::SearchState as shared::lambda::FunctionState>::load(&config, &clients, app)
+            .await?;
     let report = search::rebuild(&state).await.map_err(|e| anyhow!("{e}"))?;
     println!(
         "published search index version {} ({} products)",

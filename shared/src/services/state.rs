@@ -1,19 +1,19 @@
 //! The state handlers and services run with, built once per process and cloned per request.
 //!
-//! Transitional: every function still gets the same state; the per-function typed states the
-//! redesign asks for replace it step by step.
+//! Every function's state starts from this one; what only one function holds (a signing key,
+//! Razorpay's keys, a persona provider, the search index) is added to it as a
+//! [`crate::lambda::Resource`], never as an `Option` checked per request.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::FromRef;
 
-use crate::auth::{SigningKey, TokenVerifier};
+use crate::auth::TokenVerifier;
 use crate::aws::AwsClients;
 use crate::blob::MediaBucket;
 use crate::config::Config;
-use crate::http::{ApiError, BodyLimit};
-use crate::payments::Payments;
+use crate::http::BodyLimit;
 use crate::store::{
     AccountStore, AuditLog, IdempotencyStore, LoginAttempts, OrderStore, PersonaStore,
     ProductStore, PurchasingStore, SessionStore, StockStore, Table,
@@ -48,8 +48,6 @@ pub struct AppState {
     pub stock: StockStore,
     /// Idempotency records.
     pub idempotency: IdempotencyStore,
-    /// Signs access tokens: only the auth function has it.
-    pub signer: Option<Arc<SigningKey>>,
     /// `iss` of issued tokens.
     pub token_issuer: String,
     /// `aud` of issued tokens.
@@ -66,13 +64,6 @@ pub struct AppState {
     pub purchasing: PurchasingStore,
     /// Persona summaries.
     pub personas: PersonaStore,
-    /// The persona provider (the template generator unless configured otherwise).
-    pub persona_provider: crate::personas::Provider,
-    /// The published search index, loaded on first use.
-    #[cfg(feature = "search")]
-    pub search: Arc<crate::search::SearchCache>,
-    /// Razorpay: only the order and webhook functions have it.
-    pub payments: Option<Arc<Payments>>,
     /// How long an order's stock is held while the customer pays.
     pub order_hold: Duration,
 }
@@ -99,7 +90,6 @@ impl AppState {
             audit: AuditLog::new(table.clone()),
             stock: StockStore::new(table.clone()),
             idempotency: IdempotencyStore::new(table.clone()),
-            signer: None,
             token_issuer: config.token_issuer.clone(),
             token_audience: config.token_audience.clone(),
             access_token_ttl: config.access_token_ttl,
@@ -108,24 +98,8 @@ impl AppState {
             orders: OrderStore::new(table.clone()),
             purchasing: PurchasingStore::new(table.clone()),
             personas: PersonaStore::new(table.clone()),
-            persona_provider: crate::personas::Provider::Template,
-            #[cfg(feature = "search")]
-            search: Arc::new(crate::search::SearchCache::new(
-                crate::search::IndexStore::new(clients.s3.clone(), config.media_bucket.as_str()),
-            )),
-            payments: None,
             order_hold: config.order_hold,
         }
-    }
-
-    /// Razorpay, or a 503 naming the missing configuration (a deployment mistake).
-    pub fn payments(&self) -> Result<&Payments, ApiError> {
-        self.payments
-            .as_deref()
-            .ok_or_else(|| ApiError::Unavailable {
-                dependency: "payment provider",
-                source: "this function has no Razorpay configuration".into(),
-            })
     }
 }
 

@@ -35,7 +35,7 @@ async fn forward(app: &TestApp, request: Request) -> Response {
 async fn main() {
     let app = Arc::new(TestApp::spawn().await);
     // A deployed stack has a search index (the first catalogue change builds one).
-    search::rebuild(&app.state).await.unwrap();
+    search::rebuild(&app.search).await.unwrap();
     let token = app.token(Role::Admin);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();

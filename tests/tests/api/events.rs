@@ -137,7 +137,7 @@ async fn every_sample_event_replays_through_its_handler() {
     for (name, expected) in SCRIPT {
         if name == "search.query" {
             // The index is built from the table, as the rebuild does after deployment.
-            search::rebuild(&app.state).await.unwrap();
+            search::rebuild(&app.search).await.unwrap();
         }
         let mut event = substitute(&app, &load(name), &values);
         if name == "payments-webhook.razorpay" {

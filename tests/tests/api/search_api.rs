@@ -42,7 +42,7 @@ async fn products_are_found_with_typos_filters_and_facets() {
         &json!({"type": "receive", "product_id": jacket, "warehouse_id": w, "quantity": 3}),
     )
     .await;
-    search::rebuild(&app.state).await.unwrap();
+    search::rebuild(&app.search).await.unwrap();
 
     let r = app.get("/v1/search?q=jackt", Role::Customer).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
@@ -85,7 +85,7 @@ async fn products_are_found_with_typos_filters_and_facets() {
         app.get("/v1/search?q=trail", Role::Customer).await.body["total"],
         0
     );
-    search::rebuild(&app.state).await.unwrap();
+    search::rebuild(&app.search).await.unwrap();
     assert_eq!(
         app.get("/v1/search?q=trail", Role::Customer).await.body["total"],
         1
@@ -96,7 +96,7 @@ async fn products_are_found_with_typos_filters_and_facets() {
 async fn bad_searches_get_clear_4xx_answers() {
     let app = TestApp::spawn().await;
     product(&app, 1, "Waterproof hiking jacket", "Outdoor", 549_900).await;
-    search::rebuild(&app.state).await.unwrap();
+    search::rebuild(&app.search).await.unwrap();
     let long = "a".repeat(201);
     for (path, field) in [
         ("/v1/search", "q"),

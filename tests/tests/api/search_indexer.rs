@@ -29,7 +29,7 @@ async fn move_units(app: &TestApp, kind: &str, product: &str, warehouse: &str, q
 }
 
 async fn search(app: &TestApp, query: &str) -> Vec<Value> {
-    app.state.search.expire().await;
+    app.search.own.expire().await;
     let r = app
         .get(&format!("/v1/search?{query}"), Role::Customer)
         .await;
