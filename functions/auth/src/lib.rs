@@ -28,6 +28,7 @@ use shared::auth::passwords::{self, Verified};
 use shared::auth::{AccessClaims, Caller, two_factor};
 use shared::domain::account::parse_display_name;
 use shared::domain::{Account, Email, FieldErrors};
+use shared::http::OrMissing;
 use shared::http::{ApiError, ApiJson, RequestMeta};
 use shared::services::AppState;
 use shared::services::audit::audit;
@@ -355,10 +356,7 @@ pub(crate) async fn account_of(state: &AppState, caller: &Caller) -> Result<Acco
         .accounts
         .get(&caller.user_id)
         .await
-        .map_err(|e| match e {
-            StoreError::NotFound => ApiError::NotFound("the account no longer exists".into()),
-            other => other.into(),
-        })
+        .or_missing(|| ApiError::NotFound("the account no longer exists".into()))
 }
 
 async fn jwks(State(state): State<AuthState>) -> Response {

@@ -11,11 +11,12 @@ use time::OffsetDateTime;
 use crate::AuthState;
 use shared::auth::Role;
 use shared::auth::can::{ManageUsers, ReadAudit};
+use shared::http::OrMissing;
 use shared::http::{
     ApiError, ApiJson, ApiPath, ApiQuery, Authorized, IfMatch, Page, PageParams, RequestMeta, etag,
 };
 use shared::services::audit::audit;
-use shared::store::{AuditFilter, StoreError};
+use shared::store::AuditFilter;
 
 pub(crate) fn router() -> Router<AuthState> {
     Router::new()
@@ -33,11 +34,10 @@ async fn list_users(
         .accounts
         .list(page.limit()?, page.cursor()?.as_ref())
         .await?;
-    Ok(Json(Page {
-        items: accounts.iter().map(|a| a.view()).collect::<Vec<_>>(),
-        next_cursor: next.map(|c| c.encode()),
-    })
-    .into_response())
+    Ok(Page::response(
+        accounts.iter().map(|a| a.view()).collect(),
+        next,
+    ))
 }
 
 #[derive(Debug, Deserialize)]
@@ -58,18 +58,8 @@ async fn update_user(
     if_match: IfMatch,
     ApiJson(change): ApiJson<UserChange>,
 ) -> Result<Response, ApiError> {
-    let current = state.accounts.get(&id).await.map_err(|e| match e {
-        StoreError::NotFound => ApiError::NotFound(format!("no account with id '{id}'")),
-        other => other.into(),
-    })?;
-    if let Some(expected) = if_match.optional()
-        && expected != current.version
-    {
-        return Err(ApiError::PreconditionFailed(format!(
-            "If-Match names version \"{expected}\" but the account is at \"{}\"",
-            current.version
-        )));
-    }
+    let current = state.accounts.get(&id).await.or_404("account", &id)?;
+    if_match.optional().check("account", current.version)?;
     let role = change.role.unwrap_or(current.role);
     let disabled = change.disabled.unwrap_or(current.disabled);
     if role == current.role && disabled == current.disabled {
@@ -144,9 +134,5 @@ async fn list_audit(
         .audit
         .list(&filter, page.limit()?, page.cursor()?.as_ref())
         .await?;
-    Ok(Json(Page {
-        items: entries,
-        next_cursor: next.map(|c| c.encode()),
-    })
-    .into_response())
+    Ok(Page::response(entries, next))
 }

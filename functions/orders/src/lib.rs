@@ -688,19 +688,14 @@ async fn record_refund(
         let next = level
             .moved(r.quantity, now)
             .map_err(|_| ApiError::internal("returning stock cannot run short"))?;
-        movements.push(Movement {
-            id: uuid::Uuid::now_v7().to_string(),
-            kind: MovementKind::Return,
-            product_id: line.product_id.clone(),
-            warehouse_id: line.warehouse_id.clone(),
-            quantity: r.quantity,
-            before: level.on_hand,
-            after: next.on_hand,
-            reason: request.reason.clone().or_else(|| Some("refund".into())),
-            reference: Some(format!("order:{id}:refund:{}", made.id)),
-            actor: caller.user_id.clone(),
-            at: now,
-        });
+        movements.push(Movement::between(
+            MovementKind::Return,
+            &level,
+            &next,
+            &caller.user_id,
+            request.reason.clone().or_else(|| Some("refund".into())),
+            Some(format!("order:{id}:refund:{}", made.id)),
+        ));
         levels.push((level.version, next));
     }
     let record = RefundRecord {

@@ -22,6 +22,7 @@ use shared::auth::can::{ManagePersonas, ReadPersonas};
 use shared::domain::persona::{
     PROMPT_VERSION, Persona, PersonaBrief, PersonaSummary, Provenance, search_terms,
 };
+use shared::http::OrMissing;
 use shared::http::json_response;
 use shared::http::{
     ApiError, ApiJson, ApiPath, ApiQuery, Authorized, IdempotencyKey, Page, RequestMeta,
@@ -221,10 +222,7 @@ async fn show(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     let missing = || ApiError::NotFound(format!("no persona with id '{id}'"));
-    state.personas.summary(&id).await.map_err(|e| match e {
-        StoreError::NotFound => missing(),
-        other => other.into(),
-    })?;
+    state.personas.summary(&id).await.or_missing(missing)?;
     let bytes = state
         .media
         .get(&document_key(&id))

@@ -26,6 +26,7 @@ use shared::domain::product::{
     ProductPatchInput, category_key,
 };
 use shared::domain::{Barcode, Product, ProductId};
+use shared::http::OrMissing;
 use shared::http::{
     ApiError, ApiJson, ApiPath, ApiQuery, Authorized, IfMatch, Page, PageParams, etag,
 };
@@ -116,11 +117,7 @@ async fn list_products(
     for product in &products {
         items.push(product_view(&state, product).await?);
     }
-    Ok(Json(Page {
-        items,
-        next_cursor: next.map(|c| c.encode()),
-    })
-    .into_response())
+    Ok(Page::response(items, next))
 }
 
 async fn get_product(
@@ -143,7 +140,7 @@ async fn get_by_barcode(
         .products
         .get_by_barcode(&barcode)
         .await
-        .map_err(or_not_found(not_found))?;
+        .or_missing(not_found)?;
     product_response(&state, &product, StatusCode::OK).await
 }
 
@@ -158,7 +155,7 @@ async fn update_product(
     let expected = if_match.required()?;
     let patch = ProductPatch::parse(input).map_err(ApiError::from)?;
     let current = load(&state, &id).await?;
-    check_version(&current, expected)?;
+    expected.check("product", current.version)?;
     let next = current
         .patched(patch, OffsetDateTime::now_utc())
         .map_err(ApiError::from)?;
@@ -193,7 +190,7 @@ async fn set_archived(
     archived: bool,
 ) -> Result<Response, ApiError> {
     let current = load(state, id).await?;
-    check_version(&current, if_match.optional())?;
+    if_match.optional().check("product", current.version)?;
     let next = current.with_archived(archived, OffsetDateTime::now_utc());
     let product = save(state, &current, next).await?;
     product_response(state, &product, StatusCode::OK).await
@@ -225,7 +222,7 @@ async fn add_image(
         ));
     };
     let current = load(&state, &id).await?;
-    check_version(&current, if_match.optional())?;
+    if_match.optional().check("product", current.version)?;
     let image_id = uuid::Uuid::now_v7().to_string();
     let image = ProductImage {
         key: format!("products/{}/images/{image_id}.{extension}", current.id),
@@ -257,29 +254,7 @@ async fn add_image(
 async fn load(state: &AppState, id: &str) -> Result<Product, ApiError> {
     let not_found = || ApiError::NotFound(format!("no product with id '{id}'"));
     let id = ProductId::parse(id).map_err(|_| not_found())?;
-    state
-        .products
-        .get(&id)
-        .await
-        .map_err(or_not_found(not_found))
-}
-
-/// Maps a store error, answering `NotFound` with the caller's more precise 404.
-fn or_not_found(not_found: impl Fn() -> ApiError) -> impl Fn(StoreError) -> ApiError {
-    move |e| match e {
-        StoreError::NotFound => not_found(),
-        other => other.into(),
-    }
-}
-
-fn check_version(product: &Product, expected: Option<u64>) -> Result<(), ApiError> {
-    match expected {
-        Some(v) if v != product.version => Err(ApiError::PreconditionFailed(format!(
-            "If-Match names version \"{v}\" but the product is at \"{}\"; fetch it again",
-            product.version
-        ))),
-        _ => Ok(()),
-    }
+    state.products.get(&id).await.or_missing(not_found)
 }
 
 /// Stores `next` if there is a change, returning the product as it now is.

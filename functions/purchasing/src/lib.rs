@@ -83,18 +83,6 @@ fn created(body: &impl serde::Serialize, version: u64, location: &str) -> Respon
     r
 }
 
-/// Checks `If-Match` (required) against the current version.
-fn precondition(if_match: &IfMatch, current: u64) -> Result<(), ApiError> {
-    if let Some(v) = if_match.required()?
-        && v != current
-    {
-        return Err(ApiError::PreconditionFailed(format!(
-            "If-Match names version \"{v}\" but the resource is at \"{current}\""
-        )));
-    }
-    Ok(())
-}
-
 async fn load_supplier(
     state: &AppState,
     field: Option<&str>,
@@ -182,7 +170,7 @@ async fn update_supplier(
     ApiJson(input): ApiJson<SupplierInput>,
 ) -> Result<Response, ApiError> {
     let current = load_supplier(&state, None, &id).await?;
-    precondition(&if_match, current.version)?;
+    if_match.required()?.check("supplier", current.version)?;
     let next = current.patched(input, OffsetDateTime::now_utc())?;
     if next.products != current.products {
         check_products(
@@ -334,7 +322,9 @@ async fn update_order(
     ApiJson(patch): ApiJson<PurchaseOrderPatch>,
 ) -> Result<Response, ApiError> {
     let current = load_order(&state, &id).await?;
-    precondition(&if_match, current.version)?;
+    if_match
+        .required()?
+        .check("purchase order", current.version)?;
     let supplier = load_supplier(&state, None, &current.supplier_id).await?;
     let next = current
         .patched(patch, &supplier, OffsetDateTime::now_utc())?

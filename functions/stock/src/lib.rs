@@ -23,6 +23,7 @@ use time::OffsetDateTime;
 
 use shared::auth::can::{ManageWarehouses, MoveStock, ReadStock};
 use shared::domain::stock::{MovementRequest, NewWarehouseInput, Warehouse, WarehousePatchInput};
+use shared::http::OrMissing;
 use shared::http::{
     ApiError, ApiJson, ApiPath, ApiQuery, Authorized, IdempotencyKey, IfMatch, Page, PageParams,
     RequestMeta, etag,
@@ -65,10 +66,7 @@ fn warehouse_response(w: &Warehouse, status: StatusCode) -> Response {
 }
 
 async fn load_warehouse(state: &AppState, id: &str) -> Result<Warehouse, ApiError> {
-    state.stock.warehouse(id).await.map_err(|e| match e {
-        StoreError::NotFound => ApiError::NotFound(format!("no warehouse with id '{id}'")),
-        other => other.into(),
-    })
+    state.stock.warehouse(id).await.or_404("warehouse", id)
 }
 
 async fn create_warehouse(
@@ -104,11 +102,7 @@ async fn list_warehouses(
         .stock
         .list_warehouses(page.limit()?, page.cursor()?.as_ref())
         .await?;
-    Ok(Json(Page {
-        items,
-        next_cursor: next.map(|c| c.encode()),
-    })
-    .into_response())
+    Ok(Page::response(items, next))
 }
 
 async fn get_warehouse(
@@ -131,14 +125,7 @@ async fn update_warehouse(
 ) -> Result<Response, ApiError> {
     let expected = if_match.required()?;
     let current = load_warehouse(&state, &id).await?;
-    if let Some(v) = expected
-        && v != current.version
-    {
-        return Err(ApiError::PreconditionFailed(format!(
-            "If-Match names version \"{v}\" but the warehouse is at \"{}\"",
-            current.version
-        )));
-    }
+    expected.check("warehouse", current.version)?;
     let Some(next) = current.patched(input, OffsetDateTime::now_utc())? else {
         return Ok(warehouse_response(&current, StatusCode::OK));
     };
@@ -184,11 +171,10 @@ async fn list_levels(
         .stock
         .list_levels(&listing, page.limit()?, page.cursor()?.as_ref())
         .await?;
-    Ok(Json(Page {
-        items: levels.iter().map(level_view).collect::<Vec<_>>(),
-        next_cursor: next.map(|c| c.encode()),
-    })
-    .into_response())
+    Ok(Page::response(
+        levels.iter().map(level_view).collect(),
+        next,
+    ))
 }
 
 #[derive(Debug, Deserialize)]
@@ -232,11 +218,7 @@ async fn list_movements(
         .stock
         .list_movements(&filter, page.limit()?, page.cursor()?.as_ref())
         .await?;
-    Ok(Json(Page {
-        items,
-        next_cursor: next.map(|c| c.encode()),
-    })
-    .into_response())
+    Ok(Page::response(items, next))
 }
 
 #[tracing::instrument(name = "Recording a stock movement", skip_all)]

@@ -11,6 +11,7 @@ use time::OffsetDateTime;
 
 use shared::auth::can::MoveStock;
 use shared::domain::stock::{NewReservation, Reservation, ReservationStatus};
+use shared::http::OrMissing;
 use shared::http::{
     ApiError, ApiJson, ApiPath, Authorized, IdempotencyKey, RequestMeta, json_response,
 };
@@ -20,7 +21,6 @@ use shared::services::commit::{after_commit, until_committed};
 use shared::services::idempotency::IdempotentRequest;
 use shared::services::movements::summarize;
 use shared::services::reservations::{hold, release_held, rewrite, ship_levels};
-use shared::store::StoreError;
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
@@ -62,10 +62,7 @@ async fn reserve(
 }
 
 async fn load(state: &AppState, id: &str) -> Result<Reservation, ApiError> {
-    state.stock.reservation(id).await.map_err(|e| match e {
-        StoreError::NotFound => ApiError::NotFound(format!("no reservation with id '{id}'")),
-        other => other.into(),
-    })
+    state.stock.reservation(id).await.or_404("reservation", id)
 }
 
 #[tracing::instrument(name = "Committing a reservation", skip_all, fields(reservation_id = %id))]

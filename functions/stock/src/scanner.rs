@@ -12,10 +12,11 @@ use shared::auth::can::MoveStock;
 use shared::domain::Barcode;
 use shared::domain::purchasing::{ReceiptInput, ReceiptLine};
 use shared::domain::stock::MovementRequest;
+use shared::http::OrMissing;
 use shared::http::{ApiError, ApiJson, Authorized, IdempotencyKey, RequestMeta};
 use shared::services::AppState;
 use shared::services::movements::{level_view, move_once};
-use shared::store::{LevelListing, StoreError};
+use shared::store::LevelListing;
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new().route("/v1/scanner/scan", post(scan))
@@ -65,10 +66,7 @@ async fn scan(
         .products
         .get_by_barcode(&barcode)
         .await
-        .map_err(|e| match e {
-            StoreError::NotFound => unknown(),
-            other => other.into(),
-        })?;
+        .or_missing(unknown)?;
     let (product_id, warehouse_id) = (product.id.to_string(), scan.warehouse_id.clone());
     if let Some(po) = &scan.purchase_order_id {
         if scan.action != ScanAction::Receive {
@@ -92,17 +90,12 @@ async fn scan(
     }
     let request = match scan.action {
         ScanAction::Lookup => {
-            state
-                .stock
-                .warehouse(&warehouse_id)
-                .await
-                .map_err(|e| match e {
-                    StoreError::NotFound => ApiError::invalid(
-                        "warehouse_id",
-                        format!("no warehouse with id '{warehouse_id}'"),
-                    ),
-                    other => other.into(),
-                })?;
+            state.stock.warehouse(&warehouse_id).await.or_missing(|| {
+                ApiError::invalid(
+                    "warehouse_id",
+                    format!("no warehouse with id '{warehouse_id}'"),
+                )
+            })?;
             let here = state.stock.level(&product_id, &warehouse_id).await?;
             let (everywhere, _) = state
                 .stock

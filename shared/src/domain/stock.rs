@@ -227,6 +227,33 @@ pub struct Movement {
     pub at: OffsetDateTime,
 }
 
+impl Movement {
+    /// The ledger entry for the level `before` becoming `after`, made by `actor` at the time
+    /// `after` was computed; its quantity is the change of `on_hand`.
+    pub fn between(
+        kind: MovementKind,
+        before: &StockLevel,
+        after: &StockLevel,
+        actor: &str,
+        reason: Option<String>,
+        reference: Option<String>,
+    ) -> Self {
+        Self {
+            id: uuid::Uuid::now_v7().to_string(),
+            kind,
+            product_id: before.product_id.clone(),
+            warehouse_id: before.warehouse_id.clone(),
+            quantity: after.on_hand - before.on_hand,
+            before: before.on_hand,
+            after: after.on_hand,
+            reason,
+            reference,
+            actor: actor.to_owned(),
+            at: after.updated_at,
+        }
+    }
+}
+
 /// Why a movement cannot happen.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MovementRefused {

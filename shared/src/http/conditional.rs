@@ -22,24 +22,42 @@ pub enum IfMatch {
     Version(u64),
 }
 
+/// The version a change was made against, if the client named one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use = "check it against the version read"]
+pub struct Expected(Option<u64>);
+
+impl Expected {
+    /// 412 when the client named a version other than `current`, the version of the `what`
+    /// just read.
+    pub fn check(self, what: &str, current: u64) -> Result<(), ApiError> {
+        match self.0 {
+            Some(v) if v != current => Err(ApiError::PreconditionFailed(format!(
+                "If-Match names version \"{v}\" but the {what} is at \"{current}\"; fetch it again"
+            ))),
+            _ => Ok(()),
+        }
+    }
+}
+
 impl IfMatch {
     /// The version required, or 428 when the header is absent.
-    pub fn required(self) -> Result<Option<u64>, ApiError> {
+    pub fn required(self) -> Result<Expected, ApiError> {
         match self {
             IfMatch::Absent => Err(ApiError::PreconditionRequired(
                 "this change requires an If-Match header with the ETag of the version you read"
                     .into(),
             )),
-            IfMatch::Any => Ok(None),
-            IfMatch::Version(v) => Ok(Some(v)),
+            IfMatch::Any => Ok(Expected(None)),
+            IfMatch::Version(v) => Ok(Expected(Some(v))),
         }
     }
 
-    /// The version required, if any.
-    pub fn optional(self) -> Option<u64> {
+    /// The version required, if the client named one.
+    pub fn optional(self) -> Expected {
         match self {
-            IfMatch::Version(v) => Some(v),
-            IfMatch::Absent | IfMatch::Any => None,
+            IfMatch::Version(v) => Expected(Some(v)),
+            IfMatch::Absent | IfMatch::Any => Expected(None),
         }
     }
 

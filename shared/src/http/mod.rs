@@ -11,8 +11,10 @@ mod problem;
 mod response;
 mod store_errors;
 
+pub use store_errors::OrMissing;
+
 pub use auth::{Authorized, require};
-pub use conditional::{IdempotencyKey, IfMatch, etag};
+pub use conditional::{Expected, IdempotencyKey, IfMatch, etag};
 pub use extract::{ApiJson, ApiPath, ApiQuery, BodyLimit, time_param};
 pub use layers::{HttpSettings, RequestId, RequestMeta, X_REQUEST_ID, service};
 pub use pagination::{Cursor, Page, PageParams};

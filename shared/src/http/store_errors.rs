@@ -42,3 +42,24 @@ impl From<StoreError> for ApiError {
         }
     }
 }
+
+/// Answers a missing item with a problem that names it, instead of the generic 404.
+pub trait OrMissing<T> {
+    /// `NotFound` becomes a 404 saying `no {what} with id '{id}'`.
+    fn or_404(self, what: &str, id: &str) -> Result<T, ApiError>;
+    /// `NotFound` becomes `missing()` (a 404, or a 422 naming the field that pointed at it).
+    fn or_missing(self, missing: impl FnOnce() -> ApiError) -> Result<T, ApiError>;
+}
+
+impl<T> OrMissing<T> for Result<T, StoreError> {
+    fn or_404(self, what: &str, id: &str) -> Result<T, ApiError> {
+        self.or_missing(|| ApiError::NotFound(format!("no {what} with id '{id}'")))
+    }
+
+    fn or_missing(self, missing: impl FnOnce() -> ApiError) -> Result<T, ApiError> {
+        self.map_err(|e| match e {
+            StoreError::NotFound => missing(),
+            other => other.into(),
+        })
+    }
+}

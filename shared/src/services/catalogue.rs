@@ -4,15 +4,12 @@
 use super::AppState;
 use crate::domain::{Product, ProductId};
 use crate::http::ApiError;
-use crate::store::StoreError;
+use crate::http::OrMissing;
 
 pub async fn orderable_product(state: &AppState, id: &str) -> Result<Product, ApiError> {
     let unknown = || ApiError::invalid("product_id", format!("no product with id '{id}'"));
     let pid = ProductId::parse(id).map_err(|_| unknown())?;
-    let product = state.products.get(&pid).await.map_err(|e| match e {
-        StoreError::NotFound => unknown(),
-        other => other.into(),
-    })?;
+    let product = state.products.get(&pid).await.or_missing(unknown)?;
     if product.archived {
         return Err(ApiError::Conflict(format!(
             "product '{id}' is archived; restore it first"
@@ -22,10 +19,11 @@ pub async fn orderable_product(state: &AppState, id: &str) -> Result<Product, Ap
 }
 
 pub async fn active_warehouse(state: &AppState, field: &str, id: &str) -> Result<(), ApiError> {
-    let warehouse = state.stock.warehouse(id).await.map_err(|e| match e {
-        StoreError::NotFound => ApiError::invalid(field, format!("no warehouse with id '{id}'")),
-        other => other.into(),
-    })?;
+    let warehouse = state
+        .stock
+        .warehouse(id)
+        .await
+        .or_missing(|| ApiError::invalid(field, format!("no warehouse with id '{id}'")))?;
     if !warehouse.active {
         return Err(ApiError::Conflict(format!(
             "warehouse '{}' is inactive",

@@ -154,18 +154,8 @@ fn plan(
                  level: &StockLevel,
                  next: &StockLevel,
                  reason: &Option<String>,
-                 reference: &Option<String>| Movement {
-        id: uuid::Uuid::now_v7().to_string(),
-        kind,
-        product_id: level.product_id.clone(),
-        warehouse_id: level.warehouse_id.clone(),
-        quantity: next.on_hand - level.on_hand,
-        before: level.on_hand,
-        after: next.on_hand,
-        reason: reason.clone(),
-        reference: reference.clone(),
-        actor: actor.to_owned(),
-        at: now,
+                 reference: &Option<String>| {
+        Movement::between(kind, level, next, actor, reason.clone(), reference.clone())
     };
     let single = |kind, delta: i64, reason: &Option<String>, reference: &Option<String>| {
         let level = &levels[0];

@@ -17,8 +17,8 @@ use crate::domain::purchasing::{
     OVER_RECEIPT_TOLERANCE_PERCENT, PurchaseOrder, ReceiptInput, ReceiptRefused,
 };
 use crate::domain::stock::{Movement, MovementKind};
+use crate::http::OrMissing;
 use crate::http::{ApiError, RequestMeta, json_response};
-use crate::store::StoreError;
 use crate::telemetry::metrics::emit_count;
 
 /// The purchase order with `id`, or a 404 naming it.
@@ -27,10 +27,7 @@ pub async fn load_purchase_order(state: &AppState, id: &str) -> Result<PurchaseO
         .purchasing
         .purchase_order(id)
         .await
-        .map_err(|e| match e {
-            StoreError::NotFound => ApiError::NotFound(format!("no purchase order with id '{id}'")),
-            other => other.into(),
-        })
+        .or_404("purchase order", id)
 }
 
 /// Receives goods against purchase order `id`, once per idempotency key (also used by the
@@ -57,22 +54,17 @@ pub async fn receive_goods(
                 let after = level
                     .moved(*units, now)
                     .map_err(|_| ApiError::internal("receiving cannot run short"))?;
-                movements.push(Movement {
-                    id: uuid::Uuid::now_v7().to_string(),
-                    kind: MovementKind::Receive,
-                    product_id: product_id.clone(),
-                    warehouse_id: current.warehouse_id.clone(),
-                    quantity: *units,
-                    before: level.on_hand,
-                    after: after.on_hand,
-                    reason: input
+                movements.push(Movement::between(
+                    MovementKind::Receive,
+                    &level,
+                    &after,
+                    &caller.user_id,
+                    input
                         .note
                         .clone()
                         .or_else(|| Some("purchase order receipt".into())),
-                    reference: Some(format!("po:{}", current.id)),
-                    actor: caller.user_id.clone(),
-                    at: now,
-                });
+                    Some(format!("po:{}", current.id)),
+                ));
                 levels.push((level.version, after));
             }
             let body = json!({"purchase_order": next, "movements": movements}).to_string();

@@ -136,24 +136,19 @@ pub async fn ship_levels(
             .level(&line.product_id, &line.warehouse_id)
             .await?;
         let next = level.shipping_reserved(line.quantity, now);
-        movements.push(Movement {
-            id: uuid::Uuid::now_v7().to_string(),
-            kind: MovementKind::Ship,
-            product_id: line.product_id.clone(),
-            warehouse_id: line.warehouse_id.clone(),
-            quantity: -line.quantity,
-            before: level.on_hand,
-            after: next.on_hand,
-            reason: Some("reservation committed".into()),
-            reference: Some(
+        movements.push(Movement::between(
+            MovementKind::Ship,
+            &level,
+            &next,
+            actor,
+            Some("reservation committed".into()),
+            Some(
                 reservation
                     .reference
                     .clone()
                     .unwrap_or_else(|| format!("reservation:{}", reservation.id)),
             ),
-            actor: actor.to_owned(),
-            at: now,
-        });
+        ));
         levels.push((level.version, next));
     }
     Ok((levels, movements))

@@ -14,16 +14,14 @@ use super::movements::{low_stock_writes, record_low_stock};
 use super::reservations::{release_levels, ship_levels};
 use crate::domain::order::{Concern, Order, Outcome, StockState};
 use crate::domain::stock::{Movement, MovementKind, Reservation, ReservationStatus, StockLevel};
+use crate::http::OrMissing;
 use crate::http::{ApiError, RequestMeta};
 use crate::store::{StoreError, Uniqueness, Write};
 use crate::telemetry::metrics::emit_count;
 
 /// The order with `id`, or a 404 naming it.
 pub async fn load_order(state: &AppState, id: &str) -> Result<Order, ApiError> {
-    state.orders.order(id).await.map_err(|e| match e {
-        StoreError::NotFound => ApiError::NotFound(format!("no order with id '{id}'")),
-        other => other.into(),
-    })
+    state.orders.order(id).await.or_404("order", id)
 }
 
 /// Who is changing an order, for the audit log.
@@ -248,19 +246,14 @@ async fn ship(
             .await?;
         match level.moved(-line.quantity, now) {
             Ok(next) => {
-                plan.movements.push(Movement {
-                    id: uuid::Uuid::now_v7().to_string(),
-                    kind: MovementKind::Ship,
-                    product_id: line.product_id.clone(),
-                    warehouse_id: line.warehouse_id.clone(),
-                    quantity: -line.quantity,
-                    before: level.on_hand,
-                    after: next.on_hand,
-                    reason: Some("order paid after its hold ended".into()),
-                    reference: Some(format!("order:{}", current.id)),
-                    actor: actor.to_owned(),
-                    at: now,
-                });
+                plan.movements.push(Movement::between(
+                    MovementKind::Ship,
+                    &level,
+                    &next,
+                    actor,
+                    Some("order paid after its hold ended".into()),
+                    Some(format!("order:{}", current.id)),
+                ));
                 if let Ok(product) = orderable_product(state, &line.product_id).await {
                     let (writes, count) = low_stock_writes(
                         state,

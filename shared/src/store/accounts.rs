@@ -3,6 +3,7 @@
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 
 use super::audit::AuditEntry;
+use super::codec::{self, decode_all};
 use super::keys::*;
 use super::{AuditLog, Cursor, Guard, IndexListing, Item, StoreError, Table, Uniqueness, Write};
 use crate::domain::{Account, Email};
@@ -92,20 +93,9 @@ impl AccountStore {
         limit: u32,
         after: Option<&Cursor>,
     ) -> Result<(Vec<Account>, Option<Cursor>), StoreError> {
-        let listing = IndexListing {
-            index: GSI1,
-            pk_attr: GSI1PK,
-            sk_attr: GSI1SK,
-            partition: USERS_PARTITION.to_owned(),
-            item_pk_prefix: "USER#",
-            item_sk: USER_SK,
-            forward: true,
-            sort_between: None,
-            contains: Vec::new(),
-            equals: Vec::new(),
-        };
+        let listing = IndexListing::new(BY_GSI1, USERS_PARTITION.to_owned(), "USER#", USER_SK);
         let (items, next) = self.table.query_page(&listing, limit, after).await?;
-        let accounts = items.into_iter().map(decode).collect::<Result<_, _>>()?;
+        let accounts = decode_all(items)?;
         Ok((accounts, next))
     }
 
@@ -114,8 +104,7 @@ impl AccountStore {
         account: &Account,
         expected_version: Option<u64>,
     ) -> Result<TransactWriteItem, StoreError> {
-        let mut item: Item =
-            serde_dynamo::to_item(account).map_err(|e| StoreError::Internal(Box::new(e)))?;
+        let mut item: Item = codec::encode(account)?;
         let s = AttributeValue::S;
         item.insert(PK.into(), s(user_pk(&account.id)));
         item.insert(SK.into(), s(USER_SK.into()));
@@ -134,7 +123,7 @@ impl AccountStore {
             .item("user_id", AttributeValue::S(account.id.clone()))
             .condition_expression("attribute_not_exists(PK)")
             .build()
-            .map_err(|e| StoreError::Internal(Box::new(e)))?;
+            .map_err(StoreError::internal)?;
         Ok(TransactWriteItem::builder().put(put).build())
     }
 
@@ -152,13 +141,7 @@ impl AccountStore {
                 .condition_expression("#count > :one")
                 .expression_attribute_values(":one", AttributeValue::N("1".into()));
         }
-        let update = update
-            .build()
-            .map_err(|e| StoreError::Internal(Box::new(e)))?;
+        let update = update.build().map_err(StoreError::internal)?;
         Ok(TransactWriteItem::builder().update(update).build())
     }
-}
-
-fn decode(item: Item) -> Result<Account, StoreError> {
-    serde_dynamo::from_item(item).map_err(|e| StoreError::Internal(Box::new(e)))
 }

@@ -6,6 +6,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use super::codec;
 use super::keys::*;
 use super::{Cursor, Guard, IndexListing, Item, StoreError, Table, Write, sortable, time_range};
 
@@ -102,8 +103,7 @@ impl AuditLog {
 
     /// The write that appends `entry`, to commit it with the change it records.
     pub fn put(&self, entry: &AuditEntry) -> Result<Write, StoreError> {
-        let mut item: Item =
-            serde_dynamo::to_item(entry).map_err(|e| StoreError::Internal(Box::new(e)))?;
+        let mut item: Item = codec::encode(entry)?;
         let s = AttributeValue::S;
         let sort = entry.sort_key();
         item.insert(PK.into(), s(audit_pk(&entry.id)));
@@ -118,7 +118,7 @@ impl AuditLog {
             .set_item(Some(item))
             .condition_expression("attribute_not_exists(PK)")
             .build()
-            .map_err(|e| StoreError::Internal(Box::new(e)))?;
+            .map_err(StoreError::internal)?;
         Ok(Write(
             Guard::None,
             TransactWriteItem::builder().put(put).build(),
@@ -132,34 +132,19 @@ impl AuditLog {
         limit: u32,
         after: Option<&Cursor>,
     ) -> Result<(Vec<AuditEntry>, Option<Cursor>), StoreError> {
-        let (index, pk_attr, sk_attr, partition) = match &filter.actor {
-            Some(actor) => (GSI2, GSI2PK, GSI2SK, audit_actor_partition(actor)),
-            None => (GSI1, GSI1PK, GSI1SK, AUDIT_PARTITION.to_owned()),
+        let (index, partition) = match &filter.actor {
+            Some(actor) => (BY_GSI2, audit_actor_partition(actor)),
+            None => (BY_GSI1, AUDIT_PARTITION.to_owned()),
         };
         let sort_between = time_range(filter.from, filter.to);
-        let listing = IndexListing {
-            index,
-            pk_attr,
-            sk_attr,
-            partition,
-            item_pk_prefix: "AUDIT#",
-            item_sk: AUDIT_SK,
-            forward: false,
-            sort_between,
-            contains: Vec::new(),
-            equals: filter
-                .action
-                .clone()
-                .map(|a| ("action".to_owned(), a))
-                .into_iter()
-                .collect(),
-        };
+        let listing = IndexListing::new(index, partition, "AUDIT#", AUDIT_SK)
+            .newest_first()
+            .between(sort_between)
+            .equal("action", filter.action.clone());
         let (items, next) = self.table.query_page(&listing, limit, after).await?;
         let entries = items
             .into_iter()
-            .map(|item| {
-                serde_dynamo::from_item(item).map_err(|e| StoreError::Internal(Box::new(e)))
-            })
+            .map(codec::decode)
             .collect::<Result<_, _>>()?;
         Ok((entries, next))
     }

@@ -141,7 +141,7 @@ impl IdempotencyStore {
             .expression_attribute_values(":status", AttributeValue::N(status.to_string()))
             .expression_attribute_values(":body", AttributeValue::S(body.to_owned()))
             .build()
-            .map_err(|e| StoreError::Internal(Box::new(e)))?;
+            .map_err(StoreError::internal)?;
         Ok(Write(
             Guard::Alive,
             TransactWriteItem::builder().update(update).build(),

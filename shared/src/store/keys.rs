@@ -31,6 +31,31 @@ pub const GSI2: &str = "GSI2";
 pub const GSI2PK: &str = "GSI2PK";
 /// Its sort key attribute.
 pub const GSI2SK: &str = "GSI2SK";
+
+/// An overloaded global secondary index: its name and key attributes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Gsi {
+    /// The index name.
+    pub name: &'static str,
+    /// Its partition key attribute.
+    pub pk: &'static str,
+    /// Its sort key attribute.
+    pub sk: &'static str,
+}
+
+/// `GSI1` with its key attributes.
+pub const BY_GSI1: Gsi = Gsi {
+    name: GSI1,
+    pk: GSI1PK,
+    sk: GSI1SK,
+};
+
+/// `GSI2` with its key attributes.
+pub const BY_GSI2: Gsi = Gsi {
+    name: GSI2,
+    pk: GSI2PK,
+    sk: GSI2SK,
+};
 /// The attribute naming an item's entity type.
 pub const ENTITY: &str = "entity";
 

@@ -6,6 +6,7 @@
 mod accounts;
 mod attempts;
 mod audit;
+mod codec;
 mod cursor;
 mod idempotency;
 pub mod keys;
@@ -91,7 +92,7 @@ impl Table {
         sk: &str,
     ) -> Result<T, StoreError> {
         let item = self.get_item(pk, sk).await?.ok_or(StoreError::NotFound)?;
-        serde_dynamo::from_item(item).map_err(|e| StoreError::Internal(Box::new(e)))
+        codec::decode(item)
     }
 
     /// A put of `item` that creates it (`expected_version` `None`) or replaces the version
@@ -111,7 +112,7 @@ impl Table {
                 .expression_attribute_names("#version", "version")
                 .expression_attribute_values(":expected", AttributeValue::N(v.to_string())),
         };
-        let put = put.build().map_err(|e| StoreError::Internal(Box::new(e)))?;
+        let put = put.build().map_err(StoreError::internal)?;
         Ok(TransactWriteItem::builder().put(put).build())
     }
 
@@ -171,7 +172,7 @@ impl Table {
         let mut start = after.map(|c| listing.start_key(c)).transpose()?;
         let mut items: Vec<Item> = Vec::new();
         for _ in 0..10 {
-            let mut names = HashMap::from([("#pk".to_owned(), listing.pk_attr.to_owned())]);
+            let mut names = HashMap::from([("#pk".to_owned(), listing.gsi.pk.to_owned())]);
             let mut values = HashMap::from([(
                 ":pk".to_owned(),
                 AttributeValue::S(listing.partition.clone()),
@@ -179,7 +180,7 @@ impl Table {
             let mut condition = "#pk = :pk".to_owned();
             if let Some((from, to)) = &listing.sort_between {
                 condition.push_str(" AND #sk BETWEEN :from AND :to");
-                names.insert("#sk".into(), listing.sk_attr.into());
+                names.insert("#sk".into(), listing.gsi.sk.into());
                 values.insert(":from".into(), AttributeValue::S(from.clone()));
                 values.insert(":to".into(), AttributeValue::S(to.clone()));
             }
@@ -200,7 +201,7 @@ impl Table {
                 .client
                 .query()
                 .table_name(self.name.as_ref())
-                .index_name(listing.index)
+                .index_name(listing.gsi.name)
                 .key_condition_expression(condition)
                 .set_filter_expression(filter)
                 .set_expression_attribute_names(Some(names))
@@ -355,6 +356,11 @@ impl StoreError {
         }
     }
 
+    /// An unexpected failure (a request the SDK could not build, an item that does not decode).
+    pub(crate) fn internal(e: impl std::error::Error + Send + Sync + 'static) -> Self {
+        StoreError::Internal(Box::new(e))
+    }
+
     pub(crate) fn corrupt(what: impl Into<String>) -> Self {
         StoreError::Internal(what.into().into())
     }
@@ -423,9 +429,7 @@ pub(crate) fn time_range(
 /// A query over one partition of an index, newest or oldest first.
 #[derive(Debug, Clone)]
 pub(crate) struct IndexListing {
-    pub(crate) index: &'static str,
-    pub(crate) pk_attr: &'static str,
-    pub(crate) sk_attr: &'static str,
+    pub(crate) gsi: keys::Gsi,
     pub(crate) partition: String,
     /// Prefix of the base table `PK` of the items listed.
     pub(crate) item_pk_prefix: &'static str,
@@ -440,8 +444,56 @@ pub(crate) struct IndexListing {
 }
 
 impl IndexListing {
+    /// The items under `partition` of `gsi` whose base keys are `item_pk_prefix...` and
+    /// `item_sk`, oldest first; the methods below narrow it.
+    pub(crate) fn new(
+        gsi: keys::Gsi,
+        partition: impl Into<String>,
+        item_pk_prefix: &'static str,
+        item_sk: &'static str,
+    ) -> Self {
+        Self {
+            gsi,
+            partition: partition.into(),
+            item_pk_prefix,
+            item_sk,
+            forward: true,
+            sort_between: None,
+            equals: Vec::new(),
+            contains: Vec::new(),
+        }
+    }
+
+    /// Newest (highest sort key) first.
+    pub(crate) fn newest_first(mut self) -> Self {
+        self.forward = false;
+        self
+    }
+
+    /// Only sort keys within `range` (inclusive), when there is one.
+    pub(crate) fn between(mut self, range: Option<(String, String)>) -> Self {
+        self.sort_between = range;
+        self
+    }
+
+    /// Only items whose `attr` equals `value`, when one is given.
+    pub(crate) fn equal(mut self, attr: &str, value: Option<String>) -> Self {
+        if let Some(value) = value {
+            self.equals.push((attr.to_owned(), value));
+        }
+        self
+    }
+
+    /// Only items whose list attribute `attr` contains `value`, when one is given.
+    pub(crate) fn containing(mut self, attr: &str, value: Option<String>) -> Self {
+        if let Some(value) = value {
+            self.contains.push((attr.to_owned(), value));
+        }
+        self
+    }
+
     fn key_names(&self) -> [&str; 4] {
-        [keys::PK, keys::SK, self.pk_attr, self.sk_attr]
+        [keys::PK, keys::SK, self.gsi.pk, self.gsi.sk]
     }
 
     fn cursor_of(&self, item: &Item) -> Result<Cursor, StoreError> {
@@ -461,7 +513,7 @@ impl IndexListing {
         let keys = &cursor.0;
         let well_formed = keys.len() == 4
             && self.key_names().iter().all(|k| keys.contains_key(*k))
-            && keys.get(self.pk_attr) == Some(&self.partition)
+            && keys.get(self.gsi.pk) == Some(&self.partition)
             && keys.get(keys::SK).map(String::as_str) == Some(self.item_sk)
             && keys
                 .get(keys::PK)

@@ -5,6 +5,7 @@
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use time::OffsetDateTime;
 
+use super::codec;
 use super::keys::*;
 use super::{Cursor, Guard, IndexListing, Item, StoreError, Table, Uniqueness, Write, sortable};
 use crate::domain::order::{Order, OrderStatus};
@@ -33,7 +34,7 @@ fn put(table: &Table, item: Item) -> Result<TransactWriteItem, StoreError> {
         .set_item(Some(item))
         .condition_expression("attribute_not_exists(PK)")
         .build()
-        .map_err(|e| StoreError::Internal(Box::new(e)))?;
+        .map_err(StoreError::internal)?;
     Ok(TransactWriteItem::builder().put(put).build())
 }
 
@@ -55,8 +56,7 @@ impl OrderStore {
         order: &Order,
         expected_version: Option<u64>,
     ) -> Result<Write, StoreError> {
-        let mut item: Item =
-            serde_dynamo::to_item(order).map_err(|e| StoreError::Internal(Box::new(e)))?;
+        let mut item: Item = codec::encode(order)?;
         let sort = format!("{}#{}", sortable(order.created_at), order.id);
         for (name, value) in [
             (PK, order_pk(&order.id)),
@@ -162,31 +162,17 @@ impl OrderStore {
         limit: u32,
         after: Option<&Cursor>,
     ) -> Result<(Vec<Order>, Option<Cursor>), StoreError> {
-        let (index, pk_attr, sk_attr, partition) = match listing {
-            OrderListing::Customer(c) => (GSI1, GSI1PK, GSI1SK, orders_of_customer(c)),
-            OrderListing::All => (GSI2, GSI2PK, GSI2SK, ORDERS_PARTITION.to_owned()),
+        let (index, partition) = match listing {
+            OrderListing::Customer(c) => (BY_GSI1, orders_of_customer(c)),
+            OrderListing::All => (BY_GSI2, ORDERS_PARTITION.to_owned()),
         };
-        let listing = IndexListing {
-            index,
-            pk_attr,
-            sk_attr,
-            partition,
-            item_pk_prefix: "ORDER#",
-            item_sk: ORDER_SK,
-            forward: false,
-            sort_between: None,
-            contains: Vec::new(),
-            equals: status
-                .map(|s| ("status".to_owned(), s.as_str().to_owned()))
-                .into_iter()
-                .collect(),
-        };
+        let listing = IndexListing::new(index, partition, "ORDER#", ORDER_SK)
+            .newest_first()
+            .equal("status", status.map(|s| s.as_str().to_owned()));
         let (items, next) = self.table.query_page(&listing, limit, after).await?;
         let orders = items
             .into_iter()
-            .map(|item| {
-                serde_dynamo::from_item(item).map_err(|e| StoreError::Internal(Box::new(e)))
-            })
+            .map(codec::decode)
             .collect::<Result<_, _>>()?;
         Ok((orders, next))
     }

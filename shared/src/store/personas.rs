@@ -2,6 +2,7 @@
 
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem};
 
+use super::codec;
 use super::keys::*;
 use super::{Cursor, Guard, IndexListing, Item, StoreError, Table, Write, sortable};
 use crate::domain::persona::PersonaSummary;
@@ -31,8 +32,7 @@ impl PersonaStore {
 
     /// The write creating `p`'s summary.
     pub fn create_write(&self, p: &PersonaSummary) -> Result<Write, StoreError> {
-        let mut item: Item =
-            serde_dynamo::to_item(p).map_err(|e| StoreError::Internal(Box::new(e)))?;
+        let mut item: Item = codec::encode(p)?;
         let sort = format!("{}#{}", sortable(p.provenance.created_at), p.id);
         for (name, value) in [
             (PK, persona_pk(&p.id)),
@@ -56,7 +56,7 @@ impl PersonaStore {
             .key(SK, AttributeValue::S(PERSONA_SK.into()))
             .condition_expression("attribute_exists(PK)")
             .build()
-            .map_err(|e| StoreError::Internal(Box::new(e)))?;
+            .map_err(StoreError::internal)?;
         Ok(Write(
             Guard::Version,
             TransactWriteItem::builder().delete(delete).build(),
@@ -80,36 +80,18 @@ impl PersonaStore {
         limit: u32,
         after: Option<&Cursor>,
     ) -> Result<(Vec<PersonaSummary>, Option<Cursor>), StoreError> {
-        let (index, pk_attr, sk_attr, partition) = match &filter.segment {
-            Some(s) => (GSI2, GSI2PK, GSI2SK, personas_of_segment(s)),
-            None => (GSI1, GSI1PK, GSI1SK, PERSONAS_PARTITION.to_owned()),
+        let (index, partition) = match &filter.segment {
+            Some(s) => (BY_GSI2, personas_of_segment(s)),
+            None => (BY_GSI1, PERSONAS_PARTITION.to_owned()),
         };
-        let listing = IndexListing {
-            index,
-            pk_attr,
-            sk_attr,
-            partition,
-            item_pk_prefix: "PERSONA#",
-            item_sk: PERSONA_SK,
-            forward: false,
-            sort_between: None,
-            equals: filter
-                .category
-                .clone()
-                .map(|c| ("category".to_owned(), c))
-                .into_iter()
-                .collect(),
-            contains: filter
-                .product_id
-                .clone()
-                .map(|p| ("product_ids".to_owned(), p))
-                .into_iter()
-                .collect(),
-        };
+        let listing = IndexListing::new(index, partition, "PERSONA#", PERSONA_SK)
+            .newest_first()
+            .equal("category", filter.category.clone())
+            .containing("product_ids", filter.product_id.clone());
         let (items, next) = self.table.query_page(&listing, limit, after).await?;
         let summaries = items
             .into_iter()
-            .map(|i| serde_dynamo::from_item(i).map_err(|e| StoreError::Internal(Box::new(e))))
+            .map(codec::decode)
             .collect::<Result<_, _>>()?;
         Ok((summaries, next))
     }

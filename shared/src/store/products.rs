@@ -2,6 +2,7 @@
 
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
 
+use super::codec::{self, decode_all};
 use super::keys::*;
 use super::{Cursor, Guard, IndexListing, Item, StoreError, Table, Uniqueness, Write};
 use crate::domain::{Barcode, Product, ProductId, Sku};
@@ -17,22 +18,11 @@ pub enum ProductListing {
 
 impl ProductListing {
     fn index(&self) -> IndexListing {
-        let (index, pk_attr, sk_attr, partition) = match self {
-            ProductListing::All => (GSI1, GSI1PK, GSI1SK, PRODUCTS_PARTITION.to_owned()),
-            ProductListing::Category(key) => (GSI2, GSI2PK, GSI2SK, category_partition(key)),
+        let (index, partition) = match self {
+            ProductListing::All => (BY_GSI1, PRODUCTS_PARTITION.to_owned()),
+            ProductListing::Category(key) => (BY_GSI2, category_partition(key)),
         };
-        IndexListing {
-            index,
-            pk_attr,
-            sk_attr,
-            partition,
-            item_pk_prefix: "PRODUCT#",
-            item_sk: PRODUCT_SK,
-            forward: true,
-            sort_between: None,
-            contains: Vec::new(),
-            equals: Vec::new(),
-        }
+        IndexListing::new(index, partition, "PRODUCT#", PRODUCT_SK)
     }
 }
 
@@ -133,7 +123,7 @@ impl ProductStore {
             .table
             .query_page(&listing.index(), limit, after)
             .await?;
-        let products = items.into_iter().map(decode).collect::<Result<_, _>>()?;
+        let products = decode_all(items)?;
         Ok((products, next))
     }
 
@@ -180,8 +170,7 @@ impl ProductStore {
 }
 
 fn encode(product: &Product) -> Result<Item, StoreError> {
-    let mut item: Item =
-        serde_dynamo::to_item(product).map_err(|e| StoreError::Internal(Box::new(e)))?;
+    let mut item: Item = codec::encode(product)?;
     let id = product.id.as_str();
     let s = |v: String| AttributeValue::S(v);
     item.insert(PK.into(), s(product_pk(id)));
@@ -197,8 +186,4 @@ fn encode(product: &Product) -> Result<Item, StoreError> {
         item.insert(GSI2SK.into(), s(id.into()));
     }
     Ok(item)
-}
-
-fn decode(item: Item) -> Result<Product, StoreError> {
-    serde_dynamo::from_item(item).map_err(|e| StoreError::Internal(Box::new(e)))
 }

@@ -1,10 +1,11 @@
 //! Suppliers and purchase orders. Both change only by writes guarded by their version; a
 //! receipt commits the order with its stock levels and ledger entries in one transaction.
 
-use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
+use aws_sdk_dynamodb::types::TransactWriteItem;
 
+use super::codec::{decode_all, encode_keyed};
 use super::keys::*;
-use super::{Cursor, Guard, IndexListing, Item, StoreError, Table, Write, sortable};
+use super::{Cursor, Guard, IndexListing, StoreError, Table, Write, sortable};
 use crate::domain::purchasing::{PoStatus, PurchaseOrder, Supplier};
 
 /// Which purchase orders to list.
@@ -24,22 +25,6 @@ pub struct PurchasingStore {
     table: Table,
 }
 
-fn encode<T: serde::Serialize>(value: &T, keys: &[(&str, String)]) -> Result<Item, StoreError> {
-    let mut item: Item =
-        serde_dynamo::to_item(value).map_err(|e| StoreError::Internal(Box::new(e)))?;
-    for (name, value) in keys {
-        item.insert((*name).to_owned(), AttributeValue::S(value.clone()));
-    }
-    Ok(item)
-}
-
-fn decode_all<T: serde::de::DeserializeOwned>(items: Vec<Item>) -> Result<Vec<T>, StoreError> {
-    items
-        .into_iter()
-        .map(|i| serde_dynamo::from_item(i).map_err(|e| StoreError::Internal(Box::new(e))))
-        .collect()
-}
-
 impl PurchasingStore {
     /// Suppliers and purchase orders in `table`.
     pub fn new(table: Table) -> Self {
@@ -51,7 +36,7 @@ impl PurchasingStore {
         s: &Supplier,
         expected: Option<u64>,
     ) -> Result<TransactWriteItem, StoreError> {
-        let item = encode(
+        let item = encode_keyed(
             s,
             &[
                 (PK, supplier_pk(&s.id)),
@@ -87,18 +72,7 @@ impl PurchasingStore {
         limit: u32,
         after: Option<&Cursor>,
     ) -> Result<(Vec<Supplier>, Option<Cursor>), StoreError> {
-        let listing = IndexListing {
-            index: GSI1,
-            pk_attr: GSI1PK,
-            sk_attr: GSI1SK,
-            partition: SUPPLIERS_PARTITION.into(),
-            item_pk_prefix: "SUPPLIER#",
-            item_sk: SUPPLIER_SK,
-            forward: true,
-            sort_between: None,
-            contains: Vec::new(),
-            equals: Vec::new(),
-        };
+        let listing = IndexListing::new(BY_GSI1, SUPPLIERS_PARTITION, "SUPPLIER#", SUPPLIER_SK);
         let (items, next) = self.table.query_page(&listing, limit, after).await?;
         Ok((decode_all(items)?, next))
     }
@@ -124,7 +98,8 @@ impl PurchasingStore {
         }
         Ok(Write(
             Guard::Version,
-            self.table.versioned_put(encode(po, &keys)?, expected)?,
+            self.table
+                .versioned_put(encode_keyed(po, &keys)?, expected)?,
         ))
     }
 
@@ -147,28 +122,12 @@ impl PurchasingStore {
         limit: u32,
         after: Option<&Cursor>,
     ) -> Result<(Vec<PurchaseOrder>, Option<Cursor>), StoreError> {
-        let mut equals = Vec::new();
-        if let Some(s) = &filter.supplier_id {
-            equals.push(("supplier_id".to_owned(), s.clone()));
-        }
-        if let Some(s) = filter.status {
-            equals.push(("status".to_owned(), s.as_str().to_owned()));
-        }
-        if let Some(w) = &filter.warehouse_id {
-            equals.push(("warehouse_id".to_owned(), w.clone()));
-        }
-        let listing = IndexListing {
-            index: GSI2,
-            pk_attr: GSI2PK,
-            sk_attr: GSI2SK,
-            partition: PURCHASE_ORDERS_PARTITION.into(),
-            item_pk_prefix: "PO#",
-            item_sk: PURCHASE_ORDER_SK,
-            forward: false,
-            sort_between: None,
-            equals,
-            contains: Vec::new(),
-        };
+        let listing =
+            IndexListing::new(BY_GSI2, PURCHASE_ORDERS_PARTITION, "PO#", PURCHASE_ORDER_SK)
+                .newest_first()
+                .equal("supplier_id", filter.supplier_id.clone())
+                .equal("status", filter.status.map(|s| s.as_str().to_owned()))
+                .equal("warehouse_id", filter.warehouse_id.clone());
         let (items, next) = self.table.query_page(&listing, limit, after).await?;
         Ok((decode_all(items)?, next))
     }
@@ -180,18 +139,12 @@ impl PurchasingStore {
         limit: u32,
         after: Option<&Cursor>,
     ) -> Result<(Vec<PurchaseOrder>, Option<Cursor>), StoreError> {
-        let listing = IndexListing {
-            index: GSI1,
-            pk_attr: GSI1PK,
-            sk_attr: GSI1SK,
-            partition: open_purchase_orders(warehouse_id),
-            item_pk_prefix: "PO#",
-            item_sk: PURCHASE_ORDER_SK,
-            forward: true,
-            sort_between: None,
-            contains: Vec::new(),
-            equals: Vec::new(),
-        };
+        let listing = IndexListing::new(
+            BY_GSI1,
+            open_purchase_orders(warehouse_id),
+            "PO#",
+            PURCHASE_ORDER_SK,
+        );
         let (items, next) = self.table.query_page(&listing, limit, after).await?;
         Ok((decode_all(items)?, next))
     }

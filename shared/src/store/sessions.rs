@@ -69,7 +69,7 @@ impl SessionStore {
             .item("revoked", AttributeValue::Bool(false))
             .item(EXPIRES_AT, AttributeValue::N(expires.to_string()))
             .build()
-            .map_err(|e| StoreError::Internal(Box::new(e)))?;
+            .map_err(StoreError::internal)?;
         let (token, put) = self.new_token(user_id, &family_id, expires)?;
         self.table
             .transact(vec![
@@ -109,7 +109,7 @@ impl SessionStore {
             .expression_attribute_values(":yes", AttributeValue::Bool(true))
             .expression_attribute_values(":no", AttributeValue::Bool(false))
             .build()
-            .map_err(|e| StoreError::Internal(Box::new(e)))?;
+            .map_err(StoreError::internal)?;
         let family_alive = ConditionCheck::builder()
             .table_name(self.table.name())
             .key(PK, AttributeValue::S(user_pk(&record.user_id)))
@@ -118,7 +118,7 @@ impl SessionStore {
             .expression_attribute_values(":no", AttributeValue::Bool(false))
             .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
             .build()
-            .map_err(|e| StoreError::Internal(Box::new(e)))?;
+            .map_err(StoreError::internal)?;
         let (next, put) = self.new_token(&record.user_id, &record.family_id, record.expires_at)?;
         let result = self
             .table
@@ -272,7 +272,7 @@ impl SessionStore {
             .item(EXPIRES_AT, AttributeValue::N(expires_at.to_string()))
             .condition_expression("attribute_not_exists(PK)")
             .build()
-            .map_err(|e| StoreError::Internal(Box::new(e)))?;
+            .map_err(StoreError::internal)?;
         Ok((token, TransactWriteItem::builder().put(put).build()))
     }
 }

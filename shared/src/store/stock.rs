@@ -5,6 +5,7 @@
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use time::OffsetDateTime;
 
+use super::codec::{decode, decode_all, encode, keyed};
 use super::keys::*;
 use super::{
     Cursor, Guard, IndexListing, Item, StoreError, Table, Uniqueness, Write, sortable, time_range,
@@ -39,21 +40,6 @@ pub struct StockStore {
     table: Table,
 }
 
-fn encode<T: serde::Serialize>(value: &T) -> Result<Item, StoreError> {
-    serde_dynamo::to_item(value).map_err(|e| StoreError::Internal(Box::new(e)))
-}
-
-fn decode<T: serde::de::DeserializeOwned>(item: Item) -> Result<T, StoreError> {
-    serde_dynamo::from_item(item).map_err(|e| StoreError::Internal(Box::new(e)))
-}
-
-fn keyed(mut item: Item, keys: &[(&str, String)]) -> Item {
-    for (name, value) in keys {
-        item.insert((*name).to_owned(), AttributeValue::S(value.clone()));
-    }
-    item
-}
-
 impl StockStore {
     /// Stock in `table`.
     pub fn new(table: Table) -> Self {
@@ -83,7 +69,7 @@ impl StockStore {
             .item("warehouse_id", AttributeValue::S(w.id.clone()))
             .condition_expression("attribute_not_exists(PK)")
             .build()
-            .map_err(|e| StoreError::Internal(Box::new(e)))?;
+            .map_err(StoreError::internal)?;
         self.table
             .transact(vec![
                 Write(
@@ -121,23 +107,9 @@ impl StockStore {
         limit: u32,
         after: Option<&Cursor>,
     ) -> Result<(Vec<Warehouse>, Option<Cursor>), StoreError> {
-        let listing = IndexListing {
-            index: GSI1,
-            pk_attr: GSI1PK,
-            sk_attr: GSI1SK,
-            partition: WAREHOUSES_PARTITION.into(),
-            item_pk_prefix: "WAREHOUSE#",
-            item_sk: WAREHOUSE_SK,
-            forward: true,
-            sort_between: None,
-            contains: Vec::new(),
-            equals: Vec::new(),
-        };
+        let listing = IndexListing::new(BY_GSI1, WAREHOUSES_PARTITION, "WAREHOUSE#", WAREHOUSE_SK);
         let (items, next) = self.table.query_page(&listing, limit, after).await?;
-        Ok((
-            items.into_iter().map(decode).collect::<Result<_, _>>()?,
-            next,
-        ))
+        Ok((decode_all(items)?, next))
     }
 
     /// The level of `product_id` in `warehouse_id`, empty if nothing ever moved there.
@@ -167,27 +139,13 @@ impl StockStore {
         limit: u32,
         after: Option<&Cursor>,
     ) -> Result<(Vec<StockLevel>, Option<Cursor>), StoreError> {
-        let (index, pk_attr, sk_attr, partition) = match listing {
-            LevelListing::Product(p) => (GSI2, GSI2PK, GSI2SK, levels_of_product(p)),
-            LevelListing::Warehouse(w) => (GSI1, GSI1PK, GSI1SK, levels_of_warehouse(w)),
+        let (index, partition) = match listing {
+            LevelListing::Product(p) => (BY_GSI2, levels_of_product(p)),
+            LevelListing::Warehouse(w) => (BY_GSI1, levels_of_warehouse(w)),
         };
-        let listing = IndexListing {
-            index,
-            pk_attr,
-            sk_attr,
-            partition,
-            item_pk_prefix: "LEVEL#",
-            item_sk: LEVEL_SK,
-            forward: true,
-            sort_between: None,
-            contains: Vec::new(),
-            equals: Vec::new(),
-        };
+        let listing = IndexListing::new(index, partition, "LEVEL#", LEVEL_SK);
         let (items, next) = self.table.query_page(&listing, limit, after).await?;
-        Ok((
-            items.into_iter().map(decode).collect::<Result<_, _>>()?,
-            next,
-        ))
+        Ok((decode_all(items)?, next))
     }
 
     /// Commits new levels (each guarded by the version it was computed from), their ledger
@@ -271,7 +229,7 @@ impl StockStore {
             )
             .condition_expression("attribute_not_exists(PK)")
             .build()
-            .map_err(|e| StoreError::Internal(Box::new(e)))?;
+            .map_err(StoreError::internal)?;
         Ok(Write(
             Guard::None,
             TransactWriteItem::builder().put(put).build(),
@@ -312,18 +270,8 @@ impl StockStore {
         now: OffsetDateTime,
         limit: u32,
     ) -> Result<Vec<Reservation>, StoreError> {
-        let listing = IndexListing {
-            index: GSI1,
-            pk_attr: GSI1PK,
-            sk_attr: GSI1SK,
-            partition: HELD_RESERVATIONS.into(),
-            item_pk_prefix: "RESERVATION#",
-            item_sk: RESERVATION_SK,
-            forward: true,
-            sort_between: Some(("0".into(), sortable(now))),
-            contains: Vec::new(),
-            equals: Vec::new(),
-        };
+        let listing = IndexListing::new(BY_GSI1, HELD_RESERVATIONS, "RESERVATION#", RESERVATION_SK)
+            .between(Some(("0".into(), sortable(now))));
         let (items, _) = self.table.query_page(&listing, limit, None).await?;
         items.into_iter().map(decode).collect()
     }
@@ -336,42 +284,21 @@ impl StockStore {
         limit: u32,
         after: Option<&Cursor>,
     ) -> Result<(Vec<Movement>, Option<Cursor>), StoreError> {
-        let (index, pk_attr, sk_attr, partition, equals) =
-            match (&filter.product_id, &filter.warehouse_id) {
-                (Some(p), w) => (
-                    GSI2,
-                    GSI2PK,
-                    GSI2SK,
-                    ledger_of_product(p),
-                    w.clone()
-                        .map(|w| ("warehouse_id".to_owned(), w))
-                        .into_iter()
-                        .collect(),
-                ),
-                (None, Some(w)) => (GSI1, GSI1PK, GSI1SK, ledger_of_warehouse(w), Vec::new()),
-                (None, None) => {
-                    return Err(StoreError::corrupt(
-                        "a ledger query needs a product or a warehouse",
-                    ));
-                }
-            };
-        let sort_between = time_range(filter.from, filter.to);
-        let listing = IndexListing {
-            index,
-            pk_attr,
-            sk_attr,
-            partition,
-            item_pk_prefix: "MOVEMENT#",
-            item_sk: MOVEMENT_SK,
-            forward: false,
-            sort_between,
-            equals,
-            contains: Vec::new(),
+        let (index, partition, warehouse) = match (&filter.product_id, &filter.warehouse_id) {
+            (Some(p), w) => (BY_GSI2, ledger_of_product(p), w.clone()),
+            (None, Some(w)) => (BY_GSI1, ledger_of_warehouse(w), None),
+            (None, None) => {
+                return Err(StoreError::corrupt(
+                    "a ledger query needs a product or a warehouse",
+                ));
+            }
         };
+        let sort_between = time_range(filter.from, filter.to);
+        let listing = IndexListing::new(index, partition, "MOVEMENT#", MOVEMENT_SK)
+            .newest_first()
+            .between(sort_between)
+            .equal("warehouse_id", warehouse);
         let (items, next) = self.table.query_page(&listing, limit, after).await?;
-        Ok((
-            items.into_iter().map(decode).collect::<Result<_, _>>()?,
-            next,
-        ))
+        Ok((decode_all(items)?, next))
     }
 }
