@@ -13,7 +13,6 @@ use crate::config::Config;
 /// The SDK clients a function uses.
 #[derive(Debug, Clone)]
 pub struct AwsClients {
-    /// DynamoDB.
     pub dynamodb: aws_sdk_dynamodb::Client,
     /// S3.
     pub s3: aws_sdk_s3::Client,

@@ -100,9 +100,7 @@ pub enum PaymentCredentials {
     /// `RAZORPAY_KEY_ID`, `RAZORPAY_KEY_SECRET` and `RAZORPAY_WEBHOOK_SECRET` (comma separated
     /// while rotating): local development.
     Environment {
-        /// Key id.
         key_id: String,
-        /// Key secret.
         key_secret: String,
         /// Accepted webhook secrets.
         webhook_secrets: Vec<String>,

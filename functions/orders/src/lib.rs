@@ -15,16 +15,16 @@ use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use axum::routing::{get, post};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use shared::auth::can::{ManageOrders, PlaceOrders};
 use shared::auth::{Caller, Permission, digest};
-use shared::domain::MAX_MINOR_UNITS;
-use shared::domain::order::{
-    NewOrder, Order, OrderLine, OrderStatus, RefundRecord, RestockLine, StockState,
-};
+use shared::domain::Currency;
+use shared::domain::order::{NewOrder, Order, OrderLine, OrderStatus, RefundRecord, StockState};
+use shared::domain::pricing::PriceList;
+use shared::domain::refund::RefundRequest;
 use shared::domain::stock::{Movement, MovementKind, NewReservation, Reservation, ReservationLine};
 use shared::http::json_response;
 use shared::http::{
@@ -115,25 +115,16 @@ async fn create(
 }
 
 /// Prices each line from the catalogue and picks its warehouse.
-async fn price(state: &AppState, request: &NewOrder) -> Result<(Vec<OrderLine>, String), ApiError> {
-    let mut lines = Vec::with_capacity(request.lines.len());
-    let mut currency: Option<String> = None;
+async fn price(
+    state: &AppState,
+    request: &NewOrder,
+) -> Result<(Vec<OrderLine>, Currency, i64), ApiError> {
+    let mut list = PriceList::default();
     for (i, line) in request.lines.iter().enumerate() {
         let product = orderable_product(state, &line.product_id)
             .await
             .map_err(|e| at_line(e, i))?;
-        let code = product.price.currency.as_str().to_owned();
-        match &currency {
-            Some(c) if *c != code => {
-                return Err(ApiError::invalid(
-                    format!("lines[{i}].product_id"),
-                    format!(
-                        "is priced in {code} but earlier lines are in {c}; order them separately"
-                    ),
-                ));
-            }
-            _ => currency = Some(code),
-        }
+        list.accepts(i, &product)?;
         let warehouse_id = match &line.warehouse_id {
             Some(w) => {
                 active_warehouse(state, &format!("lines[{i}].warehouse_id"), w).await?;
@@ -141,28 +132,9 @@ async fn price(state: &AppState, request: &NewOrder) -> Result<(Vec<OrderLine>, 
             }
             None => choose_warehouse(state, &line.product_id, line.quantity).await?,
         };
-        let line_total = product
-            .price
-            .amount_minor
-            .checked_mul(line.quantity)
-            .filter(|t| *t <= MAX_MINOR_UNITS)
-            .ok_or_else(|| {
-                ApiError::invalid(
-                    format!("lines[{i}].quantity"),
-                    "makes the order total too large",
-                )
-            })?;
-        lines.push(OrderLine {
-            product_id: line.product_id.clone(),
-            sku: product.sku.as_str().to_owned(),
-            name: product.name.clone(),
-            warehouse_id,
-            quantity: line.quantity,
-            unit_price: product.price.amount_minor,
-            line_total,
-        });
+        list.add(i, &product, line.quantity, warehouse_id)?;
     }
-    Ok((lines, currency.unwrap_or_default()))
+    Ok(list.finish()?)
 }
 
 /// Renames a `product_id` field error to the line it came from.
@@ -213,16 +185,7 @@ async fn place(
     once: &IdempotentRequest,
 ) -> Result<Response, ApiError> {
     let payments = &state.own;
-    let (lines, currency) = price(state, request).await?;
-    let amount: i64 = lines.iter().map(|l| l.line_total).sum();
-    if amount <= 0 || amount > MAX_MINOR_UNITS {
-        return Err(ApiError::invalid(
-            "lines",
-            format!(
-                "the order total must be above zero and at most {MAX_MINOR_UNITS}, got {amount}"
-            ),
-        ));
-    }
+    let (lines, currency, amount) = price(state, request).await?;
     let id = uuid::Uuid::now_v7().to_string();
     let reservation = hold(
         state,
@@ -249,13 +212,13 @@ async fn place(
         .razorpay
         .create_order(&NewRazorpayOrder {
             amount,
-            currency: currency.clone(),
+            currency: currency.to_string(),
             receipt: id.clone(),
             notes,
         })
         .await;
     let razorpay_order = match created {
-        Ok(o) if o.amount == amount && o.currency == currency => o,
+        Ok(o) if o.amount == amount && o.currency == currency.as_str() => o,
         Ok(o) => {
             give_back(state, &reservation, meta).await;
             return Err(ApiError::internal(format!(
@@ -493,81 +456,6 @@ async fn cancel(
         StatusCode::OK,
         view(&state, &order).to_string(),
     ))
-}
-
-/// The body of `POST /v1/orders/{id}/refund`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RefundRequest {
-    /// Minor units; the whole refundable amount when absent.
-    #[serde(default)]
-    amount: Option<i64>,
-    /// Why (kept in Razorpay's notes and the audit log).
-    #[serde(default)]
-    reason: Option<String>,
-    /// Units to put back into stock (a `return` movement at the line's warehouse).
-    #[serde(default)]
-    restock: Vec<RestockLine>,
-}
-
-impl RefundRequest {
-    /// The amount to refund, checked against the order.
-    fn check(&self, order: &Order) -> Result<i64, ApiError> {
-        let mut e = shared::domain::FieldErrors::new();
-        if !order.status.is_paid() {
-            return Err(ApiError::Conflict(format!(
-                "the order is {}; only paid orders can be refunded",
-                order.status.as_str()
-            )));
-        }
-        let refundable = order.refundable();
-        let amount = self.amount.unwrap_or(refundable);
-        if refundable == 0 {
-            return Err(ApiError::Conflict(
-                "the order has been refunded in full".into(),
-            ));
-        }
-        if !(1..=refundable).contains(&amount) {
-            e.add(
-                "amount",
-                format!("must be between 1 and the refundable {refundable}, got {amount}"),
-            );
-        }
-        if let Some(r) = &self.reason
-            && (r.trim().is_empty() || r.chars().count() > 200)
-        {
-            e.add("reason", "must be 1 to 200 characters");
-        }
-        if !self.restock.is_empty() && order.stock != StockState::Shipped {
-            e.add("restock", "only shipped stock can be put back");
-        }
-        let mut seen = std::collections::BTreeSet::new();
-        for (i, r) in self.restock.iter().enumerate() {
-            let Some(line) = order.lines.iter().find(|l| l.product_id == r.product_id) else {
-                e.add(
-                    format!("restock[{i}].product_id"),
-                    "is not a product of this order",
-                );
-                continue;
-            };
-            let left = line.quantity - order.restocked(&r.product_id);
-            if !seen.insert(&r.product_id) {
-                e.add(
-                    format!("restock[{i}].product_id"),
-                    "repeats an earlier restock line",
-                );
-            } else if !(1..=left).contains(&r.quantity) {
-                e.add(
-                    format!("restock[{i}].quantity"),
-                    format!(
-                        "must be between 1 and the {left} units not yet restocked, got {}",
-                        r.quantity
-                    ),
-                );
-            }
-        }
-        Ok(e.finish(|| Some(amount))?)
-    }
 }
 
 #[tracing::instrument(name = "Refunding an order", skip_all, fields(order_id = %id))]

@@ -21,7 +21,6 @@ pub enum BlobError {
 pub struct PresignedUrl {
     /// The HTTP method to use.
     pub method: String,
-    /// The URL.
     pub url: String,
     /// Headers the request must carry (they are part of the signature).
     pub headers: std::collections::BTreeMap<String, String>,

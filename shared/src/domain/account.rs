@@ -88,7 +88,6 @@ pub struct Account {
     pub email: Email,
     /// What others see.
     pub display_name: String,
-    /// The role.
     pub role: Role,
     /// Disabled accounts cannot sign in or refresh tokens.
     pub disabled: bool,
@@ -166,9 +165,7 @@ pub struct AccountView {
     pub id: String,
     /// The sign-in address.
     pub email: String,
-    /// Display name.
     pub display_name: String,
-    /// Role.
     pub role: Role,
     /// Disabled flag.
     pub disabled: bool,

@@ -1,7 +1,11 @@
-//! Pure business types and rules: no SDK, no HTTP.
+//! Pure business types and rules: no SDK, no HTTP, nothing else of ours.
 //!
-//! Values are parsed at the edge (`Sku::parse`, `Money::new`, ...) so that an invalid one cannot
-//! exist past it; validation failures name the offending field and say what was expected.
+//! Values are parsed at the edge (`Sku::parse`, `Money::price`, `Currency::parse`,
+//! `ProductDraft::parse`, ...) so that an invalid one cannot exist past it; validation
+//! failures name the offending field and say what was expected. Rules that decide
+//! (`order` settles payments, `planning` plans stock movements, `pricing` prices orders,
+//! `refund` bounds refunds) return their own refusals, which the HTTP layer turns into
+//! problems.
 
 pub mod account;
 mod barcode;
@@ -10,9 +14,12 @@ pub mod order;
 mod patch;
 pub mod payment;
 pub mod persona;
+pub mod planning;
+pub mod pricing;
 pub mod product;
 pub mod purchasing;
 mod quantity;
+pub mod refund;
 pub mod role;
 pub mod stock;
 mod validation;

@@ -41,6 +41,12 @@ impl Currency {
     }
 }
 
+impl std::fmt::Display for Currency {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 impl TryFrom<String> for Currency {
     type Error = String;
     fn try_from(value: String) -> Result<Self, Self::Error> {
@@ -59,7 +65,6 @@ impl From<Currency> for String {
 pub struct Money {
     /// Amount in minor units; never negative for prices.
     pub amount_minor: i64,
-    /// The currency.
     pub currency: Currency,
 }
 

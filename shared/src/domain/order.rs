@@ -7,6 +7,7 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use super::Currency;
 use super::payment::{PaymentEvent, PaymentEventKind, RefundEvent, RefundState};
 use super::validation::{FieldErrors, bounded_text, check_lines};
 
@@ -187,7 +188,6 @@ pub struct RestockLine {
     pub quantity: i64,
 }
 
-/// An order.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Order {
     /// Id (UUIDv7); also the Razorpay `receipt`.
@@ -197,7 +197,7 @@ pub struct Order {
     /// Priced lines.
     pub lines: Vec<OrderLine>,
     /// ISO 4217 code shared by every line.
-    pub currency: String,
+    pub currency: Currency,
     /// Total, minor units.
     pub amount: i64,
     /// Payment state.
@@ -363,7 +363,7 @@ impl Order {
             PaymentEventKind::Captured | PaymentEventKind::OrderPaid
         );
         if e.kind != PaymentEventKind::Failed
-            && (e.amount != self.amount || e.currency != self.currency)
+            && (e.amount != self.amount || e.currency != self.currency.as_str())
         {
             return self.flagged(
                 Concern::AmountMismatch,
@@ -439,7 +439,8 @@ impl Order {
 
     /// Applies a refund event.
     pub fn on_refund(&self, e: &RefundEvent, now: OffsetDateTime) -> Outcome {
-        if self.payment_id.as_deref() != Some(e.payment_id.as_str()) || e.currency != self.currency
+        if self.payment_id.as_deref() != Some(e.payment_id.as_str())
+            || e.currency != self.currency.as_str()
         {
             return self.flagged(
                 Concern::ForeignRefund,

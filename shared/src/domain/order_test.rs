@@ -13,7 +13,7 @@ fn order() -> Order {
         id: "o1".into(),
         customer_id: "c1".into(),
         lines: vec![],
-        currency: "INR".into(),
+        currency: Currency::parse("INR").unwrap(),
         amount: 49_900,
         status: OrderStatus::PendingPayment,
         stock: StockState::Held,

@@ -42,7 +42,6 @@ pub enum RefundState {
     Failed,
 }
 
-/// A refund event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RefundEvent {
     /// `rfnd_...`.

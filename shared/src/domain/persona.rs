@@ -130,7 +130,6 @@ pub struct PersonaProfile {
     pub name: String,
     /// e.g. `25-34`.
     pub age_range: String,
-    /// Occupation.
     pub occupation: String,
     /// City and country.
     pub location: String,
@@ -294,9 +293,7 @@ pub fn parse_output(
 /// Tokens a generation used.
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct TokenUsage {
-    /// Prompt tokens.
     pub prompt_tokens: u64,
-    /// Completion tokens.
     pub completion_tokens: u64,
 }
 
@@ -311,7 +308,6 @@ pub struct Provenance {
     pub category: Option<String>,
     /// Products of the brief.
     pub product_ids: Vec<String>,
-    /// Locale.
     pub locale: String,
     /// `template` or `openai`.
     pub provider: String,
@@ -337,10 +333,8 @@ pub struct Provenance {
 pub struct Persona {
     /// Id (UUIDv7).
     pub id: String,
-    /// The profile.
     #[serde(flatten)]
     pub profile: PersonaProfile,
-    /// The brief.
     pub brief: String,
     /// Where it came from.
     #[serde(flatten)]
@@ -351,17 +345,11 @@ pub struct Persona {
 /// search and count without reading S3.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct PersonaSummary {
-    /// Id.
     pub id: String,
-    /// Name.
     pub name: String,
-    /// Age range.
     pub age_range: String,
-    /// Occupation.
     pub occupation: String,
-    /// Location.
     pub location: String,
-    /// Quote.
     pub quote: String,
     /// Where it came from.
     #[serde(flatten)]

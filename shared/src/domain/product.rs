@@ -284,27 +284,18 @@ pub struct PriceInput {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewProductInput {
-    /// SKU.
     pub sku: String,
-    /// Name.
     pub name: String,
-    /// Description.
     #[serde(default)]
     pub description: Option<String>,
-    /// Category.
     pub category: String,
-    /// Brand.
     #[serde(default)]
     pub brand: Option<String>,
-    /// Price.
     pub price: PriceInput,
-    /// Barcode.
     #[serde(default)]
     pub barcode: Option<String>,
-    /// Attributes.
     #[serde(default)]
     pub attributes: Option<BTreeMap<String, String>>,
-    /// Reorder level.
     #[serde(default)]
     pub reorder_level: Option<u32>,
     /// Target level for reorders.

@@ -39,12 +39,10 @@ fn one() -> i64 {
     1
 }
 
-/// A supplier.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Supplier {
     /// Id (UUIDv7).
     pub id: String,
-    /// Name.
     pub name: String,
     /// Contact e-mail.
     pub email: Option<String>,
@@ -302,7 +300,6 @@ impl PoLine {
     }
 }
 
-/// A purchase order.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct PurchaseOrder {
     /// Id (UUIDv7).
@@ -313,9 +310,7 @@ pub struct PurchaseOrder {
     pub warehouse_id: String,
     /// The supplier's currency.
     pub currency: String,
-    /// Lines.
     pub lines: Vec<PoLine>,
-    /// Status.
     pub status: PoStatus,
     /// Free text.
     pub notes: Option<String>,
@@ -426,7 +421,6 @@ pub enum ReceiptRefused {
     OverReceipt {
         /// The product.
         product_id: String,
-        /// Ordered.
         ordered: i64,
         /// Already received.
         received: i64,
@@ -639,11 +633,9 @@ impl ReceiptInput {
 pub struct SuggestedLine {
     /// The product.
     pub product_id: String,
-    /// Its SKU.
     pub sku: String,
     /// Units available in the warehouse now.
     pub available: i64,
-    /// Its reorder level.
     pub reorder_level: i64,
     /// The level the order fills up to.
     pub target_level: i64,
@@ -662,7 +654,6 @@ pub struct SuggestionGroup {
     pub supplier_id: Option<String>,
     /// Its name.
     pub supplier_name: Option<String>,
-    /// Its currency.
     pub currency: Option<String>,
     /// What to order.
     pub lines: Vec<SuggestedLine>,

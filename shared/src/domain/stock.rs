@@ -11,7 +11,6 @@ pub use super::quantity::MAX_QUANTITY;
 /// The largest stock a count may set.
 pub const MAX_COUNT: i64 = 1_000_000_000;
 
-/// A warehouse.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Warehouse {
     /// Id (UUIDv7).
@@ -56,11 +55,8 @@ pub fn parse_warehouse_code(raw: &str) -> Result<String, String> {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewWarehouseInput {
-    /// Code.
     pub code: String,
-    /// Name.
     pub name: String,
-    /// Address.
     #[serde(default)]
     pub address: Option<String>,
     /// Active (default true).
@@ -204,7 +200,6 @@ pub enum MovementKind {
 pub struct Movement {
     /// Id (UUIDv7).
     pub id: String,
-    /// Kind.
     pub kind: MovementKind,
     /// The product.
     pub product_id: String,
@@ -263,6 +258,13 @@ pub enum MovementRefused {
         available: i64,
         /// What was asked.
         requested: i64,
+    },
+    /// A count below what is reserved would strand the reservations.
+    BelowReserved {
+        /// The units counted.
+        counted: i64,
+        /// The units reserved at the level.
+        reserved: i64,
     },
 }
 
@@ -327,7 +329,6 @@ pub enum MovementRequest {
         quantity: i64,
         /// Why (required).
         reason: String,
-        /// Reference.
         #[serde(default)]
         reference: Option<String>,
     },
@@ -342,7 +343,6 @@ pub enum MovementRequest {
         /// Why.
         #[serde(default)]
         reason: Option<String>,
-        /// Reference.
         #[serde(default)]
         reference: Option<String>,
     },
@@ -359,7 +359,6 @@ pub enum MovementRequest {
         /// Why.
         #[serde(default)]
         reason: Option<String>,
-        /// Reference.
         #[serde(default)]
         reference: Option<String>,
     },
@@ -509,7 +508,6 @@ pub struct Reservation {
     pub id: String,
     /// What is held.
     pub lines: Vec<ReservationLine>,
-    /// Status.
     pub status: ReservationStatus,
     /// When a held reservation stops holding.
     #[serde(with = "time::serde::rfc3339")]

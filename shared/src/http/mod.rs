@@ -8,10 +8,10 @@ mod extract;
 mod layers;
 pub mod pagination;
 mod problem;
+mod refusals;
 mod response;
-mod store_errors;
 
-pub use store_errors::OrMissing;
+pub use refusals::OrMissing;
 
 pub use auth::{Authorized, require};
 pub use conditional::{Expected, IdempotencyKey, IfMatch, etag};

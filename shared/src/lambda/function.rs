@@ -121,7 +121,6 @@ impl<T: Resource> FunctionState for With<T> {
 pub struct Function<S> {
     /// The binary's name, as template.yaml names it.
     pub name: &'static str,
-    /// Its routes.
     pub routes: fn() -> Router<S>,
 }
 

@@ -13,15 +13,11 @@ use crate::domain::persona::{PersonaProfile, TokenUsage};
 pub struct ProductContext {
     /// Id (personas name it in `product_fit`).
     pub id: String,
-    /// Name.
     pub name: String,
-    /// Category.
     pub category: String,
-    /// Brand.
     pub brand: Option<String>,
     /// Price, minor units.
     pub price_minor: i64,
-    /// Its currency.
     pub currency: String,
 }
 
@@ -34,7 +30,6 @@ pub struct GenerationRequest {
     pub products: Vec<ProductContext>,
     /// Category focus.
     pub category: Option<String>,
-    /// Locale.
     pub locale: String,
     /// How many personas.
     pub count: u32,

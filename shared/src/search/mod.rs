@@ -47,17 +47,11 @@ const TOKENIZER: &str = "folded";
 pub struct SearchDoc {
     /// Product id.
     pub id: String,
-    /// Name.
     pub name: String,
-    /// Description.
     pub description: String,
-    /// Brand.
     pub brand: Option<String>,
-    /// Category.
     pub category: String,
-    /// SKU.
     pub sku: String,
-    /// Barcode.
     pub barcode: Option<String>,
     /// Price, minor units.
     pub price_minor: i64,
@@ -234,9 +228,7 @@ pub struct SearchQuery {
 pub struct Hit {
     /// Product id.
     pub id: String,
-    /// Name.
     pub name: String,
-    /// SKU.
     pub sku: String,
     /// Price, minor units.
     pub price_minor: i64,

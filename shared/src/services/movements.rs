@@ -14,7 +14,7 @@ use super::commit::{after_commit, until_committed};
 use super::idempotency::IdempotentRequest;
 use crate::auth::Caller;
 use crate::domain::Product;
-use crate::domain::stock::{Movement, MovementKind, MovementRefused, MovementRequest, StockLevel};
+use crate::domain::stock::{Movement, MovementRequest, StockLevel};
 use crate::http::{ApiError, RequestMeta};
 use crate::store::Write;
 
@@ -88,162 +88,6 @@ pub fn record_low_stock(state: &AppState, crossings: usize) {
     }
 }
 
-/// The parts of a request that name stock: its product and its warehouse(s).
-struct Target<'a> {
-    product_id: &'a str,
-    warehouses: Vec<(&'static str, &'a str)>,
-}
-
-fn target(request: &MovementRequest) -> Target<'_> {
-    match request {
-        MovementRequest::Receive {
-            product_id,
-            warehouse_id,
-            ..
-        }
-        | MovementRequest::Ship {
-            product_id,
-            warehouse_id,
-            ..
-        }
-        | MovementRequest::Adjust {
-            product_id,
-            warehouse_id,
-            ..
-        }
-        | MovementRequest::Count {
-            product_id,
-            warehouse_id,
-            ..
-        } => Target {
-            product_id,
-            warehouses: vec![("warehouse_id", warehouse_id)],
-        },
-        MovementRequest::Transfer {
-            product_id,
-            from_warehouse_id,
-            to_warehouse_id,
-            ..
-        } => Target {
-            product_id,
-            warehouses: vec![
-                ("from_warehouse_id", from_warehouse_id),
-                ("to_warehouse_id", to_warehouse_id),
-            ],
-        },
-    }
-}
-
-/// Computes the new levels and ledger entries from levels as just read.
-fn plan(
-    request: &MovementRequest,
-    levels: &[StockLevel],
-    actor: &str,
-    now: OffsetDateTime,
-) -> Result<(Vec<StockLevel>, Vec<Movement>), ApiError> {
-    let insufficient = |r: MovementRefused| match r {
-        MovementRefused::Insufficient {
-            available,
-            requested,
-        } => ApiError::InsufficientStock {
-            available,
-            requested,
-        },
-    };
-    let entry = |kind,
-                 level: &StockLevel,
-                 next: &StockLevel,
-                 reason: &Option<String>,
-                 reference: &Option<String>| {
-        Movement::between(kind, level, next, actor, reason.clone(), reference.clone())
-    };
-    let single = |kind, delta: i64, reason: &Option<String>, reference: &Option<String>| {
-        let level = &levels[0];
-        let next = level.moved(delta, now).map_err(insufficient)?;
-        let movement = entry(kind, level, &next, reason, reference);
-        Ok((vec![next], vec![movement]))
-    };
-    match request {
-        MovementRequest::Receive {
-            quantity,
-            reason,
-            reference,
-            ..
-        } => single(MovementKind::Receive, *quantity, reason, reference),
-        MovementRequest::Ship {
-            quantity,
-            reason,
-            reference,
-            ..
-        } => single(MovementKind::Ship, -*quantity, reason, reference),
-        MovementRequest::Adjust {
-            quantity,
-            reason,
-            reference,
-            ..
-        } => single(
-            MovementKind::Adjust,
-            *quantity,
-            &Some(reason.clone()),
-            reference,
-        ),
-        MovementRequest::Count {
-            counted,
-            reason,
-            reference,
-            ..
-        } => {
-            let level = &levels[0];
-            if *counted < level.reserved {
-                return Err(ApiError::Conflict(format!(
-                    "counted {counted} is below the {} units reserved; release reservations first",
-                    level.reserved
-                )));
-            }
-            single(
-                MovementKind::Count,
-                counted - level.on_hand,
-                reason,
-                reference,
-            )
-        }
-        MovementRequest::Transfer {
-            quantity,
-            reason,
-            reference,
-            ..
-        } => {
-            let reference = Some(
-                reference
-                    .clone()
-                    .unwrap_or_else(|| format!("transfer:{}", uuid::Uuid::now_v7())),
-            );
-            let (from, to) = (&levels[0], &levels[1]);
-            let from_next = from.moved(-*quantity, now).map_err(insufficient)?;
-            let to_next = to.moved(*quantity, now).map_err(insufficient)?;
-            let out = entry(
-                MovementKind::TransferOut,
-                from,
-                &from_next,
-                reason,
-                &reference,
-            );
-            let inn = entry(MovementKind::TransferIn, to, &to_next, reason, &reference);
-            Ok((vec![from_next, to_next], vec![out, inn]))
-        }
-    }
-}
-
-fn action(request: &MovementRequest) -> &'static str {
-    match request {
-        MovementRequest::Receive { .. } => "stock.receive",
-        MovementRequest::Ship { .. } => "stock.ship",
-        MovementRequest::Adjust { .. } => "stock.adjust",
-        MovementRequest::Count { .. } => "stock.count",
-        MovementRequest::Transfer { .. } => "stock.transfer",
-    }
-}
-
 async fn apply(
     state: &AppState,
     caller: &Caller,
@@ -251,7 +95,7 @@ async fn apply(
     request: &MovementRequest,
     once: &IdempotentRequest,
 ) -> Result<Response, ApiError> {
-    let target = target(request);
+    let target = request.target();
     let product = orderable_product(state, target.product_id).await?;
     for (field, id) in &target.warehouses {
         active_warehouse(state, field, id).await?;
@@ -262,13 +106,13 @@ async fn apply(
             levels.push(state.stock.level(target.product_id, warehouse_id).await?);
         }
         let now = OffsetDateTime::now_utc();
-        let (next, movements) = plan(request, &levels, &caller.user_id, now)?;
+        let (next, movements) = request.plan(&levels, &caller.user_id, now)?;
         let body = json!({
             "movements": movements,
             "levels": next.iter().map(level_view).collect::<Vec<_>>(),
         })
         .to_string();
-        let entry = audit(meta, &caller.user_id, action(request))
+        let entry = audit(meta, &caller.user_id, request.action())
             .target(target.product_id.to_owned())
             .detail("movements", summarize(&movements));
         let (mut others, crossings) = low_stock_writes(state, &product, &levels, &next)?;

@@ -12,8 +12,7 @@ use super::commit::{ATTEMPTS, backoff, committed, until_committed};
 use super::idempotency::IdempotentRequest;
 use super::movements::{low_stock_writes, record_low_stock};
 use crate::domain::stock::{
-    Movement, MovementKind, MovementRefused, NewReservation, Reservation, ReservationStatus,
-    StockLevel,
+    Movement, MovementKind, NewReservation, Reservation, ReservationStatus, StockLevel,
 };
 use crate::http::{ApiError, RequestMeta};
 use crate::store::{AuditEntry, StoreError, Write};
@@ -45,17 +44,7 @@ pub async fn hold(
                 .stock
                 .level(&line.product_id, &line.warehouse_id)
                 .await?;
-            let next = level
-                .reserving(line.quantity, now)
-                .map_err(|refused| match refused {
-                    MovementRefused::Insufficient {
-                        available,
-                        requested,
-                    } => ApiError::InsufficientStock {
-                        available,
-                        requested,
-                    },
-                })?;
+            let next = level.reserving(line.quantity, now)?;
             let (writes, count) = low_stock_writes(
                 state,
                 product,

@@ -25,7 +25,6 @@ pub enum Begin {
     Proceed,
     /// Already done: answer with the stored response.
     Replay {
-        /// Its status.
         status: u16,
         /// Its JSON body.
         body: String,

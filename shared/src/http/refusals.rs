@@ -1,6 +1,11 @@
-//! How storage failures answer: each [`StoreError`] becomes the problem a client can act on.
+//! How failures from the layers below answer: storage errors and the domain's refusals
+//! (stock movements, pricing, refunds) each become the problem a client can act on.
 
 use super::ApiError;
+use crate::domain::MAX_MINOR_UNITS;
+use crate::domain::pricing::PricingRefused;
+use crate::domain::refund::RefundRefused;
+use crate::domain::stock::MovementRefused;
 use crate::store::{StoreError, Uniqueness};
 
 impl From<StoreError> for ApiError {
@@ -61,5 +66,64 @@ impl<T> OrMissing<T> for Result<T, StoreError> {
             StoreError::NotFound => missing(),
             other => other.into(),
         })
+    }
+}
+
+impl From<MovementRefused> for ApiError {
+    fn from(refused: MovementRefused) -> Self {
+        match refused {
+            MovementRefused::Insufficient {
+                available,
+                requested,
+            } => ApiError::InsufficientStock {
+                available,
+                requested,
+            },
+            MovementRefused::BelowReserved { counted, reserved } => ApiError::Conflict(format!(
+                "counted {counted} is below the {reserved} units reserved; release reservations first"
+            )),
+        }
+    }
+}
+
+impl From<RefundRefused> for ApiError {
+    fn from(refused: RefundRefused) -> Self {
+        match refused {
+            RefundRefused::NotPaid(status) => ApiError::Conflict(format!(
+                "the order is {}; only paid orders can be refunded",
+                status.as_str()
+            )),
+            RefundRefused::RefundedInFull => {
+                ApiError::Conflict("the order has been refunded in full".into())
+            }
+            RefundRefused::Invalid(errors) => errors.into(),
+        }
+    }
+}
+
+impl From<PricingRefused> for ApiError {
+    fn from(refused: PricingRefused) -> Self {
+        match refused {
+            PricingRefused::MixedCurrencies {
+                line,
+                currency,
+                earlier,
+            } => ApiError::invalid(
+                format!("lines[{line}].product_id"),
+                format!(
+                    "is priced in {currency} but earlier lines are in {earlier}; order them separately"
+                ),
+            ),
+            PricingRefused::LineTooLarge { line } => ApiError::invalid(
+                format!("lines[{line}].quantity"),
+                "makes the order total too large",
+            ),
+            PricingRefused::TotalOutOfRange { total } => ApiError::invalid(
+                "lines",
+                format!(
+                    "the order total must be above zero and at most {MAX_MINOR_UNITS}, got {total}"
+                ),
+            ),
+        }
     }
 }

@@ -1,0 +1,106 @@
+//! Unit tests of `planning`.
+
+use proptest::prelude::*;
+use time::OffsetDateTime;
+
+use super::*;
+
+fn now() -> OffsetDateTime {
+    OffsetDateTime::UNIX_EPOCH
+}
+
+fn level(warehouse: &str, on_hand: i64, reserved: i64) -> StockLevel {
+    StockLevel {
+        on_hand,
+        reserved,
+        ..StockLevel::empty("p1", warehouse, now())
+    }
+}
+
+fn transfer(quantity: i64) -> MovementRequest {
+    MovementRequest::Transfer {
+        product_id: "p1".into(),
+        from_warehouse_id: "w1".into(),
+        to_warehouse_id: "w2".into(),
+        quantity,
+        reason: None,
+        reference: None,
+    }
+}
+
+#[test]
+fn a_transfer_names_both_warehouses_by_their_fields() {
+    let request = transfer(1);
+    let target = request.target();
+    assert_eq!(target.product_id, "p1");
+    assert_eq!(
+        target.warehouses,
+        vec![("from_warehouse_id", "w1"), ("to_warehouse_id", "w2")]
+    );
+    assert_eq!(request.action(), "stock.transfer");
+}
+
+#[test]
+fn a_count_below_the_reserved_units_is_refused() {
+    let request = MovementRequest::Count {
+        product_id: "p1".into(),
+        warehouse_id: "w1".into(),
+        counted: 2,
+        reason: None,
+        reference: None,
+    };
+    assert_eq!(
+        request.plan(&[level("w1", 10, 3)], "u1", now()),
+        Err(MovementRefused::BelowReserved {
+            counted: 2,
+            reserved: 3
+        })
+    );
+}
+
+#[test]
+fn shipping_more_than_is_available_is_refused_with_what_is_available() {
+    let request = MovementRequest::Ship {
+        product_id: "p1".into(),
+        warehouse_id: "w1".into(),
+        quantity: 8,
+        reason: None,
+        reference: None,
+    };
+    assert_eq!(
+        request.plan(&[level("w1", 10, 3)], "u1", now()),
+        Err(MovementRefused::Insufficient {
+            available: 7,
+            requested: 8
+        })
+    );
+}
+
+proptest! {
+    #[test]
+    fn a_transfer_conserves_units_and_its_two_entries_share_a_reference(
+        on_hand in 0i64..1000, reserved in 0i64..1000, quantity in 1i64..1000,
+    ) {
+        let reserved = reserved.min(on_hand);
+        let before = [level("w1", on_hand, reserved), level("w2", 5, 0)];
+        match transfer(quantity).plan(&before, "u1", now()) {
+            Ok((after, movements)) => {
+                prop_assert!(quantity <= on_hand - reserved);
+                prop_assert_eq!(after[0].on_hand + after[1].on_hand, on_hand + 5);
+                prop_assert_eq!(movements[0].quantity, -quantity);
+                prop_assert_eq!(movements[1].quantity, quantity);
+                prop_assert_eq!(&movements[0].reference, &movements[1].reference);
+                for (m, l) in movements.iter().zip(&after) {
+                    prop_assert_eq!(m.after, l.on_hand);
+                }
+            }
+            Err(refused) => {
+                prop_assert!(quantity > on_hand - reserved);
+                prop_assert_eq!(
+                    refused,
+                    MovementRefused::Insufficient { available: on_hand - reserved, requested: quantity }
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,76 @@
+//! Unit tests of `pricing`.
+
+use time::OffsetDateTime;
+
+use super::*;
+use crate::domain::product::{NewProductInput, ProductDraft};
+
+fn product(sku: &str, amount_minor: i64, currency: &str) -> Product {
+    let input: NewProductInput = serde_json::from_value(serde_json::json!({
+        "sku": sku,
+        "name": sku,
+        "category": "Apparel",
+        "price": {"amount_minor": amount_minor, "currency": currency},
+        "reorder_level": 1
+    }))
+    .unwrap();
+    Product::create(
+        ProductDraft::parse(input).unwrap(),
+        OffsetDateTime::now_utc(),
+    )
+}
+
+#[test]
+fn lines_are_priced_at_todays_price_and_summed() {
+    let mut list = PriceList::default();
+    list.add(0, &product("A", 250, "INR"), 3, "w1".into())
+        .unwrap();
+    list.add(1, &product("B", 100, "INR"), 1, "w2".into())
+        .unwrap();
+    let (lines, currency, total) = list.finish().unwrap();
+    assert_eq!(currency.as_str(), "INR");
+    assert_eq!(total, 850);
+    assert_eq!((lines[0].unit_price, lines[0].line_total), (250, 750));
+    assert_eq!(lines[1].warehouse_id, "w2");
+}
+
+#[test]
+fn a_line_in_another_currency_is_refused_naming_both() {
+    let mut list = PriceList::default();
+    list.add(0, &product("A", 250, "INR"), 1, "w1".into())
+        .unwrap();
+    let usd = product("B", 100, "USD");
+    assert!(matches!(
+        list.accepts(1, &usd),
+        Err(PricingRefused::MixedCurrencies { line: 1, .. })
+    ));
+}
+
+#[test]
+fn a_line_whose_total_overflows_is_refused_not_wrapped() {
+    let mut list = PriceList::default();
+    let dear = product("A", MAX_MINOR_UNITS, "INR");
+    assert_eq!(
+        list.add(0, &dear, 2, "w1".into()),
+        Err(PricingRefused::LineTooLarge { line: 0 })
+    );
+}
+
+#[test]
+fn an_order_of_free_lines_or_past_the_ceiling_is_refused() {
+    let mut free = PriceList::default();
+    free.add(0, &product("A", 0, "INR"), 1, "w1".into())
+        .unwrap();
+    assert_eq!(
+        free.finish(),
+        Err(PricingRefused::TotalOutOfRange { total: 0 })
+    );
+    let mut dear = PriceList::default();
+    let half = product("A", MAX_MINOR_UNITS / 2 + 1, "INR");
+    dear.add(0, &half, 1, "w1".into()).unwrap();
+    dear.add(1, &half, 1, "w1".into()).unwrap();
+    assert!(matches!(
+        dear.finish(),
+        Err(PricingRefused::TotalOutOfRange { .. })
+    ));
+}

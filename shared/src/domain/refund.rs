@@ -1,0 +1,87 @@
+//! Refund rules: what may be refunded from an order, and how much stock may go back.
+
+use serde::{Deserialize, Serialize};
+
+use super::FieldErrors;
+use super::order::{Order, OrderStatus, RestockLine, StockState};
+
+/// Why a refund cannot be made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefundRefused {
+    /// Only paid orders are refunded.
+    NotPaid(OrderStatus),
+    /// Nothing is left to refund.
+    RefundedInFull,
+    /// The request's fields are out of bounds for this order.
+    Invalid(FieldErrors),
+}
+
+/// The body of `POST /v1/orders/{id}/refund`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RefundRequest {
+    /// Minor units; the whole refundable amount when absent.
+    #[serde(default)]
+    pub amount: Option<i64>,
+    /// Why (kept in Razorpay's notes and the audit log).
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// Units to put back into stock (a `return` movement at the line's warehouse).
+    #[serde(default)]
+    pub restock: Vec<RestockLine>,
+}
+
+impl RefundRequest {
+    /// The amount to refund, checked against the order.
+    pub fn check(&self, order: &Order) -> Result<i64, RefundRefused> {
+        let mut e = FieldErrors::new();
+        if !order.status.is_paid() {
+            return Err(RefundRefused::NotPaid(order.status));
+        }
+        let refundable = order.refundable();
+        let amount = self.amount.unwrap_or(refundable);
+        if refundable == 0 {
+            return Err(RefundRefused::RefundedInFull);
+        }
+        if !(1..=refundable).contains(&amount) {
+            e.add(
+                "amount",
+                format!("must be between 1 and the refundable {refundable}, got {amount}"),
+            );
+        }
+        if let Some(r) = &self.reason
+            && (r.trim().is_empty() || r.chars().count() > 200)
+        {
+            e.add("reason", "must be 1 to 200 characters");
+        }
+        if !self.restock.is_empty() && order.stock != StockState::Shipped {
+            e.add("restock", "only shipped stock can be put back");
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for (i, r) in self.restock.iter().enumerate() {
+            let Some(line) = order.lines.iter().find(|l| l.product_id == r.product_id) else {
+                e.add(
+                    format!("restock[{i}].product_id"),
+                    "is not a product of this order",
+                );
+                continue;
+            };
+            let left = line.quantity - order.restocked(&r.product_id);
+            if !seen.insert(&r.product_id) {
+                e.add(
+                    format!("restock[{i}].product_id"),
+                    "repeats an earlier restock line",
+                );
+            } else if !(1..=left).contains(&r.quantity) {
+                e.add(
+                    format!("restock[{i}].quantity"),
+                    format!(
+                        "must be between 1 and the {left} units not yet restocked, got {}",
+                        r.quantity
+                    ),
+                );
+            }
+        }
+        e.finish(|| Some(amount)).map_err(RefundRefused::Invalid)
+    }
+}
