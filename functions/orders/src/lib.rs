@@ -22,10 +22,12 @@ use time::OffsetDateTime;
 use shared::auth::can::{ManageOrders, PlaceOrders};
 use shared::auth::{Caller, Permission, digest};
 use shared::domain::Currency;
-use shared::domain::order::{NewOrder, Order, OrderLine, OrderStatus, RefundRecord, StockState};
+use shared::domain::order::{
+    NewOrder, Order, OrderLine, OrderRequest, OrderStatus, RefundRecord, StockState,
+};
 use shared::domain::pricing::PriceList;
 use shared::domain::refund::RefundRequest;
-use shared::domain::stock::{Movement, MovementKind, NewReservation, Reservation, ReservationLine};
+use shared::domain::stock::{HoldRequest, Movement, MovementKind, Reservation};
 use shared::http::json_response;
 use shared::http::{
     ApiError, ApiJson, ApiPath, ApiQuery, Authorized, IdempotencyKey, Page, PageParams, RequestMeta,
@@ -105,11 +107,11 @@ async fn create(
     IdempotencyKey(key): IdempotencyKey,
     ApiJson(request): ApiJson<NewOrder>,
 ) -> Result<Response, ApiError> {
-    request.validate()?;
+    let parsed = OrderRequest::parse(&request)?;
     let caller = who.0;
-    let (state, caller, meta, request) = (&state, &caller, &meta, &request);
-    IdempotentRequest::run(state, caller, "orders", &key, request, |once| async move {
-        place(state, caller, meta, request, &once).await
+    let (state, caller, meta, parsed) = (&state, &caller, &meta, &parsed);
+    IdempotentRequest::run(state, caller, "orders", &key, &request, |once| async move {
+        place(state, caller, meta, parsed, &once).await
     })
     .await
 }
@@ -117,11 +119,11 @@ async fn create(
 /// Prices each line from the catalogue and picks its warehouse.
 async fn price(
     state: &AppState,
-    request: &NewOrder,
+    request: &OrderRequest,
 ) -> Result<(Vec<OrderLine>, Currency, i64), ApiError> {
     let mut list = PriceList::default();
-    for (i, line) in request.lines.iter().enumerate() {
-        let product = orderable_product(state, &line.product_id)
+    for (i, line) in request.lines().iter().enumerate() {
+        let product = orderable_product(state, line.product_id.as_str())
             .await
             .map_err(|e| at_line(e, i))?;
         list.accepts(i, &product)?;
@@ -130,7 +132,7 @@ async fn price(
                 active_warehouse(state, &format!("lines[{i}].warehouse_id"), w).await?;
                 w.clone()
             }
-            None => choose_warehouse(state, &line.product_id, line.quantity).await?,
+            None => choose_warehouse(state, line.product_id.as_str(), line.quantity.get()).await?,
         };
         list.add(i, &product, line.quantity, warehouse_id)?;
     }
@@ -181,7 +183,7 @@ async fn place(
     state: &OrdersState,
     caller: &Caller,
     meta: &RequestMeta,
-    request: &NewOrder,
+    request: &OrderRequest,
     once: &IdempotentRequest,
 ) -> Result<Response, ApiError> {
     let payments = &state.own;
@@ -191,18 +193,7 @@ async fn place(
         state,
         &caller.user_id,
         meta,
-        &NewReservation {
-            lines: lines
-                .iter()
-                .map(|l| ReservationLine {
-                    product_id: l.product_id.clone(),
-                    warehouse_id: l.warehouse_id.clone(),
-                    quantity: l.quantity,
-                })
-                .collect(),
-            expires_in_seconds: i64::try_from(state.order_hold.as_secs()).ok(),
-            reference: Some(format!("order:{id}")),
-        },
+        &HoldRequest::for_order(&id, &lines, state.order_hold),
         None,
     )
     .await?;
@@ -246,7 +237,7 @@ async fn place(
         amount_paid: 0,
         refunds: Vec::new(),
         review: None,
-        notes: request.notes.clone(),
+        notes: request.notes().map(str::to_owned),
         version: 1,
         created_at: now,
         updated_at: now,

@@ -420,7 +420,7 @@ async fn receive(
     IdempotencyKey(key): IdempotencyKey,
     ApiJson(input): ApiJson<ReceiptInput>,
 ) -> Result<Response, ApiError> {
-    receive_goods(&state, &who.0, &meta, &key, &id, &input).await
+    receive_goods(&state, &who.0, &meta, &key, &id, &input.parse()?).await
 }
 
 #[derive(Debug, Deserialize)]

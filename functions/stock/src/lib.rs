@@ -229,5 +229,5 @@ async fn record_movement(
     IdempotencyKey(key): IdempotencyKey,
     ApiJson(request): ApiJson<MovementRequest>,
 ) -> Result<Response, ApiError> {
-    move_once(&state, &who.0, &meta, &key, &request).await
+    move_once(&state, &who.0, &meta, &key, &request.parse()?).await
 }

@@ -10,7 +10,7 @@ use serde_json::json;
 use time::OffsetDateTime;
 
 use shared::auth::can::MoveStock;
-use shared::domain::stock::{NewReservation, Reservation, ReservationStatus};
+use shared::domain::stock::{HoldRequest, NewReservation, Reservation, ReservationStatus};
 use shared::http::OrMissing;
 use shared::http::{
     ApiError, ApiJson, ApiPath, Authorized, IdempotencyKey, RequestMeta, json_response,
@@ -44,17 +44,17 @@ async fn reserve(
     IdempotencyKey(key): IdempotencyKey,
     ApiJson(request): ApiJson<NewReservation>,
 ) -> Result<Response, ApiError> {
-    request.validate()?;
+    let parsed = HoldRequest::parse(&request)?;
     let caller = who.0;
-    let (state, caller, meta, request) = (&state, &caller, &meta, &request);
+    let (state, caller, meta, parsed) = (&state, &caller, &meta, &parsed);
     IdempotentRequest::run(
         state,
         caller,
         "stock-reservations",
         &key,
-        request,
+        &request,
         |once| async move {
-            let held = hold(state, &caller.user_id, meta, request, Some(&once)).await?;
+            let held = hold(state, &caller.user_id, meta, parsed, Some(&once)).await?;
             Ok(json_response(StatusCode::CREATED, view(&held).to_string()))
         },
     )

@@ -84,7 +84,12 @@ async fn scan(
             note: Some("scanned".into()),
         };
         return shared::services::receiving::receive_goods(
-            &state, &who.0, &meta, &key, po, &receipt,
+            &state,
+            &who.0,
+            &meta,
+            &key,
+            po,
+            &receipt.parse()?,
         )
         .await;
     }
@@ -134,5 +139,5 @@ async fn scan(
     };
     // Lookups are reads; scans that move stock need a key like any other movement.
     let IdempotencyKey(key) = IdempotencyKey::from_headers(&headers)?;
-    move_once(&state, &who.0, &meta, &key, &request).await
+    move_once(&state, &who.0, &meta, &key, &request.parse()?).await
 }

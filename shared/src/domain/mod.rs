@@ -28,5 +28,6 @@ pub use account::{Account, AccountView, Email};
 pub use barcode::Barcode;
 pub use money::{Currency, MAX_MINOR_UNITS, Money};
 pub use product::{Product, ProductId, Sku};
+pub use quantity::Quantity;
 pub use role::{Permission, Role};
 pub use validation::{FieldError, FieldErrors};

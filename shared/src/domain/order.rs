@@ -7,9 +7,9 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::Currency;
 use super::payment::{PaymentEvent, PaymentEventKind, RefundEvent, RefundState};
 use super::validation::{FieldErrors, bounded_text, check_lines};
+use super::{Currency, ProductId, Quantity};
 
 /// Most lines one order may have (each line is a few items of one transaction).
 pub const MAX_ORDER_LINES: usize = 20;
@@ -39,21 +39,73 @@ pub struct NewOrderLine {
     pub warehouse_id: Option<String>,
 }
 
-impl NewOrder {
-    /// Checks lines, quantities and notes, naming each bad field.
-    pub fn validate(&self) -> Result<(), FieldErrors> {
+/// An order request that passed every check: 1 to [`MAX_ORDER_LINES`] lines, each product
+/// once, product ids well formed, quantities in range, notes within bounds. Only
+/// [`OrderRequest::parse`] makes one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderRequest {
+    lines: Vec<RequestedLine>,
+    notes: Option<String>,
+}
+
+/// One line of a parsed order request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestedLine {
+    /// The product.
+    pub product_id: ProductId,
+    /// Units.
+    pub quantity: Quantity,
+    /// Where to ship from, if the customer chose.
+    pub warehouse_id: Option<String>,
+}
+
+impl OrderRequest {
+    /// Parses a client's order, naming each bad field.
+    pub fn parse(input: &NewOrder) -> Result<Self, FieldErrors> {
         let mut e = FieldErrors::new();
         check_lines(
             &mut e,
-            self.lines.iter().map(|l| (&l.product_id, l.quantity)),
+            input.lines.iter().map(|l| (&l.product_id, l.quantity)),
             MAX_ORDER_LINES,
             Some("product_id"),
             "repeats the product of an earlier line; add the quantities instead",
         );
-        if let Some(n) = &self.notes {
+        if let Some(n) = &input.notes {
             e.check("notes", bounded_text(n, 1, 500));
         }
-        e.finish(|| Some(()))
+        let mut lines = Vec::with_capacity(input.lines.len());
+        for (i, line) in input.lines.iter().enumerate() {
+            let product_id = ProductId::parse(&line.product_id);
+            if product_id.is_err() {
+                e.add(
+                    format!("lines[{i}].product_id"),
+                    format!("no product with id '{}'", line.product_id),
+                );
+            }
+            if let (Ok(product_id), Ok(quantity)) = (product_id, Quantity::parse(line.quantity)) {
+                lines.push(RequestedLine {
+                    product_id,
+                    quantity,
+                    warehouse_id: line.warehouse_id.clone(),
+                });
+            }
+        }
+        e.finish(|| {
+            Some(Self {
+                lines,
+                notes: input.notes.clone(),
+            })
+        })
+    }
+
+    /// The lines, in the order the customer gave them.
+    pub fn lines(&self) -> &[RequestedLine] {
+        &self.lines
+    }
+
+    /// The customer's note.
+    pub fn notes(&self) -> Option<&str> {
+        self.notes.as_deref()
     }
 }
 

@@ -278,15 +278,16 @@ fn cancellation_rules() {
 
 #[test]
 fn new_orders_are_validated_field_by_field() {
+    let p1 = ProductId::generate().to_string();
     let bad: NewOrder = serde_json::from_value(serde_json::json!({
         "lines": [
-            {"product_id": "p1", "quantity": 0},
-            {"product_id": "p1", "quantity": 2}
+            {"product_id": p1, "quantity": 0},
+            {"product_id": p1, "quantity": 2}
         ],
         "notes": ""
     }))
     .unwrap();
-    let errors = bad.validate().unwrap_err().into_vec();
+    let errors = OrderRequest::parse(&bad).unwrap_err().into_vec();
     let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
     assert_eq!(
         fields,
@@ -296,7 +297,22 @@ fn new_orders_are_validated_field_by_field() {
         lines: vec![],
         notes: None,
     };
-    assert!(empty.validate().is_err());
+    assert!(OrderRequest::parse(&empty).is_err());
+}
+
+#[test]
+fn a_malformed_product_id_is_named_at_its_line_and_nothing_is_parsed() {
+    let order: NewOrder = serde_json::from_value(serde_json::json!({
+        "lines": [
+            {"product_id": ProductId::generate().to_string(), "quantity": 1},
+            {"product_id": "../../etc", "quantity": 1}
+        ]
+    }))
+    .unwrap();
+    let errors = OrderRequest::parse(&order).unwrap_err().into_vec();
+    assert_eq!(errors.len(), 1);
+    assert_eq!(errors[0].field, "lines[1].product_id");
+    assert!(errors[0].message.contains("../../etc"));
 }
 
 fn event_strategy() -> impl Strategy<Value = PaymentEvent> {

@@ -2,7 +2,7 @@
 //! order's within [`MAX_MINOR_UNITS`], the price taken when the order is placed.
 
 use super::order::OrderLine;
-use super::{Currency, MAX_MINOR_UNITS, Product};
+use super::{Currency, MAX_MINOR_UNITS, Product, Quantity};
 
 /// Why an order cannot be priced; each names the line (0-based) at fault.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,9 +51,10 @@ impl PriceList {
         &mut self,
         line: usize,
         product: &Product,
-        quantity: i64,
+        quantity: Quantity,
         warehouse_id: String,
     ) -> Result<(), PricingRefused> {
+        let quantity = quantity.get();
         self.accepts(line, product)?;
         let unit_price = product.price.amount_minor;
         let line_total = unit_price

@@ -20,12 +20,16 @@ fn product(sku: &str, amount_minor: i64, currency: &str) -> Product {
     )
 }
 
+fn units(n: i64) -> Quantity {
+    Quantity::parse(n).unwrap()
+}
+
 #[test]
 fn lines_are_priced_at_todays_price_and_summed() {
     let mut list = PriceList::default();
-    list.add(0, &product("A", 250, "INR"), 3, "w1".into())
+    list.add(0, &product("A", 250, "INR"), units(3), "w1".into())
         .unwrap();
-    list.add(1, &product("B", 100, "INR"), 1, "w2".into())
+    list.add(1, &product("B", 100, "INR"), units(1), "w2".into())
         .unwrap();
     let (lines, currency, total) = list.finish().unwrap();
     assert_eq!(currency.as_str(), "INR");
@@ -37,7 +41,7 @@ fn lines_are_priced_at_todays_price_and_summed() {
 #[test]
 fn a_line_in_another_currency_is_refused_naming_both() {
     let mut list = PriceList::default();
-    list.add(0, &product("A", 250, "INR"), 1, "w1".into())
+    list.add(0, &product("A", 250, "INR"), units(1), "w1".into())
         .unwrap();
     let usd = product("B", 100, "USD");
     assert!(matches!(
@@ -51,7 +55,7 @@ fn a_line_whose_total_overflows_is_refused_not_wrapped() {
     let mut list = PriceList::default();
     let dear = product("A", MAX_MINOR_UNITS, "INR");
     assert_eq!(
-        list.add(0, &dear, 2, "w1".into()),
+        list.add(0, &dear, units(2), "w1".into()),
         Err(PricingRefused::LineTooLarge { line: 0 })
     );
 }
@@ -59,7 +63,7 @@ fn a_line_whose_total_overflows_is_refused_not_wrapped() {
 #[test]
 fn an_order_of_free_lines_or_past_the_ceiling_is_refused() {
     let mut free = PriceList::default();
-    free.add(0, &product("A", 0, "INR"), 1, "w1".into())
+    free.add(0, &product("A", 0, "INR"), units(1), "w1".into())
         .unwrap();
     assert_eq!(
         free.finish(),
@@ -67,8 +71,8 @@ fn an_order_of_free_lines_or_past_the_ceiling_is_refused() {
     );
     let mut dear = PriceList::default();
     let half = product("A", MAX_MINOR_UNITS / 2 + 1, "INR");
-    dear.add(0, &half, 1, "w1".into()).unwrap();
-    dear.add(1, &half, 1, "w1".into()).unwrap();
+    dear.add(0, &half, units(1), "w1".into()).unwrap();
+    dear.add(1, &half, units(1), "w1".into()).unwrap();
     assert!(matches!(
         dear.finish(),
         Err(PricingRefused::TotalOutOfRange { .. })

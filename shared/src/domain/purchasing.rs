@@ -604,8 +604,16 @@ pub struct ReceiptLine {
 }
 
 impl ReceiptInput {
-    /// Checks the lines, naming each bad field; returns (product, units) pairs.
-    pub fn validate(&self) -> Result<Vec<(String, i64)>, FieldErrors> {
+    /// Checks the lines, naming each bad field.
+    pub fn parse(self) -> Result<Receipt, FieldErrors> {
+        let arrived = self.check()?;
+        Ok(Receipt {
+            input: self,
+            arrived,
+        })
+    }
+
+    fn check(&self) -> Result<Vec<(String, i64)>, FieldErrors> {
         let mut e = FieldErrors::new();
         check_lines(
             &mut e,
@@ -625,6 +633,26 @@ impl ReceiptInput {
                     .collect(),
             )
         })
+    }
+}
+
+/// A receipt that passed every check ([`ReceiptInput::parse`]): 1 to [`MAX_PO_LINES`]
+/// lines, each product once, quantities in range, a bounded note.
+#[derive(Debug, Clone)]
+pub struct Receipt {
+    input: ReceiptInput,
+    arrived: Vec<(String, i64)>,
+}
+
+impl Receipt {
+    /// The receipt as the client sent it.
+    pub fn input(&self) -> &ReceiptInput {
+        &self.input
+    }
+
+    /// Units that arrived, by product.
+    pub fn arrived(&self) -> &[(String, i64)] {
+        &self.arrived
     }
 }
 

@@ -364,9 +364,26 @@ pub enum MovementRequest {
     },
 }
 
+/// A stock movement request that passed every check ([`MovementRequest::parse`]); the
+/// movements service takes only this.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckedMovement(MovementRequest);
+
+impl CheckedMovement {
+    /// The request, as the client sent it.
+    pub fn request(&self) -> &MovementRequest {
+        &self.0
+    }
+}
+
 impl MovementRequest {
     /// Checks quantities and texts, naming each bad field.
-    pub fn validate(&self) -> Result<(), FieldErrors> {
+    pub fn parse(self) -> Result<CheckedMovement, FieldErrors> {
+        self.check()?;
+        Ok(CheckedMovement(self))
+    }
+
+    fn check(&self) -> Result<(), FieldErrors> {
         let mut e = FieldErrors::new();
         let positive = |q: i64| {
             if (1..=MAX_QUANTITY).contains(&q) {
@@ -551,9 +568,71 @@ pub struct NewReservation {
     pub reference: Option<String>,
 }
 
+/// How long stock is held when the request does not say.
+pub const DEFAULT_HOLD_SECONDS: i64 = 900;
+
+/// A reservation request that passed every check: 1 to [`MAX_RESERVATION_LINES`] lines, each
+/// product and warehouse pair once, quantities in range, a hold time within bounds. Only
+/// [`HoldRequest::parse`] and [`HoldRequest::for_order`] make one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HoldRequest {
+    lines: Vec<ReservationLine>,
+    hold: time::Duration,
+    reference: Option<String>,
+}
+
+impl HoldRequest {
+    /// Parses a client's request, naming each bad field.
+    pub fn parse(input: &NewReservation) -> Result<Self, FieldErrors> {
+        input.check()?;
+        Ok(Self {
+            lines: input.lines.clone(),
+            hold: time::Duration::seconds(input.expires_in_seconds.unwrap_or(DEFAULT_HOLD_SECONDS)),
+            reference: input.reference.clone(),
+        })
+    }
+
+    /// The hold for an order's priced lines (already parsed and checked when the order was),
+    /// for `hold`, referencing the order.
+    pub fn for_order(
+        order_id: &str,
+        lines: &[super::order::OrderLine],
+        hold: std::time::Duration,
+    ) -> Self {
+        Self {
+            lines: lines
+                .iter()
+                .map(|l| ReservationLine {
+                    product_id: l.product_id.clone(),
+                    warehouse_id: l.warehouse_id.clone(),
+                    quantity: l.quantity,
+                })
+                .collect(),
+            hold: time::Duration::seconds(
+                i64::try_from(hold.as_secs()).unwrap_or(DEFAULT_HOLD_SECONDS),
+            ),
+            reference: Some(format!("order:{order_id}")),
+        }
+    }
+
+    /// The lines to hold.
+    pub fn lines(&self) -> &[ReservationLine] {
+        &self.lines
+    }
+
+    /// How long to hold them.
+    pub fn hold(&self) -> time::Duration {
+        self.hold
+    }
+
+    /// What the hold is for.
+    pub fn reference(&self) -> Option<&str> {
+        self.reference.as_deref()
+    }
+}
+
 impl NewReservation {
-    /// Checks lines, quantities and the hold time, naming each bad field.
-    pub fn validate(&self) -> Result<(), FieldErrors> {
+    fn check(&self) -> Result<(), FieldErrors> {
         let mut e = FieldErrors::new();
         check_lines(
             &mut e,

@@ -14,7 +14,7 @@ use super::commit::{after_commit, until_committed};
 use super::idempotency::IdempotentRequest;
 use crate::auth::Caller;
 use crate::domain::Product;
-use crate::domain::stock::{Movement, MovementRequest, StockLevel};
+use crate::domain::stock::{CheckedMovement, Movement, MovementRequest, StockLevel};
 use crate::http::{ApiError, RequestMeta};
 use crate::store::Write;
 
@@ -30,15 +30,15 @@ pub fn level_view(level: &StockLevel) -> Value {
     })
 }
 
-/// Validates and applies a movement once per idempotency key (also used by the scanner).
+/// Applies a checked movement once per idempotency key (also used by the scanner).
 pub async fn move_once(
     state: &AppState,
     caller: &Caller,
     meta: &RequestMeta,
     key: &str,
-    request: &MovementRequest,
+    movement: &CheckedMovement,
 ) -> Result<Response, ApiError> {
-    request.validate()?;
+    let request = movement.request();
     IdempotentRequest::run(
         state,
         caller,

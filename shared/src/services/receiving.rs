@@ -14,7 +14,7 @@ use super::idempotency::IdempotentRequest;
 use super::movements::summarize;
 use crate::auth::Caller;
 use crate::domain::purchasing::{
-    OVER_RECEIPT_TOLERANCE_PERCENT, PurchaseOrder, ReceiptInput, ReceiptRefused,
+    OVER_RECEIPT_TOLERANCE_PERCENT, PurchaseOrder, Receipt, ReceiptRefused,
 };
 use crate::domain::stock::{Movement, MovementKind};
 use crate::http::OrMissing;
@@ -38,18 +38,18 @@ pub async fn receive_goods(
     meta: &RequestMeta,
     key: &str,
     id: &str,
-    input: &ReceiptInput,
+    receipt: &Receipt,
 ) -> Result<Response, ApiError> {
-    let arrived = input.validate()?;
+    let (input, arrived) = (receipt.input(), receipt.arrived());
     let route = format!("purchase-orders/{id}/receipts");
     IdempotentRequest::run(state, caller, &route, key, input, |once| async move {
         let response = until_committed(|| async {
             let current = load_purchase_order(state, id).await?;
             let now = OffsetDateTime::now_utc();
-            let next = current.receiving(&arrived, now).map_err(|r| refused(&r))?;
+            let next = current.receiving(arrived, now).map_err(|r| refused(&r))?;
             let mut levels = Vec::with_capacity(arrived.len());
             let mut movements = Vec::with_capacity(arrived.len());
-            for (product_id, units) in &arrived {
+            for (product_id, units) in arrived {
                 let level = state.stock.level(product_id, &current.warehouse_id).await?;
                 let after = level
                     .moved(*units, now)

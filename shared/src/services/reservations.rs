@@ -12,13 +12,10 @@ use super::commit::{ATTEMPTS, backoff, committed, until_committed};
 use super::idempotency::IdempotentRequest;
 use super::movements::{low_stock_writes, record_low_stock};
 use crate::domain::stock::{
-    Movement, MovementKind, NewReservation, Reservation, ReservationStatus, StockLevel,
+    HoldRequest, Movement, MovementKind, Reservation, ReservationStatus, StockLevel,
 };
 use crate::http::{ApiError, RequestMeta};
 use crate::store::{AuditEntry, StoreError, Write};
-
-/// Default hold.
-const DEFAULT_HOLD_SECONDS: i64 = 900;
 
 /// Holds the request's stock (all lines or none) for `actor`; with `once`, records the answer
 /// under its idempotency key in the same transaction.
@@ -26,20 +23,20 @@ pub async fn hold(
     state: &AppState,
     actor: &str,
     meta: &RequestMeta,
-    request: &NewReservation,
+    request: &HoldRequest,
     once: Option<&IdempotentRequest>,
 ) -> Result<Reservation, ApiError> {
-    let mut products = Vec::with_capacity(request.lines.len());
-    for line in &request.lines {
+    let mut products = Vec::with_capacity(request.lines().len());
+    for line in request.lines() {
         products.push(orderable_product(state, &line.product_id).await?);
         active_warehouse(state, "warehouse_id", &line.warehouse_id).await?;
     }
     let id = uuid::Uuid::now_v7().to_string();
     until_committed(|| async {
         let now = OffsetDateTime::now_utc();
-        let mut levels = Vec::with_capacity(request.lines.len());
+        let mut levels = Vec::with_capacity(request.lines().len());
         let mut crossings = (Vec::new(), 0);
-        for (line, product) in request.lines.iter().zip(&products) {
+        for (line, product) in request.lines().iter().zip(&products) {
             let level = state
                 .stock
                 .level(&line.product_id, &line.warehouse_id)
@@ -55,14 +52,12 @@ pub async fn hold(
             crossings.1 += count;
             levels.push((level.version, next));
         }
-        let hold =
-            time::Duration::seconds(request.expires_in_seconds.unwrap_or(DEFAULT_HOLD_SECONDS));
         let reservation = Reservation {
             id: id.clone(),
-            lines: request.lines.clone(),
+            lines: request.lines().to_vec(),
             status: ReservationStatus::Held,
-            expires_at: now + hold,
-            reference: request.reference.clone(),
+            expires_at: now + request.hold(),
+            reference: request.reference().map(str::to_owned),
             created_by: actor.to_owned(),
             version: 1,
             created_at: now,
