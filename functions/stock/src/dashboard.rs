@@ -17,7 +17,7 @@ use shared::domain::stock::{Movement, StockLevel, Warehouse};
 use shared::domain::{Product, ProductId};
 use shared::http::{ApiError, Authorized};
 use shared::services::AppState;
-use shared::store::{LedgerFilter, LevelListing, ProductListing};
+use shared::store::{LedgerFilter, LevelListing};
 
 /// Most warehouses, levels per warehouse and products the dashboard reads.
 const MAX_WAREHOUSES: usize = 200;
@@ -51,13 +51,7 @@ async fn dashboard(
         state.stock.list_warehouses(100, c.as_ref()).await
     })
     .await?;
-    let (products, more_products) = all(MAX_PRODUCTS, |c| async move {
-        state
-            .products
-            .list(&ProductListing::All, 100, c.as_ref())
-            .await
-    })
-    .await?;
+    let (products, more_products) = state.products.all(MAX_PRODUCTS).await?;
     truncated |= more_products;
     let mut catalogue: HashMap<String, Product> = products
         .into_iter()

@@ -22,7 +22,7 @@ use super::{
 };
 use crate::domain::ProductId;
 use crate::domain::stock::StockLevel;
-use crate::store::{LevelListing, ProductListing, ProductStore, StockStore, StoreError, all_pages};
+use crate::store::{LevelListing, ProductStore, StockStore, StoreError, all_pages};
 
 /// Most products a rebuild reads.
 const MAX_PRODUCTS: usize = 1_000_000;
@@ -307,12 +307,7 @@ impl Indexer {
     /// across warehouses) and publishes it as a new version.
     pub async fn rebuild(&self) -> Result<Report, IndexerError> {
         let mut working = self.working.lock().await;
-        let (products, _) = all_pages(MAX_PRODUCTS, |c| async move {
-            self.products
-                .list(&ProductListing::All, 100, c.as_ref())
-                .await
-        })
-        .await?;
+        let (products, _) = self.products.all(MAX_PRODUCTS).await?;
         // Levels are read warehouse by warehouse: far fewer queries than one per product.
         let (warehouses, _) = all_pages(10_000, |c| async move {
             self.stock.list_warehouses(100, c.as_ref()).await

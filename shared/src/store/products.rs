@@ -127,6 +127,14 @@ impl ProductStore {
         Ok((products, next))
     }
 
+    /// Every listed (not archived) product, up to `cap`; says whether it stopped early.
+    pub async fn all(&self, cap: usize) -> Result<(Vec<Product>, bool), StoreError> {
+        super::all_pages(cap, |c| async move {
+            self.list(&ProductListing::All, 100, c.as_ref()).await
+        })
+        .await
+    }
+
     fn put_product(
         &self,
         product: &Product,

@@ -1,0 +1,240 @@
+//! Registration and sign-in: passwords checked with argon2id, the second factor, failed
+//! attempts counted per account and per client, and tokens issued.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use time::OffsetDateTime;
+
+use shared::auth::passwords::{self, Verified};
+use shared::auth::two_factor;
+use shared::domain::account::parse_display_name;
+use shared::domain::{Account, Email, FieldErrors};
+use shared::http::{ApiError, ApiJson, RequestMeta};
+use shared::services::AppState;
+use shared::services::audit::audit;
+use shared::store::{LockPolicy, StoreError, Subject};
+
+use crate::AuthState;
+use crate::sessions::{duration, token_response};
+
+/// One generic answer for every failed sign-in, so it reveals nothing.
+const SIGN_IN_FAILED: &str = "invalid e-mail or password";
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Registration {
+    email: String,
+    password: String,
+    display_name: String,
+}
+
+#[tracing::instrument(name = "Registering an account", skip_all)]
+pub(crate) async fn register(
+    State(state): State<AuthState>,
+    meta: RequestMeta,
+    ApiJson(input): ApiJson<Registration>,
+) -> Result<Response, ApiError> {
+    let mut e = FieldErrors::new();
+    let email = e.check("email", Email::parse(&input.email));
+    let display_name = e.check("display_name", parse_display_name(&input.display_name));
+    let known: Vec<&str> = [input.email.as_str(), input.display_name.as_str()].into();
+    e.check("password", passwords::check_policy(&input.password, &known));
+    let (email, display_name) = e.finish(|| Some((email?, display_name?)))?;
+    let hash = passwords::hash(&input.password).map_err(ApiError::internal)?;
+    let account = Account::register(email, display_name, hash, OffsetDateTime::now_utc());
+    let audit = audit(&meta, &account.id, "auth.register").target(account.id.clone());
+    state.accounts.create(&account, &audit).await?;
+    tracing::info!(user_id = %account.id, "account registered");
+    let mut response = (StatusCode::CREATED, Json(account.view())).into_response();
+    if let Ok(location) = HeaderValue::from_str("/v1/auth/me") {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    Ok(response)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SignIn {
+    email: String,
+    password: String,
+    #[serde(default)]
+    totp_code: Option<String>,
+    #[serde(default)]
+    recovery_code: Option<String>,
+}
+
+#[tracing::instrument(name = "Signing in", skip_all)]
+pub(crate) async fn login(
+    State(state): State<AuthState>,
+    meta: RequestMeta,
+    ApiJson(input): ApiJson<SignIn>,
+) -> Result<Response, ApiError> {
+    // A malformed address cannot belong to an account; answer like any other failure.
+    let email = Email::parse(&input.email).ok();
+    let email_key = email
+        .as_ref()
+        .map_or(input.email.trim().to_lowercase(), |e| e.as_str().to_owned());
+    let client = meta.source_ip.clone().unwrap_or_else(|| "unknown".into());
+    for subject in [Subject::Account(&email_key), Subject::Client(&client)] {
+        if let Some(wait) = state.attempts.locked_for(subject).await? {
+            return Err(ApiError::TooManyRequests(wait));
+        }
+    }
+    let account = match &email {
+        Some(email) => state.accounts.find_by_email(email).await?,
+        None => None,
+    };
+    // Overlong passwords are refused before hashing, which would otherwise cost more.
+    let verified = (input.password.chars().count() <= passwords::MAX_LENGTH)
+        .then(|| {
+            passwords::verify(
+                &input.password,
+                account.as_ref().map(|a| a.password_hash.as_str()),
+            )
+        })
+        .flatten();
+    let account = match account {
+        Some(account) if verified.is_some() && !account.disabled => account,
+        other => {
+            let actor = other
+                .as_ref()
+                .map_or("anonymous".to_owned(), |a| a.id.clone());
+            return Err(
+                sign_in_failed(&state, &meta, &actor, &email_key, &client, "password").await,
+            );
+        }
+    };
+    let account = if account.two_factor.enabled() {
+        match second_factor(
+            &state,
+            &meta,
+            account,
+            input.totp_code.as_deref(),
+            input.recovery_code.as_deref(),
+        )
+        .await?
+        {
+            Ok(account) => account,
+            Err(reason) => {
+                return Err(sign_in_failed(
+                    &state, &meta, &reason.0, &email_key, &client, reason.1,
+                )
+                .await);
+            }
+        }
+    } else {
+        account
+    };
+    if verified == Some(Verified::NeedsRehash) {
+        rehash(&state, &account, &input.password).await;
+    }
+    state.attempts.clear(Subject::Account(&email_key)).await?;
+    state
+        .audit
+        .append(&audit(&meta, &account.id, "auth.login").target(account.id.clone()))
+        .await?;
+    let refresh = state
+        .sessions
+        .start(&account.id, duration(state.refresh_token_ttl))
+        .await?;
+    token_response(&state, &account, &refresh)
+}
+
+/// Checks the second factor; `Ok(Err((actor, reason)))` when it is wrong.
+pub(crate) async fn second_factor(
+    state: &AppState,
+    meta: &RequestMeta,
+    account: Account,
+    totp_code: Option<&str>,
+    recovery_code: Option<&str>,
+) -> Result<Result<Account, (String, &'static str)>, ApiError> {
+    let now = OffsetDateTime::now_utc();
+    let secret = account.two_factor.secret.clone().unwrap_or_default();
+    if let Some(code) = totp_code {
+        let step = two_factor::matching_step(&secret, code, now.unix_timestamp().unsigned_abs());
+        return match step {
+            Some(step) if step > account.two_factor.last_step => {
+                let next = account.changed(now, |a| a.two_factor.last_step = step);
+                match state.accounts.replace(&account, &next, None).await {
+                    Ok(()) => Ok(Ok(next)),
+                    // Someone else changed the account meanwhile, possibly with this very code.
+                    Err(StoreError::VersionMismatch) => Ok(Err((account.id.clone(), "totp_race"))),
+                    Err(e) => Err(e.into()),
+                }
+            }
+            Some(_) => Ok(Err((account.id.clone(), "totp_replayed"))),
+            None => Ok(Err((account.id.clone(), "totp"))),
+        };
+    }
+    if let Some(code) = recovery_code {
+        let digest = two_factor::recovery_code_digest(code);
+        if !account.two_factor.recovery_codes.contains(&digest) {
+            return Ok(Err((account.id.clone(), "recovery_code")));
+        }
+        let next = account.changed(now, |a| {
+            a.two_factor.recovery_codes.retain(|d| *d != digest)
+        });
+        let remaining = next.two_factor.recovery_codes.len().to_string();
+        let entry = audit(meta, &account.id, "auth.recovery_code_used")
+            .target(account.id.clone())
+            .detail("remaining", remaining);
+        return match state.accounts.replace(&account, &next, Some(&entry)).await {
+            Ok(()) => Ok(Ok(next)),
+            Err(StoreError::VersionMismatch) => Ok(Err((account.id.clone(), "recovery_code_race"))),
+            Err(e) => Err(e.into()),
+        };
+    }
+    Err(ApiError::TwoFactorRequired)
+}
+
+/// Counts a failed sign-in against the account and the client, audits it, and answers 401
+/// (or 429 when this failure starts a lock).
+pub(crate) async fn sign_in_failed(
+    state: &AppState,
+    meta: &RequestMeta,
+    actor: &str,
+    email_key: &str,
+    client: &str,
+    reason: &str,
+) -> ApiError {
+    let mut lock = None;
+    for (subject, policy) in [
+        (Subject::Account(email_key), LockPolicy::ACCOUNT),
+        (Subject::Client(client), LockPolicy::CLIENT),
+    ] {
+        match state.attempts.record_failure(subject, policy).await {
+            Ok(Some(wait)) => lock = Some(lock.map_or(wait, |l: std::time::Duration| l.max(wait))),
+            Ok(None) => {}
+            Err(e) => return e.into(),
+        }
+    }
+    let entry = audit(meta, actor, "auth.login_failed")
+        .detail("email", email_key)
+        .detail("reason", reason);
+    if let Err(e) = state.audit.append(&entry).await {
+        return e.into();
+    }
+    if let Some(wait) = lock {
+        let entry = audit(meta, actor, "auth.lockout")
+            .detail("email", email_key)
+            .detail("seconds", wait.as_secs().to_string());
+        if let Err(e) = state.audit.append(&entry).await {
+            return e.into();
+        }
+    }
+    ApiError::SignInFailed(SIGN_IN_FAILED)
+}
+
+/// Stores a hash with the current parameters; a failure only delays the upgrade.
+pub(crate) async fn rehash(state: &AppState, account: &Account, password: &str) {
+    let Ok(hash) = passwords::hash(password) else {
+        return;
+    };
+    let next = account.changed(OffsetDateTime::now_utc(), |a| a.password_hash = hash);
+    if let Err(e) = state.accounts.replace(account, &next, None).await {
+        tracing::warn!(error = %e, "could not upgrade a password hash; will retry at next sign-in");
+    }
+}

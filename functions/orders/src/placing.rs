@@ -1,0 +1,209 @@
+//! Placing an order: priced from the catalogue, its stock held, a Razorpay order made, all
+//! once per idempotency key; the hold is given back when a later step fails.
+
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::Response;
+use serde_json::json;
+use time::OffsetDateTime;
+
+use shared::auth::Caller;
+use shared::auth::can::PlaceOrders;
+use shared::domain::Currency;
+use shared::domain::order::{NewOrder, Order, OrderLine, OrderRequest, OrderStatus, StockState};
+use shared::domain::pricing::PriceList;
+use shared::domain::stock::{HoldRequest, Reservation};
+use shared::http::json_response;
+use shared::http::{ApiError, ApiJson, Authorized, IdempotencyKey, RequestMeta};
+use shared::payments::NewRazorpayOrder;
+use shared::services::AppState;
+use shared::services::audit::audit;
+use shared::services::catalogue::{active_warehouse, orderable_product};
+use shared::services::idempotency::IdempotentRequest;
+use shared::services::reservations::{hold, release_held};
+use shared::store::LevelListing;
+use shared::telemetry::metrics::emit_count;
+
+use crate::{OrdersState, view};
+
+#[tracing::instrument(name = "Placing an order", skip_all)]
+pub(crate) async fn create(
+    State(state): State<OrdersState>,
+    who: Authorized<PlaceOrders>,
+    meta: RequestMeta,
+    IdempotencyKey(key): IdempotencyKey,
+    ApiJson(request): ApiJson<NewOrder>,
+) -> Result<Response, ApiError> {
+    let parsed = OrderRequest::parse(&request)?;
+    let caller = who.0;
+    let (state, caller, meta, parsed) = (&state, &caller, &meta, &parsed);
+    IdempotentRequest::run(state, caller, "orders", &key, &request, |once| async move {
+        place(state, caller, meta, parsed, &once).await
+    })
+    .await
+}
+
+/// Prices each line from the catalogue and picks its warehouse.
+async fn price(
+    state: &AppState,
+    request: &OrderRequest,
+) -> Result<(Vec<OrderLine>, Currency, i64), ApiError> {
+    let mut list = PriceList::default();
+    for (i, line) in request.lines().iter().enumerate() {
+        let product = orderable_product(state, line.product_id.as_str())
+            .await
+            .map_err(|e| at_line(e, i))?;
+        list.accepts(i, &product)?;
+        let warehouse_id = match &line.warehouse_id {
+            Some(w) => {
+                active_warehouse(state, &format!("lines[{i}].warehouse_id"), w).await?;
+                w.clone()
+            }
+            None => choose_warehouse(state, line.product_id.as_str(), line.quantity.get()).await?,
+        };
+        list.add(i, &product, line.quantity, warehouse_id)?;
+    }
+    Ok(list.finish()?)
+}
+
+/// Renames a `product_id` field error to the line it came from.
+fn at_line(error: ApiError, i: usize) -> ApiError {
+    match error {
+        ApiError::Validation(mut errors) => {
+            for e in &mut errors {
+                e.field = format!("lines[{i}].{}", e.field);
+            }
+            ApiError::Validation(errors)
+        }
+        other => other,
+    }
+}
+
+/// The oldest active warehouse (ids are time-ordered) with the whole quantity available.
+async fn choose_warehouse(
+    state: &AppState,
+    product_id: &str,
+    quantity: i64,
+) -> Result<String, ApiError> {
+    let (mut levels, _) = state
+        .stock
+        .list_levels(&LevelListing::Product(product_id.to_owned()), 100, None)
+        .await?;
+    levels.sort_by(|a, b| a.warehouse_id.cmp(&b.warehouse_id));
+    let mut best = 0;
+    for level in &levels {
+        best = best.max(level.available());
+        if level.available() >= quantity
+            && let Ok(w) = state.stock.warehouse(&level.warehouse_id).await
+            && w.active
+        {
+            return Ok(level.warehouse_id.clone());
+        }
+    }
+    Err(ApiError::InsufficientStock {
+        available: best,
+        requested: quantity,
+    })
+}
+
+async fn place(
+    state: &OrdersState,
+    caller: &Caller,
+    meta: &RequestMeta,
+    request: &OrderRequest,
+    once: &IdempotentRequest,
+) -> Result<Response, ApiError> {
+    let payments = &state.own;
+    let (lines, currency, amount) = price(state, request).await?;
+    let id = uuid::Uuid::now_v7().to_string();
+    let reservation = hold(
+        state,
+        &caller.user_id,
+        meta,
+        &HoldRequest::for_order(&id, &lines, state.order_hold),
+        None,
+    )
+    .await?;
+    let mut notes = serde_json::Map::new();
+    notes.insert("order_id".into(), json!(id));
+    let created = payments
+        .razorpay
+        .create_order(&NewRazorpayOrder {
+            amount,
+            currency: currency.to_string(),
+            receipt: id.clone(),
+            notes,
+        })
+        .await;
+    let razorpay_order = match created {
+        Ok(o) if o.amount == amount && o.currency == currency.as_str() => o,
+        Ok(o) => {
+            give_back(state, &reservation, meta).await;
+            return Err(ApiError::internal(format!(
+                "Razorpay created order {} for {} {} instead of {amount} {currency}",
+                o.id, o.amount, o.currency
+            )));
+        }
+        Err(e) => {
+            give_back(state, &reservation, meta).await;
+            return Err(e.into());
+        }
+    };
+    let now = OffsetDateTime::now_utc();
+    let order = Order {
+        id: id.clone(),
+        customer_id: caller.user_id.clone(),
+        lines,
+        currency,
+        amount,
+        status: OrderStatus::PendingPayment,
+        stock: StockState::Held,
+        reservation_id: reservation.id.clone(),
+        razorpay_order_id: razorpay_order.id,
+        payment_id: None,
+        amount_paid: 0,
+        refunds: Vec::new(),
+        review: None,
+        notes: request.notes().map(str::to_owned),
+        version: 1,
+        created_at: now,
+        updated_at: now,
+        paid_at: None,
+    };
+    let body = view(state, &order).to_string();
+    let entry = audit(meta, &caller.user_id, "order.create")
+        .target(order.id.clone())
+        .detail("amount", format!("{} {}", order.amount, order.currency));
+    let writes = vec![
+        state.orders.order_write(&order, None)?,
+        state.orders.link_write(&order)?,
+        state.audit.put(&entry)?,
+        once.completion(state, &body)?,
+    ];
+    if let Err(e) = state.orders.commit(writes).await {
+        give_back(state, &reservation, meta).await;
+        return Err(e.into());
+    }
+    emit_count(&state.metrics_namespace, "orders", "OrdersCreated", 1);
+    let mut response = json_response(StatusCode::CREATED, body);
+    if let Ok(v) = HeaderValue::from_str(&format!("/v1/orders/{}", order.id)) {
+        response.headers_mut().insert(header::LOCATION, v);
+    }
+    Ok(response)
+}
+
+/// Releases a reservation made for an order that could not be completed; if even that fails,
+/// the expiry sweep releases it.
+async fn give_back(state: &AppState, reservation: &Reservation, meta: &RequestMeta) {
+    if let Err(e) = release_held(
+        state,
+        reservation,
+        "system",
+        "stock.reservation_released",
+        meta,
+    )
+    .await
+    {
+        tracing::error!(error = %e, reservation_id = %reservation.id, "could not release an order's reservation; the sweep will");
+    }
+}

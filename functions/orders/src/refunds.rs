@@ -1,0 +1,190 @@
+//! Refunds: made at Razorpay once per idempotency key, then recorded on the order with any
+//! restock in one transaction.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde_json::json;
+use time::OffsetDateTime;
+
+use shared::auth::can::ManageOrders;
+use shared::auth::{Caller, digest};
+use shared::domain::order::RefundRecord;
+use shared::domain::refund::RefundRequest;
+use shared::domain::stock::{Movement, MovementKind};
+use shared::http::json_response;
+use shared::http::{ApiError, ApiJson, ApiPath, Authorized, IdempotencyKey, RequestMeta};
+use shared::payments::{NewRefund, RefundState};
+use shared::services::audit::audit;
+use shared::services::commit::{committed, until_committed};
+use shared::services::idempotency::IdempotentRequest;
+use shared::services::settlement::load_order;
+use shared::store::AuditEntry;
+use shared::telemetry::metrics::emit_count;
+
+use crate::{OrdersState, view};
+
+#[tracing::instrument(name = "Refunding an order", skip_all, fields(order_id = %id))]
+pub(crate) async fn refund(
+    State(state): State<OrdersState>,
+    who: Authorized<ManageOrders>,
+    meta: RequestMeta,
+    ApiPath(id): ApiPath<String>,
+    IdempotencyKey(key): IdempotencyKey,
+    ApiJson(request): ApiJson<RefundRequest>,
+) -> Result<Response, ApiError> {
+    let caller = who.0;
+    let route = format!("orders/{id}/refund");
+    let call = RefundCall {
+        state: &state,
+        caller: &caller,
+        meta: &meta,
+        id: &id,
+        key: &key,
+        request: &request,
+    };
+    IdempotentRequest::run(&state, &caller, &route, &key, &request, |once| {
+        make_refund(call, once)
+    })
+    .await
+}
+
+/// Everything a refund request carries.
+#[derive(Clone, Copy)]
+struct RefundCall<'a> {
+    state: &'a OrdersState,
+    caller: &'a Caller,
+    meta: &'a RequestMeta,
+    id: &'a str,
+    key: &'a str,
+    request: &'a RefundRequest,
+}
+
+async fn make_refund(call: RefundCall<'_>, once: IdempotentRequest) -> Result<Response, ApiError> {
+    let RefundCall {
+        state,
+        caller,
+        id,
+        key,
+        request,
+        ..
+    } = call;
+    let payments = &state.own;
+    // Checked under the key, so a retry of a refund that emptied the order replays it.
+    let order = load_order(state, id).await?;
+    let amount = request.check(&order)?;
+    let payment_id = order
+        .payment_id
+        .as_deref()
+        .ok_or_else(|| ApiError::internal("a paid order has no payment id"))?;
+    // Razorpay refunds once per key however often this is retried (same order, same caller,
+    // same Idempotency-Key).
+    let refund_key = digest(&format!("{}:{}:{key}", order.id, caller.user_id))[..40].to_owned();
+    let mut notes = serde_json::Map::new();
+    notes.insert("order_id".into(), json!(order.id));
+    if let Some(r) = &request.reason {
+        notes.insert("reason".into(), json!(r));
+    }
+    let refund = NewRefund {
+        amount,
+        speed: "normal",
+        receipt: order.id.clone(),
+        notes,
+    };
+    let made = payments
+        .razorpay
+        .refund(payment_id, &refund_key, &refund)
+        .await?;
+    let response = until_committed(|| record_refund(call, &made, &once)).await?;
+    emit_count(&state.metrics_namespace, "orders", "RefundsCreated", 1);
+    emit_count(
+        &state.metrics_namespace,
+        "orders",
+        "RefundedAmountMinor",
+        usize::try_from(made.amount).unwrap_or(0),
+    );
+    Ok(response)
+}
+
+/// Records a refund Razorpay made (and its restock) on the order, in one transaction with the
+/// idempotency completion. A webhook may have recorded the refund first; then only the
+/// requester and the restock are added.
+async fn record_refund(
+    call: RefundCall<'_>,
+    made: &shared::payments::RazorpayRefund,
+    once: &IdempotentRequest,
+) -> Result<Option<Response>, ApiError> {
+    let RefundCall {
+        state,
+        caller,
+        meta,
+        id,
+        request,
+        ..
+    } = call;
+    let state_of = match made.status.as_str() {
+        "processed" => RefundState::Processed,
+        "failed" => RefundState::Failed,
+        _ => RefundState::Pending,
+    };
+    let current = load_order(state, id).await?;
+    let now = OffsetDateTime::now_utc();
+    let mut levels = Vec::new();
+    let mut movements = Vec::new();
+    for r in &request.restock {
+        let Some(line) = current.lines.iter().find(|l| l.product_id == r.product_id) else {
+            continue;
+        };
+        let level = state
+            .stock
+            .level(&line.product_id, &line.warehouse_id)
+            .await?;
+        let next = level
+            .moved(r.quantity, now)
+            .map_err(|_| ApiError::internal("returning stock cannot run short"))?;
+        movements.push(Movement::between(
+            MovementKind::Return,
+            &level,
+            &next,
+            &caller.user_id,
+            request.reason.clone().or_else(|| Some("refund".into())),
+            Some(format!("order:{id}:refund:{}", made.id)),
+        ));
+        levels.push((level.version, next));
+    }
+    let record = RefundRecord {
+        id: made.id.clone(),
+        amount: made.amount,
+        state: state_of,
+        requested_by: Some(caller.user_id.clone()),
+        restocked: request.restock.clone(),
+        created_at: now,
+    };
+    let next = match current.refunds.iter().position(|r| r.id == made.id) {
+        Some(i) => {
+            let mut next = current.with_refund(record.clone(), now);
+            next.refunds.pop();
+            let known = &mut next.refunds[i];
+            known.requested_by = record.requested_by.clone();
+            known.restocked = record.restocked.clone();
+            next
+        }
+        None => current.with_refund(record.clone(), now),
+    };
+    let body = json!({"order": view(state, &next), "refund": record}).to_string();
+    let entry: AuditEntry = audit(meta, &caller.user_id, "order.refund")
+        .target(id.to_owned())
+        .detail(
+            "refund",
+            format!("{} {} {}", made.id, made.amount, made.currency),
+        );
+    let writes = vec![
+        state.orders.order_write(&next, Some(current.version))?,
+        state.audit.put(&entry)?,
+        once.completion(state, &body)?,
+    ];
+    committed(
+        state.stock.commit(&levels, &movements, writes).await,
+        || json_response(StatusCode::CREATED, body),
+    )
+}
