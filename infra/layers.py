@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """The layer and import-cycle check of `make lint` (docs/ARCHITECTURE.md says why it exists).
 
-It reads every `.rs` file of the crates named on the command line, turns each file into a
-module (`shared/src/store/orders.rs` is `store::orders`; `x_test.rs` files belong to `x`),
+It reads every `.rs` file of `shared` and of each function crate, turns each file into a
+module (`shared/src/store/orders.rs` is `store::orders`; `x_test.rs` is `x::tests`, the module
+it is declared as),
 and follows every `crate::` and `super::` path, in `use` trees and inline, to the module that
 defines what it names (through `pub use` re-exports). Then it fails when
 
@@ -90,6 +91,7 @@ def module_of(src, path):
         parts.pop()
     elif parts[-1].endswith("_test"):
         parts[-1] = parts[-1][: -len("_test")]
+        parts.append("tests")
     return tuple(parts)
 
 

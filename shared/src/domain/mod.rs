@@ -9,6 +9,8 @@
 
 pub mod account;
 mod barcode;
+#[cfg(test)]
+mod fixtures;
 mod money;
 pub mod order;
 mod patch;

@@ -3,32 +3,10 @@
 use proptest::prelude::*;
 
 use super::*;
+use crate::domain::fixtures::{order, paid};
 
 fn now() -> OffsetDateTime {
     OffsetDateTime::now_utc()
-}
-
-fn order() -> Order {
-    Order {
-        id: "o1".into(),
-        customer_id: "c1".into(),
-        lines: vec![],
-        currency: Currency::parse("INR").unwrap(),
-        amount: 49_900,
-        status: OrderStatus::PendingPayment,
-        stock: StockState::Held,
-        reservation_id: "r1".into(),
-        razorpay_order_id: "order_1".into(),
-        payment_id: None,
-        amount_paid: 0,
-        refunds: vec![],
-        review: None,
-        notes: None,
-        version: 1,
-        created_at: now(),
-        updated_at: now(),
-        paid_at: None,
-    }
 }
 
 fn payment(kind: PaymentEventKind, payment_id: &str) -> PaymentEvent {
@@ -195,15 +173,6 @@ fn a_second_captured_payment_is_flagged() {
         o.on_payment(&payment(PaymentEventKind::Captured, "pay_2"), now()),
         Outcome::Flag(_, Concern::SecondPayment)
     ));
-}
-
-fn paid() -> Order {
-    let mut o = order();
-    o.status = OrderStatus::Paid;
-    o.stock = StockState::Shipped;
-    o.payment_id = Some("pay_1".into());
-    o.amount_paid = 49_900;
-    o
 }
 
 fn refund(id: &str, amount: i64, state: RefundState) -> RefundEvent {

@@ -85,3 +85,7 @@ impl RefundRequest {
         e.finish(|| Some(amount)).map_err(RefundRefused::Invalid)
     }
 }
+
+#[cfg(test)]
+#[path = "refund_test.rs"]
+mod tests;
