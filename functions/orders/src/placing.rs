@@ -56,8 +56,8 @@ async fn price(
         list.accepts(i, &product)?;
         let warehouse_id = match &line.warehouse_id {
             Some(w) => {
-                active_warehouse(state, &format!("lines[{i}].warehouse_id"), w).await?;
-                w.clone()
+                active_warehouse(state, &format!("lines[{i}].warehouse_id"), w.as_str()).await?;
+                w.to_string()
             }
             None => choose_warehouse(state, line.product_id.as_str(), line.quantity.get()).await?,
         };
@@ -120,7 +120,11 @@ async fn place(
         state,
         &caller.user_id,
         meta,
-        &HoldRequest::for_order(&id, &lines, state.order_hold),
+        &HoldRequest::for_order(
+            &id,
+            lines.iter().map(OrderLine::reservation_line).collect(),
+            state.order_hold,
+        ),
         None,
     )
     .await?;

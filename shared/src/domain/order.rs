@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::payment::{PaymentEvent, PaymentEventKind, RefundEvent, RefundState};
+use super::stock::{ReservationLine, WarehouseId};
 use super::validation::{FieldErrors, bounded_text, check_lines};
 use super::{Currency, ProductId, Quantity};
 
@@ -56,7 +57,7 @@ pub struct RequestedLine {
     /// Units.
     pub quantity: Quantity,
     /// Where to ship from, if the customer chose.
-    pub warehouse_id: Option<String>,
+    pub warehouse_id: Option<WarehouseId>,
 }
 
 impl OrderRequest {
@@ -82,11 +83,21 @@ impl OrderRequest {
                     format!("no product with id '{}'", line.product_id),
                 );
             }
-            if let (Ok(product_id), Ok(quantity)) = (product_id, Quantity::parse(line.quantity)) {
+            let warehouse_id = line
+                .warehouse_id
+                .as_deref()
+                .map(|w| {
+                    e.check(&format!("lines[{i}].warehouse_id"), WarehouseId::parse(w))
+                        .ok_or(())
+                })
+                .transpose();
+            if let (Ok(product_id), Ok(quantity), Ok(warehouse_id)) =
+                (product_id, Quantity::parse(line.quantity), warehouse_id)
+            {
                 lines.push(RequestedLine {
                     product_id,
                     quantity,
-                    warehouse_id: line.warehouse_id.clone(),
+                    warehouse_id,
                 });
             }
         }
@@ -126,6 +137,17 @@ pub struct OrderLine {
     pub unit_price: i64,
     /// `unit_price * quantity`.
     pub line_total: i64,
+}
+
+impl OrderLine {
+    /// The stock this line holds until the order is paid.
+    pub fn reservation_line(&self) -> ReservationLine {
+        ReservationLine {
+            product_id: self.product_id.clone(),
+            warehouse_id: self.warehouse_id.clone(),
+            quantity: self.quantity,
+        }
+    }
 }
 
 /// Where an order's payment stands.

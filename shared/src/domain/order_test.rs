@@ -284,6 +284,17 @@ fn a_malformed_product_id_is_named_at_its_line_and_nothing_is_parsed() {
     assert!(errors[0].message.contains("../../etc"));
 }
 
+#[test]
+fn a_malformed_warehouse_id_is_named_at_its_line() {
+    let order: NewOrder = serde_json::from_value(serde_json::json!({
+        "lines": [{"product_id": ProductId::generate().to_string(), "quantity": 1, "warehouse_id": "w 1"}]
+    }))
+    .unwrap();
+    let errors = OrderRequest::parse(&order).unwrap_err().into_vec();
+    assert_eq!(errors.len(), 1);
+    assert_eq!(errors[0].field, "lines[0].warehouse_id");
+}
+
 fn event_strategy() -> impl Strategy<Value = PaymentEvent> {
     prop_oneof![
         Just(payment(PaymentEventKind::Authorized, "pay_1")),

@@ -104,3 +104,20 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_movement_naming_malformed_ids_is_refused_before_anything_is_read() {
+    let errors = MovementRequest::Transfer {
+        product_id: "nope".into(),
+        from_warehouse_id: "../w1".into(),
+        to_warehouse_id: "0190a0b0-0000-7000-8000-000000000000".into(),
+        quantity: 1,
+        reason: None,
+        reference: None,
+    }
+    .parse()
+    .unwrap_err()
+    .into_vec();
+    let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
+    assert_eq!(fields, ["product_id", "from_warehouse_id"]);
+}

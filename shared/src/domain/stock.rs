@@ -3,9 +3,9 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::FieldErrors;
 use super::patch::Patch;
 use super::validation::{bounded_text, check_lines};
+use super::{FieldErrors, ProductId};
 
 pub use super::quantity::MAX_QUANTITY;
 /// The largest stock a count may set.
@@ -77,6 +77,30 @@ pub struct WarehousePatchInput {
     /// Activate or deactivate.
     #[serde(default)]
     pub active: Option<bool>,
+}
+
+/// A warehouse's id: a UUID, as [`Warehouse::create`] makes them.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct WarehouseId(String);
+
+impl WarehouseId {
+    /// Parses an id a client sent.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        uuid::Uuid::parse_str(raw)
+            .map(|u| Self(u.hyphenated().to_string()))
+            .map_err(|_| format!("no warehouse with id '{raw}'"))
+    }
+
+    /// The id's text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for WarehouseId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
 }
 
 impl Warehouse {
@@ -385,6 +409,16 @@ impl MovementRequest {
 
     fn check(&self) -> Result<(), FieldErrors> {
         let mut e = FieldErrors::new();
+        let target = self.target();
+        if ProductId::parse(target.product_id).is_err() {
+            e.add(
+                "product_id",
+                format!("no product with id '{}'", target.product_id),
+            );
+        }
+        for (field, id) in &target.warehouses {
+            e.check(field, WarehouseId::parse(id));
+        }
         let positive = |q: i64| {
             if (1..=MAX_QUANTITY).contains(&q) {
                 Ok(())
@@ -592,22 +626,15 @@ impl HoldRequest {
         })
     }
 
-    /// The hold for an order's priced lines (already parsed and checked when the order was),
-    /// for `hold`, referencing the order.
+    /// The hold for an order's lines (already parsed and checked when the order was), for
+    /// `hold`, referencing the order.
     pub fn for_order(
         order_id: &str,
-        lines: &[super::order::OrderLine],
+        lines: Vec<ReservationLine>,
         hold: std::time::Duration,
     ) -> Self {
         Self {
-            lines: lines
-                .iter()
-                .map(|l| ReservationLine {
-                    product_id: l.product_id.clone(),
-                    warehouse_id: l.warehouse_id.clone(),
-                    quantity: l.quantity,
-                })
-                .collect(),
+            lines,
             hold: time::Duration::seconds(
                 i64::try_from(hold.as_secs()).unwrap_or(DEFAULT_HOLD_SECONDS),
             ),
