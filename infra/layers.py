@@ -45,6 +45,7 @@ LAYERS = [
 # errors (services convert them), and search reads keys through the store's functions.
 FORBIDDEN = [
     (("http",), ("payments",)),
+    (("http",), ("personas",)),
     (("search",), ("store", "keys")),
 ]
 

@@ -7,9 +7,9 @@ use time::OffsetDateTime;
 
 use shared::auth::can::{ManagePurchasing, ReadStock};
 use shared::domain::purchasing::{Supplier, SupplierInput};
+use shared::http::OrMissing;
 use shared::http::{ApiError, ApiJson, ApiPath, ApiQuery, Authorized, IfMatch, Page, PageParams};
 use shared::services::AppState;
-use shared::store::StoreError;
 
 use crate::{check_products, created, versioned};
 
@@ -18,19 +18,13 @@ pub(crate) async fn load_supplier(
     field: Option<&str>,
     id: &str,
 ) -> Result<Supplier, ApiError> {
-    state
-        .purchasing
-        .supplier(id)
-        .await
-        .map_err(|e| match (e, field) {
-            (StoreError::NotFound, Some(f)) => {
-                ApiError::invalid(f, format!("no supplier with id '{id}'"))
-            }
-            (StoreError::NotFound, None) => {
-                ApiError::NotFound(format!("no supplier with id '{id}'"))
-            }
-            (other, _) => other.into(),
-        })
+    state.purchasing.supplier(id).await.or_missing(|| {
+        let message = format!("no supplier with id '{id}'");
+        match field {
+            Some(f) => ApiError::invalid(f, message),
+            None => ApiError::NotFound(message),
+        }
+    })
 }
 
 pub(crate) async fn create_supplier(

@@ -64,9 +64,14 @@ impl OrderRequest {
     /// Parses a client's order, naming each bad field.
     pub fn parse(input: &NewOrder) -> Result<Self, FieldErrors> {
         let mut e = FieldErrors::new();
+        // Repeats are found on the parsed id: two spellings of one UUID are one product.
         check_lines(
             &mut e,
-            input.lines.iter().map(|l| (&l.product_id, l.quantity)),
+            input.lines.iter().map(|l| {
+                let key = ProductId::parse(&l.product_id)
+                    .map_or_else(|_| l.product_id.clone(), |p| p.to_string());
+                (key, l.quantity)
+            }),
             MAX_ORDER_LINES,
             Some("product_id"),
             "repeats the product of an earlier line; add the quantities instead",

@@ -324,3 +324,19 @@ proptest! {
         prop_assert_eq!(effects.flags, 0);
     }
 }
+
+#[test]
+fn two_spellings_of_one_product_id_are_refused_as_a_repeated_line() {
+    let id = ProductId::generate().to_string();
+    let order: NewOrder = serde_json::from_value(serde_json::json!({
+        "lines": [
+            {"product_id": id, "quantity": 1},
+            {"product_id": id.to_uppercase(), "quantity": 1}
+        ]
+    }))
+    .unwrap();
+    let errors = OrderRequest::parse(&order).unwrap_err().into_vec();
+    assert_eq!(errors.len(), 1);
+    assert_eq!(errors[0].field, "lines[1].product_id");
+    assert!(errors[0].message.contains("repeats"));
+}

@@ -1,13 +1,14 @@
 //! Application services: the flows several functions share, under business names. Handlers
-//! in `functions/*` parse a request and call one of these; nothing here knows a route.
+//! in `functions/*` own the routes, parse a request and call one of these. (The movement and
+//! receipt flows name their idempotency scopes here because two functions share each.)
 //!
 //! | service          | used by                                   |
 //! |------------------|-------------------------------------------|
 //! | [`idempotency`]  | every write a client may retry            |
 //! | [`commit`]       | every optimistic write that can lose a race |
-//! | [`movements`]    | stock (movements, scanner), orders, purchasing |
+//! | [`movements`]    | stock (movements, scanner); its low-stock events also serve holds and settlement |
 //! | [`reservations`] | stock (reservations), orders, stock-sweeper |
-//! | [`settlement`]   | orders (verify, cancel), payments-webhook |
+//! | [`settlement`]   | orders (verify, cancel, refunds read through it), payments-webhook |
 //! | [`receiving`]    | purchasing (receipts), stock (scanner)    |
 //! | [`catalogue`]    | lookups behind all of the above           |
 //! | [`audit`]        | everything that records an audit entry    |

@@ -1,5 +1,6 @@
-//! Order settlement: the one place an order changes state after it is placed. Checkout
-//! verification, cancellation and Razorpay's webhook all decide through the pure state machine
+//! Order settlement: where an order's payment state changes after it is placed (refund
+//! records are added by the orders function's refunds). Checkout verification, cancellation
+//! and Razorpay's webhook all decide through the pure state machine
 //! in [`crate::domain::order`] and commit here, with the stock the decision moves (shipping or
 //! releasing the reservation), an audit entry and the webhook delivery record, in one
 //! transaction.

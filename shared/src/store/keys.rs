@@ -141,9 +141,12 @@ pub const WAREHOUSES_PARTITION: &str = "WAREHOUSES";
 pub fn warehouse_code_pk(code: &str) -> String {
     format!("WAREHOUSE_CODE#{code}")
 }
+/// What every stock level's `PK` starts with.
+pub const LEVEL_PK_PREFIX: &str = "LEVEL#";
+
 /// `LEVEL#<product>#<warehouse>`: one stock level.
 pub fn level_pk(product_id: &str, warehouse_id: &str) -> String {
-    format!("LEVEL#{product_id}#{warehouse_id}")
+    format!("{LEVEL_PK_PREFIX}{product_id}#{warehouse_id}")
 }
 /// Sort key of a stock level.
 pub const LEVEL_SK: &str = "LEVEL";

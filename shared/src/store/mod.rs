@@ -65,8 +65,8 @@ impl Table {
         &self.name
     }
 
-    /// The SDK client.
-    pub fn client(&self) -> &aws_sdk_dynamodb::Client {
+    /// The SDK client; only the store's adapters talk to DynamoDB.
+    pub(crate) fn client(&self) -> &aws_sdk_dynamodb::Client {
         &self.client
     }
 

@@ -3,7 +3,7 @@
 
 use aws_lambda_events::dynamodb::EventRecord;
 
-use super::keys::{LEVEL_SK, PRODUCT_SK};
+use super::keys::{LEVEL_PK_PREFIX, LEVEL_SK, PK, PRODUCT_SK, SK, product_pk};
 use crate::domain::stock::StockLevel;
 
 /// What a stream record touched.
@@ -39,11 +39,13 @@ fn key_text<'a>(record: &'a EventRecord, name: &str) -> Option<&'a str> {
 
 /// What `record` touched, or `None` for items the index does not use.
 pub fn touched(record: &EventRecord) -> Option<Touched> {
-    let pk = key_text(record, "PK")?;
-    match key_text(record, "SK")? {
-        PRODUCT_SK => Some(Touched::Product(pk.strip_prefix("PRODUCT#")?.to_owned())),
+    let pk = key_text(record, PK)?;
+    match key_text(record, SK)? {
+        PRODUCT_SK => Some(Touched::Product(
+            pk.strip_prefix(&product_pk(""))?.to_owned(),
+        )),
         LEVEL_SK => {
-            let (product_id, _warehouse) = pk.strip_prefix("LEVEL#")?.split_once('#')?;
+            let (product_id, _warehouse) = pk.strip_prefix(LEVEL_PK_PREFIX)?.split_once('#')?;
             let level = if record.change.new_image.is_empty() {
                 None
             } else {
