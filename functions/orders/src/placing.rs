@@ -18,7 +18,7 @@ use shared::http::{ApiError, ApiJson, Authorized, IdempotencyKey, RequestMeta};
 use shared::payments::NewRazorpayOrder;
 use shared::services::AppState;
 use shared::services::audit::audit;
-use shared::services::catalogue::{active_warehouse, orderable_product};
+use shared::services::catalogue::{active_warehouse, orderable};
 use shared::services::idempotency::IdempotentRequest;
 use shared::services::reservations::{hold, release_held};
 use shared::store::LevelListing;
@@ -50,7 +50,7 @@ async fn price(
 ) -> Result<(Vec<OrderLine>, Currency, i64), ApiError> {
     let mut list = PriceList::default();
     for (i, line) in request.lines().iter().enumerate() {
-        let product = orderable_product(state, line.product_id.as_str())
+        let product = orderable(state, &line.product_id)
             .await
             .map_err(|e| at_line(e, i))?;
         list.accepts(i, &product)?;

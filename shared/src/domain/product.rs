@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::money::check_price_amount;
-use super::validation::{bounded_text, code_characters};
+use super::validation::{bounded_text, canonical_uuid, code_characters};
 use super::{Barcode, Currency, FieldErrors, Money};
 
 /// Most attributes a product may carry.
@@ -34,9 +34,9 @@ impl ProductId {
 
     /// Parses an id from a path or a stored key.
     pub fn parse(raw: &str) -> Result<Self, String> {
-        uuid::Uuid::parse_str(raw)
-            .map(|u| Self(u.hyphenated().to_string()))
-            .map_err(|_| format!("'{raw}' is not a product id (expected a UUID)"))
+        canonical_uuid(raw)
+            .map(Self)
+            .ok_or_else(|| format!("'{raw}' is not a product id (expected a UUID)"))
     }
 
     /// The id's text.

@@ -4,8 +4,8 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::patch::Patch;
-use super::validation::{bounded_text, check_lines};
-use super::{FieldErrors, ProductId};
+use super::validation::{bounded_text, canonical_uuid, check_lines};
+use super::{FieldErrors, ProductId, Quantity};
 
 pub use super::quantity::MAX_QUANTITY;
 /// The largest stock a count may set.
@@ -86,9 +86,9 @@ pub struct WarehouseId(String);
 impl WarehouseId {
     /// Parses an id a client sent.
     pub fn parse(raw: &str) -> Result<Self, String> {
-        uuid::Uuid::parse_str(raw)
-            .map(|u| Self(u.hyphenated().to_string()))
-            .map_err(|_| format!("no warehouse with id '{raw}'"))
+        canonical_uuid(raw)
+            .map(Self)
+            .ok_or_else(|| format!("no warehouse with id '{raw}'"))
     }
 
     /// The id's text.
@@ -419,13 +419,7 @@ impl MovementRequest {
         for (field, id) in &target.warehouses {
             e.check(field, WarehouseId::parse(id));
         }
-        let positive = |q: i64| {
-            if (1..=MAX_QUANTITY).contains(&q) {
-                Ok(())
-            } else {
-                Err(format!("must be between 1 and {MAX_QUANTITY}, got {q}"))
-            }
-        };
+        let positive = |q: i64| Quantity::parse(q).map(|_| ());
         let (reason, reference) = match self {
             MovementRequest::Receive {
                 quantity,

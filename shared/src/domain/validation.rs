@@ -71,7 +71,7 @@ pub(crate) fn check_lines<K: Ord>(
     key_field: Option<&str>,
     repeated: &str,
 ) {
-    use super::quantity::MAX_QUANTITY;
+    use super::quantity::Quantity;
     if lines.len() == 0 || lines.len() > max {
         e.add(
             "lines",
@@ -80,17 +80,21 @@ pub(crate) fn check_lines<K: Ord>(
     }
     let mut seen = std::collections::BTreeSet::new();
     for (i, (key, quantity)) in lines.enumerate() {
-        if !(1..=MAX_QUANTITY).contains(&quantity) {
-            e.add(
-                format!("lines[{i}].quantity"),
-                format!("must be between 1 and {MAX_QUANTITY}, got {quantity}"),
-            );
+        if let Err(message) = Quantity::parse(quantity) {
+            e.add(format!("lines[{i}].quantity"), message);
         }
         if !seen.insert(key) {
             let field = key_field.map_or(format!("lines[{i}]"), |f| format!("lines[{i}].{f}"));
             e.add(field, repeated);
         }
     }
+}
+
+/// The canonical text of a UUID id (lower-case, hyphenated), however the client spelled it.
+pub(crate) fn canonical_uuid(raw: &str) -> Option<String> {
+    uuid::Uuid::parse_str(raw)
+        .ok()
+        .map(|u| u.hyphenated().to_string())
 }
 
 /// Checks a required, trimmed text field's length in characters.

@@ -1,9 +1,10 @@
 //! How failures from the layers below answer: storage errors and the domain's refusals
-//! (stock movements, pricing, refunds) each become the problem a client can act on.
+//! (stock movements, pricing, refunds, receipts) each become the problem a client can act on.
 
 use super::ApiError;
 use crate::domain::MAX_MINOR_UNITS;
 use crate::domain::pricing::PricingRefused;
+use crate::domain::purchasing::{OVER_RECEIPT_TOLERANCE_PERCENT, ReceiptRefused};
 use crate::domain::refund::RefundRefused;
 use crate::domain::stock::MovementRefused;
 use crate::store::{StoreError, Uniqueness};
@@ -124,6 +125,30 @@ impl From<PricingRefused> for ApiError {
                     "the order total must be above zero and at most {MAX_MINOR_UNITS}, got {total}"
                 ),
             ),
+        }
+    }
+}
+
+impl From<ReceiptRefused> for ApiError {
+    fn from(refused: ReceiptRefused) -> Self {
+        match refused {
+            ReceiptRefused::NotOpen(status) => ApiError::Conflict(format!(
+                "the purchase order is {}; goods are received only against submitted orders",
+                status.as_str()
+            )),
+            ReceiptRefused::NotOnOrder(product) => ApiError::invalid(
+                "lines",
+                format!("product '{product}' is not on this purchase order"),
+            ),
+            ReceiptRefused::OverReceipt {
+                product_id,
+                ordered,
+                received,
+                acceptable,
+            } => ApiError::Conflict(format!(
+                "product '{product_id}': {ordered} ordered, {received} received; at most {acceptable} more may be received ({}% over-receipt tolerance)",
+                OVER_RECEIPT_TOLERANCE_PERCENT
+            )),
         }
     }
 }

@@ -6,10 +6,19 @@ use crate::domain::{Product, ProductId};
 use crate::http::ApiError;
 use crate::http::OrMissing;
 
+/// The product a request names by its id text, if it exists and is not archived.
 pub async fn orderable_product(state: &AppState, id: &str) -> Result<Product, ApiError> {
-    let unknown = || ApiError::invalid("product_id", format!("no product with id '{id}'"));
-    let pid = ProductId::parse(id).map_err(|_| unknown())?;
-    let product = state.products.get(&pid).await.or_missing(unknown)?;
+    let pid = ProductId::parse(id).map_err(|_| unknown_product(id))?;
+    orderable(state, &pid).await
+}
+
+/// [`orderable_product`] for an id parsed at the edge.
+pub async fn orderable(state: &AppState, id: &ProductId) -> Result<Product, ApiError> {
+    let product = state
+        .products
+        .get(id)
+        .await
+        .or_missing(|| unknown_product(id.as_str()))?;
     if product.archived {
         return Err(ApiError::Conflict(format!(
             "product '{id}' is archived; restore it first"
@@ -18,6 +27,11 @@ pub async fn orderable_product(state: &AppState, id: &str) -> Result<Product, Ap
     Ok(product)
 }
 
+fn unknown_product(id: &str) -> ApiError {
+    ApiError::invalid("product_id", format!("no product with id '{id}'"))
+}
+
+/// Checks that the warehouse a request names (in `field`) exists and is active.
 pub async fn active_warehouse(state: &AppState, field: &str, id: &str) -> Result<(), ApiError> {
     let warehouse = state
         .stock

@@ -13,9 +13,7 @@ use super::commit::{committed, until_committed};
 use super::idempotency::IdempotentRequest;
 use super::movements::summarize;
 use crate::auth::Caller;
-use crate::domain::purchasing::{
-    OVER_RECEIPT_TOLERANCE_PERCENT, PurchaseOrder, Receipt, ReceiptRefused,
-};
+use crate::domain::purchasing::{PurchaseOrder, Receipt};
 use crate::domain::stock::{Movement, MovementKind};
 use crate::http::OrMissing;
 use crate::http::{ApiError, RequestMeta, json_response};
@@ -46,7 +44,7 @@ pub async fn receive_goods(
         let response = until_committed(|| async {
             let current = load_purchase_order(state, id).await?;
             let now = OffsetDateTime::now_utc();
-            let next = current.receiving(arrived, now).map_err(|r| refused(&r))?;
+            let next = current.receiving(arrived, now)?;
             let mut levels = Vec::with_capacity(arrived.len());
             let mut movements = Vec::with_capacity(arrived.len());
             for (product_id, units) in arrived {
@@ -115,26 +113,4 @@ pub async fn receive_goods(
         Ok(response)
     })
     .await
-}
-
-pub fn refused(r: &ReceiptRefused) -> ApiError {
-    match r {
-        ReceiptRefused::NotOpen(status) => ApiError::Conflict(format!(
-            "the purchase order is {}; goods are received only against submitted orders",
-            status.as_str()
-        )),
-        ReceiptRefused::NotOnOrder(product) => ApiError::invalid(
-            "lines",
-            format!("product '{product}' is not on this purchase order"),
-        ),
-        ReceiptRefused::OverReceipt {
-            product_id,
-            ordered,
-            received,
-            acceptable,
-        } => ApiError::Conflict(format!(
-            "product '{product_id}': {ordered} ordered, {received} received; at most {acceptable} more may be received ({}% over-receipt tolerance)",
-            OVER_RECEIPT_TOLERANCE_PERCENT
-        )),
-    }
 }
