@@ -9,10 +9,9 @@ use time::OffsetDateTime;
 
 use shared::auth::Caller;
 use shared::auth::can::PlaceOrders;
-use shared::domain::Currency;
-use shared::domain::order::{NewOrder, Order, OrderLine, OrderRequest, OrderStatus, StockState};
-use shared::domain::pricing::PriceList;
-use shared::domain::stock::{HoldRequest, Reservation};
+use shared::domain::order::{NewOrder, Order, OrderRequest, OrderStatus, StockState};
+use shared::domain::pricing::{PriceList, Priced};
+use shared::domain::stock::{HoldRequest, Reservation, WarehouseId};
 use shared::http::json_response;
 use shared::http::{ApiError, ApiJson, Authorized, IdempotencyKey, RequestMeta};
 use shared::payments::NewRazorpayOrder;
@@ -44,24 +43,21 @@ pub(crate) async fn create(
 }
 
 /// Prices each line from the catalogue and picks its warehouse.
-async fn price(
-    state: &AppState,
-    request: &OrderRequest,
-) -> Result<(Vec<OrderLine>, Currency, i64), ApiError> {
+async fn price(state: &AppState, request: &OrderRequest) -> Result<Priced, ApiError> {
     let mut list = PriceList::default();
     for (i, line) in request.lines().iter().enumerate() {
         let product = orderable(state, &line.product_id)
             .await
             .map_err(|e| at_line(e, i))?;
         list.accepts(i, &product)?;
-        let warehouse_id = match &line.warehouse_id {
+        let warehouse = match &line.warehouse_id {
             Some(w) => {
-                active_warehouse(state, &format!("lines[{i}].warehouse_id"), w.as_str()).await?;
-                w.to_string()
+                active_warehouse(state, &format!("lines[{i}].warehouse_id"), w).await?;
+                w.clone()
             }
             None => choose_warehouse(state, line.product_id.as_str(), line.quantity.get()).await?,
         };
-        list.add(i, &product, line.quantity, warehouse_id)?;
+        list.add(i, &product, line.quantity, warehouse)?;
     }
     Ok(list.finish()?)
 }
@@ -84,7 +80,7 @@ async fn choose_warehouse(
     state: &AppState,
     product_id: &str,
     quantity: i64,
-) -> Result<String, ApiError> {
+) -> Result<WarehouseId, ApiError> {
     let (mut levels, _) = state
         .stock
         .list_levels(&LevelListing::Product(product_id.to_owned()), 100, None)
@@ -94,10 +90,11 @@ async fn choose_warehouse(
     for level in &levels {
         best = best.max(level.available());
         if level.available() >= quantity
-            && let Ok(w) = state.stock.warehouse(&level.warehouse_id).await
+            && let Ok(id) = WarehouseId::parse(&level.warehouse_id)
+            && let Ok(w) = state.stock.warehouse(id.as_str()).await
             && w.active
         {
-            return Ok(level.warehouse_id.clone());
+            return Ok(id);
         }
     }
     Err(ApiError::InsufficientStock {
@@ -114,17 +111,18 @@ async fn place(
     once: &IdempotentRequest,
 ) -> Result<Response, ApiError> {
     let payments = &state.own;
-    let (lines, currency, amount) = price(state, request).await?;
+    let Priced {
+        lines,
+        holds,
+        currency,
+        total: amount,
+    } = price(state, request).await?;
     let id = uuid::Uuid::now_v7().to_string();
     let reservation = hold(
         state,
         &caller.user_id,
         meta,
-        &HoldRequest::for_order(
-            &id,
-            lines.iter().map(OrderLine::reservation_line).collect(),
-            state.order_hold,
-        ),
+        &HoldRequest::for_order(&id, holds, state.order_hold),
         None,
     )
     .await?;

@@ -23,6 +23,8 @@ use shared::services::receiving::{load_purchase_order as load_order, receive_goo
 use shared::store::PurchaseOrderFilter;
 use shared::telemetry::metrics::emit_count;
 
+use shared::domain::stock::WarehouseId;
+
 use crate::suppliers::{active_supplier, load_supplier};
 use crate::{check_products, created, versioned};
 
@@ -34,7 +36,9 @@ pub(crate) async fn place(
     input: &NewPurchaseOrder,
 ) -> Result<PurchaseOrder, ApiError> {
     let supplier = active_supplier(state, &input.supplier_id).await?;
-    active_warehouse(state, "warehouse_id", &input.warehouse_id).await?;
+    let warehouse = WarehouseId::parse(&input.warehouse_id)
+        .map_err(|message| ApiError::invalid("warehouse_id", message))?;
+    active_warehouse(state, "warehouse_id", &warehouse).await?;
     let po = PurchaseOrder::create(input, &supplier, &caller.user_id, OffsetDateTime::now_utc())?;
     check_products(
         state,

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 
 use shared::auth::can::{ManagePurchasing, ReadStock};
 use shared::domain::purchasing::{NewPurchaseOrder, PoLineInput, SuggestionGroup, suggest};
+use shared::domain::stock::WarehouseId;
 use shared::http::json_response;
 use shared::http::{ApiError, ApiQuery, Authorized, RequestMeta};
 use shared::services::AppState;
@@ -32,9 +33,10 @@ const MAX_ROWS: usize = 5_000;
 /// level), their available units, open purchase orders and suppliers.
 pub(crate) async fn compute(
     state: &AppState,
-    warehouse_id: &str,
+    warehouse: &WarehouseId,
 ) -> Result<(Vec<SuggestionGroup>, bool), ApiError> {
-    active_warehouse(state, "warehouse_id", warehouse_id).await?;
+    active_warehouse(state, "warehouse_id", warehouse).await?;
+    let warehouse_id = warehouse.as_str();
     let listing = LevelListing::Warehouse(warehouse_id.to_owned());
     let (levels, more_levels) = all(MAX_ROWS, |c| {
         let listing = listing.clone();
@@ -85,10 +87,11 @@ pub(crate) fn draft_of(group: &SuggestionGroup, warehouse_id: &str) -> Option<Ne
     })
 }
 
-pub(crate) fn required_warehouse(query: SuggestionQuery) -> Result<String, ApiError> {
-    query
+pub(crate) fn required_warehouse(query: SuggestionQuery) -> Result<WarehouseId, ApiError> {
+    let raw = query
         .warehouse_id
-        .ok_or_else(|| ApiError::invalid("warehouse_id", "is required"))
+        .ok_or_else(|| ApiError::invalid("warehouse_id", "is required"))?;
+    WarehouseId::parse(&raw).map_err(|message| ApiError::invalid("warehouse_id", message))
 }
 
 pub(crate) async fn suggestions(
@@ -103,12 +106,13 @@ pub(crate) async fn suggestions(
         .map(|g| {
             let mut v = json!(g);
             if let Some(obj) = v.as_object_mut() {
-                obj.insert("draft".into(), json!(draft_of(g, &warehouse_id)));
+                obj.insert("draft".into(), json!(draft_of(g, warehouse_id.as_str())));
             }
             v
         })
         .collect();
-    let body = json!({"warehouse_id": warehouse_id, "groups": groups, "truncated": truncated});
+    let body =
+        json!({"warehouse_id": warehouse_id.as_str(), "groups": groups, "truncated": truncated});
     Ok(json_response(StatusCode::OK, body.to_string()))
 }
 
@@ -125,7 +129,7 @@ pub(crate) async fn draft_suggestions(
     let mut drafts = Vec::new();
     let mut unsourced = Vec::new();
     for group in &groups {
-        match draft_of(group, &warehouse_id) {
+        match draft_of(group, warehouse_id.as_str()) {
             Some(input) => drafts.push(place(&state, &who.0, &meta, &input).await?),
             None => unsourced.extend(group.lines.iter().cloned()),
         }

@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::payment::{PaymentEvent, PaymentEventKind, RefundEvent, RefundState};
-use super::stock::{ReservationLine, WarehouseId};
-use super::validation::{FieldErrors, bounded_text, check_lines};
+use super::stock::WarehouseId;
+use super::validation::{FieldErrors, bounded_text, check_lines, id_key};
 use super::{Currency, ProductId, Quantity};
 
 /// Most lines one order may have (each line is a few items of one transaction).
@@ -67,11 +67,10 @@ impl OrderRequest {
         // Repeats are found on the parsed id: two spellings of one UUID are one product.
         check_lines(
             &mut e,
-            input.lines.iter().map(|l| {
-                let key = ProductId::parse(&l.product_id)
-                    .map_or_else(|_| l.product_id.clone(), |p| p.to_string());
-                (key, l.quantity)
-            }),
+            input
+                .lines
+                .iter()
+                .map(|l| (id_key(&l.product_id), l.quantity)),
             MAX_ORDER_LINES,
             Some("product_id"),
             "repeats the product of an earlier line; add the quantities instead",
@@ -142,17 +141,6 @@ pub struct OrderLine {
     pub unit_price: i64,
     /// `unit_price * quantity`.
     pub line_total: i64,
-}
-
-impl OrderLine {
-    /// The stock this line holds until the order is paid.
-    pub fn reservation_line(&self) -> ReservationLine {
-        ReservationLine {
-            product_id: self.product_id.clone(),
-            warehouse_id: self.warehouse_id.clone(),
-            quantity: self.quantity,
-        }
-    }
 }
 
 /// Where an order's payment stands.

@@ -1,58 +1,37 @@
-//! Movement planning: what a stock movement request does to the levels it names, as pure
+//! Movement planning: what a checked stock movement does to the levels it names, as pure
 //! rules. The movements service reads the levels, plans here, and commits the result.
 
 use time::OffsetDateTime;
 
-use super::stock::{Movement, MovementKind, MovementRefused, MovementRequest, StockLevel};
+use super::ProductId;
+use super::stock::{
+    CheckedMovement, Movement, MovementKind, MovementRefused, StockChange, StockLevel, WarehouseId,
+};
 
-/// The parts of a request that name stock: its product and its warehouse(s).
+/// The parts of a movement that name stock: its product and its warehouse(s).
 #[derive(Debug)]
 pub struct Target<'a> {
     /// The product.
-    pub product_id: &'a str,
+    pub product: &'a ProductId,
     /// Each warehouse with the request field that named it.
-    pub warehouses: Vec<(&'static str, &'a str)>,
+    pub warehouses: Vec<(&'static str, &'a WarehouseId)>,
 }
 
-impl MovementRequest {
-    /// The product and warehouse(s) the request names.
+impl CheckedMovement {
+    /// The product and warehouse(s) the movement names.
     pub fn target(&self) -> Target<'_> {
-        match self {
-            MovementRequest::Receive {
-                product_id,
-                warehouse_id,
-                ..
+        let warehouses = match self.change() {
+            StockChange::Receive { warehouse, .. }
+            | StockChange::Ship { warehouse, .. }
+            | StockChange::Adjust { warehouse, .. }
+            | StockChange::Count { warehouse, .. } => vec![("warehouse_id", warehouse)],
+            StockChange::Transfer { from, to, .. } => {
+                vec![("from_warehouse_id", from), ("to_warehouse_id", to)]
             }
-            | MovementRequest::Ship {
-                product_id,
-                warehouse_id,
-                ..
-            }
-            | MovementRequest::Adjust {
-                product_id,
-                warehouse_id,
-                ..
-            }
-            | MovementRequest::Count {
-                product_id,
-                warehouse_id,
-                ..
-            } => Target {
-                product_id,
-                warehouses: vec![("warehouse_id", warehouse_id)],
-            },
-            MovementRequest::Transfer {
-                product_id,
-                from_warehouse_id,
-                to_warehouse_id,
-                ..
-            } => Target {
-                product_id,
-                warehouses: vec![
-                    ("from_warehouse_id", from_warehouse_id),
-                    ("to_warehouse_id", to_warehouse_id),
-                ],
-            },
+        };
+        Target {
+            product: self.product(),
+            warehouses,
         }
     }
 
@@ -64,85 +43,46 @@ impl MovementRequest {
         actor: &str,
         now: OffsetDateTime,
     ) -> Result<(Vec<StockLevel>, Vec<Movement>), MovementRefused> {
-        let entry = |kind,
-                     level: &StockLevel,
-                     next: &StockLevel,
-                     reason: &Option<String>,
-                     reference: &Option<String>| {
-            Movement::between(kind, level, next, actor, reason.clone(), reference.clone())
+        let reason = self.reason().map(str::to_owned);
+        let entry = |kind, level: &StockLevel, next: &StockLevel, reference: Option<String>| {
+            Movement::between(kind, level, next, actor, reason.clone(), reference)
         };
-        let single = |kind, delta: i64, reason: &Option<String>, reference: &Option<String>| {
+        let single = |kind, delta: i64| {
             let level = &levels[0];
             let next = level.moved(delta, now)?;
-            let movement = entry(kind, level, &next, reason, reference);
+            let movement = entry(kind, level, &next, self.reference().map(str::to_owned));
             Ok((vec![next], vec![movement]))
         };
-        match self {
-            MovementRequest::Receive {
-                quantity,
-                reason,
-                reference,
-                ..
-            } => single(MovementKind::Receive, *quantity, reason, reference),
-            MovementRequest::Ship {
-                quantity,
-                reason,
-                reference,
-                ..
-            } => single(MovementKind::Ship, -*quantity, reason, reference),
-            MovementRequest::Adjust {
-                quantity,
-                reason,
-                reference,
-                ..
-            } => single(
-                MovementKind::Adjust,
-                *quantity,
-                &Some(reason.clone()),
-                reference,
-            ),
-            MovementRequest::Count {
-                counted,
-                reason,
-                reference,
-                ..
-            } => {
-                let level = &levels[0];
-                if *counted < level.reserved {
+        match self.change() {
+            StockChange::Receive { quantity, .. } => single(MovementKind::Receive, quantity.get()),
+            StockChange::Ship { quantity, .. } => single(MovementKind::Ship, -quantity.get()),
+            StockChange::Adjust { by, .. } => single(MovementKind::Adjust, by.get()),
+            StockChange::Count { counted, .. } => {
+                let (level, counted) = (&levels[0], counted.get());
+                if counted < level.reserved {
                     return Err(MovementRefused::BelowReserved {
-                        counted: *counted,
+                        counted,
                         reserved: level.reserved,
                     });
                 }
-                single(
-                    MovementKind::Count,
-                    counted - level.on_hand,
-                    reason,
-                    reference,
-                )
+                single(MovementKind::Count, counted - level.on_hand)
             }
-            MovementRequest::Transfer {
-                quantity,
-                reason,
-                reference,
-                ..
-            } => {
-                let reference = Some(
-                    reference
-                        .clone()
-                        .unwrap_or_else(|| format!("transfer:{}", uuid::Uuid::now_v7())),
+            StockChange::Transfer { quantity, .. } => {
+                let quantity = quantity.get();
+                let reference = self.reference().map_or_else(
+                    || format!("transfer:{}", uuid::Uuid::now_v7()),
+                    str::to_owned,
                 );
                 let (from, to) = (&levels[0], &levels[1]);
-                let from_next = from.moved(-*quantity, now)?;
-                let to_next = to.moved(*quantity, now)?;
+                let from_next = from.moved(-quantity, now)?;
+                let to_next = to.moved(quantity, now)?;
                 let out = entry(
                     MovementKind::TransferOut,
                     from,
                     &from_next,
-                    reason,
-                    &reference,
+                    Some(reference.clone()),
                 );
-                let inn = entry(MovementKind::TransferIn, to, &to_next, reason, &reference);
+                let inn = entry(MovementKind::TransferIn, to, &to_next, Some(reference));
                 Ok((vec![from_next, to_next], vec![out, inn]))
             }
         }
@@ -150,12 +90,12 @@ impl MovementRequest {
 
     /// The audit action that records it.
     pub fn action(&self) -> &'static str {
-        match self {
-            MovementRequest::Receive { .. } => "stock.receive",
-            MovementRequest::Ship { .. } => "stock.ship",
-            MovementRequest::Adjust { .. } => "stock.adjust",
-            MovementRequest::Count { .. } => "stock.count",
-            MovementRequest::Transfer { .. } => "stock.transfer",
+        match self.change() {
+            StockChange::Receive { .. } => "stock.receive",
+            StockChange::Ship { .. } => "stock.ship",
+            StockChange::Adjust { .. } => "stock.adjust",
+            StockChange::Count { .. } => "stock.count",
+            StockChange::Transfer { .. } => "stock.transfer",
         }
     }
 }

@@ -4,6 +4,11 @@ use proptest::prelude::*;
 use time::OffsetDateTime;
 
 use super::*;
+use crate::domain::stock::MovementRequest;
+
+const P1: &str = "0190a0b0-0000-7000-8000-0000000000a1";
+const W1: &str = "0190a0b0-0000-7000-8000-0000000000b1";
+const W2: &str = "0190a0b0-0000-7000-8000-0000000000b2";
 
 fn now() -> OffsetDateTime {
     OffsetDateTime::UNIX_EPOCH
@@ -13,44 +18,50 @@ fn level(warehouse: &str, on_hand: i64, reserved: i64) -> StockLevel {
     StockLevel {
         on_hand,
         reserved,
-        ..StockLevel::empty("p1", warehouse, now())
+        ..StockLevel::empty(P1, warehouse, now())
     }
 }
 
-fn transfer(quantity: i64) -> MovementRequest {
+fn transfer(quantity: i64) -> CheckedMovement {
     MovementRequest::Transfer {
-        product_id: "p1".into(),
-        from_warehouse_id: "w1".into(),
-        to_warehouse_id: "w2".into(),
+        product_id: P1.into(),
+        from_warehouse_id: W1.into(),
+        to_warehouse_id: W2.into(),
         quantity,
         reason: None,
         reference: None,
     }
+    .parse()
+    .unwrap()
 }
 
 #[test]
 fn a_transfer_names_both_warehouses_by_their_fields() {
     let request = transfer(1);
     let target = request.target();
-    assert_eq!(target.product_id, "p1");
-    assert_eq!(
-        target.warehouses,
-        vec![("from_warehouse_id", "w1"), ("to_warehouse_id", "w2")]
-    );
+    assert_eq!(target.product.as_str(), P1);
+    let named: Vec<_> = target
+        .warehouses
+        .iter()
+        .map(|(field, id)| (*field, id.as_str()))
+        .collect();
+    assert_eq!(named, [("from_warehouse_id", W1), ("to_warehouse_id", W2)]);
     assert_eq!(request.action(), "stock.transfer");
 }
 
 #[test]
 fn a_count_below_the_reserved_units_is_refused() {
     let request = MovementRequest::Count {
-        product_id: "p1".into(),
-        warehouse_id: "w1".into(),
+        product_id: P1.into(),
+        warehouse_id: W1.into(),
         counted: 2,
         reason: None,
         reference: None,
-    };
+    }
+    .parse()
+    .unwrap();
     assert_eq!(
-        request.plan(&[level("w1", 10, 3)], "u1", now()),
+        request.plan(&[level(W1, 10, 3)], "u1", now()),
         Err(MovementRefused::BelowReserved {
             counted: 2,
             reserved: 3
@@ -61,14 +72,16 @@ fn a_count_below_the_reserved_units_is_refused() {
 #[test]
 fn shipping_more_than_is_available_is_refused_with_what_is_available() {
     let request = MovementRequest::Ship {
-        product_id: "p1".into(),
-        warehouse_id: "w1".into(),
+        product_id: P1.into(),
+        warehouse_id: W1.into(),
         quantity: 8,
         reason: None,
         reference: None,
-    };
+    }
+    .parse()
+    .unwrap();
     assert_eq!(
-        request.plan(&[level("w1", 10, 3)], "u1", now()),
+        request.plan(&[level(W1, 10, 3)], "u1", now()),
         Err(MovementRefused::Insufficient {
             available: 7,
             requested: 8
@@ -82,7 +95,7 @@ proptest! {
         on_hand in 0i64..1000, reserved in 0i64..1000, quantity in 1i64..1000,
     ) {
         let reserved = reserved.min(on_hand);
-        let before = [level("w1", on_hand, reserved), level("w2", 5, 0)];
+        let before = [level(W1, on_hand, reserved), level(W2, 5, 0)];
         match transfer(quantity).plan(&before, "u1", now()) {
             Ok((after, movements)) => {
                 prop_assert!(quantity <= on_hand - reserved);
@@ -120,4 +133,36 @@ fn a_movement_naming_malformed_ids_is_refused_before_anything_is_read() {
     .into_vec();
     let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
     assert_eq!(fields, ["product_id", "from_warehouse_id"]);
+}
+
+#[test]
+fn two_spellings_of_one_uuid_name_one_level() {
+    let upper = MovementRequest::Receive {
+        product_id: P1.to_uppercase(),
+        warehouse_id: format!("{{{}}}", W1.to_uppercase()),
+        quantity: 1,
+        reason: None,
+        reference: None,
+    }
+    .parse()
+    .unwrap();
+    let target = upper.target();
+    assert_eq!(target.product.as_str(), P1);
+    assert_eq!(target.warehouses[0].1.as_str(), W1);
+}
+
+#[test]
+fn a_transfer_to_the_same_warehouse_spelled_differently_is_refused() {
+    let errors = MovementRequest::Transfer {
+        product_id: P1.into(),
+        from_warehouse_id: W1.into(),
+        to_warehouse_id: W1.to_uppercase(),
+        quantity: 1,
+        reason: None,
+        reference: None,
+    }
+    .parse()
+    .unwrap_err()
+    .into_vec();
+    assert_eq!(errors[0].field, "to_warehouse_id");
 }

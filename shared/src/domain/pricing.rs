@@ -2,6 +2,7 @@
 //! order's within [`MAX_MINOR_UNITS`], the price taken when the order is placed.
 
 use super::order::OrderLine;
+use super::stock::{StockLine, WarehouseId};
 use super::{Currency, MAX_MINOR_UNITS, Product, Quantity};
 
 /// Why an order cannot be priced; each names the line (0-based) at fault.
@@ -28,7 +29,20 @@ pub enum PricingRefused {
 #[derive(Debug, Default)]
 pub struct PriceList {
     lines: Vec<OrderLine>,
+    holds: Vec<StockLine>,
     currency: Option<Currency>,
+}
+
+/// A priced order: its lines, the stock they hold, their currency and the total.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Priced {
+    /// The order's lines at today's prices.
+    pub lines: Vec<OrderLine>,
+    /// The stock each line holds, in the same order.
+    pub holds: Vec<StockLine>,
+    pub currency: Currency,
+    /// The order's total, 1 to [`MAX_MINOR_UNITS`].
+    pub total: i64,
 }
 
 impl PriceList {
@@ -46,19 +60,18 @@ impl PriceList {
         }
     }
 
-    /// Adds line `line`: `quantity` of `product` from `warehouse_id`, at today's price.
+    /// Adds line `line`: `quantity` of `product` from `warehouse`, at today's price.
     pub fn add(
         &mut self,
         line: usize,
         product: &Product,
         quantity: Quantity,
-        warehouse_id: String,
+        warehouse: WarehouseId,
     ) -> Result<(), PricingRefused> {
-        let quantity = quantity.get();
         self.accepts(line, product)?;
         let unit_price = product.price.amount_minor;
         let line_total = unit_price
-            .checked_mul(quantity)
+            .checked_mul(quantity.get())
             .filter(|t| *t <= MAX_MINOR_UNITS)
             .ok_or(PricingRefused::LineTooLarge { line })?;
         self.currency = Some(product.price.currency);
@@ -66,24 +79,32 @@ impl PriceList {
             product_id: product.id.to_string(),
             sku: product.sku.as_str().to_owned(),
             name: product.name.clone(),
-            warehouse_id,
-            quantity,
+            warehouse_id: warehouse.to_string(),
+            quantity: quantity.get(),
             unit_price,
             line_total,
+        });
+        self.holds.push(StockLine {
+            product: product.id.clone(),
+            warehouse,
+            quantity,
         });
         Ok(())
     }
 
-    /// The priced lines, their currency and the order's total.
-    pub fn finish(self) -> Result<(Vec<OrderLine>, Currency, i64), PricingRefused> {
+    /// The priced order.
+    pub fn finish(self) -> Result<Priced, PricingRefused> {
         let total = self
             .lines
             .iter()
             .fold(0i64, |sum, l| sum.saturating_add(l.line_total));
         match self.currency {
-            Some(currency) if (1..=MAX_MINOR_UNITS).contains(&total) => {
-                Ok((self.lines, currency, total))
-            }
+            Some(currency) if (1..=MAX_MINOR_UNITS).contains(&total) => Ok(Priced {
+                lines: self.lines,
+                holds: self.holds,
+                currency,
+                total,
+            }),
             _ => Err(PricingRefused::TotalOutOfRange { total }),
         }
     }

@@ -8,8 +8,9 @@ use time::OffsetDateTime;
 use super::account::Email;
 use super::money::check_price_amount;
 use super::quantity::MAX_QUANTITY;
-use super::validation::{FieldErrors, bounded_text, check_lines};
-use super::{Currency, Product};
+use super::stock::WarehouseId;
+use super::validation::{FieldErrors, bounded_text, check_lines, id_key};
+use super::{Currency, Product, ProductId, Quantity};
 
 /// Most products one supplier lists (they live in the supplier's item).
 pub const MAX_SUPPLIER_PRODUCTS: usize = 200;
@@ -438,13 +439,14 @@ impl PurchaseOrder {
         now: OffsetDateTime,
     ) -> Result<Self, FieldErrors> {
         let mut e = FieldErrors::new();
+        let warehouse = e.check("warehouse_id", WarehouseId::parse(&input.warehouse_id));
         if let Some(n) = &input.notes {
             e.check("notes", bounded_text(n, 1, 1000));
         }
         let lines = price_lines(supplier, &input.lines);
-        let lines = match (lines, e.is_empty()) {
-            (Ok(l), true) => l,
-            (Ok(_), false) => return Err(e),
+        let (lines, warehouse) = match (lines, warehouse) {
+            (Ok(l), Some(w)) if e.is_empty() => (l, w),
+            (Ok(_), _) => return Err(e),
             (Err(more), _) => {
                 for f in more.into_vec() {
                     e.add(f.field, f.message);
@@ -455,7 +457,7 @@ impl PurchaseOrder {
         Ok(Self {
             id: uuid::Uuid::now_v7().to_string(),
             supplier_id: supplier.id.clone(),
-            warehouse_id: input.warehouse_id.clone(),
+            warehouse_id: warehouse.to_string(),
             currency: supplier.currency.clone(),
             total: total(&lines),
             lines,
@@ -535,7 +537,7 @@ impl PurchaseOrder {
     /// The order after `arrived` (product, units) came in.
     pub fn receiving(
         &self,
-        arrived: &[(String, i64)],
+        arrived: &[(ProductId, Quantity)],
         now: OffsetDateTime,
     ) -> Result<Self, ReceiptRefused> {
         if !matches!(
@@ -546,14 +548,15 @@ impl PurchaseOrder {
         }
         let mut next = self.next(now);
         for (product_id, units) in arrived {
+            let units = units.get();
             let line = next
                 .lines
                 .iter_mut()
-                .find(|l| l.product_id == *product_id)
-                .ok_or_else(|| ReceiptRefused::NotOnOrder(product_id.clone()))?;
+                .find(|l| l.product_id == product_id.as_str())
+                .ok_or_else(|| ReceiptRefused::NotOnOrder(product_id.to_string()))?;
             if line.received + units > line.receivable() {
                 return Err(ReceiptRefused::OverReceipt {
-                    product_id: product_id.clone(),
+                    product_id: product_id.to_string(),
                     ordered: line.quantity,
                     received: line.received,
                     acceptable: (line.receivable() - line.received).max(0),
@@ -613,11 +616,25 @@ impl ReceiptInput {
         })
     }
 
-    fn check(&self) -> Result<Vec<(String, i64)>, FieldErrors> {
+    fn check(&self) -> Result<Vec<(ProductId, Quantity)>, FieldErrors> {
         let mut e = FieldErrors::new();
+        let mut arrived = Vec::with_capacity(self.lines.len());
+        for (i, line) in self.lines.iter().enumerate() {
+            let product = e.check(
+                &format!("lines[{i}].product_id"),
+                ProductId::parse(&line.product_id)
+                    .map_err(|_| format!("no product with id '{}'", line.product_id)),
+            );
+            if let (Some(product), Ok(units)) = (product, Quantity::parse(line.quantity)) {
+                arrived.push((product, units));
+            }
+        }
+        // Repeats are found on the parsed ids: two spellings of one UUID are one product.
         check_lines(
             &mut e,
-            self.lines.iter().map(|l| (&l.product_id, l.quantity)),
+            self.lines
+                .iter()
+                .map(|l| (id_key(&l.product_id), l.quantity)),
             MAX_PO_LINES,
             Some("product_id"),
             "repeats an earlier line",
@@ -625,14 +642,7 @@ impl ReceiptInput {
         if let Some(n) = &self.note {
             e.check("note", bounded_text(n, 1, 500));
         }
-        e.finish(|| {
-            Some(
-                self.lines
-                    .iter()
-                    .map(|l| (l.product_id.clone(), l.quantity))
-                    .collect(),
-            )
-        })
+        e.finish(|| Some(arrived))
     }
 }
 
@@ -641,7 +651,7 @@ impl ReceiptInput {
 #[derive(Debug, Clone)]
 pub struct Receipt {
     input: ReceiptInput,
-    arrived: Vec<(String, i64)>,
+    arrived: Vec<(ProductId, Quantity)>,
 }
 
 impl Receipt {
@@ -651,7 +661,7 @@ impl Receipt {
     }
 
     /// Units that arrived, by product.
-    pub fn arrived(&self) -> &[(String, i64)] {
+    pub fn arrived(&self) -> &[(ProductId, Quantity)] {
         &self.arrived
     }
 }

@@ -4,6 +4,19 @@ use proptest::prelude::*;
 
 use super::*;
 
+const P1: &str = "0190a0b0-0000-7000-8000-0000000000a1";
+const P2: &str = "0190a0b0-0000-7000-8000-0000000000a2";
+const W1: &str = "0190a0b0-0000-7000-8000-0000000000b1";
+const P9: &str = "0190a0b0-0000-7000-8000-0000000000a9";
+
+/// `units` of product `id` arriving.
+fn arrived(id: &str, units: i64) -> [(ProductId, Quantity); 1] {
+    [(
+        ProductId::parse(id).unwrap(),
+        Quantity::parse(units).unwrap(),
+    )]
+}
+
 fn now() -> OffsetDateTime {
     OffsetDateTime::now_utc()
 }
@@ -40,7 +53,7 @@ fn order(lines: &[(&str, i64)]) -> PurchaseOrder {
     );
     let input = NewPurchaseOrder {
         supplier_id: "s1".into(),
-        warehouse_id: "w1".into(),
+        warehouse_id: W1.into(),
         lines: lines
             .iter()
             .map(|(p, q)| PoLineInput {
@@ -56,11 +69,11 @@ fn order(lines: &[(&str, i64)]) -> PurchaseOrder {
 
 #[test]
 fn every_transition_allowed_and_refused() {
-    let draft = order(&[("p1", 10)]);
+    let draft = order(&[(P1, 10)]);
     assert_eq!(draft.total, 1000);
     // Draft: submit or cancel; no receipts.
     assert_eq!(
-        draft.receiving(&[("p1".into(), 1)], now()),
+        draft.receiving(&arrived(P1, 1), now()),
         Err(ReceiptRefused::NotOpen(PoStatus::Draft))
     );
     assert_eq!(
@@ -72,17 +85,17 @@ fn every_transition_allowed_and_refused() {
     // Submitted: not again; cancel allowed; receipts allowed.
     assert!(submitted.submitted(now()).is_err());
     assert!(submitted.cancelled(now()).unwrap().is_some());
-    let partial = submitted.receiving(&[("p1".into(), 4)], now()).unwrap();
+    let partial = submitted.receiving(&arrived(P1, 4), now()).unwrap();
     assert_eq!(partial.status, PoStatus::PartiallyReceived);
     // Partially received: no cancel, no submit; more receipts.
     assert!(partial.cancelled(now()).is_err());
     assert!(partial.submitted(now()).is_err());
-    let full = partial.receiving(&[("p1".into(), 6)], now()).unwrap();
+    let full = partial.receiving(&arrived(P1, 6), now()).unwrap();
     assert_eq!(full.status, PoStatus::Received);
     // Received: nothing more.
     assert!(full.cancelled(now()).is_err());
     assert_eq!(
-        full.receiving(&[("p1".into(), 1)], now()),
+        full.receiving(&arrived(P1, 1), now()),
         Err(ReceiptRefused::NotOpen(PoStatus::Received))
     );
     // Cancelled: cancelling again is harmless; nothing else.
@@ -90,49 +103,49 @@ fn every_transition_allowed_and_refused() {
     assert_eq!(cancelled.cancelled(now()), Ok(None));
     assert!(cancelled.submitted(now()).is_err());
     assert_eq!(
-        cancelled.receiving(&[("p1".into(), 1)], now()),
+        cancelled.receiving(&arrived(P1, 1), now()),
         Err(ReceiptRefused::NotOpen(PoStatus::Cancelled))
     );
 }
 
 #[test]
 fn receipts_accept_the_tolerance_and_refuse_beyond_it() {
-    let po = order(&[("p1", 100), ("p2", 10)]).submitted(now()).unwrap();
+    let po = order(&[(P1, 100), (P2, 10)]).submitted(now()).unwrap();
     // 5% of 100 = 5 extra; 5% of 10 rounds down to 0.
-    let over = po.receiving(&[("p1".into(), 105)], now()).unwrap();
+    let over = po.receiving(&arrived(P1, 105), now()).unwrap();
     assert_eq!(over.status, PoStatus::PartiallyReceived, "p2 still open");
     assert_eq!(
-        po.receiving(&[("p1".into(), 106)], now()),
+        po.receiving(&arrived(P1, 106), now()),
         Err(ReceiptRefused::OverReceipt {
-            product_id: "p1".into(),
+            product_id: P1.into(),
             ordered: 100,
             received: 0,
             acceptable: 105
         })
     );
-    assert!(po.receiving(&[("p2".into(), 11)], now()).is_err());
+    assert!(po.receiving(&arrived(P2, 11), now()).is_err());
     assert_eq!(
-        po.receiving(&[("p9".into(), 1)], now()),
-        Err(ReceiptRefused::NotOnOrder("p9".into()))
+        po.receiving(&arrived(P9, 1), now()),
+        Err(ReceiptRefused::NotOnOrder(P9.into()))
     );
 }
 
 #[test]
 fn lines_need_a_price_and_are_checked_field_by_field() {
-    let s = supplier("s1", &[("p1", 250, 1)]);
+    let s = supplier("s1", &[(P1, 250, 1)]);
     let lines = vec![
         PoLineInput {
-            product_id: "p1".into(),
+            product_id: P1.into(),
             quantity: 0,
             unit_cost: None,
         },
         PoLineInput {
-            product_id: "p2".into(),
+            product_id: P2.into(),
             quantity: 1,
             unit_cost: None,
         },
         PoLineInput {
-            product_id: "p1".into(),
+            product_id: P1.into(),
             quantity: 1,
             unit_cost: Some(-1),
         },
@@ -151,7 +164,7 @@ fn lines_need_a_price_and_are_checked_field_by_field() {
     let priced = price_lines(
         &s,
         &[PoLineInput {
-            product_id: "p1".into(),
+            product_id: P1.into(),
             quantity: 3,
             unit_cost: None,
         }],

@@ -4,7 +4,8 @@
 pub const MAX_QUANTITY: i64 = 1_000_000;
 
 /// A number of units a line may ask for: 1 to [`MAX_QUANTITY`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(transparent)]
 pub struct Quantity(i64);
 
 impl Quantity {

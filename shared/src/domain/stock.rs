@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::patch::Patch;
-use super::validation::{bounded_text, canonical_uuid, check_lines};
+use super::validation::{bounded_text, canonical_uuid, check_lines, id_key};
 use super::{FieldErrors, ProductId, Quantity};
 
 pub use super::quantity::MAX_QUANTITY;
@@ -80,7 +80,8 @@ pub struct WarehousePatchInput {
 }
 
 /// A warehouse's id: a UUID, as [`Warehouse::create`] makes them.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
 pub struct WarehouseId(String);
 
 impl WarehouseId {
@@ -388,106 +389,234 @@ pub enum MovementRequest {
     },
 }
 
-/// A stock movement request that passed every check ([`MovementRequest::parse`]); the
-/// movements service takes only this.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CheckedMovement(MovementRequest);
+/// A stock movement request that passed every check ([`MovementRequest::parse`]): its ids
+/// are parsed (canonical, so two spellings of one UUID name one level), its quantities in
+/// range, its texts bounded. The movements service takes only this.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CheckedMovement {
+    product: ProductId,
+    change: StockChange,
+    reason: Option<String>,
+    reference: Option<String>,
+}
+
+/// What a checked movement does, at which warehouse(s).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum StockChange {
+    /// Goods arrived.
+    Receive {
+        warehouse: WarehouseId,
+        quantity: Quantity,
+    },
+    /// Goods left.
+    Ship {
+        warehouse: WarehouseId,
+        quantity: Quantity,
+    },
+    /// A correction.
+    Adjust {
+        warehouse: WarehouseId,
+        by: Adjustment,
+    },
+    /// A stock count.
+    Count {
+        warehouse: WarehouseId,
+        counted: Counted,
+    },
+    /// Units moved between two different warehouses.
+    Transfer {
+        from: WarehouseId,
+        to: WarehouseId,
+        quantity: Quantity,
+    },
+}
+
+/// A correction of `on_hand`: non-zero, at most [`MAX_QUANTITY`] either way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct Adjustment(i64);
+
+impl Adjustment {
+    /// Parses a signed correction.
+    pub fn parse(units: i64) -> Result<Self, String> {
+        if units != 0 && units.abs() <= MAX_QUANTITY {
+            Ok(Self(units))
+        } else {
+            Err(format!(
+                "must be non-zero and at most {MAX_QUANTITY} either way, got {units}"
+            ))
+        }
+    }
+
+    /// The signed number of units.
+    pub fn get(self) -> i64 {
+        self.0
+    }
+}
+
+/// The units a stock count found: 0 to [`MAX_COUNT`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct Counted(i64);
+
+impl Counted {
+    /// Parses a counted number of units.
+    pub fn parse(units: i64) -> Result<Self, String> {
+        if (0..=MAX_COUNT).contains(&units) {
+            Ok(Self(units))
+        } else {
+            Err(format!("must be between 0 and {MAX_COUNT}, got {units}"))
+        }
+    }
+
+    /// The number of units.
+    pub fn get(self) -> i64 {
+        self.0
+    }
+}
 
 impl CheckedMovement {
-    /// The request, as the client sent it.
-    pub fn request(&self) -> &MovementRequest {
-        &self.0
+    /// The product whose stock moves.
+    pub fn product(&self) -> &ProductId {
+        &self.product
+    }
+
+    /// What happens, where.
+    pub fn change(&self) -> &StockChange {
+        &self.change
+    }
+
+    /// Why (always present for an adjustment).
+    pub fn reason(&self) -> Option<&str> {
+        self.reason.as_deref()
+    }
+
+    /// What it belongs to.
+    pub fn reference(&self) -> Option<&str> {
+        self.reference.as_deref()
     }
 }
 
 impl MovementRequest {
-    /// Checks quantities and texts, naming each bad field.
+    /// Parses ids, quantities and texts, naming each bad field.
     pub fn parse(self) -> Result<CheckedMovement, FieldErrors> {
-        self.check()?;
-        Ok(CheckedMovement(self))
-    }
-
-    fn check(&self) -> Result<(), FieldErrors> {
         let mut e = FieldErrors::new();
-        let target = self.target();
-        if ProductId::parse(target.product_id).is_err() {
-            e.add(
-                "product_id",
-                format!("no product with id '{}'", target.product_id),
-            );
-        }
-        for (field, id) in &target.warehouses {
-            e.check(field, WarehouseId::parse(id));
-        }
-        let positive = |q: i64| Quantity::parse(q).map(|_| ());
-        let (reason, reference) = match self {
+        let (product_id, reason, reference) = match &self {
             MovementRequest::Receive {
-                quantity,
+                product_id,
                 reason,
                 reference,
                 ..
             }
             | MovementRequest::Ship {
-                quantity,
+                product_id,
                 reason,
                 reference,
                 ..
+            }
+            | MovementRequest::Count {
+                product_id,
+                reason,
+                reference,
+                ..
+            }
+            | MovementRequest::Transfer {
+                product_id,
+                reason,
+                reference,
+                ..
+            } => (product_id, reason.clone(), reference),
+            MovementRequest::Adjust {
+                product_id,
+                reason,
+                reference,
+                ..
+            } => (product_id, Some(reason.clone()), reference),
+        };
+        let product = e.check(
+            "product_id",
+            ProductId::parse(product_id).map_err(|_| format!("no product with id '{product_id}'")),
+        );
+        let warehouse =
+            |e: &mut FieldErrors, field: &str, id: &str| e.check(field, WarehouseId::parse(id));
+        let change = match &self {
+            MovementRequest::Receive {
+                warehouse_id,
+                quantity,
+                ..
             } => {
-                e.check("quantity", positive(*quantity));
-                (reason.as_deref(), reference.as_deref())
+                let w = warehouse(&mut e, "warehouse_id", warehouse_id);
+                let q = e.check("quantity", Quantity::parse(*quantity));
+                w.zip(q).map(|(warehouse, quantity)| StockChange::Receive {
+                    warehouse,
+                    quantity,
+                })
+            }
+            MovementRequest::Ship {
+                warehouse_id,
+                quantity,
+                ..
+            } => {
+                let w = warehouse(&mut e, "warehouse_id", warehouse_id);
+                let q = e.check("quantity", Quantity::parse(*quantity));
+                w.zip(q).map(|(warehouse, quantity)| StockChange::Ship {
+                    warehouse,
+                    quantity,
+                })
             }
             MovementRequest::Adjust {
+                warehouse_id,
                 quantity,
-                reason,
-                reference,
                 ..
             } => {
-                if *quantity == 0 || quantity.abs() > MAX_QUANTITY {
-                    e.add(
-                        "quantity",
-                        format!(
-                            "must be non-zero and at most {MAX_QUANTITY} either way, got {quantity}"
-                        ),
-                    );
-                }
-                (Some(reason.as_str()), reference.as_deref())
+                let w = warehouse(&mut e, "warehouse_id", warehouse_id);
+                let q = e.check("quantity", Adjustment::parse(*quantity));
+                w.zip(q)
+                    .map(|(warehouse, by)| StockChange::Adjust { warehouse, by })
             }
             MovementRequest::Count {
+                warehouse_id,
                 counted,
-                reason,
-                reference,
                 ..
             } => {
-                if !(0..=MAX_COUNT).contains(counted) {
-                    e.add(
-                        "counted",
-                        format!("must be between 0 and {MAX_COUNT}, got {counted}"),
-                    );
-                }
-                (reason.as_deref(), reference.as_deref())
+                let w = warehouse(&mut e, "warehouse_id", warehouse_id);
+                let c = e.check("counted", Counted::parse(*counted));
+                w.zip(c)
+                    .map(|(warehouse, counted)| StockChange::Count { warehouse, counted })
             }
             MovementRequest::Transfer {
-                quantity,
-                reason,
-                reference,
                 from_warehouse_id,
                 to_warehouse_id,
+                quantity,
                 ..
             } => {
-                e.check("quantity", positive(*quantity));
-                if from_warehouse_id == to_warehouse_id {
+                let from = warehouse(&mut e, "from_warehouse_id", from_warehouse_id);
+                let to = warehouse(&mut e, "to_warehouse_id", to_warehouse_id);
+                let q = e.check("quantity", Quantity::parse(*quantity));
+                if from.is_some() && from == to {
                     e.add("to_warehouse_id", "must differ from from_warehouse_id");
                 }
-                (reason.as_deref(), reference.as_deref())
+                match (from, to, q) {
+                    (Some(from), Some(to), Some(quantity)) => {
+                        Some(StockChange::Transfer { from, to, quantity })
+                    }
+                    _ => None,
+                }
             }
         };
-        if let Some(r) = reason {
-            e.check("reason", bounded_text(r, 1, 500));
-        }
-        if let Some(r) = reference {
-            e.check("reference", bounded_text(r, 1, 100));
-        }
-        e.finish(|| Some(()))
+        let reason = reason.and_then(|r| e.check("reason", bounded_text(&r, 1, 500)));
+        let reference = reference
+            .as_deref()
+            .and_then(|r| e.check("reference", bounded_text(r, 1, 100)));
+        e.finish(|| {
+            Some(CheckedMovement {
+                product: product?,
+                change: change?,
+                reason,
+                reference,
+            })
+        })
     }
 }
 
@@ -599,12 +728,34 @@ pub struct NewReservation {
 /// How long stock is held when the request does not say.
 pub const DEFAULT_HOLD_SECONDS: i64 = 900;
 
-/// A reservation request that passed every check: 1 to [`MAX_RESERVATION_LINES`] lines, each
-/// product and warehouse pair once, quantities in range, a hold time within bounds. Only
-/// [`HoldRequest::parse`] and [`HoldRequest::for_order`] make one.
+/// Units of one product at one warehouse, as a checked request names them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StockLine {
+    /// The product.
+    pub product: ProductId,
+    /// The warehouse.
+    pub warehouse: WarehouseId,
+    /// How many units.
+    pub quantity: Quantity,
+}
+
+impl StockLine {
+    /// The line as a reservation stores it.
+    pub fn stored(&self) -> ReservationLine {
+        ReservationLine {
+            product_id: self.product.to_string(),
+            warehouse_id: self.warehouse.to_string(),
+            quantity: self.quantity.get(),
+        }
+    }
+}
+
+/// A reservation request that passed every check: 1 to [`MAX_RESERVATION_LINES`] lines with
+/// parsed ids, each product and warehouse pair once, quantities in range, a hold time within
+/// bounds. Only [`HoldRequest::parse`] and [`HoldRequest::for_order`] make one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HoldRequest {
-    lines: Vec<ReservationLine>,
+    lines: Vec<StockLine>,
     hold: time::Duration,
     reference: Option<String>,
 }
@@ -612,21 +763,12 @@ pub struct HoldRequest {
 impl HoldRequest {
     /// Parses a client's request, naming each bad field.
     pub fn parse(input: &NewReservation) -> Result<Self, FieldErrors> {
-        input.check()?;
-        Ok(Self {
-            lines: input.lines.clone(),
-            hold: time::Duration::seconds(input.expires_in_seconds.unwrap_or(DEFAULT_HOLD_SECONDS)),
-            reference: input.reference.clone(),
-        })
+        input.parse()
     }
 
     /// The hold for an order's lines (already parsed and checked when the order was), for
     /// `hold`, referencing the order.
-    pub fn for_order(
-        order_id: &str,
-        lines: Vec<ReservationLine>,
-        hold: std::time::Duration,
-    ) -> Self {
+    pub fn for_order(order_id: &str, lines: Vec<StockLine>, hold: std::time::Duration) -> Self {
         Self {
             lines,
             hold: time::Duration::seconds(
@@ -637,7 +779,7 @@ impl HoldRequest {
     }
 
     /// The lines to hold.
-    pub fn lines(&self) -> &[ReservationLine] {
+    pub fn lines(&self) -> &[StockLine] {
         &self.lines
     }
 
@@ -653,13 +795,34 @@ impl HoldRequest {
 }
 
 impl NewReservation {
-    fn check(&self) -> Result<(), FieldErrors> {
+    fn parse(&self) -> Result<HoldRequest, FieldErrors> {
         let mut e = FieldErrors::new();
+        let mut lines = Vec::with_capacity(self.lines.len());
+        // Ids are reported on the fields the lookups of existing ids report on.
+        for line in &self.lines {
+            let product = e.check(
+                "product_id",
+                ProductId::parse(&line.product_id)
+                    .map_err(|_| format!("no product with id '{}'", line.product_id)),
+            );
+            let warehouse = e.check("warehouse_id", WarehouseId::parse(&line.warehouse_id));
+            if let (Some(product), Some(warehouse), Ok(quantity)) =
+                (product, warehouse, Quantity::parse(line.quantity))
+            {
+                lines.push(StockLine {
+                    product,
+                    warehouse,
+                    quantity,
+                });
+            }
+        }
+        // Repeats are found on the parsed ids: two spellings of one UUID are one level.
         check_lines(
             &mut e,
-            self.lines
-                .iter()
-                .map(|l| ((&l.product_id, &l.warehouse_id), l.quantity)),
+            self.lines.iter().map(|l| {
+                let key = (id_key(&l.product_id), id_key(&l.warehouse_id));
+                (key, l.quantity)
+            }),
             MAX_RESERVATION_LINES,
             None,
             "repeats a product and warehouse of an earlier line",
@@ -672,9 +835,18 @@ impl NewReservation {
                 format!("must be between 60 and 86400, got {s}"),
             );
         }
-        if let Some(r) = &self.reference {
-            e.check("reference", bounded_text(r, 1, 100));
-        }
-        e.finish(|| Some(()))
+        let reference = self
+            .reference
+            .as_deref()
+            .and_then(|r| e.check("reference", bounded_text(r, 1, 100)));
+        e.finish(|| {
+            Some(HoldRequest {
+                lines,
+                hold: time::Duration::seconds(
+                    self.expires_in_seconds.unwrap_or(DEFAULT_HOLD_SECONDS),
+                ),
+                reference,
+            })
+        })
     }
 }

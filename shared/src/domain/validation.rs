@@ -97,6 +97,12 @@ pub(crate) fn canonical_uuid(raw: &str) -> Option<String> {
         .map(|u| u.hyphenated().to_string())
 }
 
+/// The key a repeated-line check compares an id by: its canonical UUID text, or the raw text
+/// when it is not a UUID (that line is refused on its own field anyway).
+pub(crate) fn id_key(raw: &str) -> String {
+    canonical_uuid(raw).unwrap_or_else(|| raw.to_owned())
+}
+
 /// Checks a required, trimmed text field's length in characters.
 pub(crate) fn bounded_text(value: &str, min: usize, max: usize) -> Result<String, String> {
     let trimmed = value.trim();

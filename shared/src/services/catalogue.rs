@@ -2,6 +2,7 @@
 //! warehouse exists and is active. Unknown ids are a 422 on the field that named them.
 
 use super::AppState;
+use crate::domain::stock::WarehouseId;
 use crate::domain::{Product, ProductId};
 use crate::http::ApiError;
 use crate::http::OrMissing;
@@ -32,10 +33,14 @@ fn unknown_product(id: &str) -> ApiError {
 }
 
 /// Checks that the warehouse a request names (in `field`) exists and is active.
-pub async fn active_warehouse(state: &AppState, field: &str, id: &str) -> Result<(), ApiError> {
+pub async fn active_warehouse(
+    state: &AppState,
+    field: &str,
+    id: &WarehouseId,
+) -> Result<(), ApiError> {
     let warehouse = state
         .stock
-        .warehouse(id)
+        .warehouse(id.as_str())
         .await
         .or_missing(|| ApiError::invalid(field, format!("no warehouse with id '{id}'")))?;
     if !warehouse.active {

@@ -9,12 +9,12 @@ use time::OffsetDateTime;
 
 use super::AppState;
 use super::audit::audit;
-use super::catalogue::{active_warehouse, orderable_product};
+use super::catalogue::{active_warehouse, orderable};
 use super::commit::{after_commit, until_committed};
 use super::idempotency::IdempotentRequest;
 use crate::auth::Caller;
 use crate::domain::Product;
-use crate::domain::stock::{CheckedMovement, Movement, MovementRequest, StockLevel};
+use crate::domain::stock::{CheckedMovement, Movement, StockLevel};
 use crate::http::{ApiError, RequestMeta};
 use crate::store::Write;
 
@@ -38,14 +38,13 @@ pub async fn move_once(
     key: &str,
     movement: &CheckedMovement,
 ) -> Result<Response, ApiError> {
-    let request = movement.request();
     IdempotentRequest::run(
         state,
         caller,
         "stock-movements",
         key,
-        request,
-        |once| async move { apply(state, caller, meta, request, &once).await },
+        movement,
+        |once| async move { apply(state, caller, meta, movement, &once).await },
     )
     .await
 }
@@ -92,18 +91,23 @@ async fn apply(
     state: &AppState,
     caller: &Caller,
     meta: &RequestMeta,
-    request: &MovementRequest,
+    request: &CheckedMovement,
     once: &IdempotentRequest,
 ) -> Result<Response, ApiError> {
     let target = request.target();
-    let product = orderable_product(state, target.product_id).await?;
+    let product = orderable(state, target.product).await?;
     for (field, id) in &target.warehouses {
         active_warehouse(state, field, id).await?;
     }
     until_committed(|| async {
         let mut levels = Vec::with_capacity(target.warehouses.len());
         for (_, warehouse_id) in &target.warehouses {
-            levels.push(state.stock.level(target.product_id, warehouse_id).await?);
+            levels.push(
+                state
+                    .stock
+                    .level(target.product.as_str(), warehouse_id.as_str())
+                    .await?,
+            );
         }
         let now = OffsetDateTime::now_utc();
         let (next, movements) = request.plan(&levels, &caller.user_id, now)?;
@@ -113,7 +117,7 @@ async fn apply(
         })
         .to_string();
         let entry = audit(meta, &caller.user_id, request.action())
-            .target(target.product_id.to_owned())
+            .target(target.product.to_string())
             .detail("movements", summarize(&movements));
         let (mut others, crossings) = low_stock_writes(state, &product, &levels, &next)?;
         others.push(state.audit.put(&entry)?);

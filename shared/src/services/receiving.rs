@@ -48,9 +48,12 @@ pub async fn receive_goods(
             let mut levels = Vec::with_capacity(arrived.len());
             let mut movements = Vec::with_capacity(arrived.len());
             for (product_id, units) in arrived {
-                let level = state.stock.level(product_id, &current.warehouse_id).await?;
+                let level = state
+                    .stock
+                    .level(product_id.as_str(), &current.warehouse_id)
+                    .await?;
                 let after = level
-                    .moved(*units, now)
+                    .moved(units.get(), now)
                     .map_err(|_| ApiError::internal("receiving cannot run short"))?;
                 movements.push(Movement::between(
                     MovementKind::Receive,
@@ -83,8 +86,8 @@ pub async fn receive_goods(
                     current
                         .lines
                         .iter()
-                        .find(|l| l.product_id == *p)
-                        .map(|l| l.unit_cost * u)
+                        .find(|l| l.product_id == p.as_str())
+                        .map(|l| l.unit_cost * u.get())
                 })
                 .sum();
             let done = committed(
@@ -92,7 +95,7 @@ pub async fn receive_goods(
                 || json_response(StatusCode::CREATED, body),
             )?;
             if done.is_some() {
-                let units: i64 = arrived.iter().map(|(_, u)| u).sum();
+                let units: i64 = arrived.iter().map(|(_, u)| u.get()).sum();
                 let ns = &state.metrics_namespace;
                 emit_count(
                     ns,

@@ -7,12 +7,12 @@ use time::OffsetDateTime;
 
 use super::AppState;
 use super::audit::audit;
-use super::catalogue::{active_warehouse, orderable_product};
+use super::catalogue::{active_warehouse, orderable};
 use super::commit::{ATTEMPTS, backoff, committed, until_committed};
 use super::idempotency::IdempotentRequest;
 use super::movements::{low_stock_writes, record_low_stock};
 use crate::domain::stock::{
-    HoldRequest, Movement, MovementKind, Reservation, ReservationStatus, StockLevel,
+    HoldRequest, Movement, MovementKind, Reservation, ReservationStatus, StockLevel, StockLine,
 };
 use crate::http::{ApiError, RequestMeta};
 use crate::store::{AuditEntry, StoreError, Write};
@@ -28,8 +28,8 @@ pub async fn hold(
 ) -> Result<Reservation, ApiError> {
     let mut products = Vec::with_capacity(request.lines().len());
     for line in request.lines() {
-        products.push(orderable_product(state, &line.product_id).await?);
-        active_warehouse(state, "warehouse_id", &line.warehouse_id).await?;
+        products.push(orderable(state, &line.product).await?);
+        active_warehouse(state, "warehouse_id", &line.warehouse).await?;
     }
     let id = uuid::Uuid::now_v7().to_string();
     until_committed(|| async {
@@ -39,9 +39,9 @@ pub async fn hold(
         for (line, product) in request.lines().iter().zip(&products) {
             let level = state
                 .stock
-                .level(&line.product_id, &line.warehouse_id)
+                .level(line.product.as_str(), line.warehouse.as_str())
                 .await?;
-            let next = level.reserving(line.quantity, now)?;
+            let next = level.reserving(line.quantity.get(), now)?;
             let (writes, count) = low_stock_writes(
                 state,
                 product,
@@ -54,7 +54,7 @@ pub async fn hold(
         }
         let reservation = Reservation {
             id: id.clone(),
-            lines: request.lines().to_vec(),
+            lines: request.lines().iter().map(StockLine::stored).collect(),
             status: ReservationStatus::Held,
             expires_at: now + request.hold(),
             reference: request.reference().map(str::to_owned),

@@ -315,7 +315,7 @@ async fn over_receipt_beyond_the_tolerance_is_refused_and_writes_nothing() {
     let stranger = receipt(
         &app,
         &id,
-        json!([{"product_id": "nope", "quantity": 1}]),
+        json!([{"product_id": uuid::Uuid::now_v7().to_string(), "quantity": 1}]),
         "bad-1",
     )
     .await;

@@ -320,3 +320,19 @@ async fn parallel_ships_never_oversell_and_the_ledger_still_sums_to_on_hand() {
     assert_eq!(app.on_hand(&p, &a).await, 0);
     assert_eq!(app.ledger_sum(&p, &a).await, 0);
 }
+
+#[tokio::test]
+async fn an_id_spelled_in_capitals_moves_the_one_level_and_never_a_phantom_one() {
+    let app = TestApp::spawn().await;
+    let (p, a, _) = setup(&app).await;
+    let r = app
+        .move_stock(&receive(&p.to_uppercase(), &a.to_uppercase(), 7))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(r.body["levels"][0]["product_id"], p.as_str());
+    assert_eq!(r.body["levels"][0]["warehouse_id"], a.as_str());
+    let ship = json!({"type": "ship", "product_id": p, "warehouse_id": a, "quantity": 7});
+    assert_eq!(app.move_stock(&ship).await.status, StatusCode::CREATED);
+    assert_eq!(app.on_hand(&p, &a).await, 0);
+    assert_eq!(app.ledger_sum(&p, &a).await, 0);
+}

@@ -258,3 +258,29 @@ async fn bad_reservations_are_refused_and_write_nothing() {
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
     assert_eq!(app.table_item_count().await, before);
 }
+
+#[tokio::test]
+async fn a_reservation_naming_ids_in_capitals_holds_the_one_level_and_repeats_are_found() {
+    let app = TestApp::spawn().await;
+    let (p1, _, w) = stocked(&app).await;
+    let (upper_p, upper_w) = (p1.to_uppercase(), w.to_uppercase());
+    let r = reserve(
+        &app,
+        &json!({"lines": [{"product_id": upper_p, "warehouse_id": upper_w, "quantity": 4}]}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(r.body["lines"][0]["product_id"], p1.as_str());
+    assert_eq!(level(&app, &p1, &w).await, (10, 4));
+    let repeated = reserve(
+        &app,
+        &json!({"lines": [
+            {"product_id": p1, "warehouse_id": w, "quantity": 1},
+            {"product_id": upper_p, "warehouse_id": upper_w, "quantity": 1},
+        ]}),
+    )
+    .await;
+    assert_eq!(repeated.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(repeated.body["errors"][0]["field"], "lines[1]");
+    assert_eq!(level(&app, &p1, &w).await, (10, 4));
+}
