@@ -5,9 +5,9 @@
 use super::{Resource, StartError};
 use crate::auth::SigningKey;
 use crate::aws::AwsClients;
-use crate::config::{Config, SigningKeySource};
-use crate::payments::Payments;
-use crate::personas::Provider;
+use crate::config::{ApiKeySource, Config, PaymentCredentials, PersonasConfig, SigningKeySource};
+use crate::payments::{Payments, RazorpayClient, RazorpaySettings, WebhookSecrets};
+use crate::personas::{OpenAiProvider, OpenAiSettings, Provider};
 
 impl Resource for SigningKey {
     async fn load(config: &Config, clients: &AwsClients) -> Result<Self, StartError> {
@@ -22,24 +22,112 @@ impl Resource for Payments {
             settings: "RAZORPAY_SECRET_ARN (AWS) or RAZORPAY_KEY_ID, RAZORPAY_KEY_SECRET and \
                        RAZORPAY_WEBHOOK_SECRET (local)",
         })?;
-        Payments::load(settings, &clients.sdk)
-            .await
-            .map_err(|reason| StartError::Invalid {
-                setting: "Razorpay keys",
+        let (key_id, key_secret, webhook_secrets, secrets_from) = match &settings.credentials {
+            PaymentCredentials::Environment {
+                key_id,
+                key_secret,
+                webhook_secrets,
+            } => (
+                key_id.clone(),
+                key_secret.clone(),
+                webhook_secrets.clone(),
+                "RAZORPAY_WEBHOOK_SECRET",
+            ),
+            PaymentCredentials::SecretsManager { arn } => {
+                const SETTING: &str = "RAZORPAY_SECRET_ARN";
+                let text = secret(clients, SETTING, arn).await?;
+                let doc: RazorpaySecret =
+                    serde_json::from_str(&text).map_err(|e| StartError::Invalid {
+                        setting: SETTING,
+                        reason: format!(
+                            "the secret must be {{\"key_id\", \"key_secret\", \
+                             \"webhook_secrets\": [..]}}: {e}"
+                        ),
+                    })?;
+                (doc.key_id, doc.key_secret, doc.webhook_secrets, SETTING)
+            }
+        };
+        let razorpay = RazorpayClient::new(RazorpaySettings {
+            base_url: settings.base_url.clone(),
+            key_id,
+            key_secret,
+            timeout: settings.timeout,
+        })
+        .map_err(|e| StartError::Invalid {
+            setting: "RAZORPAY_BASE_URL",
+            reason: e.to_string(),
+        })?;
+        let webhook_secrets =
+            WebhookSecrets::new(webhook_secrets).map_err(|reason| StartError::Invalid {
+                setting: secrets_from,
                 reason,
-            })
+            })?;
+        Ok(Payments {
+            razorpay,
+            webhook_secrets,
+        })
     }
+}
+
+/// The Razorpay secret's document in Secrets Manager.
+#[derive(serde::Deserialize)]
+struct RazorpaySecret {
+    key_id: String,
+    key_secret: String,
+    webhook_secrets: Vec<String>,
 }
 
 impl Resource for Provider {
     async fn load(config: &Config, clients: &AwsClients) -> Result<Self, StartError> {
-        Provider::load(&config.personas, &clients.sdk)
-            .await
-            .map_err(|reason| StartError::Invalid {
-                setting: "PERSONAS_PROVIDER",
-                reason,
-            })
+        let PersonasConfig::OpenAi {
+            base_url,
+            model,
+            api_key,
+            budget,
+        } = &config.personas
+        else {
+            return Ok(Provider::Template);
+        };
+        let api_key = match api_key {
+            ApiKeySource::Value(v) => v.clone(),
+            ApiKeySource::SecretsManager(arn) => {
+                secret(clients, "PERSONAS_API_KEY_SECRET_ARN", arn)
+                    .await?
+                    .trim()
+                    .to_owned()
+            }
+        };
+        let provider = OpenAiProvider::new(OpenAiSettings {
+            base_url: base_url.clone(),
+            model: model.clone(),
+            api_key,
+            budget: *budget,
+            attempt_timeout: (*budget).min(std::time::Duration::from_secs(20)),
+        })
+        .map_err(|reason| StartError::Invalid {
+            setting: "PERSONAS_OPENAI_BASE_URL",
+            reason,
+        })?;
+        Ok(Provider::OpenAi(provider))
     }
+}
+
+/// The string value of the Secrets Manager secret `arn`, which `setting` names.
+async fn secret(
+    clients: &AwsClients,
+    setting: &'static str,
+    arn: &str,
+) -> Result<String, StartError> {
+    let invalid = |reason: String| StartError::Invalid { setting, reason };
+    aws_sdk_secretsmanager::Client::new(&clients.sdk)
+        .get_secret_value()
+        .secret_id(arn)
+        .send()
+        .await
+        .map_err(|e| invalid(format!("reading the secret: {e}")))?
+        .secret_string()
+        .map(str::to_owned)
+        .ok_or_else(|| invalid("the secret has no string value".into()))
 }
 
 /// The search function's copy of the published index, loaded on its first query.
@@ -76,21 +164,12 @@ pub async fn load_signing_key(
             SigningKey::from_pkcs8(kid.as_str(), &der).map_err(invalid)?
         }
         Some(SigningKeySource::SecretsManager { arn }) => {
-            let invalid = |reason: String| StartError::Invalid {
-                setting: "AUTH_SIGNING_KEY_SECRET_ARN",
+            const SETTING: &str = "AUTH_SIGNING_KEY_SECRET_ARN";
+            let text = secret(clients, SETTING, arn).await?;
+            SigningKey::from_secret_json(&text).map_err(|reason| StartError::Invalid {
+                setting: SETTING,
                 reason,
-            };
-            let secrets = aws_sdk_secretsmanager::Client::new(&clients.sdk);
-            let value = secrets
-                .get_secret_value()
-                .secret_id(arn)
-                .send()
-                .await
-                .map_err(|e| invalid(format!("reading the secret: {e}")))?;
-            let text = value
-                .secret_string()
-                .ok_or_else(|| invalid("the secret has no string value".into()))?;
-            SigningKey::from_secret_json(text).map_err(invalid)?
+            })?
         }
     };
     if config.jwks.key(key.kid()).is_none() {

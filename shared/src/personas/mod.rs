@@ -74,43 +74,6 @@ pub enum Provider {
 }
 
 impl Provider {
-    /// The provider `config` names, reading its API key from Secrets Manager if need be.
-    pub async fn load(
-        config: &crate::config::PersonasConfig,
-        sdk: &aws_config::SdkConfig,
-    ) -> Result<Self, String> {
-        use crate::config::{ApiKeySource, PersonasConfig};
-        let PersonasConfig::OpenAi {
-            base_url,
-            model,
-            api_key,
-            budget,
-        } = config
-        else {
-            return Ok(Provider::Template);
-        };
-        let api_key = match api_key {
-            ApiKeySource::Value(v) => v.clone(),
-            ApiKeySource::SecretsManager(arn) => aws_sdk_secretsmanager::Client::new(sdk)
-                .get_secret_value()
-                .secret_id(arn)
-                .send()
-                .await
-                .map_err(|e| format!("reading the persona provider's API key: {e}"))?
-                .secret_string()
-                .ok_or("the persona provider's API key secret has no string value")?
-                .trim()
-                .to_owned(),
-        };
-        Ok(Provider::OpenAi(OpenAiProvider::new(OpenAiSettings {
-            base_url: base_url.clone(),
-            model: model.clone(),
-            api_key,
-            budget: *budget,
-            attempt_timeout: (*budget).min(std::time::Duration::from_secs(20)),
-        })?))
-    }
-
     /// The provider's name as stored.
     pub fn name(&self) -> &'static str {
         match self {

@@ -27,6 +27,7 @@ mod routing;
 mod search_api;
 mod search_index;
 mod search_indexer;
+mod start_up;
 mod stock_dashboard;
 mod stock_low_stock;
 mod stock_movements;
