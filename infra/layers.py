@@ -4,8 +4,9 @@
 It reads every `.rs` file of `shared` and of each function crate, turns each file into a
 module (`shared/src/store/orders.rs` is `store::orders`; `x_test.rs` is `x::tests`, the module
 it is declared as),
-and follows every `crate::` and `super::` path, in `use` trees and inline, to the module that
-defines what it names (through `pub use` re-exports). Then it fails when
+and follows every `crate::` and `super::` path, in `use` trees and inline (also through a
+module a `use` binds, `use crate::store as st; st::keys::X`), to the module the path names
+and, through `pub use` re-exports, to the module that defines the item. Then it fails when
 
 * two modules that do not contain one another depend on each other, directly or through
   others (an import cycle; a `mod.rs` and its own children are one unit, as Rust intends),
@@ -98,6 +99,11 @@ def module_of(src, path):
 
 def use_paths(tree, prefix=()):
     """Expands a `use` tree (`a::{b, c::{d as e}}`) into its paths."""
+    return [path for path, _ in use_bindings(tree, prefix)]
+
+
+def use_bindings(tree, prefix=()):
+    """Expands a `use` tree into (path, the name it binds: its alias or its last segment)."""
     tree = tree.strip()
     if not tree:
         return []
@@ -117,10 +123,14 @@ def use_paths(tree, prefix=()):
         items.append(body[start:])
         paths = []
         for item in items:
-            paths += use_paths(item, prefix + tuple(head))
+            paths += use_bindings(item, prefix + tuple(head))
         return paths
+    alias = re.search(r"\s+as\s+(\w+)$", tree)
     tree = re.sub(r"\s+as\s+\w+$", "", tree)
-    return [prefix + tuple(s for s in tree.split("::") if s)]
+    path = prefix + tuple(s for s in tree.split("::") if s)
+    if path and path[-1] == "self":
+        path = path[:-1]
+    return [(path, alias.group(1) if alias else (path[-1] if path else ""))]
 
 
 class Crate:
@@ -135,19 +145,30 @@ class Crate:
                 (path, strip(path.read_text()))
             )
         self.modules = set(self.files)
-        self.reexports = {}  # module -> {name: child module}
+        self.reexports = {}  # module -> {name: the path it re-exports, relative to module}
         for module, texts in self.files.items():
             names = {}
             for _, text in texts:
-                for m in re.finditer(r"\bpub\s+use\s+([^;]+);", text):
-                    for p in use_paths(m.group(1)):
-                        if p and p[0] not in ("crate", "super", "self") and module + (p[0],) in self.modules:
-                            names[p[-1]] = module + (p[0],)
+                for m in re.finditer(r"\bpub(?:\([^)]*\))?\s+use\s+([^;]+);", text):
+                    for p, local in use_bindings(m.group(1)):
+                        if not p:
+                            continue
+                        if p[0] not in ("crate", "super", "self"):
+                            if module + (p[0],) not in self.modules:
+                                continue
+                            p = ("self",) + p
+                        names[local] = p
             self.reexports[module] = names
 
-    def resolve(self, module, path):
-        """The module that defines what `path` (written in `module`) names, or None."""
-        if not path:
+    def resolve(self, module, path, follow=True):
+        """The module that defines what `path` (written in `module`) names, or None; with
+        `follow=False`, the module the path itself names (before any `pub use`)."""
+        found = self.walk(module, path, 0, follow)
+        return found and found[0]
+
+    def walk(self, module, path, depth=0, follow=True):
+        """(the module reached, whether every segment of `path` was a module on the way)."""
+        if not path or depth > 20:
             return None
         if path[0] == "crate":
             here, rest = (), list(path[1:])
@@ -163,27 +184,43 @@ class Crate:
             if here + (rest[0],) in self.modules:
                 here = here + (rest[0],)
                 rest.pop(0)
-            elif rest[0] in self.reexports.get(here, {}):
-                here = self.reexports[here][rest[0]]
+            elif follow and rest[0] in self.reexports.get(here, {}):
+                target = self.walk(here, self.reexports[here][rest[0]], depth + 1)
+                if target is None:
+                    break
                 rest.pop(0)
+                here = target[0]
+                if not target[1]:
+                    return here, False
             else:
                 break
-        return here
+        return here, not rest
 
     def edges(self):
         found = {}
         for module, texts in self.files.items():
             for path, text in texts:
-                paths = []
+                paths, aliases = [], {}
                 for m in re.finditer(r"\buse\s+([^;]+);", text):
-                    paths += use_paths(m.group(1))
-                for m in re.finditer(r"\b(crate|super)((?:::\w+)+)", text):
-                    paths.append((m.group(1),) + tuple(s for s in m.group(2).split("::") if s))
+                    for p, local in use_bindings(m.group(1)):
+                        paths.append(p)
+                        reached = self.walk(module, p)
+                        if reached and reached[1] and local not in ("crate", "super", "self"):
+                            aliases[local] = reached[0]  # `use crate::store;` binds `store`
+                for m in re.finditer(r"(?<![\w:])(\w+)((?:::\w+)+)", text):
+                    first = m.group(1)
+                    rest = tuple(s for s in m.group(2).split("::") if s)
+                    if first in ("crate", "super"):
+                        paths.append((first,) + rest)
+                    elif first in aliases:
+                        paths.append(("crate",) + aliases[first] + rest)
                 for p in paths:
-                    target = self.resolve(module, p)
-                    if target is None or target == module:
-                        continue
-                    found.setdefault((module, target), path)
+                    # Both the module a path names and the one that defines the item: a
+                    # re-export does not hide whom a file depends on.
+                    for target in {self.resolve(module, p), self.resolve(module, p, False)}:
+                        if target is None or target == module:
+                            continue
+                        found.setdefault((module, target), path)
         return found
 
 

@@ -9,31 +9,44 @@ use axum::response::Response;
 use crate::http::{ApiError, json_response};
 use crate::store::StoreError;
 
-/// How many times a movement is recomputed after losing a race for its level.
+/// How many times a change is recomputed after losing a race.
 pub const ATTEMPTS: u32 = 20;
 
 /// Runs `attempt` until it commits: `Ok(None)` means it lost a race for a level and is tried
 /// again on fresh reads, with a growing, jittered pause.
-pub async fn until_committed<T, F, Fut>(mut attempt: F) -> Result<T, ApiError>
+pub async fn until_committed<T, F, Fut>(attempt: F) -> Result<T, ApiError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<Option<T>, ApiError>>,
+{
+    contending_for("stock level", attempt).await
+}
+
+/// [`until_committed`] for writes that race for something else than a level: `contended`
+/// names it in the 503 answered after [`ATTEMPTS`] lost races.
+pub async fn contending_for<T, F, Fut>(
+    contended: &'static str,
+    mut attempt: F,
+) -> Result<T, ApiError>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<Option<T>, ApiError>>,
 {
     for round in 0..ATTEMPTS {
-        if let Some(response) = attempt().await? {
-            return Ok(response);
+        if let Some(done) = attempt().await? {
+            return Ok(done);
         }
         tokio::time::sleep(backoff(round)).await;
     }
     Err(ApiError::Unavailable {
-        dependency: "stock level",
-        source: "too many concurrent changes to one level".into(),
+        dependency: contended,
+        source: format!("too many concurrent changes to one {contended}").into(),
     })
 }
 
 /// "Full jitter" backoff: a random pause up to 5 ms doubling per round, capped at 160 ms, so
 /// writers that collided spread out instead of colliding again in step.
-pub fn backoff(round: u32) -> Duration {
+fn backoff(round: u32) -> Duration {
     let cap = 5u64.saturating_mul(1 << round.min(5));
     let random = u64::from(u16::from_le_bytes([
         uuid::Uuid::new_v4().as_bytes()[0],

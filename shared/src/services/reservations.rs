@@ -8,14 +8,17 @@ use time::OffsetDateTime;
 use super::AppState;
 use super::audit::audit;
 use super::catalogue::{active_warehouse, orderable};
-use super::commit::{ATTEMPTS, backoff, committed, until_committed};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use super::commit::{committed, until_committed};
 use super::idempotency::IdempotentRequest;
 use super::movements::{low_stock_writes, record_low_stock};
 use crate::domain::stock::{
-    HoldRequest, Movement, MovementKind, Reservation, ReservationStatus, StockLevel, StockLine,
+    HoldRequest, Movement, MovementKind, Reservation, ReservationLine, ReservationStatus,
+    StockLevel, StockLine,
 };
 use crate::http::{ApiError, RequestMeta};
-use crate::store::{AuditEntry, StoreError, Write};
+use crate::store::{AuditEntry, Write};
 
 /// Holds the request's stock (all lines or none) for `actor`; with `once`, records the answer
 /// under its idempotency key in the same transaction.
@@ -85,24 +88,38 @@ pub async fn hold(
     .await
 }
 
-/// The levels after giving a held reservation's stock back, computed from levels read now.
-pub async fn release_levels(
+/// The level of each line of `reservation`, read now, with the line.
+async fn held_levels<'r>(
     state: &AppState,
-    reservation: &Reservation,
-    now: OffsetDateTime,
-) -> Result<Vec<(u64, StockLevel)>, ApiError> {
+    reservation: &'r Reservation,
+) -> Result<Vec<(StockLevel, &'r ReservationLine)>, ApiError> {
     let mut levels = Vec::with_capacity(reservation.lines.len());
     for line in &reservation.lines {
         let level = state
             .stock
             .level(&line.product_id, &line.warehouse_id)
             .await?;
-        let next = level
-            .reserving(-line.quantity, now)
-            .map_err(|_| ApiError::internal("releasing a reservation cannot run short"))?;
-        levels.push((level.version, next));
+        levels.push((level, line));
     }
     Ok(levels)
+}
+
+/// The levels after giving a held reservation's stock back, computed from levels read now.
+pub async fn release_levels(
+    state: &AppState,
+    reservation: &Reservation,
+    now: OffsetDateTime,
+) -> Result<Vec<(u64, StockLevel)>, ApiError> {
+    held_levels(state, reservation)
+        .await?
+        .into_iter()
+        .map(|(level, line)| {
+            let next = level
+                .reserving(-line.quantity, now)
+                .map_err(|_| ApiError::internal("releasing a reservation cannot run short"))?;
+            Ok((level.version, next))
+        })
+        .collect()
 }
 
 /// The levels and ship movements that turn a held reservation into shipments.
@@ -112,13 +129,13 @@ pub async fn ship_levels(
     actor: &str,
     now: OffsetDateTime,
 ) -> Result<(Vec<(u64, StockLevel)>, Vec<Movement>), ApiError> {
+    let reference = reservation
+        .reference
+        .clone()
+        .unwrap_or_else(|| format!("reservation:{}", reservation.id));
     let mut levels = Vec::with_capacity(reservation.lines.len());
     let mut movements = Vec::with_capacity(reservation.lines.len());
-    for line in &reservation.lines {
-        let level = state
-            .stock
-            .level(&line.product_id, &line.warehouse_id)
-            .await?;
+    for (level, line) in held_levels(state, reservation).await? {
         let next = level.shipping_reserved(line.quantity, now);
         movements.push(Movement::between(
             MovementKind::Ship,
@@ -126,12 +143,7 @@ pub async fn ship_levels(
             &next,
             actor,
             Some("reservation committed".into()),
-            Some(
-                reservation
-                    .reference
-                    .clone()
-                    .unwrap_or_else(|| format!("reservation:{}", reservation.id)),
-            ),
+            Some(reference.clone()),
         ));
         levels.push((level.version, next));
     }
@@ -160,29 +172,25 @@ pub async fn release_held(
     action: &str,
     meta: &RequestMeta,
 ) -> Result<Reservation, ApiError> {
-    let mut current = held.clone();
-    for _ in 0..ATTEMPTS {
+    // The first round releases what the caller read; later rounds read it again.
+    let reread = AtomicBool::new(false);
+    until_committed(|| async {
+        let current = if reread.swap(true, Ordering::Relaxed) {
+            state.stock.reservation(&held.id).await?
+        } else {
+            held.clone()
+        };
         if current.status != ReservationStatus::Held {
-            return Ok(current);
+            return Ok(Some(current));
         }
         let now = OffsetDateTime::now_utc();
         let levels = release_levels(state, &current, now).await?;
         let next = current.settled(ReservationStatus::Released, now);
         let entry = audit(meta, actor, action).target(current.id.clone());
         let others = rewrite(state, &current, &next, &entry)?;
-        match state.stock.commit(&levels, &[], others).await {
-            Ok(()) => return Ok(next),
-            Err(StoreError::VersionMismatch) => {
-                tokio::time::sleep(backoff(0)).await;
-                current = state.stock.reservation(&current.id).await?;
-            }
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(ApiError::Unavailable {
-        dependency: "stock level",
-        source: "too many concurrent changes while releasing a reservation".into(),
+        committed(state.stock.commit(&levels, &[], others).await, || next)
     })
+    .await
 }
 
 /// Releases every reservation whose hold ended before `now` (the scheduled sweep); returns

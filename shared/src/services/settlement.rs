@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 use super::AppState;
 use super::audit::audit;
 use super::catalogue::orderable_product;
-use super::commit::{ATTEMPTS, backoff, committed};
+use super::commit::{committed, contending_for};
 use super::movements::{low_stock_writes, record_low_stock};
 use super::reservations::{release_levels, ship_levels};
 use crate::domain::order::{Concern, Order, Outcome, StockState};
@@ -73,7 +73,7 @@ pub async fn settle(
     delivery: Option<&(dyn Fn() -> Result<Write, StoreError> + Sync)>,
     decide: impl Fn(&Order, OffsetDateTime) -> Result<Outcome, ApiError> + Send + Sync,
 ) -> Result<Settlement, ApiError> {
-    for round in 0..ATTEMPTS {
+    contending_for("order", || async {
         let current = load_order(state, order_id).await?;
         let now = OffsetDateTime::now_utc();
         let outcome = decide(&current, now)?;
@@ -90,30 +90,23 @@ pub async fn settle(
                     Err(e) => return Err(e.into()),
                 }
             }
-            return Ok(Settlement::Unchanged(Box::new(current)));
+            return Ok(Some(Settlement::Unchanged(Box::new(current))));
         };
         writes.extend(plan.others);
         let result = state
             .stock
             .commit(&plan.levels, &plan.movements, writes)
             .await;
-        match result {
-            Err(StoreError::Duplicate(Uniqueness::WebhookDelivery)) => {
-                return Ok(Settlement::DuplicateDelivery);
-            }
-            other => {
-                if committed(other, || ())?.is_some() {
-                    record(state, &current, &plan.next, plan.concern, plan.crossings);
-                    return Ok(Settlement::Changed(Box::new(plan.next)));
-                }
-            }
+        if let Err(StoreError::Duplicate(Uniqueness::WebhookDelivery)) = result {
+            return Ok(Some(Settlement::DuplicateDelivery));
         }
-        tokio::time::sleep(backoff(round)).await;
-    }
-    Err(ApiError::Unavailable {
-        dependency: "order",
-        source: "too many concurrent changes to one order".into(),
+        let done = committed(result, || ())?;
+        if done.is_some() {
+            record(state, &current, &plan.next, plan.concern, plan.crossings);
+        }
+        Ok(done.map(|()| Settlement::Changed(Box::new(plan.next))))
     })
+    .await
 }
 
 /// A decision turned into writes.
