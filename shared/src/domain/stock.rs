@@ -538,61 +538,69 @@ impl MovementRequest {
             "product_id",
             ProductId::parse(product_id).map_err(|_| format!("no product with id '{product_id}'")),
         );
-        let warehouse =
-            |e: &mut FieldErrors, field: &str, id: &str| e.check(field, WarehouseId::parse(id));
         let change = match &self {
             MovementRequest::Receive {
                 warehouse_id,
                 quantity,
                 ..
-            } => {
-                let w = warehouse(&mut e, "warehouse_id", warehouse_id);
-                let q = e.check("quantity", Quantity::parse(*quantity));
-                w.zip(q).map(|(warehouse, quantity)| StockChange::Receive {
-                    warehouse,
-                    quantity,
-                })
             }
-            MovementRequest::Ship {
+            | MovementRequest::Ship {
                 warehouse_id,
                 quantity,
                 ..
             } => {
-                let w = warehouse(&mut e, "warehouse_id", warehouse_id);
-                let q = e.check("quantity", Quantity::parse(*quantity));
-                w.zip(q).map(|(warehouse, quantity)| StockChange::Ship {
-                    warehouse,
-                    quantity,
-                })
+                let receive = matches!(self, MovementRequest::Receive { .. });
+                let make = move |warehouse, quantity| match receive {
+                    true => StockChange::Receive {
+                        warehouse,
+                        quantity,
+                    },
+                    false => StockChange::Ship {
+                        warehouse,
+                        quantity,
+                    },
+                };
+                at(
+                    &mut e,
+                    warehouse_id,
+                    "quantity",
+                    Quantity::parse(*quantity),
+                    make,
+                )
             }
             MovementRequest::Adjust {
                 warehouse_id,
                 quantity,
                 ..
-            } => {
-                let w = warehouse(&mut e, "warehouse_id", warehouse_id);
-                let q = e.check("quantity", Adjustment::parse(*quantity));
-                w.zip(q)
-                    .map(|(warehouse, by)| StockChange::Adjust { warehouse, by })
-            }
+            } => at(
+                &mut e,
+                warehouse_id,
+                "quantity",
+                Adjustment::parse(*quantity),
+                |w, by| StockChange::Adjust { warehouse: w, by },
+            ),
             MovementRequest::Count {
                 warehouse_id,
                 counted,
                 ..
-            } => {
-                let w = warehouse(&mut e, "warehouse_id", warehouse_id);
-                let c = e.check("counted", Counted::parse(*counted));
-                w.zip(c)
-                    .map(|(warehouse, counted)| StockChange::Count { warehouse, counted })
-            }
+            } => at(
+                &mut e,
+                warehouse_id,
+                "counted",
+                Counted::parse(*counted),
+                |w, c| StockChange::Count {
+                    warehouse: w,
+                    counted: c,
+                },
+            ),
             MovementRequest::Transfer {
                 from_warehouse_id,
                 to_warehouse_id,
                 quantity,
                 ..
             } => {
-                let from = warehouse(&mut e, "from_warehouse_id", from_warehouse_id);
-                let to = warehouse(&mut e, "to_warehouse_id", to_warehouse_id);
+                let from = e.check("from_warehouse_id", WarehouseId::parse(from_warehouse_id));
+                let to = e.check("to_warehouse_id", WarehouseId::parse(to_warehouse_id));
                 let q = e.check("quantity", Quantity::parse(*quantity));
                 if from.is_some() && from == to {
                     e.add("to_warehouse_id", "must differ from from_warehouse_id");
@@ -618,6 +626,20 @@ impl MovementRequest {
             })
         })
     }
+}
+
+/// A change at the one warehouse `id` names, of an amount parsed for `field`; `None` when
+/// either does not parse (the error is recorded).
+fn at<T>(
+    e: &mut FieldErrors,
+    id: &str,
+    field: &str,
+    amount: Result<T, String>,
+    make: impl FnOnce(WarehouseId, T) -> StockChange,
+) -> Option<StockChange> {
+    let warehouse = e.check("warehouse_id", WarehouseId::parse(id));
+    let amount = e.check(field, amount);
+    warehouse.zip(amount).map(|(w, a)| make(w, a))
 }
 
 /// Most lines one reservation may hold (each line is two writes of one transaction).
