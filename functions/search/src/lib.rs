@@ -99,7 +99,7 @@ fn parse(p: SearchParams) -> Result<SearchQuery, ApiError> {
         e.add("limit", format!("must be between 1 and 50, got {limit}"));
     }
     let offset = p.offset.unwrap_or(0);
-    if offset + limit > MAX_WINDOW {
+    if offset.checked_add(limit).is_none_or(|end| end > MAX_WINDOW) {
         e.add(
             "offset",
             format!("offset + limit must be at most {MAX_WINDOW}; narrow the search"),
@@ -151,7 +151,7 @@ async fn search(
     let query = parse(params)?;
     let catalogue = catalogue(&state).await?;
     let results = catalogue.search(&query).map_err(ApiError::internal)?;
-    let next = query.offset + results.hits.len();
+    let next = query.offset.saturating_add(results.hits.len());
     let body = json!({
         "query": query.text,
         "total": results.total,

@@ -86,10 +86,12 @@ async fn dashboard(
             };
             let value = level.on_hand.saturating_mul(product.price.amount_minor);
             for t in [&mut here, &mut totals] {
-                t.0 += level.on_hand;
-                t.1 += level.reserved;
-                *t.2.entry(product.price.currency.as_str().to_owned())
-                    .or_default() += value;
+                t.0 = t.0.saturating_add(level.on_hand);
+                t.1 = t.1.saturating_add(level.reserved);
+                let sum =
+                    t.2.entry(product.price.currency.as_str().to_owned())
+                        .or_default();
+                *sum = sum.saturating_add(value);
             }
             if level.available() <= i64::from(product.reorder_level) && !product.archived {
                 low_stock.push(json!({

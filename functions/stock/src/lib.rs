@@ -22,7 +22,10 @@ use serde_json::json;
 use time::OffsetDateTime;
 
 use shared::auth::can::{ManageWarehouses, MoveStock, ReadStock};
-use shared::domain::stock::{MovementRequest, NewWarehouseInput, Warehouse, WarehousePatchInput};
+use shared::domain::ProductId;
+use shared::domain::stock::{
+    MovementRequest, NewWarehouseInput, Warehouse, WarehouseId, WarehousePatchInput,
+};
 use shared::http::OrMissing;
 use shared::http::{
     ApiError, ApiJson, ApiPath, ApiQuery, Authorized, IdempotencyKey, IfMatch, Page, PageParams,
@@ -151,15 +154,15 @@ async fn list_levels(
         limit: query.limit,
         cursor: query.cursor,
     };
-    let listing = match (query.product_id, query.warehouse_id) {
+    let listing = match stock_ids(query.product_id, query.warehouse_id)? {
         (Some(p), Some(w)) => {
-            let level = state.stock.level(&p, &w).await?;
+            let level = state.stock.level(p.as_str(), w.as_str()).await?;
             return Ok(
                 Json(json!({"items": [level_view(&level)], "next_cursor": null})).into_response(),
             );
         }
-        (Some(p), None) => LevelListing::Product(p),
-        (None, Some(w)) => LevelListing::Warehouse(w),
+        (Some(p), None) => LevelListing::Product(p.to_string()),
+        (None, Some(w)) => LevelListing::Warehouse(w.to_string()),
         (None, None) => {
             return Err(ApiError::invalid(
                 "product_id",
@@ -174,6 +177,23 @@ async fn list_levels(
     Ok(Page::response(
         levels.iter().map(level_view).collect(),
         next,
+    ))
+}
+
+/// The product and warehouse a stock query names, parsed (so `ABC…` and `abc…` read the same
+/// level), or a 422 naming the malformed one.
+fn stock_ids(
+    product: Option<String>,
+    warehouse: Option<String>,
+) -> Result<(Option<ProductId>, Option<WarehouseId>), ApiError> {
+    let invalid = |field: &'static str| move |message| ApiError::invalid(field, message);
+    Ok((
+        product
+            .map(|p| ProductId::parse(&p).map_err(invalid("product_id")))
+            .transpose()?,
+        warehouse
+            .map(|w| WarehouseId::parse(&w).map_err(invalid("warehouse_id")))
+            .transpose()?,
     ))
 }
 
@@ -199,9 +219,10 @@ async fn list_movements(
             "give product_id, warehouse_id or both",
         ));
     }
+    let (product, warehouse) = stock_ids(query.product_id, query.warehouse_id)?;
     let filter = LedgerFilter {
-        product_id: query.product_id,
-        warehouse_id: query.warehouse_id,
+        product_id: product.map(|p| p.to_string()),
+        warehouse_id: warehouse.map(|w| w.to_string()),
         from: shared::http::time_param("from", query.from.as_deref())?,
         to: shared::http::time_param("to", query.to.as_deref())?,
     };

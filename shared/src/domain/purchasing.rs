@@ -226,7 +226,10 @@ impl Supplier {
 
     /// What it charges for `product_id`, if it sells it.
     pub fn offer(&self, product_id: &str) -> Option<&SupplierProduct> {
-        self.products.iter().find(|p| p.product_id == product_id)
+        let wanted = id_key(product_id);
+        self.products
+            .iter()
+            .find(|p| id_key(&p.product_id) == wanted)
     }
 }
 
@@ -374,14 +377,16 @@ pub fn price_lines(supplier: &Supplier, lines: &[PoLineInput]) -> Result<Vec<PoL
     let mut e = FieldErrors::new();
     check_lines(
         &mut e,
-        lines.iter().map(|l| (&l.product_id, l.quantity)),
+        lines.iter().map(|l| (id_key(&l.product_id), l.quantity)),
         MAX_PO_LINES,
         Some("product_id"),
         "repeats an earlier line",
     );
     let mut priced = Vec::with_capacity(lines.len());
     for (i, l) in lines.iter().enumerate() {
-        let cost = match (l.unit_cost, supplier.offer(&l.product_id)) {
+        // Stored canonical, so receipts (parsed into `ProductId`s) find the line.
+        let product_id = id_key(&l.product_id);
+        let cost = match (l.unit_cost, supplier.offer(&product_id)) {
             (Some(c), _) => e.check(&format!("lines[{i}].unit_cost"), check_price_amount(c)),
             (None, Some(offer)) => Some(offer.unit_cost),
             (None, None) => {
@@ -394,7 +399,7 @@ pub fn price_lines(supplier: &Supplier, lines: &[PoLineInput]) -> Result<Vec<PoL
         };
         if let Some(unit_cost) = cost {
             priced.push(PoLine {
-                product_id: l.product_id.clone(),
+                product_id,
                 quantity: l.quantity,
                 unit_cost,
                 received: 0,

@@ -6,10 +6,12 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::{self, Next};
+use axum::response::IntoResponse;
 use axum::response::Response;
 use http::{HeaderName, HeaderValue, Method, header};
 use lambda_http::RequestExt;
 use lambda_http::request::RequestContext;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tracing::Instrument;
 
@@ -67,11 +69,24 @@ pub fn service(router: Router, settings: HttpSettings) -> Router {
     let router = router
         .fallback(|| async { ApiError::NotFound("no such route".into()) })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(CatchPanicLayer::custom(panicked))
         .layer(middleware::from_fn_with_state(settings, observe));
     match cors {
         Some(cors) => router.layer(cors),
         None => router,
     }
+}
+
+/// The answer to a request whose handler panicked: a problem+json 500 like any other internal
+/// error (the request id is in its header), with the panic logged in the request's span.
+fn panicked(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let message = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".into());
+    tracing::error!(panic = %message, "handler panicked");
+    ApiError::internal(format!("handler panicked: {message}")).into_response()
 }
 
 fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
@@ -187,5 +202,53 @@ fn secure(response: &mut Response, request_id: &str) {
     }
     if let Ok(v) = HeaderValue::from_str(request_id) {
         headers.insert(X_REQUEST_ID.clone(), v);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+
+    #[tokio::test]
+    async fn a_panicking_handler_answers_a_problem_500_with_the_request_id() {
+        let router = Router::new().route(
+            "/boom",
+            axum::routing::get(|| async {
+                let offset: usize = usize::MAX;
+                let _ = std::hint::black_box(offset)
+                    .checked_add(1)
+                    .expect("overflow");
+                ApiError::internal("unreachable")
+            }),
+        );
+        let app = service(
+            router,
+            HttpSettings {
+                service: "test",
+                metrics_namespace: "Test".into(),
+                cors_allowed_origins: Vec::new(),
+            },
+        );
+        let request = Request::builder()
+            .uri("/boom")
+            .header(&X_REQUEST_ID, "req-42")
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let response = app.oneshot(request).await.unwrap();
+        assert_eq!(response.status(), http::StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(response.headers()[&X_REQUEST_ID], "req-42");
+        assert_eq!(
+            response.headers()[header::CONTENT_TYPE],
+            "application/problem+json"
+        );
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        let problem: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(problem["status"], 500);
+        assert!(
+            !problem.to_string().contains("overflow"),
+            "the panic message stays in the log: {problem}"
+        );
     }
 }

@@ -38,6 +38,14 @@ pub enum StartError {
         /// Why it cannot be used.
         reason: String,
     },
+    /// An HTTP client could not be built (no setting is at fault: the runtime's TLS set-up is).
+    #[error("building the {client} HTTP client: {reason}")]
+    Client {
+        /// Whose client.
+        client: &'static str,
+        /// Why it failed.
+        reason: String,
+    },
 }
 
 /// Something only one function holds, loaded once at start-up.

@@ -53,8 +53,8 @@ impl Resource for Payments {
             key_secret,
             timeout: settings.timeout,
         })
-        .map_err(|e| StartError::Invalid {
-            setting: "RAZORPAY_BASE_URL",
+        .map_err(|e| StartError::Client {
+            client: "Razorpay",
             reason: e.to_string(),
         })?;
         let webhook_secrets =
@@ -104,8 +104,8 @@ impl Resource for Provider {
             budget: *budget,
             attempt_timeout: (*budget).min(std::time::Duration::from_secs(20)),
         })
-        .map_err(|reason| StartError::Invalid {
-            setting: "PERSONAS_OPENAI_BASE_URL",
+        .map_err(|reason| StartError::Client {
+            client: "persona provider",
             reason,
         })?;
         Ok(Provider::OpenAi(provider))

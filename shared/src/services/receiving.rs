@@ -87,9 +87,9 @@ pub async fn receive_goods(
                         .lines
                         .iter()
                         .find(|l| l.product_id == p.as_str())
-                        .map(|l| l.unit_cost * u.get())
+                        .map(|l| l.unit_cost.saturating_mul(u.get()))
                 })
-                .sum();
+                .fold(0i64, i64::saturating_add);
             let done = committed(
                 state.stock.commit(&levels, &movements, writes).await,
                 || json_response(StatusCode::CREATED, body),

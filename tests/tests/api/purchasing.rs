@@ -599,3 +599,40 @@ async fn suggestions_match_the_numbers_and_turn_into_drafts() {
         .await;
     assert_eq!(missing.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+#[tokio::test]
+async fn an_order_written_with_ids_in_capitals_is_received_under_either_spelling() {
+    let app = TestApp::spawn().await;
+    let p = product(&app, 1, 3).await;
+    let w = app.create_warehouse("BLR-IN").await;
+    let s = supplier(&app, "Acme Textiles", &[(&p, 250, 10)]).await;
+    let upper = p.to_uppercase();
+    let r = po(
+        &app,
+        &s,
+        &w.to_uppercase(),
+        json!([{"product_id": upper, "quantity": 20}]),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(r.body["lines"][0]["product_id"], p.as_str());
+    assert_eq!(r.body["lines"][0]["unit_cost"], 250, "the supplier's price");
+    assert_eq!(r.body["warehouse_id"], w.as_str());
+    let id = r.body["id"].as_str().unwrap().to_owned();
+    assert_eq!(act(&app, &id, "submit").await.status, StatusCode::OK);
+    let first = receipt(
+        &app,
+        &id,
+        json!([{"product_id": upper, "quantity": 5}]),
+        "r-1",
+    )
+    .await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.text);
+    let second = receipt(&app, &id, json!([{"product_id": p, "quantity": 15}]), "r-2").await;
+    assert_eq!(
+        second.body["purchase_order"]["status"], "received",
+        "{}",
+        second.text
+    );
+    assert_eq!(app.on_hand(&p, &w).await, 20);
+}

@@ -140,3 +140,18 @@ async fn bad_searches_get_clear_4xx_answers() {
         StatusCode::UNAUTHORIZED
     );
 }
+
+#[tokio::test]
+async fn an_offset_near_the_largest_integer_is_refused_not_a_panic() {
+    let app = TestApp::spawn().await;
+    product(&app, 1, "Plain tee", "Apparel", 49_900).await;
+    search::rebuild(&app.search).await.unwrap();
+    let r = app
+        .get(
+            "/v1/search?q=tee&offset=18446744073709551615",
+            Role::Customer,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    assert_eq!(r.body["errors"][0]["field"], "offset", "{}", r.text);
+}

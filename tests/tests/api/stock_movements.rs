@@ -331,6 +331,13 @@ async fn an_id_spelled_in_capitals_moves_the_one_level_and_never_a_phantom_one()
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     assert_eq!(r.body["levels"][0]["product_id"], p.as_str());
     assert_eq!(r.body["levels"][0]["warehouse_id"], a.as_str());
+    assert_eq!(app.on_hand(&p.to_uppercase(), &a.to_uppercase()).await, 7);
+    assert_eq!(app.ledger_sum(&p.to_uppercase(), &a).await, 7);
+    let malformed = app
+        .get(&format!("/v1/stock?product_id=../{p}"), Role::Staff)
+        .await;
+    assert_eq!(malformed.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(malformed.body["errors"][0]["field"], "product_id");
     let ship = json!({"type": "ship", "product_id": p, "warehouse_id": a, "quantity": 7});
     assert_eq!(app.move_stock(&ship).await.status, StatusCode::CREATED);
     assert_eq!(app.on_hand(&p, &a).await, 0);
