@@ -11,6 +11,7 @@ use time::OffsetDateTime;
 use crate::AuthState;
 use shared::auth::Role;
 use shared::auth::can::{ManageUsers, ReadAudit};
+use shared::domain::present;
 use shared::http::OrMissing;
 use shared::http::{
     ApiError, ApiJson, ApiPath, ApiQuery, Authorized, IfMatch, Page, PageParams, RequestMeta, etag,
@@ -43,9 +44,9 @@ async fn list_users(
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct UserChange {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     role: Option<Role>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     disabled: Option<bool>,
 }
 

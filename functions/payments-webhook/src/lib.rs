@@ -13,9 +13,9 @@ use serde_json::json;
 use shared::http::json_response;
 use shared::http::{ApiError, RequestMeta};
 use shared::payments::WebhookEvent;
-use shared::services::audit::audit;
 use shared::services::settlement::{Actor, Settlement, settle};
 use shared::telemetry::metrics::emit_count;
+use shared::telemetry::sampling::Sampler;
 
 const PROVIDER: &str = "razorpay";
 
@@ -36,6 +36,9 @@ pub fn router() -> Router<WebhookState> {
 fn answer(status: &str) -> Response {
     json_response(StatusCode::OK, json!({ "status": status }).to_string())
 }
+
+/// Rejected deliveries are logged at most once a minute per instance.
+static REJECTIONS_LOGGED: Sampler = Sampler::every(60);
 
 #[tracing::instrument(name = "Receiving a Razorpay webhook", skip_all, fields(event_id))]
 async fn receive(
@@ -60,22 +63,23 @@ async fn receive(
         } else {
             "missing"
         };
-        tracing::warn!(
-            reason,
-            event_id,
-            "rejected a webhook delivery: bad signature"
-        );
+        // Anyone can send these: they are counted, and logged by sample, never written to
+        // the table (a flood would fill the audit log).
         emit_count(
             &state.metrics_namespace,
             "payments-webhook",
             "WebhookSignatureFailures",
             1,
         );
-        let entry = audit(&meta, PROVIDER, "payments.webhook_rejected")
-            .target(event_id.chars().take(100).collect::<String>())
-            .detail("signature", reason);
-        if let Err(e) = state.audit.append(&entry).await {
-            tracing::warn!(error = %e, "could not audit a rejected webhook delivery");
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        if let Some(held_back) = REJECTIONS_LOGGED.admit(now) {
+            tracing::warn!(
+                reason,
+                event_id = %event_id.chars().take(100).collect::<String>(),
+                source_ip = meta.source_ip.as_deref(),
+                not_logged_since_the_last = held_back,
+                "rejected a webhook delivery: bad signature"
+            );
         }
         return Err(ApiError::InvalidSignature(format!(
             "the X-Razorpay-Signature header is {reason}; the delivery was not applied"

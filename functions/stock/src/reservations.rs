@@ -65,6 +65,19 @@ async fn load(state: &AppState, id: &str) -> Result<Reservation, ApiError> {
     state.stock.reservation(id).await.or_404("reservation", id)
 }
 
+/// The reservation with `id`, unless it holds stock for an order: that one changes only
+/// through the order (its payment ships it, cancelling or expiry releases it), so the order
+/// and the ledger never disagree.
+async fn load_unowned(state: &AppState, id: &str) -> Result<Reservation, ApiError> {
+    let reservation = load(state, id).await?;
+    if let Some(order) = reservation.order_id() {
+        return Err(ApiError::Conflict(format!(
+            "reservation {id} holds stock for order {order}; it changes only through the order"
+        )));
+    }
+    Ok(reservation)
+}
+
 #[tracing::instrument(name = "Committing a reservation", skip_all, fields(reservation_id = %id))]
 async fn commit(
     State(state): State<AppState>,
@@ -74,7 +87,7 @@ async fn commit(
 ) -> Result<Response, ApiError> {
     let caller = who.0;
     until_committed(|| async {
-        let reservation = load(&state, &id).await?;
+        let reservation = load_unowned(&state, &id).await?;
         let now = OffsetDateTime::now_utc();
         match reservation.status {
             // Committing twice is harmless: answer with what the first commit did.
@@ -127,7 +140,7 @@ async fn release(
     meta: RequestMeta,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
-    let reservation = load(&state, &id).await?;
+    let reservation = load_unowned(&state, &id).await?;
     match reservation.status {
         ReservationStatus::Committed => Err(ApiError::Conflict(
             "the reservation was committed; its stock has shipped".into(),

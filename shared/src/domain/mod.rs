@@ -29,6 +29,7 @@ mod validation;
 pub use account::{Account, AccountView, Email};
 pub use barcode::Barcode;
 pub use money::{Currency, MAX_MINOR_UNITS, Money};
+pub use patch::{Patch, present};
 pub use product::{Product, ProductId, Sku};
 pub use quantity::Quantity;
 pub use role::{Permission, Role};

@@ -7,6 +7,7 @@ use time::OffsetDateTime;
 
 use super::account::Email;
 use super::money::check_price_amount;
+use super::patch::present;
 use super::quantity::MAX_QUANTITY;
 use super::stock::WarehouseId;
 use super::validation::{FieldErrors, bounded_text, check_lines, id_key};
@@ -87,7 +88,7 @@ pub struct SupplierInput {
     #[serde(default)]
     pub lead_time_days: Option<u32>,
     /// Default true.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     pub active: Option<bool>,
     /// Replaces the whole list.
     #[serde(default)]

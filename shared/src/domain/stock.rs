@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::patch::Patch;
+use super::patch::{Patch, present};
 use super::validation::{bounded_text, canonical_uuid, check_lines, id_key};
 use super::{FieldErrors, ProductId, Quantity};
 
@@ -60,7 +60,7 @@ pub struct NewWarehouseInput {
     #[serde(default)]
     pub address: Option<String>,
     /// Active (default true).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     pub active: Option<bool>,
 }
 
@@ -69,13 +69,13 @@ pub struct NewWarehouseInput {
 #[serde(deny_unknown_fields)]
 pub struct WarehousePatchInput {
     /// New name.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     pub name: Option<String>,
     /// New address (`null` removes it).
     #[serde(default)]
     pub address: Patch<String>,
     /// Activate or deactivate.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     pub active: Option<bool>,
 }
 
@@ -722,7 +722,17 @@ pub struct Reservation {
     pub updated_at: OffsetDateTime,
 }
 
+/// The reference prefix of the reservations orders hold ([`HoldRequest::for_order`]); clients
+/// may not use it for their own.
+const ORDER_REFERENCE: &str = "order:";
+
 impl Reservation {
+    /// The order this reservation holds stock for, if it is an order's: such a reservation
+    /// changes only through its order.
+    pub fn order_id(&self) -> Option<&str> {
+        self.reference.as_deref()?.strip_prefix(ORDER_REFERENCE)
+    }
+
     /// This reservation moved to `status`, as the next version.
     pub fn settled(&self, status: ReservationStatus, now: OffsetDateTime) -> Self {
         let mut next = self.clone();
@@ -796,7 +806,7 @@ impl HoldRequest {
             hold: time::Duration::seconds(
                 i64::try_from(hold.as_secs()).unwrap_or(DEFAULT_HOLD_SECONDS),
             ),
-            reference: Some(format!("order:{order_id}")),
+            reference: Some(format!("{ORDER_REFERENCE}{order_id}")),
         }
     }
 
@@ -857,10 +867,16 @@ impl NewReservation {
                 format!("must be between 60 and 86400, got {s}"),
             );
         }
-        let reference = self
-            .reference
-            .as_deref()
-            .and_then(|r| e.check("reference", bounded_text(r, 1, 100)));
+        let reference = self.reference.as_deref().and_then(|r| {
+            let checked =
+                bounded_text(r, 1, 100).and_then(|r| match r.starts_with(ORDER_REFERENCE) {
+                    true => Err(format!(
+                        "'{ORDER_REFERENCE}' is kept for the stock orders hold"
+                    )),
+                    false => Ok(r),
+                });
+            e.check("reference", checked)
+        });
         e.finish(|| {
             Some(HoldRequest {
                 lines,

@@ -79,6 +79,7 @@ pub fn service(router: Router, settings: HttpSettings) -> Router {
 
 /// The answer to a request whose handler panicked: a problem+json 500 like any other internal
 /// error (the request id is in its header), with the panic logged in the request's span.
+#[allow(clippy::needless_pass_by_value)] // the signature CatchPanicLayer calls
 fn panicked(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
     let message = panic
         .downcast_ref::<&str>()

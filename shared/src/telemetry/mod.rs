@@ -2,6 +2,7 @@
 //! Embedded Metric Format.
 
 pub mod metrics;
+pub mod sampling;
 
 use tracing_subscriber::EnvFilter;
 

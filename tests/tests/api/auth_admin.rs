@@ -216,3 +216,31 @@ async fn the_audit_log_filters_by_actor_action_and_time_and_cannot_be_changed() 
         assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED, "{method}");
     }
 }
+
+#[tokio::test]
+async fn a_null_where_a_boolean_or_role_belongs_is_refused_and_changes_nothing() {
+    let app = TestApp::spawn().await;
+    app.register_and_login("nully@example.com").await;
+    let id = app.account_id("nully@example.com").await;
+    for (body, field) in [
+        (json!({"disabled": null}), "disabled"),
+        (json!({"role": null}), "role"),
+    ] {
+        let r = app
+            .send_json(
+                Method::PATCH,
+                &format!("/v1/users/{id}"),
+                Role::Admin,
+                &body,
+                &[],
+            )
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{body}: {}",
+            r.text
+        );
+        assert_eq!(r.body["errors"][0]["field"], field, "{}", r.text);
+    }
+}

@@ -269,7 +269,7 @@ fn raw(body: &str, signature: Option<&str>, event_id: Option<&str>) -> Request<l
 }
 
 #[tokio::test]
-async fn unsigned_forged_or_truncated_deliveries_change_nothing() {
+async fn unsigned_forged_or_truncated_deliveries_change_nothing_and_write_no_audit_rows() {
     let app = TestApp::spawn().await;
     let (shop, o) = placed(&app).await;
     let paid = app
@@ -304,13 +304,11 @@ async fn unsigned_forged_or_truncated_deliveries_change_nothing() {
         "pending_payment"
     );
     assert_eq!(level(&app, &shop.p1, &shop.w).await, (10, 2));
+    // Unauthenticated deliveries write nothing: a flood of them cannot fill the audit log.
     let audit = app.audit_actions().await;
-    assert_eq!(
-        audit
-            .iter()
-            .filter(|a| *a == "payments.webhook_rejected")
-            .count(),
-        6
+    assert!(
+        !audit.iter().any(|a| a == "payments.webhook_rejected"),
+        "{audit:?}"
     );
 
     // Signed but not Razorpay's shape: a clear 400, nothing applied.

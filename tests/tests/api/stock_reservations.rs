@@ -284,3 +284,41 @@ async fn a_reservation_naming_ids_in_capitals_holds_the_one_level_and_repeats_ar
     assert_eq!(repeated.body["errors"][0]["field"], "lines[1]");
     assert_eq!(level(&app, &p1, &w).await, (10, 4));
 }
+
+#[tokio::test]
+async fn staff_cannot_commit_or_release_an_orders_reservation_behind_the_orders_back() {
+    use crate::orders_support::{fetch, order, shop};
+    let app = TestApp::spawn().await;
+    let shop = shop(&app).await;
+    let o = order(&app, &shop).await;
+    let reservation = o["reservation_id"].as_str().unwrap();
+    let path = format!("/v1/stock/reservations/{reservation}");
+    let commit = post(&app, &format!("{path}/commit")).await;
+    assert_eq!(commit.status, StatusCode::CONFLICT, "{}", commit.text);
+    let release = app
+        .call(
+            app.request(Method::DELETE, &path, Some(Role::Staff))
+                .body(lambda_http::Body::Empty)
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(release.status, StatusCode::CONFLICT, "{}", release.text);
+    assert_eq!(level(&app, &shop.p1, &shop.w).await, (10, 2));
+    assert_eq!(
+        fetch(&app, o["id"].as_str().unwrap()).await["status"],
+        "pending_payment"
+    );
+    let forged = reserve(
+        &app,
+        &json!({"lines": [{"product_id": shop.p1, "warehouse_id": shop.w, "quantity": 1}],
+                "reference": "order:0190a0b0-0000-7000-8000-000000000000"}),
+    )
+    .await;
+    assert_eq!(
+        forged.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        forged.text
+    );
+    assert_eq!(forged.body["errors"][0]["field"], "reference");
+}

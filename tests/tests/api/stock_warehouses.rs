@@ -135,3 +135,43 @@ async fn stock_roles_follow_the_matrix() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_warehouse_patched_with_a_null_active_flag_is_refused() {
+    let app = TestApp::spawn().await;
+    let id = app.create_warehouse("NUL-1").await;
+    for body in [json!({"active": null}), json!({"name": null})] {
+        let r = app
+            .send_json(
+                Method::PATCH,
+                &format!("/v1/warehouses/{id}"),
+                Role::Manager,
+                &body,
+                &[("if-match", "*")],
+            )
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{body}: {}",
+            r.text
+        );
+    }
+    let created = app
+        .send_json(
+            Method::POST,
+            "/v1/warehouses",
+            Role::Manager,
+            &json!({"code": "NUL-2", "name": "Null", "active": null}),
+            &[],
+        )
+        .await;
+    assert_eq!(
+        created.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        created.text
+    );
+    let read = app.get(&format!("/v1/warehouses/{id}"), Role::Staff).await;
+    assert_eq!(read.body["active"], true);
+}
