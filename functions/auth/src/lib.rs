@@ -17,6 +17,8 @@ mod sessions;
 mod sign_in;
 mod users;
 
+pub use sign_in::account_lock;
+
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};

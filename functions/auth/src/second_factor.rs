@@ -14,6 +14,7 @@ use crate::account_of;
 use shared::auth::{Caller, two_factor};
 use shared::http::{ApiError, ApiJson, RequestMeta};
 use shared::services::audit::audit;
+use shared::store::{Claim, LockPolicy, Subject};
 
 pub(crate) fn router() -> Router<AuthState> {
     Router::new()
@@ -100,6 +101,17 @@ async fn disable(
     let Some(secret) = account.two_factor.secret.clone() else {
         return Err(ApiError::Conflict("two-factor is not enabled".into()));
     };
+    if input.code.is_some() == input.recovery_code.is_some() {
+        return Err(ApiError::invalid(
+            "code",
+            "send exactly one of code and recovery_code",
+        ));
+    }
+    // Each guess is claimed before it is checked, under the same lockout as sign-in.
+    let lock = Subject::SecondFactor(&account.id);
+    if let Claim::Locked(wait) = state.attempts.claim(lock, LockPolicy::ACCOUNT).await? {
+        return Err(ApiError::TooManyRequests(wait));
+    }
     let now = OffsetDateTime::now_utc();
     let proof = match (input.code.as_deref(), input.recovery_code.as_deref()) {
         (Some(code), None) => {
@@ -133,5 +145,6 @@ async fn disable(
         .accounts
         .replace(&account, &next, Some(&entry))
         .await?;
+    state.attempts.clear(lock).await?;
     Ok(Json(json!({"enabled": false})).into_response())
 }

@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use time::OffsetDateTime;
 
+use shared::auth::SigningKey;
 use shared::auth::passwords::{self, Verified};
 use shared::auth::two_factor;
 use shared::domain::account::parse_display_name;
@@ -15,13 +16,19 @@ use shared::domain::{Account, Email, FieldErrors};
 use shared::http::{ApiError, ApiJson, RequestMeta};
 use shared::services::AppState;
 use shared::services::audit::audit;
-use shared::store::{LockPolicy, StoreError, Subject};
+use shared::store::{Claim, LockPolicy, StoreError, Subject};
 
 use crate::AuthState;
 use crate::sessions::{duration, token_response};
 
 /// One generic answer for every failed sign-in, so it reveals nothing.
 const SIGN_IN_FAILED: &str = "invalid e-mail or password";
+
+/// What names the sign-in lock of a (normalised) address: a keyed hash, so the table never
+/// holds the address or anything that reveals it.
+pub fn account_lock(key: &SigningKey, email: &Email) -> String {
+    key.keyed_hash("sign-in lock", email.as_str())
+}
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -72,17 +79,33 @@ pub(crate) async fn login(
     meta: RequestMeta,
     ApiJson(input): ApiJson<SignIn>,
 ) -> Result<Response, ApiError> {
-    // A malformed address cannot belong to an account; answer like any other failure.
+    // A malformed address cannot belong to an account: it is answered like any other failure,
+    // counted against the client only, and never stored (it may be a password typed into the
+    // wrong field). A well-formed one is locked by a keyed hash, never by the address itself.
     let email = Email::parse(&input.email).ok();
-    let email_key = email
-        .as_ref()
-        .map_or(input.email.trim().to_lowercase(), |e| e.as_str().to_owned());
     let client = meta.source_ip.clone().unwrap_or_else(|| "unknown".into());
-    for subject in [Subject::Account(&email_key), Subject::Client(&client)] {
-        if let Some(wait) = state.attempts.locked_for(subject).await? {
-            return Err(ApiError::TooManyRequests(wait));
+    if let Some(wait) = state.attempts.locked_for(Subject::Client(&client)).await? {
+        return Err(ApiError::TooManyRequests(wait));
+    }
+    let lock = email.as_ref().map(|e| account_lock(&state.own, e));
+    let mut starts_lock = None;
+    if let Some(lock) = &lock {
+        // The guess is claimed before the password is checked, so parallel guesses are
+        // limited exactly as sequential ones.
+        match state
+            .attempts
+            .claim(Subject::Account(lock), LockPolicy::ACCOUNT)
+            .await?
+        {
+            Claim::Locked(wait) => return Err(ApiError::TooManyRequests(wait)),
+            Claim::Granted { locks } => starts_lock = locks,
         }
     }
+    let failed = Failure {
+        email: email.as_ref(),
+        client: &client,
+        starts_lock,
+    };
     let account = match &email {
         Some(email) => state.accounts.find_by_email(email).await?,
         None => None,
@@ -102,9 +125,7 @@ pub(crate) async fn login(
             let actor = other
                 .as_ref()
                 .map_or("anonymous".to_owned(), |a| a.id.clone());
-            return Err(
-                sign_in_failed(&state, &meta, &actor, &email_key, &client, "password").await,
-            );
+            return Err(failed.answer(&state, &meta, &actor, "password").await);
         }
     };
     let account = if account.two_factor.enabled() {
@@ -118,12 +139,7 @@ pub(crate) async fn login(
         .await?
         {
             Ok(account) => account,
-            Err(reason) => {
-                return Err(sign_in_failed(
-                    &state, &meta, &reason.0, &email_key, &client, reason.1,
-                )
-                .await);
-            }
+            Err(reason) => return Err(failed.answer(&state, &meta, &reason.0, reason.1).await),
         }
     } else {
         account
@@ -131,7 +147,9 @@ pub(crate) async fn login(
     if verified == Some(Verified::NeedsRehash) {
         rehash(&state, &account, &input.password).await;
     }
-    state.attempts.clear(Subject::Account(&email_key)).await?;
+    if let Some(lock) = &lock {
+        state.attempts.clear(Subject::Account(lock)).await?;
+    }
     state
         .audit
         .append(&audit(&meta, &account.id, "auth.login").target(account.id.clone()))
@@ -190,42 +208,51 @@ pub(crate) async fn second_factor(
     Err(ApiError::TwoFactorRequired)
 }
 
-/// Counts a failed sign-in against the account and the client, audits it, and answers 401
-/// (or 429 when this failure starts a lock).
-pub(crate) async fn sign_in_failed(
-    state: &AppState,
-    meta: &RequestMeta,
-    actor: &str,
-    email_key: &str,
-    client: &str,
-    reason: &str,
-) -> ApiError {
-    let mut lock = None;
-    for (subject, policy) in [
-        (Subject::Account(email_key), LockPolicy::ACCOUNT),
-        (Subject::Client(client), LockPolicy::CLIENT),
-    ] {
-        match state.attempts.record_failure(subject, policy).await {
-            Ok(Some(wait)) => lock = Some(lock.map_or(wait, |l: std::time::Duration| l.max(wait))),
-            Ok(None) => {}
+/// What a failed sign-in is counted and audited under.
+struct Failure<'a> {
+    /// The address, when it parses as one (nothing else is stored).
+    email: Option<&'a Email>,
+    client: &'a str,
+    /// The lock the claimed guess started, if it was the last before one.
+    starts_lock: Option<std::time::Duration>,
+}
+
+impl Failure<'_> {
+    /// Counts the failure against the client (the account's guess was claimed already),
+    /// audits it, and answers 401 (or 429 when it starts a lock).
+    async fn answer(
+        &self,
+        state: &AppState,
+        meta: &RequestMeta,
+        actor: &str,
+        reason: &str,
+    ) -> ApiError {
+        let client_lock = match state
+            .attempts
+            .record_failure(Subject::Client(self.client), LockPolicy::CLIENT)
+            .await
+        {
+            Ok(lock) => lock,
             Err(e) => return e.into(),
-        }
-    }
-    let entry = audit(meta, actor, "auth.login_failed")
-        .detail("email", email_key)
-        .detail("reason", reason);
-    if let Err(e) = state.audit.append(&entry).await {
-        return e.into();
-    }
-    if let Some(wait) = lock {
-        let entry = audit(meta, actor, "auth.lockout")
-            .detail("email", email_key)
-            .detail("seconds", wait.as_secs().to_string());
+        };
+        let email = self.email.map_or("(not an e-mail address)", Email::as_str);
+        let entry = audit(meta, actor, "auth.login_failed")
+            .detail("email", email)
+            .detail("reason", reason);
         if let Err(e) = state.audit.append(&entry).await {
             return e.into();
         }
+        let lock = self.starts_lock.max(client_lock);
+        if let Some(wait) = lock {
+            let entry = audit(meta, actor, "auth.lockout")
+                .detail("email", email)
+                .detail("seconds", wait.as_secs().to_string());
+            if let Err(e) = state.audit.append(&entry).await {
+                return e.into();
+            }
+        }
+        ApiError::SignInFailed(SIGN_IN_FAILED)
     }
-    ApiError::SignInFailed(SIGN_IN_FAILED)
 }
 
 /// Stores a hash with the current parameters; a failure only delays the upgrade.

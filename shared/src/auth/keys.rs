@@ -126,6 +126,21 @@ impl SigningKey {
         &self.kid
     }
 
+    /// A keyed hash (HMAC-SHA-256, hex) of `text` for `purpose`, under a key derived from this
+    /// private key: lets the table key something by a personal value (sign-in locks by e-mail
+    /// address) without holding the value or a hash anyone could reverse by guessing.
+    pub fn keyed_hash(&self, purpose: &str, text: &str) -> String {
+        use aws_lc_rs::hmac;
+        let root = hmac::Key::new(hmac::HMAC_SHA256, &self.pkcs8);
+        let derived = hmac::sign(&root, format!("stockroom keyed hash: {purpose}").as_bytes());
+        let key = hmac::Key::new(hmac::HMAC_SHA256, derived.as_ref());
+        hmac::sign(&key, text.as_bytes())
+            .as_ref()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
     /// The private key's PKCS#8 DER bytes, for storing it.
     pub fn pkcs8(&self) -> &[u8] {
         &self.pkcs8

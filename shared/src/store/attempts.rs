@@ -1,6 +1,10 @@
 //! Failed sign-in counters per account and per client, kept in DynamoDB so they hold across
 //! Lambda instances. Past a threshold within a window, further attempts are refused for an
 //! interval that doubles with each further failure.
+//!
+//! Guesses at one account are *claimed* before the secret is checked ([`LoginAttempts::claim`]):
+//! the count moves by compare-and-swap, so a burst of parallel requests gets no more guesses
+//! than the same requests one after another.
 
 use std::time::Duration;
 
@@ -13,9 +17,11 @@ use super::{StoreError, Table};
 /// Whose attempts are counted.
 #[derive(Debug, Clone, Copy)]
 pub enum Subject<'a> {
-    /// One account, by normalised e-mail (known or not: unknown addresses lock too, so a
-    /// lockout reveals nothing).
+    /// One account, by a keyed hash of its normalised e-mail (known or not: unknown addresses
+    /// lock too, so a lockout reveals nothing; the address itself is never stored).
     Account(&'a str),
+    /// One account's second factor, by account id (turning two-factor off).
+    SecondFactor(&'a str),
     /// One client address.
     Client(&'a str),
 }
@@ -23,11 +29,28 @@ pub enum Subject<'a> {
 impl Subject<'_> {
     fn key(&self) -> String {
         match self {
-            Subject::Account(email) => format!("LOCK#ACCOUNT#{email}"),
+            Subject::Account(hash) => format!("LOCK#ACCOUNT#{hash}"),
+            Subject::SecondFactor(id) => format!("LOCK#2FA#{id}"),
             Subject::Client(ip) => format!("LOCK#CLIENT#{ip}"),
         }
     }
 }
+
+/// The answer to a claimed guess.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// The guess may be checked; `locks` says the lock it started (it was the last guess
+    /// before one), which a correct guess lifts with [`LoginAttempts::clear`].
+    Granted {
+        /// The lock this claim started, if any.
+        locks: Option<Duration>,
+    },
+    /// Locked for this much longer: do not check anything.
+    Locked(Duration),
+}
+
+/// How often a claim is retried after losing a race to another claim.
+const CLAIM_ROUNDS: u32 = 64;
 
 /// How many failures lock, for how long.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,6 +107,70 @@ impl LoginAttempts {
         let now = OffsetDateTime::now_utc().unix_timestamp();
         let until = number(&item, "locked_until");
         Ok((until > now).then(|| Duration::from_secs((until - now).unsigned_abs())))
+    }
+
+    /// Claims one guess for `subject` before the secret is checked: counts it within the
+    /// window, refuses it while a lock holds, and starts the lock at the guess that reaches the
+    /// policy's threshold. Concurrent claims serialise on the counter's version.
+    pub async fn claim(
+        &self,
+        subject: Subject<'_>,
+        policy: LockPolicy,
+    ) -> Result<Claim, StoreError> {
+        for round in 0..CLAIM_ROUNDS {
+            let item = self.table.get_item(subject.key(), LOCK_SK).await?;
+            let now = OffsetDateTime::now_utc().unix_timestamp();
+            let read = |name| item.as_ref().map_or(0, |i| number(i, name));
+            let (version, locked_until) = (read("version"), read("locked_until"));
+            if locked_until > now {
+                return Ok(Claim::Locked(Duration::from_secs(
+                    (locked_until - now).unsigned_abs(),
+                )));
+            }
+            let window = i64::try_from(policy.window.as_secs()).unwrap_or(i64::MAX);
+            let (failures, window_ends) = match read("window_ends") {
+                ends if ends > now => (read("failures"), ends),
+                _ => (0, now.saturating_add(window)),
+            };
+            let failures = failures.saturating_add(1);
+            let locks = policy.lock_for(u32::try_from(failures).unwrap_or(u32::MAX));
+            let until = locks.map_or(0, |l| {
+                now.saturating_add(i64::try_from(l.as_secs()).unwrap_or(i64::MAX))
+            });
+            let max = i64::try_from(policy.max.as_secs()).unwrap_or(0);
+            let expires = window_ends.max(until).saturating_add(max);
+            let written = self
+                .table
+                .client()
+                .put_item()
+                .table_name(self.table.name())
+                .item(PK, AttributeValue::S(subject.key()))
+                .item(SK, AttributeValue::S(LOCK_SK.into()))
+                .item(ENTITY, AttributeValue::S("login_attempts".into()))
+                .item("failures", AttributeValue::N(failures.to_string()))
+                .item("window_ends", AttributeValue::N(window_ends.to_string()))
+                .item("locked_until", AttributeValue::N(until.to_string()))
+                .item("version", AttributeValue::N((version + 1).to_string()))
+                .item(EXPIRES_AT, AttributeValue::N(expires.to_string()))
+                .condition_expression("attribute_not_exists(PK) OR version = :seen")
+                .expression_attribute_values(":seen", AttributeValue::N(version.to_string()))
+                .send()
+                .await;
+            match written {
+                Ok(_) => return Ok(Claim::Granted { locks }),
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+                {
+                    // Another claim moved the counter first: read it again after a pause.
+                    let pause = 2u64.saturating_mul(u64::from(round.min(5)) + 1);
+                    tokio::time::sleep(Duration::from_millis(pause)).await;
+                }
+                Err(e) => return Err(StoreError::from_sdk(e)),
+            }
+        }
+        // Under more contention than this, refusing is the safe answer.
+        Ok(Claim::Locked(policy.base))
     }
 
     /// Counts a failure; returns the lock it starts, if any.

@@ -27,7 +27,7 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 
 pub use accounts::AccountStore;
-pub use attempts::{LockPolicy, LoginAttempts, Subject};
+pub use attempts::{Claim, LockPolicy, LoginAttempts, Subject};
 pub use audit::{AuditEntry, AuditFilter, AuditLog};
 pub use cursor::{Cursor, InvalidCursor};
 pub use idempotency::{Begin, IdempotencyStore};

@@ -166,9 +166,16 @@ async fn expire_lock(app: &TestApp, key: &str) {
         .unwrap();
 }
 
+/// The table key of an address's sign-in lock (a keyed hash, never the address).
+fn account_lock(app: &TestApp, email: &str) -> String {
+    let email = shared::domain::Email::parse(email).unwrap();
+    format!("LOCK#ACCOUNT#{}", auth::account_lock(&app.key, &email))
+}
+
 #[tokio::test]
 async fn repeated_failures_lock_the_account_for_a_growing_interval_then_release() {
     let app = TestApp::spawn().await;
+    let lock = account_lock(&app, "target@example.com");
     app.register_and_login("target@example.com").await;
     for i in 0..4 {
         let r = app
@@ -188,13 +195,9 @@ async fn repeated_failures_lock_the_account_for_a_growing_interval_then_release(
     );
     let wait: u64 = locked.header("retry-after").unwrap().parse().unwrap();
     assert!((1..=30).contains(&wait), "{wait}");
-    assert!(
-        lock_of(&app, "LOCK#ACCOUNT#target@example.com")
-            .await
-            .is_some()
-    );
+    assert!(lock_of(&app, &lock).await.is_some());
 
-    expire_lock(&app, "LOCK#ACCOUNT#target@example.com").await;
+    expire_lock(&app, &lock).await;
     // One more failure after the lock: the next lock is twice as long.
     app.login("target@example.com", "wrong-password-guess")
         .await;
@@ -202,13 +205,11 @@ async fn repeated_failures_lock_the_account_for_a_growing_interval_then_release(
     let wait: u64 = relocked.header("retry-after").unwrap().parse().unwrap();
     assert!((31..=60).contains(&wait), "{wait}");
 
-    expire_lock(&app, "LOCK#ACCOUNT#target@example.com").await;
+    expire_lock(&app, &lock).await;
     let ok = app.login("target@example.com", STRONG_PASSWORD).await;
     assert_eq!(ok.status, StatusCode::OK, "{}", ok.text);
     assert!(
-        lock_of(&app, "LOCK#ACCOUNT#target@example.com")
-            .await
-            .is_none(),
+        lock_of(&app, &lock).await.is_none(),
         "success clears the count"
     );
     assert!(
@@ -236,5 +237,65 @@ async fn one_client_guessing_across_many_accounts_is_locked_out() {
         elsewhere.status,
         StatusCode::OK,
         "other clients are unaffected"
+    );
+}
+
+#[tokio::test]
+async fn fifty_parallel_wrong_sign_ins_check_the_password_at_most_five_times() {
+    let app = TestApp::spawn().await;
+    app.register_and_login("burst@example.com").await;
+    let answers = futures::future::join_all(
+        (0..50).map(|_| app.login("burst@example.com", "wrong-password-guess")),
+    )
+    .await;
+    let statuses: Vec<_> = answers.iter().map(|r| r.status).collect();
+    assert!(
+        statuses
+            .iter()
+            .all(|s| *s == StatusCode::UNAUTHORIZED || *s == StatusCode::TOO_MANY_REQUESTS),
+        "{statuses:?}"
+    );
+    let checked = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::UNAUTHORIZED)
+        .count();
+    assert!((1..=5).contains(&checked), "{checked} guesses were checked");
+    let failures = app
+        .audit_actions()
+        .await
+        .into_iter()
+        .filter(|a| a == "auth.login_failed")
+        .count();
+    assert_eq!(failures, checked, "each checked guess is audited once");
+}
+
+#[tokio::test]
+async fn a_password_typed_into_the_email_field_is_never_stored() {
+    let app = TestApp::spawn().await;
+    app.bootstrap_admin("root@example.com").await;
+    let typed = "Velvet-Otter-Carries-17";
+    for _ in 0..3 {
+        let r = app.login(typed, STRONG_PASSWORD).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.text);
+        assert_eq!(r.body["detail"], "invalid e-mail or password");
+    }
+    let items = app
+        .clients
+        .dynamodb
+        .scan()
+        .table_name(&app.config.table_name)
+        .send()
+        .await
+        .unwrap();
+    let everything = format!("{:?}", items.items());
+    assert!(
+        !everything.to_lowercase().contains("velvet"),
+        "the typed text reached the table: {everything}"
+    );
+    assert!(
+        app.audit_actions()
+            .await
+            .contains(&"auth.login_failed".to_owned()),
+        "the failure is still audited"
     );
 }

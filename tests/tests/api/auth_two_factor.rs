@@ -123,3 +123,55 @@ async fn two_factor_setup_enable_login_with_drift_replay_recovery_and_disable() 
         );
     }
 }
+
+#[tokio::test]
+async fn guessing_codes_to_turn_two_factor_off_is_locked_out_like_sign_in() {
+    let app = TestApp::spawn().await;
+    let tokens = app.register_and_login(EMAIL).await;
+    let access = tokens.body["access_token"].as_str().unwrap().to_owned();
+    let post = |path: &'static str, body: Option<Value>| {
+        let access = access.clone();
+        let app = &app;
+        async move {
+            app.call_with_token(Method::POST, path, &access, body.as_ref())
+                .await
+        }
+    };
+    let setup = post("/v1/auth/2fa/setup", None).await;
+    let secret = setup.body["secret"].as_str().unwrap().to_owned();
+    let enabled = post(
+        "/v1/auth/2fa/enable",
+        Some(json!({"code": code(&secret, step_now())})),
+    )
+    .await;
+    assert_eq!(enabled.status, StatusCode::OK, "{}", enabled.text);
+    let recovery = enabled.body["recovery_codes"][0]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for guess in 0..5 {
+        let r = post(
+            "/v1/auth/2fa/disable",
+            Some(json!({"recovery_code": format!("wrong-{guess}")})),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    }
+    let locked = post(
+        "/v1/auth/2fa/disable",
+        Some(json!({"recovery_code": recovery})),
+    )
+    .await;
+    assert_eq!(
+        locked.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        locked.text
+    );
+    assert!(locked.header("retry-after").is_some());
+    assert_eq!(
+        login_with(&app, json!({})).await.body["type"],
+        "urn:stockroom:problem:two-factor-required",
+        "two-factor is still on"
+    );
+}
