@@ -116,6 +116,12 @@ async fn list(
             })
         })
         .transpose()?;
+    if query.customer_id.as_ref().is_some_and(|c| c.len() > 200) {
+        return Err(ApiError::invalid(
+            "customer_id",
+            "no account has an id that long (at most 200 characters)",
+        ));
+    }
     let listing = if caller.can(Permission::ReadAllOrders) {
         query
             .customer_id

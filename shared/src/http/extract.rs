@@ -141,10 +141,21 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
 #[derive(Debug)]
 pub struct ApiPath<T>(pub T);
 
+/// The longest path parameter any route accepts (ids, codes and barcodes are far shorter).
+const MAX_PATH_PARAM: usize = 200;
+
 impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        // No id is this long: answer before the value can become a (too large) table key.
+        if let Ok(raw) = axum::extract::RawPathParams::from_request_parts(parts, state).await
+            && let Some((name, _)) = raw.iter().find(|(_, v)| v.len() > MAX_PATH_PARAM)
+        {
+            return Err(ApiError::NotFound(format!(
+                "no such {name}: path ids are at most {MAX_PATH_PARAM} bytes"
+            )));
+        }
         Path::<T>::from_request_parts(parts, state)
             .await
             .map(|Path(v)| ApiPath(v))

@@ -40,6 +40,12 @@ impl From<StoreError> for ApiError {
                 "the cursor does not belong to this listing; use next_cursor from the previous page"
                     .into(),
             ),
+            StoreError::Rejected(source) => {
+                tracing::warn!(error = %source, "dynamodb refused a value of a request");
+                ApiError::BadRequest(
+                    "a value in the request is empty or too long to look up".into(),
+                )
+            }
             StoreError::Unavailable(source) => ApiError::Unavailable {
                 dependency: "DynamoDB",
                 source,

@@ -318,6 +318,10 @@ pub enum StoreError {
     /// The pagination cursor does not belong to this listing.
     #[error("the cursor does not belong to this listing")]
     BadCursor,
+    /// DynamoDB refused a value of the request (a key too large or empty): client input that
+    /// the edge let through, answered as a bad request, never as an internal error.
+    #[error("dynamodb refused a value of the request")]
+    Rejected(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// DynamoDB is throttling, timing out or unreachable; retrying later may succeed.
     #[error("dynamodb unavailable")]
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -349,8 +353,12 @@ impl StoreError {
             }
             _ => false,
         };
+        let rejected = matches!(&err, SdkError::ServiceError(e)
+            if e.err().code() == Some("ValidationException"));
         if transient {
             StoreError::Unavailable(Box::new(err))
+        } else if rejected {
+            StoreError::Rejected(Box::new(err))
         } else {
             StoreError::Internal(Box::new(err))
         }
@@ -512,6 +520,7 @@ impl IndexListing {
     fn start_key(&self, cursor: &Cursor) -> Result<Item, StoreError> {
         let keys = &cursor.0;
         let well_formed = keys.len() == 4
+            && keys.values().all(|v| (1..=1024).contains(&v.len()))
             && self.key_names().iter().all(|k| keys.contains_key(*k))
             && keys.get(self.gsi.pk) == Some(&self.partition)
             && keys.get(keys::SK).map(String::as_str) == Some(self.item_sk)

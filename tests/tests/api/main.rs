@@ -12,6 +12,7 @@ mod authz;
 mod consistency;
 mod events;
 mod health;
+mod hostile_input;
 mod http_contract;
 mod orders_checkout;
 mod orders_refunds;
