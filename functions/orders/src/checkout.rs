@@ -83,7 +83,7 @@ pub(crate) async fn verify(
     .order()?;
     Ok(json_response(
         StatusCode::OK,
-        view(&state, &order).to_string(),
+        view(&state, &order, &caller).to_string(),
     ))
 }
 
@@ -113,6 +113,6 @@ pub(crate) async fn cancel(
     .order()?;
     Ok(json_response(
         StatusCode::OK,
-        view(&state, &order).to_string(),
+        view(&state, &order, &caller).to_string(),
     ))
 }

@@ -52,8 +52,26 @@ pub fn router() -> Router<OrdersState> {
 
 /// An order as the API shows it: the stored order, what was refunded, and while it awaits
 /// payment, what the Razorpay checkout needs.
-pub(crate) fn view(state: &OrdersState, order: &Order) -> Value {
+/// Fields of an order only staff see: why it was flagged, the reservation behind it, who
+/// asked for each refund.
+const STAFF_FIELDS: [&str; 2] = ["review", "reservation_id"];
+
+/// The order as `caller` sees it: with what is refundable and, while it awaits payment, the
+/// checkout parameters; a customer does not see the staff fields.
+pub(crate) fn view(state: &OrdersState, order: &Order, caller: &Caller) -> Value {
     let mut v = json!(order);
+    if !caller.can(Permission::ReadAllOrders)
+        && let Some(obj) = v.as_object_mut()
+    {
+        for field in STAFF_FIELDS {
+            obj.remove(field);
+        }
+        if let Some(refunds) = obj.get_mut("refunds").and_then(Value::as_array_mut) {
+            for refund in refunds.iter_mut().filter_map(Value::as_object_mut) {
+                refund.remove("requested_by");
+            }
+        }
+    }
     if let Some(obj) = v.as_object_mut() {
         obj.insert("amount_refunded".into(), json!(order.refunded()));
         obj.insert("refundable".into(), json!(order.refundable()));
@@ -147,7 +165,7 @@ async fn list(
         .list(&listing, status, page.limit()?, page.cursor()?.as_ref())
         .await?;
     Ok(Page::response(
-        orders.iter().map(|o| view(&state, o)).collect(),
+        orders.iter().map(|o| view(&state, o, &caller)).collect(),
         next,
     ))
 }
@@ -160,6 +178,6 @@ async fn show(
     let order = load_visible(&state, &who.0, &id).await?;
     Ok(json_response(
         StatusCode::OK,
-        view(&state, &order).to_string(),
+        view(&state, &order, &who.0).to_string(),
     ))
 }

@@ -172,7 +172,7 @@ async fn place(
         updated_at: now,
         paid_at: None,
     };
-    let body = view(state, &order).to_string();
+    let body = view(state, &order, caller).to_string();
     let entry = audit(meta, &caller.user_id, "order.create")
         .target(order.id.clone())
         .detail("amount", format!("{} {}", order.amount, order.currency));

@@ -171,7 +171,7 @@ async fn record_refund(
         }
         None => current.with_refund(record.clone(), now),
     };
-    let body = json!({"order": view(state, &next), "refund": record}).to_string();
+    let body = json!({"order": view(state, &next, caller), "refund": record}).to_string();
     let entry: AuditEntry = audit(meta, &caller.user_id, "order.refund")
         .target(id.to_owned())
         .detail(

@@ -17,9 +17,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 use time::OffsetDateTime;
 
+use shared::auth::Permission;
 use shared::auth::can::{ReadProducts, WriteProducts};
 use shared::domain::product::{
     IMAGE_CONTENT_TYPES, NewProductInput, ProductDraft, ProductImage, ProductPatch,
@@ -31,6 +32,7 @@ use shared::http::{
     ApiError, ApiJson, ApiPath, ApiQuery, Authorized, IfMatch, Page, PageParams, etag,
 };
 use shared::services::AppState;
+use shared::services::catalogue::{Audience, product_view};
 use shared::store::{ProductListing, StoreError, Uniqueness};
 
 /// The `products` function as `main` starts it and the test harness builds it.
@@ -72,7 +74,8 @@ async fn create_product(
     })?;
     tracing::info!(product_id = %product.id, "product created");
     let location = format!("/v1/products/{}", product.id);
-    let mut response = product_response(&state, &product, StatusCode::CREATED).await?;
+    let mut response =
+        product_response(&state, &product, StatusCode::CREATED, Audience::Staff).await?;
     if let Ok(v) = location.parse() {
         response.headers_mut().insert(header::LOCATION, v);
     }
@@ -89,7 +92,7 @@ struct ListQuery {
 
 async fn list_products(
     State(state): State<AppState>,
-    _: Authorized<ReadProducts>,
+    who: Authorized<ReadProducts>,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Response, ApiError> {
     let page = PageParams {
@@ -115,23 +118,23 @@ async fn list_products(
         .await?;
     let mut items = Vec::with_capacity(products.len());
     for product in &products {
-        items.push(product_view(&state, product).await?);
+        items.push(product_view(&state, product, audience(&who)).await?);
     }
     Ok(Page::response(items, next))
 }
 
 async fn get_product(
     State(state): State<AppState>,
-    _: Authorized<ReadProducts>,
+    who: Authorized<ReadProducts>,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     let product = load(&state, &id).await?;
-    product_response(&state, &product, StatusCode::OK).await
+    product_response(&state, &product, StatusCode::OK, audience(&who)).await
 }
 
 async fn get_by_barcode(
     State(state): State<AppState>,
-    _: Authorized<ReadProducts>,
+    who: Authorized<ReadProducts>,
     ApiPath(code): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     let not_found = || ApiError::NotFound(format!("no product has barcode '{code}'"));
@@ -141,7 +144,7 @@ async fn get_by_barcode(
         .get_by_barcode(&barcode)
         .await
         .or_missing(not_found)?;
-    product_response(&state, &product, StatusCode::OK).await
+    product_response(&state, &product, StatusCode::OK, audience(&who)).await
 }
 
 #[tracing::instrument(name = "Updating a product", skip_all, fields(product_id = %id))]
@@ -160,7 +163,7 @@ async fn update_product(
         .patched(patch, OffsetDateTime::now_utc())
         .map_err(ApiError::from)?;
     let product = save(&state, &current, next).await?;
-    product_response(&state, &product, StatusCode::OK).await
+    product_response(&state, &product, StatusCode::OK, Audience::Staff).await
 }
 
 #[tracing::instrument(name = "Archiving a product", skip_all, fields(product_id = %id))]
@@ -193,7 +196,7 @@ async fn set_archived(
     if_match.optional().check("product", current.version)?;
     let next = current.with_archived(archived, OffsetDateTime::now_utc());
     let product = save(state, &current, next).await?;
-    product_response(state, &product, StatusCode::OK).await
+    product_response(state, &product, StatusCode::OK, Audience::Staff).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -272,36 +275,21 @@ async fn save(
     }
 }
 
+/// Who reads: staff see the purchasing fields, customers do not.
+fn audience(who: &Authorized<ReadProducts>) -> Audience {
+    Audience::from_staff(who.0.can(Permission::ReadStock))
+}
+
 async fn product_response(
     state: &AppState,
     product: &Product,
     status: StatusCode,
+    audience: Audience,
 ) -> Result<Response, ApiError> {
-    let view = product_view(state, product).await?;
+    let view = product_view(state, product, audience).await?;
     let mut response = (status, Json(view)).into_response();
     response
         .headers_mut()
         .insert(header::ETAG, etag(product.version));
     Ok(response)
-}
-
-/// The product as clients see it: its images carry download URLs.
-async fn product_view(state: &AppState, product: &Product) -> Result<Value, ApiError> {
-    let mut images = Vec::with_capacity(product.images.len());
-    for image in &product.images {
-        let url = state
-            .media
-            .presign_download(&image.key, state.image_download_ttl)
-            .await
-            .map_err(ApiError::internal)?;
-        images.push(json!({
-            "id": image.id,
-            "content_type": image.content_type,
-            "url": url,
-            "added_at": image.added_at.format(&time::format_description::well_known::Rfc3339).ok(),
-        }));
-    }
-    let mut view = serde_json::to_value(product).map_err(ApiError::internal)?;
-    view["images"] = Value::Array(images);
-    Ok(view)
 }

@@ -9,6 +9,7 @@ use axum::routing::get;
 use serde::Deserialize;
 use serde_json::json;
 
+use shared::auth::Permission;
 use shared::auth::can::ReadProducts;
 use shared::http::json_response;
 use shared::http::{ApiError, ApiQuery, Authorized};
@@ -145,7 +146,7 @@ async fn catalogue(state: &SearchState) -> Result<std::sync::Arc<Catalogue>, Api
 
 async fn search(
     State(state): State<SearchState>,
-    _: Authorized<ReadProducts>,
+    who: Authorized<ReadProducts>,
     ApiQuery(params): ApiQuery<SearchParams>,
 ) -> Result<Response, ApiError> {
     let query = parse(params)?;
@@ -158,10 +159,27 @@ async fn search(
         "offset": query.offset,
         "limit": query.limit,
         "next_offset": (next < results.total && next < MAX_WINDOW).then_some(next),
-        "hits": results.hits,
+        "hits": hits(&results.hits, who.0.can(Permission::ReadStock)),
         "facets": {"category": results.categories, "brand": results.brands, "price": results.prices},
     });
     Ok(json_response(StatusCode::OK, body.to_string()))
+}
+
+/// The hits as the caller sees them: whether each is in stock, and the exact count only for
+/// those who may read stock (`/v1/stock` is closed to customers, so search does not leak it).
+fn hits(hits: &[shared::search::Hit], staff: bool) -> Vec<serde_json::Value> {
+    hits.iter()
+        .map(|hit| {
+            let mut shown = json!(hit);
+            if let Some(fields) = shown.as_object_mut() {
+                fields.insert("in_stock".into(), json!(hit.available > 0));
+                if !staff {
+                    fields.remove("available");
+                }
+            }
+            shown
+        })
+        .collect()
 }
 
 #[derive(Debug, Deserialize)]

@@ -15,6 +15,7 @@ use shared::domain::stock::MovementRequest;
 use shared::http::OrMissing;
 use shared::http::{ApiError, ApiJson, Authorized, IdempotencyKey, RequestMeta};
 use shared::services::AppState;
+use shared::services::catalogue::{Audience, product_view};
 use shared::services::movements::{level_view, move_once};
 use shared::store::LevelListing;
 
@@ -107,7 +108,7 @@ async fn scan(
                 .list_levels(&LevelListing::Product(product_id.clone()), 100, None)
                 .await?;
             let body = json!({
-                "product": product,
+                "product": product_view(&state, &product, Audience::Staff).await?,
                 "level": level_view(&here),
                 "levels": everywhere.iter().map(level_view).collect::<Vec<_>>(),
             });

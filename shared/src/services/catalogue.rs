@@ -1,11 +1,15 @@
 //! Lookups that check what a stock change names: the product exists and is not archived, the
 //! warehouse exists and is active. Unknown ids are a 422 on the field that named them.
 
+use serde_json::{Value, json};
+
 use super::AppState;
+use crate::auth::Permission;
 use crate::domain::stock::WarehouseId;
 use crate::domain::{Product, ProductId};
 use crate::http::ApiError;
 use crate::http::OrMissing;
+use crate::http::Viewer;
 
 /// The product a request names by its id text, if it exists and is not archived.
 pub async fn orderable_product(state: &AppState, id: &str) -> Result<Product, ApiError> {
@@ -50,4 +54,67 @@ pub async fn active_warehouse(
         )));
     }
     Ok(())
+}
+
+/// Who a product is shown to: the public (customers and anonymous readers) sees what a shop
+/// shows; staff and above also see the purchasing fields (reorder and target levels, the
+/// preferred supplier).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    /// Customers and anonymous readers.
+    Public,
+    /// Those who may read stock.
+    Staff,
+}
+
+impl Audience {
+    /// The audience of `viewer`.
+    pub fn of(viewer: &Viewer) -> Self {
+        Self::from_staff(viewer.can(Permission::ReadStock))
+    }
+
+    /// The audience of a caller who may (or may not) read stock.
+    pub fn from_staff(staff: bool) -> Self {
+        if staff {
+            Audience::Staff
+        } else {
+            Audience::Public
+        }
+    }
+}
+
+/// Fields of a product only staff see.
+const STAFF_FIELDS: [&str; 3] = ["reorder_level", "target_level", "preferred_supplier_id"];
+
+/// The product as `audience` sees it: its images carry time-limited download URLs (the S3 keys
+/// stay inside), and the public does not see the purchasing fields.
+pub async fn product_view(
+    state: &AppState,
+    product: &Product,
+    audience: Audience,
+) -> Result<Value, ApiError> {
+    let mut images = Vec::with_capacity(product.images.len());
+    for image in &product.images {
+        let url = state
+            .media
+            .presign_download(&image.key, state.image_download_ttl)
+            .await
+            .map_err(ApiError::internal)?;
+        images.push(json!({
+            "id": image.id,
+            "content_type": image.content_type,
+            "url": url,
+            "added_at": image.added_at.format(&time::format_description::well_known::Rfc3339).ok(),
+        }));
+    }
+    let mut view = serde_json::to_value(product).map_err(ApiError::internal)?;
+    view["images"] = Value::Array(images);
+    if audience == Audience::Public
+        && let Some(fields) = view.as_object_mut()
+    {
+        for field in STAFF_FIELDS {
+            fields.remove(field);
+        }
+    }
+    Ok(view)
 }

@@ -339,3 +339,21 @@ async fn customers_see_and_cancel_only_their_own_orders() {
         "released once"
     );
 }
+
+#[tokio::test]
+async fn a_customer_sees_no_staff_fields_of_their_order() {
+    let app = TestApp::spawn().await;
+    let shop = crate::orders_support::shop(&app).await;
+    let placed = crate::orders_support::order(&app, &shop).await;
+    let id = placed["id"].as_str().unwrap();
+    let read = app.get(&format!("/v1/orders/{id}"), Role::Customer).await;
+    let listed = app.get("/v1/orders", Role::Customer).await;
+    for shown in [&placed, &read.body, &listed.body["items"][0]] {
+        for field in ["review", "reservation_id"] {
+            assert!(shown.get(field).is_none(), "{field}: {shown}");
+        }
+        assert_eq!(shown["id"], id);
+    }
+    let staff = crate::orders_support::fetch(&app, id).await;
+    assert!(staff["reservation_id"].as_str().is_some(), "{staff}");
+}

@@ -22,9 +22,16 @@ async fn a_created_product_can_be_read_back_by_id_and_barcode() {
         json!({"amount_minor": 1001, "currency": "INR"})
     );
 
-    let read = app.get(&format!("/v1/products/{id}"), Role::Customer).await;
+    let read = app.get(&format!("/v1/products/{id}"), Role::Staff).await;
     assert_eq!(read.status, StatusCode::OK);
     assert_eq!(read.body, created.body);
+    // A customer reads the same product without its purchasing fields.
+    let mut public = created.body.clone();
+    for field in ["reorder_level", "target_level", "preferred_supplier_id"] {
+        public.as_object_mut().unwrap().remove(field);
+    }
+    let read = app.get(&format!("/v1/products/{id}"), Role::Customer).await;
+    assert_eq!(read.body, public);
 
     let scanned = app
         .get("/v1/products/by-barcode/4006381333931", Role::Staff)
@@ -363,4 +370,22 @@ async fn an_image_of_a_disallowed_type_is_refused() {
             .etag(),
         "\"1\""
     );
+}
+
+#[tokio::test]
+async fn a_customer_sees_no_purchasing_fields_of_a_product() {
+    let app = TestApp::spawn().await;
+    let created = app.create_product(&product_body(1)).await;
+    let id = created.body["id"].as_str().unwrap();
+    let customer = app.get(&format!("/v1/products/{id}"), Role::Customer).await;
+    assert_eq!(customer.status, StatusCode::OK, "{}", customer.text);
+    let listed = app.get("/v1/products", Role::Customer).await;
+    for shown in [&customer.body, &listed.body["items"][0]] {
+        for field in ["reorder_level", "target_level", "preferred_supplier_id"] {
+            assert!(shown.get(field).is_none(), "{field}: {shown}");
+        }
+        assert_eq!(shown["id"], id);
+    }
+    let staff = app.get(&format!("/v1/products/{id}"), Role::Staff).await;
+    assert!(staff.body.get("reorder_level").is_some(), "{}", staff.text);
 }

@@ -155,3 +155,21 @@ async fn an_offset_near_the_largest_integer_is_refused_not_a_panic() {
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
     assert_eq!(r.body["errors"][0]["field"], "offset", "{}", r.text);
 }
+
+#[tokio::test]
+async fn a_customer_sees_whether_a_product_is_in_stock_but_not_how_many() {
+    let app = TestApp::spawn().await;
+    let p = product(&app, 1, "Plain tee", "Apparel", 49_900).await;
+    let w = app.create_warehouse("BLR-1").await;
+    let r = app
+        .move_stock(&json!({"type": "receive", "product_id": p, "warehouse_id": w, "quantity": 7}))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    search::rebuild(&app.search).await.unwrap();
+    let customer = app.get("/v1/search?q=tee", Role::Customer).await;
+    let hit = &customer.body["hits"][0];
+    assert_eq!(hit["in_stock"], true, "{}", customer.text);
+    assert!(hit.get("available").is_none(), "{}", customer.text);
+    let staff = app.get("/v1/search?q=tee", Role::Staff).await;
+    assert_eq!(staff.body["hits"][0]["available"], 7, "{}", staff.text);
+}

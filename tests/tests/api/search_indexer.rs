@@ -28,11 +28,10 @@ async fn move_units(app: &TestApp, kind: &str, product: &str, warehouse: &str, q
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
 }
 
+/// The hits as staff see them (with exact `available` counts).
 async fn search(app: &TestApp, query: &str) -> Vec<Value> {
     app.search.own.expire().await;
-    let r = app
-        .get(&format!("/v1/search?{query}"), Role::Customer)
-        .await;
+    let r = app.get(&format!("/v1/search?{query}"), Role::Staff).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     r.body["hits"].as_array().unwrap().clone()
 }

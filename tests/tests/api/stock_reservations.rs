@@ -291,7 +291,8 @@ async fn staff_cannot_commit_or_release_an_orders_reservation_behind_the_orders_
     let app = TestApp::spawn().await;
     let shop = shop(&app).await;
     let o = order(&app, &shop).await;
-    let reservation = o["reservation_id"].as_str().unwrap();
+    let seen_by_staff = fetch(&app, o["id"].as_str().unwrap()).await;
+    let reservation = seen_by_staff["reservation_id"].as_str().unwrap();
     let path = format!("/v1/stock/reservations/{reservation}");
     let commit = post(&app, &format!("{path}/commit")).await;
     assert_eq!(commit.status, StatusCode::CONFLICT, "{}", commit.text);

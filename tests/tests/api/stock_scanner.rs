@@ -91,3 +91,38 @@ async fn a_scanner_looks_up_receives_ships_and_counts_by_barcode() {
         .await;
     assert_eq!(customer.status, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn a_scanner_lookup_answers_the_product_as_the_api_shows_it_with_image_urls() {
+    let app = TestApp::spawn().await;
+    let mut body = product_body(1);
+    body["barcode"] = json!("4006381333931");
+    let p = app.create_product(&body).await.body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let image = app
+        .send_json(
+            Method::POST,
+            &format!("/v1/products/{p}/images"),
+            Role::Manager,
+            &json!({"content_type": "image/png"}),
+            &[],
+        )
+        .await;
+    assert_eq!(image.status, StatusCode::CREATED, "{}", image.text);
+    let w = app.create_warehouse("BLR-1").await;
+    let lookup = app
+        .send_json(
+            Method::POST,
+            "/v1/scanner/scan",
+            Role::Staff,
+            &json!({"barcode": "4006381333931", "warehouse_id": w, "action": "lookup"}),
+            &[],
+        )
+        .await;
+    assert_eq!(lookup.status, StatusCode::OK, "{}", lookup.text);
+    let shown = &lookup.body["product"]["images"][0];
+    assert!(shown["url"].as_str().is_some(), "{}", lookup.text);
+    assert!(shown.get("key").is_none(), "no S3 key: {}", lookup.text);
+}
