@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 use shared::auth::can::ManageOrders;
 use shared::auth::{Caller, digest};
 use shared::domain::order::RefundRecord;
-use shared::domain::refund::RefundRequest;
+use shared::domain::refund::{RefundRequest, restock_left};
 use shared::domain::stock::{Movement, MovementKind};
 use shared::http::json_response;
 use shared::http::{ApiError, ApiJson, ApiPath, Authorized, IdempotencyKey, RequestMeta};
@@ -129,9 +129,13 @@ async fn record_refund(
     };
     let current = load_order(state, id).await?;
     let now = OffsetDateTime::now_utc();
+    // The restock was checked against the order read before Razorpay was called; another
+    // refund may have put units back since. What is left is decided on this read, which the
+    // order's version guards in the commit below (a lost race reads and decides again).
+    let restock = restock_left(&current, &request.restock);
     let mut levels = Vec::new();
     let mut movements = Vec::new();
-    for r in &request.restock {
+    for r in &restock {
         let Some(line) = current.lines.iter().find(|l| l.product_id == r.product_id) else {
             continue;
         };
@@ -157,7 +161,7 @@ async fn record_refund(
         amount: made.amount,
         state: state_of,
         requested_by: Some(caller.user_id.clone()),
-        restocked: request.restock.clone(),
+        restocked: restock.clone(),
         created_at: now,
     };
     let next = match current.refunds.iter().position(|r| r.id == made.id) {
@@ -172,12 +176,18 @@ async fn record_refund(
         None => current.with_refund(record.clone(), now),
     };
     let body = json!({"order": view(state, &next, caller), "refund": record}).to_string();
-    let entry: AuditEntry = audit(meta, &caller.user_id, "order.refund")
+    let mut entry: AuditEntry = audit(meta, &caller.user_id, "order.refund")
         .target(id.to_owned())
         .detail(
             "refund",
             format!("{} {} {}", made.id, made.amount, made.currency),
         );
+    if restock != request.restock {
+        entry = entry.detail(
+            "restock",
+            "reduced: a concurrent refund had put units back already",
+        );
+    }
     let writes = vec![
         state.orders.order_write(&next, Some(current.version))?,
         state.audit.put(&entry)?,

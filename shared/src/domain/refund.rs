@@ -86,6 +86,32 @@ impl RefundRequest {
     }
 }
 
+/// The part of `restock` that `order` still allows: for each line, at most the units of its
+/// product not yet put back. A refund checked against an older read of the order is recorded
+/// with this, so two refunds racing never put the same units back twice.
+pub fn restock_left(order: &Order, restock: &[RestockLine]) -> Vec<RestockLine> {
+    let mut kept: Vec<RestockLine> = Vec::with_capacity(restock.len());
+    for r in restock {
+        let Some(line) = order.lines.iter().find(|l| l.product_id == r.product_id) else {
+            continue;
+        };
+        let earlier: i64 = kept
+            .iter()
+            .filter(|k| k.product_id == r.product_id)
+            .map(|k| k.quantity)
+            .sum();
+        let left = line.quantity - order.restocked(&r.product_id) - earlier;
+        let quantity = r.quantity.min(left);
+        if quantity > 0 {
+            kept.push(RestockLine {
+                product_id: r.product_id.clone(),
+                quantity,
+            });
+        }
+    }
+    kept
+}
+
 #[cfg(test)]
 #[path = "refund_test.rs"]
 mod tests;

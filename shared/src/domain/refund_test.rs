@@ -100,3 +100,26 @@ fn restock_lines_are_bounded_by_what_the_order_shipped() {
         ["restock[1].product_id"]
     );
 }
+
+#[test]
+fn a_restock_recorded_after_a_racing_one_keeps_only_the_units_left() {
+    let mut o = paid_with_a_line();
+    let racing = request(Some(100), &[("p1", 2)]);
+    assert_eq!(restock_left(&o, &racing.restock), racing.restock);
+    // Another refund put 2 of the 3 units back meanwhile.
+    o.refunds.push(RefundRecord {
+        id: "rfnd_1".into(),
+        amount: 100,
+        state: RefundState::Pending,
+        requested_by: Some("manager".into()),
+        restocked: racing.restock.clone(),
+        created_at: o.created_at,
+    });
+    assert_eq!(
+        restock_left(&o, &racing.restock),
+        request(None, &[("p1", 1)]).restock
+    );
+    o.refunds[0].restocked[0].quantity = 3;
+    assert!(restock_left(&o, &racing.restock).is_empty());
+    assert!(restock_left(&o, &request(None, &[("p9", 1)]).restock).is_empty());
+}

@@ -231,3 +231,38 @@ async fn a_retried_full_refund_is_replayed_not_refused() {
     assert_eq!(again.body["refund"]["id"], first.body["refund"]["id"]);
     assert_eq!(app.razorpay.refunds_of(&payment).len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_racing_refunds_never_restock_the_same_units_twice() {
+    let app = TestApp::spawn().await;
+    let (shop, o, _) = paid(&app).await;
+    let id = o["id"].as_str().unwrap();
+    assert_eq!(
+        level(&app, &shop.p1, &shop.w).await,
+        (8, 0),
+        "2 units shipped"
+    );
+    let body = json!({"amount": 500, "restock": [{"product_id": shop.p1, "quantity": 2}]});
+    let (a, b) = tokio::join!(
+        refund(&app, id, &body, "racing-refund-a"),
+        refund(&app, id, &body, "racing-refund-b"),
+    );
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
+    assert_eq!(b.status, StatusCode::CREATED, "{}", b.text);
+    let (on_hand, _) = level(&app, &shop.p1, &shop.w).await;
+    assert_eq!(on_hand, 10, "at most the 2 shipped units come back");
+    assert_eq!(app.ledger_sum(&shop.p1, &shop.w).await, on_hand);
+    let order = fetch(&app, id).await;
+    let restocked: i64 = order["refunds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| r["restocked"].as_array().unwrap().clone())
+        .map(|l| l["quantity"].as_i64().unwrap())
+        .sum();
+    assert_eq!(restocked, 2, "{order}");
+    assert_eq!(
+        order["amount_refunded"], 1000,
+        "both refunds are money back"
+    );
+}
