@@ -14,6 +14,8 @@ mod checkout;
 mod placing;
 mod refunds;
 
+pub use refunds::refund_call;
+
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;

@@ -9,12 +9,13 @@ use time::OffsetDateTime;
 
 use shared::auth::can::ManageOrders;
 use shared::auth::{Caller, digest};
+use shared::domain::order::Order;
 use shared::domain::order::RefundRecord;
 use shared::domain::refund::{RefundRequest, restock_left};
 use shared::domain::stock::{Movement, MovementKind};
 use shared::http::json_response;
 use shared::http::{ApiError, ApiJson, ApiPath, Authorized, IdempotencyKey, RequestMeta};
-use shared::payments::{NewRefund, RefundState};
+use shared::payments::{NewRefund, RazorpayRefund, RefundState};
 use shared::services::audit::audit;
 use shared::services::commit::{committed, until_committed};
 use shared::services::idempotency::IdempotentRequest;
@@ -72,29 +73,26 @@ async fn make_refund(call: RefundCall<'_>, once: IdempotentRequest) -> Result<Re
     let payments = &state.own;
     // Checked under the key, so a retry of a refund that emptied the order replays it.
     let order = load_order(state, id).await?;
-    let amount = request.check(&order)?;
-    let payment_id = order
-        .payment_id
-        .as_deref()
-        .ok_or_else(|| ApiError::internal("a paid order has no payment id"))?;
-    // Razorpay refunds once per key however often this is retried (same order, same caller,
-    // same Idempotency-Key).
-    let refund_key = digest(&format!("{}:{}:{key}", order.id, caller.user_id))[..40].to_owned();
-    let mut notes = serde_json::Map::new();
-    notes.insert("order_id".into(), json!(order.id));
-    if let Some(r) = &request.reason {
-        notes.insert("reason".into(), json!(r));
-    }
-    let refund = NewRefund {
-        amount,
-        speed: "normal",
-        receipt: order.id.clone(),
-        notes,
+    let made = match request.check(&order) {
+        Ok(amount) => {
+            let payment_id = order
+                .payment_id
+                .as_deref()
+                .ok_or_else(|| ApiError::internal("a paid order has no payment id"))?;
+            let (refund_key, refund) = refund_call(&order, &caller.user_id, key, request, amount);
+            payments
+                .razorpay
+                .refund(payment_id, &refund_key, &refund)
+                .await?
+        }
+        // A retry of a refund Razorpay made whose recording failed (the key was freed): a
+        // webhook may have recorded it since, leaving nothing to refund. Razorpay answers the
+        // same refund again under the same key; record it as this request's.
+        Err(refused) => {
+            let again = made_before(state, &order, caller, key, request).await;
+            again.ok_or(refused)?
+        }
     };
-    let made = payments
-        .razorpay
-        .refund(payment_id, &refund_key, &refund)
-        .await?;
     let response = until_committed(|| record_refund(call, &made, &once)).await?;
     emit_count(&state.metrics_namespace, "orders", "RefundsCreated", 1);
     emit_count(
@@ -106,12 +104,68 @@ async fn make_refund(call: RefundCall<'_>, once: IdempotentRequest) -> Result<Re
     Ok(response)
 }
 
+/// What is sent to Razorpay for `request` on `order`: the idempotency key (Razorpay refunds
+/// once per key however often it is sent: same order, same caller, same `Idempotency-Key`)
+/// and the body.
+pub fn refund_call(
+    order: &Order,
+    caller_id: &str,
+    key: &str,
+    request: &RefundRequest,
+    amount: i64,
+) -> (String, NewRefund) {
+    let refund_key = digest(&format!("{}:{caller_id}:{key}", order.id))[..40].to_owned();
+    let mut notes = serde_json::Map::new();
+    notes.insert("order_id".into(), json!(order.id));
+    // Names the request, so a retry can recognise its refund among those a webhook recorded.
+    notes.insert(REQUEST_NOTE.into(), json!(refund_key));
+    if let Some(r) = &request.reason {
+        notes.insert("reason".into(), json!(r));
+    }
+    let refund = NewRefund {
+        amount,
+        speed: "normal",
+        receipt: order.id.clone(),
+        notes,
+    };
+    (refund_key, refund)
+}
+
+/// The note naming the request a refund was made for.
+const REQUEST_NOTE: &str = "stockroom_request";
+
+/// The refund this request already made at Razorpay, if the order holds it without a
+/// requester (recorded from a webhook after the request's own recording failed): each such
+/// refund is read back from Razorpay and is this request's when its note names the request.
+/// Nothing is created here.
+async fn made_before(
+    state: &OrdersState,
+    order: &Order,
+    caller: &Caller,
+    key: &str,
+    request: &RefundRequest,
+) -> Option<RazorpayRefund> {
+    let (refund_key, _) = refund_call(order, &caller.user_id, key, request, 0);
+    for candidate in order.refunds.iter().filter(|r| r.requested_by.is_none()) {
+        match state.own.razorpay.fetch_refund(&candidate.id).await {
+            Ok(made) if made.notes.get(REQUEST_NOTE) == Some(&json!(refund_key)) => {
+                return Some(made);
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, refund = %candidate.id, "could not read a refund back")
+            }
+        }
+    }
+    None
+}
+
 /// Records a refund Razorpay made (and its restock) on the order, in one transaction with the
 /// idempotency completion. A webhook may have recorded the refund first; then only the
 /// requester and the restock are added.
 async fn record_refund(
     call: RefundCall<'_>,
-    made: &shared::payments::RazorpayRefund,
+    made: &RazorpayRefund,
     once: &IdempotentRequest,
 ) -> Result<Option<Response>, ApiError> {
     let RefundCall {

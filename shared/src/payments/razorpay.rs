@@ -80,6 +80,9 @@ pub struct RazorpayRefund {
     pub currency: String,
     /// `pending`, `processed` or `failed`.
     pub status: String,
+    /// The notes it was created with (an object, or `[]` when there were none).
+    #[serde(default)]
+    pub notes: serde_json::Value,
 }
 
 /// Why a call to Razorpay failed. Messages never carry keys or secrets.
@@ -196,6 +199,12 @@ impl RazorpayClient {
             ATTEMPTS,
         )
         .await
+    }
+
+    /// Reads refund `refund_id` (idempotent, so retried like any read).
+    pub async fn fetch_refund(&self, refund_id: &str) -> Result<RazorpayRefund, PaymentError> {
+        let url = format!("{}/v1/refunds/{refund_id}", self.base());
+        self.send(|| self.http.get(&url), ATTEMPTS).await
     }
 
     fn base(&self) -> &str {

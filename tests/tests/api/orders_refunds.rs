@@ -266,3 +266,51 @@ async fn two_racing_refunds_never_restock_the_same_units_twice() {
         "both refunds are money back"
     );
 }
+
+#[tokio::test]
+async fn a_retry_after_a_webhook_recorded_its_refund_answers_that_refund_and_restocks() {
+    let app = TestApp::spawn().await;
+    let (shop, o, payment) = paid(&app).await;
+    let id = o["id"].as_str().unwrap();
+    let key = "lost-record-key-1";
+    let body = json!({"restock": [{"product_id": shop.p1, "quantity": 2}]});
+    // The first attempt: Razorpay made the refund, then recording it failed (the key is freed).
+    let order = shared::services::settlement::load_order(&app.state, id)
+        .await
+        .unwrap();
+    let request: shared::domain::refund::RefundRequest =
+        serde_json::from_value(body.clone()).unwrap();
+    let (refund_key, call) = orders::refund_call(&order, "user-manager", key, &request, 3004);
+    let razorpay = shared::payments::RazorpayClient::new(shared::payments::RazorpaySettings {
+        base_url: app.config.payments.as_ref().unwrap().base_url.clone(),
+        key_id: stockroom_tests::RAZORPAY_KEY_ID.into(),
+        key_secret: stockroom_tests::RAZORPAY_KEY_SECRET.into(),
+        timeout: std::time::Duration::from_secs(2),
+    })
+    .unwrap();
+    let made = razorpay.refund(&payment, &refund_key, &call).await.unwrap();
+    // Its webhook recorded it meanwhile: nothing is left to refund.
+    let d = app.razorpay.delivery("refund.processed", &json!({
+        "refund": {"entity": {"id": made.id, "entity": "refund", "amount": 3004, "currency": "INR",
+                              "payment_id": payment, "status": "processed"}},
+        "payment": {"entity": {"id": payment, "order_id": o["razorpay_order_id"], "amount": 3004, "currency": "INR"}}
+    }));
+    assert_eq!(app.deliver(&d).await.body["status"], "applied");
+    assert_eq!(fetch(&app, id).await["status"], "refunded");
+
+    let retried = refund(&app, id, &body, key).await;
+    assert_eq!(retried.status, StatusCode::CREATED, "{}", retried.text);
+    assert_eq!(retried.body["refund"]["id"], made.id.as_str());
+    assert_eq!(
+        level(&app, &shop.p1, &shop.w).await,
+        (10, 0),
+        "the restock is not lost"
+    );
+    assert_eq!(app.razorpay.refunds_of(&payment).len(), 1, "refunded once");
+    let after = fetch(&app, id).await;
+    assert_eq!(after["refunds"][0]["requested_by"], "user-manager");
+    // Another key on the refunded order is still refused, and makes nothing.
+    let other = refund(&app, id, &body, "another-key-1").await;
+    assert_eq!(other.status, StatusCode::CONFLICT, "{}", other.text);
+    assert_eq!(app.razorpay.refunds_of(&payment).len(), 1);
+}
