@@ -171,6 +171,7 @@ async fn place(
         created_at: now,
         updated_at: now,
         paid_at: None,
+        payment_event_at: None,
     };
     let body = view(state, &order, caller).to_string();
     let entry = audit(meta, &caller.user_id, "order.create")

@@ -10,9 +10,10 @@ use axum::response::Response;
 use axum::routing::post;
 use serde_json::json;
 
+use shared::auth::digest;
 use shared::http::json_response;
 use shared::http::{ApiError, RequestMeta};
-use shared::payments::WebhookEvent;
+use shared::payments::{WebhookEvent, event_time};
 use shared::services::settlement::{Actor, Settlement, settle};
 use shared::telemetry::metrics::emit_count;
 use shared::telemetry::sampling::Sampler;
@@ -36,6 +37,10 @@ pub fn router() -> Router<WebhookState> {
 fn answer(status: &str) -> Response {
     json_response(StatusCode::OK, json!({ "status": status }).to_string())
 }
+
+/// The oldest event a delivery may carry: Razorpay retries a delivery for 24 hours, so anything
+/// older is a replay (the de-duplication records outlive this window).
+const MAX_DELIVERY_AGE: time::Duration = time::Duration::hours(48);
 
 /// Rejected deliveries are logged at most once a minute per instance.
 static REJECTIONS_LOGGED: Sampler = Sampler::every(60);
@@ -95,8 +100,22 @@ async fn receive(
             "the x-razorpay-event-id header must be Razorpay's event id".into(),
         ));
     }
+    // De-duplicated on what the signature covers: the body (a redelivery repeats it exactly).
+    // The event-id header is not signed, so a captured body re-sent under a fresh id is still
+    // the same delivery.
+    let text = std::str::from_utf8(&body)
+        .map_err(|_| ApiError::BadRequest("the body is not UTF-8 JSON".into()))?;
+    let delivery_id = digest(text);
     let event = WebhookEvent::parse(&body).map_err(ApiError::BadRequest)?;
-    if state.orders.delivered(PROVIDER, event_id).await? {
+    let happened = event_time(&body).map_err(ApiError::BadRequest)?;
+    let now = time::OffsetDateTime::now_utc();
+    if now - happened > MAX_DELIVERY_AGE {
+        return Err(ApiError::BadRequest(format!(
+            "the event happened at {happened}, more than {} hours ago; it was not applied",
+            MAX_DELIVERY_AGE.whole_hours()
+        )));
+    }
+    if state.orders.delivered(PROVIDER, &delivery_id).await? {
         return Ok(answer("duplicate"));
     }
     let (razorpay_order_id, name) = match &event {
@@ -119,7 +138,6 @@ async fn receive(
         );
         return Ok(answer("ignored"));
     };
-    let now = time::OffsetDateTime::now_utc();
     let event_name = match &event {
         WebhookEvent::Payment(e) => format!("{:?}", e.kind),
         WebhookEvent::Refund(e) => format!("refund {:?}", e.state),
@@ -128,7 +146,7 @@ async fn receive(
     let delivery = || {
         state
             .orders
-            .delivery_write(PROVIDER, event_id, &event_name, Some(&order_id), now)
+            .delivery_write(PROVIDER, &delivery_id, &event_name, Some(&order_id), now)
     };
     let settled = settle(
         &state,

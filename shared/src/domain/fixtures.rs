@@ -30,6 +30,7 @@ pub(crate) fn order() -> Order {
         created_at: now(),
         updated_at: now(),
         paid_at: None,
+        payment_event_at: None,
     }
 }
 

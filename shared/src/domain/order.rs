@@ -297,6 +297,10 @@ pub struct Order {
     /// When the money arrived.
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub paid_at: Option<OffsetDateTime>,
+    /// When the latest payment event applied to this order happened (by the provider's clock):
+    /// an older authorization or failure, delivered late or replayed, changes nothing.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub payment_event_at: Option<OffsetDateTime>,
 }
 
 /// What an event or request does to an order.
@@ -429,6 +433,31 @@ impl Order {
             e.kind,
             PaymentEventKind::Captured | PaymentEventKind::OrderPaid
         );
+        // Money received is a fact whenever it is told; an authorization or a failure older
+        // than an event already applied would move the order backwards.
+        if !receives_money && self.payment_event_at.is_some_and(|last| e.at < last) {
+            return Outcome::Unchanged;
+        }
+        let latest = Some(self.payment_event_at.map_or(e.at, |last| last.max(e.at)));
+        let stamped = |mut next: Order| {
+            next.payment_event_at = latest;
+            next
+        };
+        match self.payment_outcome(e, receives_money, now) {
+            Outcome::Unchanged => Outcome::Unchanged,
+            Outcome::Update(next) => Outcome::Update(stamped(next)),
+            Outcome::Ship(next) => Outcome::Ship(stamped(next)),
+            Outcome::Release(next) => Outcome::Release(stamped(next)),
+            Outcome::Flag(next, concern) => Outcome::Flag(stamped(next), concern),
+        }
+    }
+
+    fn payment_outcome(
+        &self,
+        e: &PaymentEvent,
+        receives_money: bool,
+        now: OffsetDateTime,
+    ) -> Outcome {
         if e.kind != PaymentEventKind::Failed
             && (e.amount != self.amount || e.currency != self.currency.as_str())
         {

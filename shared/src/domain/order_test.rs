@@ -16,6 +16,7 @@ fn payment(kind: PaymentEventKind, payment_id: &str) -> PaymentEvent {
         payment_id: payment_id.into(),
         amount: 49_900,
         currency: "INR".into(),
+        at: OffsetDateTime::UNIX_EPOCH,
     }
 }
 

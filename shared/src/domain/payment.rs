@@ -28,6 +28,8 @@ pub struct PaymentEvent {
     pub amount: i64,
     /// ISO 4217 code.
     pub currency: String,
+    /// When the provider says the event happened (the signed body's time, not the delivery's).
+    pub at: time::OffsetDateTime,
 }
 
 /// Where a refund stands.

@@ -10,7 +10,9 @@ pub use razorpay::{
     RazorpaySettings,
 };
 pub use signature::{WebhookSecrets, checkout_signature_valid, sign_hex};
-pub use webhook::{PaymentEvent, PaymentEventKind, RefundEvent, RefundState, WebhookEvent};
+pub use webhook::{
+    PaymentEvent, PaymentEventKind, RefundEvent, RefundState, WebhookEvent, event_time,
+};
 
 /// What the order and webhook functions need of Razorpay: the API client and the webhook
 /// secrets.

@@ -33,6 +33,22 @@ fn amount(v: &Value, path: &str) -> Result<i64, String> {
         .ok_or_else(|| format!("{} must be a non-negative integer", dotted(path)))
 }
 
+/// When the event happened: the body's `created_at` (Unix seconds), which the signature covers.
+fn created_at(v: &Value) -> Result<time::OffsetDateTime, String> {
+    v.get("created_at")
+        .and_then(Value::as_i64)
+        .and_then(|t| time::OffsetDateTime::from_unix_timestamp(t).ok())
+        .ok_or_else(|| "created_at must be the event's time in Unix seconds".to_owned())
+}
+
+/// When a delivery's event happened, for any event (the age check runs before anything else
+/// of the body is read).
+pub fn event_time(body: &[u8]) -> Result<time::OffsetDateTime, String> {
+    let v: Value =
+        serde_json::from_slice(body).map_err(|e| format!("the body is not JSON: {e}"))?;
+    created_at(&v)
+}
+
 fn dotted(path: &str) -> String {
     path.trim_start_matches('/').replace('/', ".")
 }
@@ -62,6 +78,7 @@ impl WebhookEvent {
                     payment_id: text(&v, &format!("{payment}/id"))?,
                     amount: amount(&v, &format!("{payment}/amount"))?,
                     currency: text(&v, &format!("{payment}/currency"))?,
+                    at: created_at(&v)?,
                 }))
             }
             "order.paid" => {
@@ -72,6 +89,7 @@ impl WebhookEvent {
                     payment_id: text(&v, &format!("{payment}/id"))?,
                     amount: amount(&v, &format!("{order}/amount_paid"))?,
                     currency: text(&v, &format!("{order}/currency"))?,
+                    at: created_at(&v)?,
                 }))
             }
             "refund.created" | "refund.processed" | "refund.failed" => {

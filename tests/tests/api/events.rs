@@ -194,6 +194,10 @@ async fn every_sample_event_replays_through_its_handler() {
             values.insert("payment_id", paid.payment_id);
             values.insert("checkout_signature", paid.signature);
             values.insert("event_id", "evt_SampleDelivery01".into());
+            values.insert(
+                "created_at",
+                time::OffsetDateTime::now_utc().unix_timestamp().to_string(),
+            );
             // ... and places a second order, which the cancel event cancels.
             let second = event.replace("checkout-7f3a-0001", "checkout-7f3a-0002");
             let placed = app

@@ -459,3 +459,103 @@ async fn storage_trouble_answers_5xx_so_razorpay_retries() {
     assert!(r.status.is_server_error(), "{}: {}", r.status, r.text);
     assert_eq!(r.header("content-type"), Some("application/problem+json"));
 }
+
+/// A delivery of `event` with `payload`, signed as Razorpay signs, that happened at `at`.
+fn signed_at(event: &str, payload: &Value, at: i64, event_id: &str) -> Delivery {
+    let body = json!({"entity": "event", "account_id": "acc_StockroomLocal1", "event": event,
+                      "contains": ["payment"], "payload": payload, "created_at": at})
+    .to_string();
+    Delivery {
+        event_id: event_id.into(),
+        event: event.into(),
+        signature: shared::payments::sign_hex(RAZORPAY_WEBHOOK_SECRET, body.as_bytes()),
+        body,
+    }
+}
+
+fn authorized(o: &Value, payment_id: &str) -> Value {
+    json!({"payment": {"entity": {"id": payment_id, "entity": "payment", "amount": o["amount"],
+           "currency": "INR", "status": "authorized", "order_id": rzp(o)}}})
+}
+
+fn now_secs() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+#[tokio::test]
+async fn a_signed_delivery_resent_under_a_fresh_event_id_is_a_duplicate() {
+    let app = TestApp::spawn().await;
+    let (_, o) = placed(&app).await;
+    let id = o["id"].as_str().unwrap();
+    let first = signed_at(
+        "payment.authorized",
+        &authorized(&o, "pay_AttemptA0001"),
+        now_secs() - 60,
+        "evt_A1",
+    );
+    assert_eq!(app.deliver(&first).await.body["status"], "applied");
+    let second = signed_at(
+        "payment.authorized",
+        &authorized(&o, "pay_AttemptB0001"),
+        now_secs(),
+        "evt_B1",
+    );
+    assert_eq!(app.deliver(&second).await.body["status"], "applied");
+    let replay = Delivery {
+        event_id: "evt_FreshIdForAnOldBody".into(),
+        ..first
+    };
+    let r = app.deliver(&replay).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["status"], "duplicate");
+    assert_eq!(fetch(&app, id).await["payment_id"], "pay_AttemptB0001");
+}
+
+#[tokio::test]
+async fn an_older_authorization_delivered_late_never_moves_the_order_back() {
+    let app = TestApp::spawn().await;
+    let (_, o) = placed(&app).await;
+    let id = o["id"].as_str().unwrap();
+    let newer = signed_at(
+        "payment.authorized",
+        &authorized(&o, "pay_AttemptB0002"),
+        now_secs(),
+        "evt_B2",
+    );
+    let older = signed_at(
+        "payment.authorized",
+        &authorized(&o, "pay_AttemptA0002"),
+        now_secs() - 120,
+        "evt_A2",
+    );
+    assert_eq!(app.deliver(&newer).await.body["status"], "applied");
+    let late = app.deliver(&older).await;
+    assert_eq!(late.body["status"], "unchanged", "{}", late.text);
+    let order = fetch(&app, id).await;
+    assert_eq!(order["status"], "payment_authorized");
+    assert_eq!(order["payment_id"], "pay_AttemptB0002");
+}
+
+#[tokio::test]
+async fn a_delivery_older_than_48_hours_is_refused_and_changes_nothing() {
+    let app = TestApp::spawn().await;
+    let (shop, o) = placed(&app).await;
+    let id = o["id"].as_str().unwrap();
+    let payload = json!({"payment": {"entity": {"id": "pay_Stale000001", "entity": "payment",
+        "amount": o["amount"], "currency": "INR", "status": "captured", "order_id": rzp(&o)}}});
+    let stale = signed_at(
+        "payment.captured",
+        &payload,
+        now_secs() - 49 * 3600,
+        "evt_Stale1",
+    );
+    let r = app.deliver(&stale).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    assert!(
+        r.body["detail"].as_str().unwrap().contains("48 hours"),
+        "{}",
+        r.text
+    );
+    assert_eq!(fetch(&app, id).await["status"], "pending_payment");
+    assert_eq!(level(&app, &shop.p1, &shop.w).await, (10, 2));
+}
