@@ -68,6 +68,7 @@ async fn main() {
             "stockroom",
             "stockroom-api",
             std::time::Duration::from_secs(900),
+            0,
         )
         .sign(&key)
         .unwrap();

@@ -7,11 +7,14 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
+use time::OffsetDateTime;
 
 use shared::auth::AccessClaims;
 use shared::domain::Account;
 use shared::http::{ApiError, ApiJson, RequestMeta};
+use shared::services::AppState;
 use shared::services::audit::audit;
+use shared::services::commit::contending_for;
 use shared::store::{Rotation, StoreError};
 
 use crate::AuthState;
@@ -62,28 +65,53 @@ pub(crate) async fn refresh(
     }
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Logout {
+    refresh_token: String,
+    /// Also revoke every other session and every access token issued so far.
+    #[serde(default)]
+    everywhere: bool,
+}
+
 #[tracing::instrument(name = "Signing out", skip_all)]
 pub(crate) async fn logout(
     State(state): State<AuthState>,
     meta: RequestMeta,
-    ApiJson(input): ApiJson<RefreshRequest>,
+    ApiJson(input): ApiJson<Logout>,
 ) -> Result<Response, ApiError> {
     if let Some((user_id, family_id)) = state
         .sessions
         .revoke_by_token(input.refresh_token.trim())
         .await?
     {
-        state
-            .audit
-            .append(
-                &audit(&meta, &user_id, "auth.logout")
-                    .target(user_id.clone())
-                    .detail("family_id", family_id),
-            )
-            .await?;
+        let mut entry = audit(&meta, &user_id, "auth.logout")
+            .target(user_id.clone())
+            .detail("family_id", family_id);
+        if input.everywhere {
+            state.sessions.revoke_all(&user_id).await?;
+            new_token_generation(&state, &user_id).await?;
+            entry = entry.detail("everywhere", "true");
+        }
+        state.audit.append(&entry).await?;
     }
     // The same answer for unknown tokens: logging out twice is not an error.
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Starts a new token generation for `user_id`'s account: every access token issued so far
+/// stops working (the account may be changed concurrently, so this retries on fresh reads).
+pub(crate) async fn new_token_generation(state: &AppState, user_id: &str) -> Result<(), ApiError> {
+    contending_for("account", || async {
+        let current = state.accounts.get(user_id).await?;
+        let next = current.changed(OffsetDateTime::now_utc(), |a| a.token_generation += 1);
+        match state.accounts.replace(&current, &next, None).await {
+            Ok(()) => Ok(Some(())),
+            Err(StoreError::VersionMismatch) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    })
+    .await
 }
 
 pub(crate) fn duration(d: std::time::Duration) -> time::Duration {
@@ -102,6 +130,7 @@ pub(crate) fn token_response(
         &state.token_issuer,
         &state.token_audience,
         state.access_token_ttl,
+        account.token_generation,
     );
     let access_token = claims.sign(signer).map_err(ApiError::internal)?;
     Ok(Json(json!({

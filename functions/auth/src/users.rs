@@ -69,6 +69,10 @@ async fn update_user(
     let next = current.changed(OffsetDateTime::now_utc(), |a| {
         a.role = role;
         a.disabled = disabled;
+        // Tokens issued with the old role, or before the account was disabled, stop working.
+        if role != current.role || (disabled && !current.disabled) {
+            a.token_generation += 1;
+        }
     });
     let action = match (role != current.role, disabled != current.disabled) {
         (true, false) => "user.role_changed",

@@ -29,7 +29,7 @@ pub fn mint_token(
     audience: &str,
     ttl_seconds: i64,
 ) -> Result<String> {
-    let mut claims = AccessClaims::issue(sub, role, issuer, audience, Duration::ZERO);
+    let mut claims = AccessClaims::issue(sub, role, issuer, audience, Duration::ZERO, 0);
     // A negative lifetime makes an expired token, which tests need.
     claims.exp = claims.iat + ttl_seconds;
     claims

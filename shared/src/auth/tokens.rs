@@ -23,6 +23,10 @@ pub struct AccessClaims {
     pub nbf: Option<i64>,
     /// Expires at (seconds since the epoch).
     pub exp: i64,
+    /// The account's token generation when the token was issued (0 for tokens minted outside
+    /// the auth function, e.g. `make token`).
+    #[serde(default, rename = "gen")]
+    pub generation: u64,
 }
 
 impl AccessClaims {
@@ -42,6 +46,7 @@ impl AccessClaims {
         issuer: &str,
         audience: &str,
         ttl: std::time::Duration,
+        generation: u64,
     ) -> Self {
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         Self {
@@ -52,6 +57,7 @@ impl AccessClaims {
             iat: now,
             nbf: Some(now),
             exp: now + i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX / 2),
+            generation,
         }
     }
 }
@@ -68,6 +74,9 @@ pub enum TokenError {
     /// Malformed, wrongly signed, unknown key, wrong issuer or audience.
     #[error("the access token is not valid")]
     Invalid,
+    /// Issued before the account was disabled, changed role or signed out everywhere.
+    #[error("the access token was revoked; sign in again")]
+    Revoked,
 }
 
 /// Verifies access tokens against a JWKS, issuer and audience.
@@ -114,6 +123,7 @@ impl TokenVerifier {
         Ok(Caller {
             user_id: data.claims.sub,
             role: data.claims.role,
+            generation: data.claims.generation,
         })
     }
 }
@@ -125,6 +135,8 @@ pub struct Caller {
     pub user_id: String,
     /// The role the token grants.
     pub role: Role,
+    /// The account's token generation the token was issued in.
+    pub generation: u64,
 }
 
 impl Caller {

@@ -16,6 +16,7 @@ fn claims(exp_in: i64) -> AccessClaims {
         iat: now(),
         nbf: None,
         exp: now() + exp_in,
+        generation: 0,
     }
 }
 

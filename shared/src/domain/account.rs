@@ -98,6 +98,10 @@ pub struct Account {
     pub two_factor: TwoFactor,
     /// Incremented by every change.
     pub version: u64,
+    /// Access tokens carry the generation they were issued in; disabling the account, changing
+    /// its role and signing out everywhere start a new one, which voids every earlier token.
+    #[serde(default)]
+    pub token_generation: u64,
     /// When the account was created.
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
@@ -123,6 +127,7 @@ impl Account {
             password_hash,
             two_factor: TwoFactor::default(),
             version: 1,
+            token_generation: 0,
             created_at: now,
             updated_at: now,
         }

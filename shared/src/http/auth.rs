@@ -3,42 +3,113 @@
 //! request (body, preconditions) is looked at, so a caller without the permission learns
 //! nothing but 403.
 
+use std::collections::HashMap;
 use std::marker::PhantomData;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use axum::extract::{FromRef, FromRequestParts};
-use http::{header, request::Parts};
+use http::{Method, header, request::Parts};
 
 use super::ApiError;
 use crate::auth::{Caller, Guard, Permission, TokenError, TokenVerifier};
+use crate::store::{AccountStore, StoreError};
+
+/// How long a read may trust a copy of an account's token generation.
+const READ_CACHE: Duration = Duration::from_secs(10);
+
+/// Entries kept before the copy is dropped wholesale (it refills from the table).
+const CACHE_ENTRIES: usize = 10_000;
+
+/// Each account's current token generation ([`crate::domain::Account::token_generation`]):
+/// a token issued in an earlier one was revoked. Read from the table for every write; reads
+/// may use a per-instance copy up to [`READ_CACHE`] old.
+#[derive(Debug, Clone)]
+pub struct TokenGenerations {
+    accounts: AccountStore,
+    copy: Arc<Mutex<HashMap<String, (u64, Instant)>>>,
+}
+
+impl TokenGenerations {
+    /// Generations read from `accounts`.
+    pub fn new(accounts: AccountStore) -> Self {
+        Self {
+            accounts,
+            copy: Arc::default(),
+        }
+    }
+
+    /// The current generation of `user_id`'s account; 0 when there is no such account
+    /// (tokens an operator minted for tooling name no account).
+    pub async fn current(&self, user_id: &str, fresh: bool) -> Result<u64, ApiError> {
+        if !fresh
+            && let Ok(copy) = self.copy.lock()
+            && let Some((generation, read)) = copy.get(user_id)
+            && read.elapsed() < READ_CACHE
+        {
+            return Ok(*generation);
+        }
+        let generation = match self.accounts.get(user_id).await {
+            Ok(account) => account.token_generation,
+            Err(StoreError::NotFound) => 0,
+            Err(e) => return Err(e.into()),
+        };
+        if let Ok(mut copy) = self.copy.lock() {
+            if copy.len() >= CACHE_ENTRIES {
+                copy.clear();
+            }
+            copy.insert(user_id.to_owned(), (generation, Instant::now()));
+        }
+        Ok(generation)
+    }
+}
 
 impl<S> FromRequestParts<S> for Caller
 where
     S: Send + Sync,
     Arc<TokenVerifier>: FromRef<S>,
+    TokenGenerations: FromRef<S>,
 {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let header = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .ok_or(ApiError::Unauthenticated(TokenError::Missing))?;
-        let token = header
-            .to_str()
-            .ok()
-            .and_then(|v| {
-                let (scheme, token) = v.trim().split_once(' ')?;
-                scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
-            })
-            .filter(|t| !t.is_empty())
-            .ok_or(ApiError::Unauthenticated(TokenError::Invalid))?;
-        let caller = Arc::<TokenVerifier>::from_ref(state)
-            .verify(token)
-            .map_err(ApiError::Unauthenticated)?;
-        tracing::Span::current().record("user_id", caller.user_id.as_str());
+        let caller = verified(parts, state)?;
+        // A write always reads the account's generation; a read may use a copy a few seconds
+        // old (so a revoked token may still read briefly, never change anything).
+        let fresh = !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
+        let current = TokenGenerations::from_ref(state)
+            .current(&caller.user_id, fresh)
+            .await?;
+        if caller.generation < current {
+            return Err(ApiError::Unauthenticated(TokenError::Revoked));
+        }
         Ok(caller)
     }
+}
+
+/// The caller a request's bearer token names, verified but not yet checked for revocation.
+fn verified<S>(parts: &Parts, state: &S) -> Result<Caller, ApiError>
+where
+    Arc<TokenVerifier>: FromRef<S>,
+{
+    let header = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .ok_or(ApiError::Unauthenticated(TokenError::Missing))?;
+    let token = header
+        .to_str()
+        .ok()
+        .and_then(|v| {
+            let (scheme, token) = v.trim().split_once(' ')?;
+            scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+        })
+        .filter(|t| !t.is_empty())
+        .ok_or(ApiError::Unauthenticated(TokenError::Invalid))?;
+    let caller = Arc::<TokenVerifier>::from_ref(state)
+        .verify(token)
+        .map_err(ApiError::Unauthenticated)?;
+    tracing::Span::current().record("user_id", caller.user_id.as_str());
+    Ok(caller)
 }
 
 /// 403 unless the caller's role holds `permission`.
@@ -62,6 +133,7 @@ where
     S: Send + Sync,
     G: Guard,
     Arc<TokenVerifier>: FromRef<S>,
+    TokenGenerations: FromRef<S>,
 {
     type Rejection = ApiError;
 
@@ -88,6 +160,7 @@ impl<S> FromRequestParts<S> for Viewer
 where
     S: Send + Sync,
     Arc<TokenVerifier>: FromRef<S>,
+    TokenGenerations: FromRef<S>,
 {
     type Rejection = ApiError;
 

@@ -293,6 +293,9 @@ impl IntoResponse for ApiError {
                     r#"Bearer error="invalid_token", error_description="the access token has expired""#
                 }
                 TokenError::Invalid => r#"Bearer error="invalid_token""#,
+                TokenError::Revoked => {
+                    r#"Bearer error="invalid_token", error_description="the access token was revoked""#
+                }
             };
             response
                 .headers_mut()

@@ -13,7 +13,7 @@ use axum::extract::FromRef;
 use crate::auth::TokenVerifier;
 use crate::aws::AwsClients;
 use crate::config::Config;
-use crate::http::{BodyLimit, HttpSettings, service};
+use crate::http::{BodyLimit, HttpSettings, TokenGenerations, service};
 use crate::services::AppState;
 
 /// Why a function refused to start: the setting at fault and what is wrong with it.
@@ -87,6 +87,12 @@ impl<T> Deref for With<T> {
 impl<T> FromRef<With<T>> for Arc<TokenVerifier> {
     fn from_ref(state: &With<T>) -> Self {
         state.app.verifier.clone()
+    }
+}
+
+impl<T> FromRef<With<T>> for TokenGenerations {
+    fn from_ref(state: &With<T>) -> Self {
+        state.app.token_generations.clone()
     }
 }
 

@@ -13,7 +13,7 @@ use crate::auth::TokenVerifier;
 use crate::aws::AwsClients;
 use crate::blob::MediaBucket;
 use crate::config::Config;
-use crate::http::BodyLimit;
+use crate::http::{BodyLimit, TokenGenerations};
 use crate::store::{
     AccountStore, AuditLog, IdempotencyStore, LoginAttempts, OrderStore, PersonaStore,
     ProductStore, PurchasingStore, SessionStore, StockStore, Table,
@@ -66,6 +66,8 @@ pub struct AppState {
     pub personas: PersonaStore,
     /// How long an order's stock is held while the customer pays.
     pub order_hold: Duration,
+    /// Each account's token generation, for revocation checks.
+    pub token_generations: TokenGenerations,
 }
 
 impl AppState {
@@ -99,6 +101,7 @@ impl AppState {
             purchasing: PurchasingStore::new(table.clone()),
             personas: PersonaStore::new(table.clone()),
             order_hold: config.order_hold,
+            token_generations: TokenGenerations::new(AccountStore::new(table.clone())),
         }
     }
 }
@@ -106,6 +109,12 @@ impl AppState {
 impl FromRef<AppState> for Arc<TokenVerifier> {
     fn from_ref(state: &AppState) -> Self {
         state.verifier.clone()
+    }
+}
+
+impl FromRef<AppState> for TokenGenerations {
+    fn from_ref(state: &AppState) -> Self {
+        state.token_generations.clone()
     }
 }
 

@@ -244,3 +244,128 @@ async fn a_null_where_a_boolean_or_role_belongs_is_refused_and_changes_nothing()
         assert_eq!(r.body["errors"][0]["field"], field, "{}", r.text);
     }
 }
+
+/// Signs `email` in; its access token.
+async fn access_of(app: &TestApp, email: &str) -> String {
+    let r = app.login(email, STRONG_PASSWORD).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    r.body["access_token"].as_str().unwrap().to_owned()
+}
+
+async fn change(app: &TestApp, id: &str, body: serde_json::Value) -> stockroom_tests::TestResponse {
+    app.send_json(
+        Method::PATCH,
+        &format!("/v1/users/{id}"),
+        Role::Admin,
+        &body,
+        &[],
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_disabled_admin_cannot_re_enable_themselves() {
+    let app = TestApp::spawn().await;
+    app.bootstrap_admin("root@example.com").await;
+    app.register_and_login("b@example.com").await;
+    let b = app.account_id("b@example.com").await;
+    assert_eq!(
+        change(&app, &b, json!({"role": "admin"})).await.status,
+        StatusCode::OK
+    );
+    let token = access_of(&app, "b@example.com").await;
+    let works = app
+        .call_with_token(
+            Method::PATCH,
+            &format!("/v1/users/{b}"),
+            &token,
+            Some(&json!({"disabled": false})),
+        )
+        .await;
+    assert_eq!(works.status, StatusCode::OK, "{}", works.text);
+
+    assert_eq!(
+        change(&app, &b, json!({"disabled": true})).await.status,
+        StatusCode::OK
+    );
+    let undo = app
+        .call_with_token(
+            Method::PATCH,
+            &format!("/v1/users/{b}"),
+            &token,
+            Some(&json!({"disabled": false})),
+        )
+        .await;
+    assert_eq!(undo.status, StatusCode::UNAUTHORIZED, "{}", undo.text);
+    assert!(undo.header("www-authenticate").unwrap().contains("revoked"));
+    let users = app.get("/v1/users?limit=100", Role::Admin).await;
+    let still = users.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["id"] == b.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(still["disabled"], true, "{still}");
+}
+
+#[tokio::test]
+async fn a_demoted_admins_old_token_no_longer_writes() {
+    let app = TestApp::spawn().await;
+    app.bootstrap_admin("root@example.com").await;
+    app.register_and_login("c@example.com").await;
+    let c = app.account_id("c@example.com").await;
+    change(&app, &c, json!({"role": "admin"})).await;
+    let token = access_of(&app, "c@example.com").await;
+    assert_eq!(
+        change(&app, &c, json!({"role": "staff"})).await.status,
+        StatusCode::OK
+    );
+    let r = app
+        .call_with_token(
+            Method::PATCH,
+            &format!("/v1/users/{c}"),
+            &token,
+            Some(&json!({"role": "admin"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.text);
+    // Signing in again gives a token with the role the account has now.
+    let fresh = access_of(&app, "c@example.com").await;
+    let me = app
+        .call_with_token(Method::GET, "/v1/auth/me", &fresh, None)
+        .await;
+    assert_eq!(me.body["role"], "staff");
+}
+
+#[tokio::test]
+async fn signing_out_everywhere_voids_every_session_and_access_token() {
+    let app = TestApp::spawn().await;
+    app.register_and_login("d@example.com").await;
+    let phone = app.login("d@example.com", STRONG_PASSWORD).await;
+    let laptop = app.login("d@example.com", STRONG_PASSWORD).await;
+    let phone_access = phone.body["access_token"].as_str().unwrap().to_owned();
+    let out = app
+        .post_anonymous(
+            "/v1/auth/logout",
+            &json!({"refresh_token": laptop.body["refresh_token"], "everywhere": true}),
+        )
+        .await;
+    assert_eq!(out.status, StatusCode::NO_CONTENT, "{}", out.text);
+    let write = app
+        .call_with_token(Method::POST, "/v1/auth/2fa/setup", &phone_access, None)
+        .await;
+    assert_eq!(write.status, StatusCode::UNAUTHORIZED, "{}", write.text);
+    let refresh = app
+        .post_anonymous(
+            "/v1/auth/refresh",
+            &json!({"refresh_token": phone.body["refresh_token"]}),
+        )
+        .await;
+    assert_eq!(refresh.status, StatusCode::UNAUTHORIZED, "{}", refresh.text);
+    let again = access_of(&app, "d@example.com").await;
+    let setup = app
+        .call_with_token(Method::POST, "/v1/auth/2fa/setup", &again, None)
+        .await;
+    assert_eq!(setup.status, StatusCode::OK, "{}", setup.text);
+}
