@@ -54,15 +54,30 @@ pub fn code_at(secret_base32: &str, unix_time: u64) -> Option<String> {
     )
 }
 
+/// The letters recovery codes are made of (no look-alikes: no `i`, `l`, `o`, `0`, `1`).
+const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
+
+/// The letter a random byte stands for, or `None` for the top bytes that would favour the
+/// first letters (256 is not a multiple of the alphabet's 31): those are drawn again.
+fn symbol(byte: u8) -> Option<char> {
+    let accepted = 256 - 256 % ALPHABET.len();
+    let b = usize::from(byte);
+    (b < accepted).then(|| char::from(ALPHABET[b % ALPHABET.len()]))
+}
+
 /// Fresh recovery codes (shown once) and the digests to store.
 pub fn new_recovery_codes() -> (Vec<String>, Vec<String>) {
-    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
     let codes: Vec<String> = (0..RECOVERY_CODES)
         .map(|_| {
-            let raw: String = random_bytes::<10>()
-                .iter()
-                .map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char)
-                .collect();
+            let mut raw = String::with_capacity(10);
+            while raw.len() < 10 {
+                raw.extend(
+                    random_bytes::<16>()
+                        .into_iter()
+                        .filter_map(symbol)
+                        .take(10 - raw.len()),
+                );
+            }
             format!("{}-{}", &raw[..5], &raw[5..])
         })
         .collect();

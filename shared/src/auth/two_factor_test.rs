@@ -49,3 +49,17 @@ fn recovery_codes_are_distinct_and_stored_as_digests() {
         digests[0]
     );
 }
+
+#[test]
+fn every_recovery_code_letter_is_equally_likely() {
+    let mut counts = std::collections::BTreeMap::new();
+    for byte in 0..=u8::MAX {
+        if let Some(c) = symbol(byte) {
+            *counts.entry(c).or_insert(0) += 1;
+        }
+    }
+    assert_eq!(counts.len(), ALPHABET.len());
+    assert!(counts.values().all(|n| *n == 8), "{counts:?}");
+    assert_eq!(symbol(247), Some('9'));
+    assert_eq!(symbol(248), None);
+}

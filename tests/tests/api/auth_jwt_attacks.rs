@@ -57,7 +57,7 @@ async fn forged_expired_and_misdirected_tokens_are_all_refused() {
         jsonwebtoken::encode(
             &hs,
             &claims(&app),
-            &EncodingKey::from_secret(public_bytes.as_bytes()),
+            &EncodingKey::from_secret(public_bytes.as_bytes()).unwrap(),
         )
         .unwrap(),
     ));

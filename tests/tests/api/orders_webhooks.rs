@@ -186,7 +186,9 @@ async fn a_failed_payment_releases_the_stock_and_a_late_failure_never_unpays() {
         "payment.failed",
         &serde_json::from_str::<Value>(&failed.deliveries[0].body).unwrap()["payload"],
     );
-    assert_eq!(app.deliver(&late).await.body["status"], "unchanged");
+    // (Built within the same second, its body is the first copy's exactly: a duplicate.)
+    let status = app.deliver(&late).await.body["status"].clone();
+    assert!(status == "unchanged" || status == "duplicate", "{status}");
     assert_eq!(fetch(&app, id).await["status"], "paid");
 }
 
