@@ -1,6 +1,9 @@
 //! The search function: full-text product search and autocomplete over the index published in
 //! S3 (every signed-in account), and the full rebuild of that index from the table.
 
+// Client-influenced sums: every arithmetic step is checked or saturating (issue 15).
+#![deny(clippy::arithmetic_side_effects)]
+
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;

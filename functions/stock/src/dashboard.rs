@@ -4,6 +4,9 @@
 //! It reads every warehouse's levels and the active catalogue, so its cost grows with the
 //! catalogue; past the caps below it answers with `truncated: true` rather than time out.
 
+// Client-influenced sums: every arithmetic step is checked or saturating (issue 15).
+#![deny(clippy::arithmetic_side_effects)]
+
 use std::collections::{BTreeMap, HashMap};
 
 use axum::extract::State;

@@ -1,6 +1,9 @@
 //! Pricing an order from the catalogue: every line in one currency, each line's total and the
 //! order's within [`MAX_MINOR_UNITS`], the price taken when the order is placed.
 
+// Client-influenced sums: every arithmetic step is checked or saturating (issue 15).
+#![deny(clippy::arithmetic_side_effects)]
+
 use super::order::OrderLine;
 use super::stock::{StockLine, WarehouseId};
 use super::{Currency, MAX_MINOR_UNITS, Product, Quantity};

@@ -1,5 +1,8 @@
 //! Refund rules: what may be refunded from an order, and how much stock may go back.
 
+// Client-influenced sums: every arithmetic step is checked or saturating (issue 15).
+#![deny(clippy::arithmetic_side_effects)]
+
 use serde::{Deserialize, Serialize};
 
 use super::FieldErrors;
@@ -66,7 +69,7 @@ impl RefundRequest {
                 );
                 continue;
             };
-            let left = line.quantity - order.restocked(&r.product_id);
+            let left = line.quantity.saturating_sub(order.restocked(&r.product_id));
             if !seen.insert(&r.product_id) {
                 e.add(
                     format!("restock[{i}].product_id"),
@@ -100,7 +103,10 @@ pub fn restock_left(order: &Order, restock: &[RestockLine]) -> Vec<RestockLine> 
             .filter(|k| k.product_id == r.product_id)
             .map(|k| k.quantity)
             .sum();
-        let left = line.quantity - order.restocked(&r.product_id) - earlier;
+        let left = line
+            .quantity
+            .saturating_sub(order.restocked(&r.product_id))
+            .saturating_sub(earlier);
         let quantity = r.quantity.min(left);
         if quantity > 0 {
             kept.push(RestockLine {

@@ -2,6 +2,9 @@
 //! movements and their levels commit together, once per idempotency key. The purchasing
 //! function's receipts route and the stock function's scanner both receive through here.
 
+// Client-influenced sums: every arithmetic step is checked or saturating (issue 15).
+#![deny(clippy::arithmetic_side_effects)]
+
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::json;
