@@ -13,7 +13,7 @@ use serde_json::json;
 use shared::auth::digest;
 use shared::http::json_response;
 use shared::http::{ApiError, RequestMeta};
-use shared::payments::{WebhookEvent, event_time};
+use shared::payments::{PaymentEventKind, WebhookEvent, event_time};
 use shared::services::settlement::{Actor, Settlement, settle};
 use shared::telemetry::metrics::emit_count;
 use shared::telemetry::sampling::Sampler;
@@ -38,8 +38,8 @@ fn answer(status: &str) -> Response {
     json_response(StatusCode::OK, json!({ "status": status }).to_string())
 }
 
-/// The oldest event a delivery may carry: Razorpay retries a delivery for 24 hours, so anything
-/// older is a replay (the de-duplication records outlive this window).
+/// The oldest authorization or failure a delivery may carry: Razorpay retries a delivery for
+/// 24 hours, so anything older is a replay (the de-duplication records outlive this window).
 const MAX_DELIVERY_AGE: time::Duration = time::Duration::hours(48);
 
 /// Rejected deliveries are logged at most once a minute per instance.
@@ -109,7 +109,14 @@ async fn receive(
     let event = WebhookEvent::parse(&body).map_err(ApiError::BadRequest)?;
     let happened = event_time(&body).map_err(ApiError::BadRequest)?;
     let now = time::OffsetDateTime::now_utc();
-    if now - happened > MAX_DELIVERY_AGE {
+    // Money received or refunded is a fact however late it is told (and applying it twice
+    // changes nothing); an old authorization or failure is refused as a replay.
+    let only_news = matches!(
+        &event,
+        WebhookEvent::Payment(e)
+            if matches!(e.kind, PaymentEventKind::Authorized | PaymentEventKind::Failed)
+    );
+    if only_news && now - happened > MAX_DELIVERY_AGE {
         return Err(ApiError::BadRequest(format!(
             "the event happened at {happened}, more than {} hours ago; it was not applied",
             MAX_DELIVERY_AGE.whole_hours()

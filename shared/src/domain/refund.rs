@@ -89,11 +89,14 @@ impl RefundRequest {
     }
 }
 
-/// The part of `restock` that `order` still allows: for each line, at most the units of its
-/// product not yet put back. A refund checked against an older read of the order is recorded
+/// The part of `restock` that `order` still allows: nothing unless its stock shipped; for each
+/// product (repeats merged), at most the units not yet put back. A refund checked against an older read of the order is recorded
 /// with this, so two refunds racing never put the same units back twice.
 pub fn restock_left(order: &Order, restock: &[RestockLine]) -> Vec<RestockLine> {
     let mut kept: Vec<RestockLine> = Vec::with_capacity(restock.len());
+    if order.stock != StockState::Shipped {
+        return kept;
+    }
     for r in restock {
         let Some(line) = order.lines.iter().find(|l| l.product_id == r.product_id) else {
             continue;
@@ -108,11 +111,16 @@ pub fn restock_left(order: &Order, restock: &[RestockLine]) -> Vec<RestockLine> 
             .saturating_sub(order.restocked(&r.product_id))
             .saturating_sub(earlier);
         let quantity = r.quantity.min(left);
-        if quantity > 0 {
-            kept.push(RestockLine {
+        if quantity <= 0 {
+            continue;
+        }
+        // One line per product: two writes to one level cannot share a transaction.
+        match kept.iter_mut().find(|k| k.product_id == r.product_id) {
+            Some(k) => k.quantity = k.quantity.saturating_add(quantity),
+            None => kept.push(RestockLine {
                 product_id: r.product_id.clone(),
                 quantity,
-            });
+            }),
         }
     }
     kept

@@ -104,6 +104,7 @@ fn restock_lines_are_bounded_by_what_the_order_shipped() {
 #[test]
 fn a_restock_recorded_after_a_racing_one_keeps_only_the_units_left() {
     let mut o = paid_with_a_line();
+    o.stock = StockState::Shipped;
     let racing = request(Some(100), &[("p1", 2)]);
     assert_eq!(restock_left(&o, &racing.restock), racing.restock);
     // Another refund put 2 of the 3 units back meanwhile.
@@ -122,4 +123,17 @@ fn a_restock_recorded_after_a_racing_one_keeps_only_the_units_left() {
     o.refunds[0].restocked[0].quantity = 3;
     assert!(restock_left(&o, &racing.restock).is_empty());
     assert!(restock_left(&o, &request(None, &[("p9", 1)]).restock).is_empty());
+}
+
+#[test]
+fn a_restock_of_stock_that_never_shipped_or_named_twice_is_kept_sound() {
+    let mut o = paid_with_a_line();
+    o.stock = StockState::Released;
+    assert!(restock_left(&o, &request(None, &[("p1", 1)]).restock).is_empty());
+    o.stock = StockState::Shipped;
+    assert_eq!(
+        restock_left(&o, &request(None, &[("p1", 1), ("p1", 5)]).restock),
+        request(None, &[("p1", 3)]).restock,
+        "one line per product, at most what shipped"
+    );
 }

@@ -81,7 +81,7 @@ impl Table {
             .consistent_read(true)
             .send()
             .await
-            .map_err(StoreError::from_sdk)?;
+            .map_err(StoreError::from_lookup)?;
         Ok(output.item)
     }
 
@@ -211,7 +211,7 @@ impl Table {
                 .set_exclusive_start_key(start.take())
                 .send()
                 .await
-                .map_err(StoreError::from_sdk)?;
+                .map_err(StoreError::from_lookup)?;
             items.extend(output.items.unwrap_or_default());
             start = output.last_evaluated_key;
             if items.len() > limit as usize || start.is_none() {
@@ -318,8 +318,8 @@ pub enum StoreError {
     /// The pagination cursor does not belong to this listing.
     #[error("the cursor does not belong to this listing")]
     BadCursor,
-    /// DynamoDB refused a value of the request (a key too large or empty): client input that
-    /// the edge let through, answered as a bad request, never as an internal error.
+    /// DynamoDB refused a key value of a lookup (too large or empty): client input that the
+    /// edge let through, answered as a bad request, never as an internal error.
     #[error("dynamodb refused a value of the request")]
     Rejected(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// DynamoDB is throttling, timing out or unreachable; retrying later may succeed.
@@ -353,14 +353,27 @@ impl StoreError {
             }
             _ => false,
         };
-        let rejected = matches!(&err, SdkError::ServiceError(e)
-            if e.err().code() == Some("ValidationException"));
         if transient {
             StoreError::Unavailable(Box::new(err))
-        } else if rejected {
-            StoreError::Rejected(Box::new(err))
         } else {
             StoreError::Internal(Box::new(err))
+        }
+    }
+
+    /// [`Self::from_sdk`] for a lookup keyed by client input (a get or a query): DynamoDB
+    /// refusing a key value there is the client's mistake ([`StoreError::Rejected`]). Writes
+    /// keep such refusals internal: a transaction we built badly is our bug, not a 400.
+    pub(crate) fn from_lookup<E, R>(err: SdkError<E, R>) -> Self
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+        R: std::fmt::Debug + Send + Sync + 'static,
+    {
+        let rejected = matches!(&err, SdkError::ServiceError(e)
+            if e.err().code() == Some("ValidationException"));
+        if rejected {
+            StoreError::Rejected(Box::new(err))
+        } else {
+            StoreError::from_sdk(err)
         }
     }
 

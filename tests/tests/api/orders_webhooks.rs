@@ -539,16 +539,15 @@ async fn an_older_authorization_delivered_late_never_moves_the_order_back() {
 }
 
 #[tokio::test]
-async fn a_delivery_older_than_48_hours_is_refused_and_changes_nothing() {
+async fn an_authorization_older_than_48_hours_is_refused_but_late_money_still_pays() {
     let app = TestApp::spawn().await;
     let (shop, o) = placed(&app).await;
     let id = o["id"].as_str().unwrap();
-    let payload = json!({"payment": {"entity": {"id": "pay_Stale000001", "entity": "payment",
-        "amount": o["amount"], "currency": "INR", "status": "captured", "order_id": rzp(&o)}}});
+    let long_ago = now_secs() - 49 * 3600;
     let stale = signed_at(
-        "payment.captured",
-        &payload,
-        now_secs() - 49 * 3600,
+        "payment.authorized",
+        &authorized(&o, "pay_Stale000001"),
+        long_ago,
         "evt_Stale1",
     );
     let r = app.deliver(&stale).await;
@@ -560,4 +559,10 @@ async fn a_delivery_older_than_48_hours_is_refused_and_changes_nothing() {
     );
     assert_eq!(fetch(&app, id).await["status"], "pending_payment");
     assert_eq!(level(&app, &shop.p1, &shop.w).await, (10, 2));
+    // A capture told late (deliveries were down for days) is still money received.
+    let payload = json!({"payment": {"entity": {"id": "pay_Stale000001", "entity": "payment",
+        "amount": o["amount"], "currency": "INR", "status": "captured", "order_id": rzp(&o)}}});
+    let captured = signed_at("payment.captured", &payload, long_ago, "evt_Stale2");
+    assert_eq!(app.deliver(&captured).await.body["status"], "applied");
+    assert_eq!(fetch(&app, id).await["status"], "paid");
 }
