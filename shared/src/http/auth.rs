@@ -143,33 +143,3 @@ where
         Ok(Self(caller, PhantomData))
     }
 }
-
-/// Who reads a public route: nobody (no `Authorization` header) or a verified caller. A header
-/// that is present but not a valid token is still a 401, never a silent anonymous read.
-#[derive(Debug, Clone)]
-pub struct Viewer(pub Option<Caller>);
-
-impl Viewer {
-    /// Whether the viewer holds `permission` (an anonymous viewer holds none).
-    pub fn can(&self, permission: Permission) -> bool {
-        self.0.as_ref().is_some_and(|c| c.can(permission))
-    }
-}
-
-impl<S> FromRequestParts<S> for Viewer
-where
-    S: Send + Sync,
-    Arc<TokenVerifier>: FromRef<S>,
-    TokenGenerations: FromRef<S>,
-{
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        if !parts.headers.contains_key(header::AUTHORIZATION) {
-            return Ok(Self(None));
-        }
-        Caller::from_request_parts(parts, state)
-            .await
-            .map(|c| Self(Some(c)))
-    }
-}

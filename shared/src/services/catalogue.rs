@@ -4,12 +4,10 @@
 use serde_json::{Value, json};
 
 use super::AppState;
-use crate::auth::Permission;
 use crate::domain::stock::WarehouseId;
 use crate::domain::{Product, ProductId};
 use crate::http::ApiError;
 use crate::http::OrMissing;
-use crate::http::Viewer;
 
 /// The product a request names by its id text, if it exists and is not archived.
 pub async fn orderable_product(state: &AppState, id: &str) -> Result<Product, ApiError> {
@@ -68,11 +66,6 @@ pub enum Audience {
 }
 
 impl Audience {
-    /// The audience of `viewer`.
-    pub fn of(viewer: &Viewer) -> Self {
-        Self::from_staff(viewer.can(Permission::ReadStock))
-    }
-
     /// The audience of a caller who may (or may not) read stock.
     pub fn from_staff(staff: bool) -> Self {
         if staff {
