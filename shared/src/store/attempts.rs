@@ -137,6 +137,12 @@ impl LoginAttempts {
             let until = locks.map_or(0, |l| {
                 now.saturating_add(i64::try_from(l.as_secs()).unwrap_or(i64::MAX))
             });
+            // A lock keeps the count for a whole window after it ends, so the next guess
+            // doubles the lock instead of starting over at five free guesses.
+            let window_ends = match locks {
+                Some(_) => window_ends.max(until.saturating_add(window)),
+                None => window_ends,
+            };
             let max = i64::try_from(policy.max.as_secs()).unwrap_or(0);
             let expires = window_ends.max(until).saturating_add(max);
             let written = self

@@ -299,3 +299,56 @@ async fn a_password_typed_into_the_email_field_is_never_stored() {
         "the failure is still audited"
     );
 }
+
+/// Lets `seconds` pass for the lock item `key`: its lock ends and its window moves that far
+/// into the past.
+async fn let_time_pass(app: &TestApp, key: &str, seconds: i64) {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    app.clients
+        .dynamodb
+        .update_item()
+        .table_name(&app.config.table_name)
+        .key("PK", AttributeValue::S(key.into()))
+        .key("SK", AttributeValue::S("LOCK".into()))
+        .update_expression("SET locked_until = :past, window_ends = window_ends - :passed")
+        .expression_attribute_values(":past", AttributeValue::N("1".into()))
+        .expression_attribute_values(":passed", AttributeValue::N(seconds.to_string()))
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn locks_keep_doubling_after_the_first_window_ends_instead_of_starting_over() {
+    let app = TestApp::spawn().await;
+    app.register_and_login("slow@example.com").await;
+    let lock = account_lock(&app, "slow@example.com");
+    let mut waits = Vec::new();
+    for _ in 0..4 {
+        app.login("slow@example.com", "wrong-password-guess").await;
+    }
+    for _ in 0..4 {
+        // The guess that starts the next lock, then how long that lock is.
+        app.login("slow@example.com", "wrong-password-guess").await;
+        let locked = app.login("slow@example.com", STRONG_PASSWORD).await;
+        assert_eq!(
+            locked.status,
+            StatusCode::TOO_MANY_REQUESTS,
+            "{}",
+            locked.text
+        );
+        waits.push(
+            locked
+                .header("retry-after")
+                .unwrap()
+                .parse::<u64>()
+                .unwrap(),
+        );
+        // Each lock is waited out, and a full window (15 minutes) goes by meanwhile.
+        let_time_pass(&app, &lock, 15 * 60).await;
+    }
+    assert!(
+        waits[0] <= 30 && waits[1] > 30 && waits[2] > 60 && waits[3] > 120,
+        "{waits:?}"
+    );
+}
