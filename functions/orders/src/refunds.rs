@@ -89,7 +89,7 @@ async fn make_refund(call: RefundCall<'_>, once: IdempotentRequest) -> Result<Re
         // webhook may have recorded it since, leaving nothing to refund. Razorpay answers the
         // same refund again under the same key; record it as this request's.
         Err(refused) => {
-            let again = made_before(state, &order, caller, key, request).await;
+            let again = made_before(state, &order, caller, key).await;
             again.ok_or(refused)?
         }
     };
@@ -114,7 +114,7 @@ pub fn refund_call(
     request: &RefundRequest,
     amount: i64,
 ) -> (String, NewRefund) {
-    let refund_key = digest(&format!("{}:{caller_id}:{key}", order.id))[..40].to_owned();
+    let refund_key = request_key(&order.id, caller_id, key);
     let mut notes = serde_json::Map::new();
     notes.insert("order_id".into(), json!(order.id));
     // Names the request, so a retry can recognise its refund among those a webhook recorded.
@@ -131,6 +131,12 @@ pub fn refund_call(
     (refund_key, refund)
 }
 
+/// The key naming one refund request (same order, same caller, same `Idempotency-Key`): sent as
+/// Razorpay's idempotency key and kept in the refund's notes.
+fn request_key(order_id: &str, caller_id: &str, key: &str) -> String {
+    digest(&format!("{order_id}:{caller_id}:{key}"))[..40].to_owned()
+}
+
 /// The note naming the request a refund was made for.
 const REQUEST_NOTE: &str = "stockroom_request";
 
@@ -143,9 +149,8 @@ async fn made_before(
     order: &Order,
     caller: &Caller,
     key: &str,
-    request: &RefundRequest,
 ) -> Option<RazorpayRefund> {
-    let (refund_key, _) = refund_call(order, &caller.user_id, key, request, 0);
+    let refund_key = request_key(&order.id, &caller.user_id, key);
     for candidate in order.refunds.iter().filter(|r| r.requested_by.is_none()) {
         match state.own.razorpay.fetch_refund(&candidate.id).await {
             Ok(made) if made.notes.get(REQUEST_NOTE) == Some(&json!(refund_key)) => {

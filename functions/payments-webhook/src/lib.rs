@@ -13,7 +13,7 @@ use serde_json::json;
 use shared::auth::digest;
 use shared::http::json_response;
 use shared::http::{ApiError, RequestMeta};
-use shared::payments::{PaymentEventKind, WebhookEvent, event_time};
+use shared::payments::{PaymentEventKind, WebhookEvent};
 use shared::services::settlement::{Actor, Settlement, settle};
 use shared::telemetry::metrics::emit_count;
 use shared::telemetry::sampling::Sampler;
@@ -107,18 +107,19 @@ async fn receive(
         .map_err(|_| ApiError::BadRequest("the body is not UTF-8 JSON".into()))?;
     let delivery_id = digest(text);
     let event = WebhookEvent::parse(&body).map_err(ApiError::BadRequest)?;
-    let happened = event_time(&body).map_err(ApiError::BadRequest)?;
     let now = time::OffsetDateTime::now_utc();
     // Money received or refunded is a fact however late it is told (and applying it twice
     // changes nothing); an old authorization or failure is refused as a replay.
-    let only_news = matches!(
-        &event,
-        WebhookEvent::Payment(e)
-            if matches!(e.kind, PaymentEventKind::Authorized | PaymentEventKind::Failed)
-    );
-    if only_news && now - happened > MAX_DELIVERY_AGE {
+    if let WebhookEvent::Payment(e) = &event
+        && matches!(
+            e.kind,
+            PaymentEventKind::Authorized | PaymentEventKind::Failed
+        )
+        && now - e.at > MAX_DELIVERY_AGE
+    {
         return Err(ApiError::BadRequest(format!(
-            "the event happened at {happened}, more than {} hours ago; it was not applied",
+            "the event happened at {}, more than {} hours ago; it was not applied",
+            e.at,
             MAX_DELIVERY_AGE.whole_hours()
         )));
     }

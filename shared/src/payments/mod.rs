@@ -10,9 +10,7 @@ pub use razorpay::{
     RazorpaySettings,
 };
 pub use signature::{WebhookSecrets, checkout_signature_valid, sign_hex};
-pub use webhook::{
-    PaymentEvent, PaymentEventKind, RefundEvent, RefundState, WebhookEvent, event_time,
-};
+pub use webhook::{PaymentEvent, PaymentEventKind, RefundEvent, RefundState, WebhookEvent};
 
 /// What the order and webhook functions need of Razorpay: the API client and the webhook
 /// secrets.

@@ -41,14 +41,6 @@ fn created_at(v: &Value) -> Result<time::OffsetDateTime, String> {
         .ok_or_else(|| "created_at must be the event's time in Unix seconds".to_owned())
 }
 
-/// When a delivery's event happened, for any event (the age check runs before anything else
-/// of the body is read).
-pub fn event_time(body: &[u8]) -> Result<time::OffsetDateTime, String> {
-    let v: Value =
-        serde_json::from_slice(body).map_err(|e| format!("the body is not JSON: {e}"))?;
-    created_at(&v)
-}
-
 fn dotted(path: &str) -> String {
     path.trim_start_matches('/').replace('/', ".")
 }

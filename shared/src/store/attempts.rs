@@ -8,6 +8,7 @@
 
 use std::time::Duration;
 
+use aws_sdk_dynamodb::operation::put_item::builders::PutItemFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use time::OffsetDateTime;
 
@@ -146,13 +147,7 @@ impl LoginAttempts {
             let max = i64::try_from(policy.max.as_secs()).unwrap_or(0);
             let expires = window_ends.max(until).saturating_add(max);
             let written = self
-                .table
-                .client()
-                .put_item()
-                .table_name(self.table.name())
-                .item(PK, AttributeValue::S(subject.key()))
-                .item(SK, AttributeValue::S(LOCK_SK.into()))
-                .item(ENTITY, AttributeValue::S("login_attempts".into()))
+                .put_counter(subject)
                 .item("failures", AttributeValue::N(failures.to_string()))
                 .item("window_ends", AttributeValue::N(window_ends.to_string()))
                 .item("locked_until", AttributeValue::N(until.to_string()))
@@ -211,13 +206,7 @@ impl LoginAttempts {
                 if e.as_service_error()
                     .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
             {
-                self.table
-                    .client()
-                    .put_item()
-                    .table_name(self.table.name())
-                    .item(PK, AttributeValue::S(subject.key()))
-                    .item(SK, AttributeValue::S(LOCK_SK.into()))
-                    .item(ENTITY, AttributeValue::S("login_attempts".into()))
+                self.put_counter(subject)
                     .item("failures", AttributeValue::N("1".into()))
                     .item("window_ends", AttributeValue::N(window_end.to_string()))
                     .item(EXPIRES_AT, AttributeValue::N(expires.to_string()))
@@ -248,6 +237,17 @@ impl LoginAttempts {
             .await
             .map_err(StoreError::from_sdk)?;
         Ok(Some(lock))
+    }
+
+    /// A put of `subject`'s counter item, its key and kind set.
+    fn put_counter(&self, subject: Subject<'_>) -> PutItemFluentBuilder {
+        self.table
+            .client()
+            .put_item()
+            .table_name(self.table.name())
+            .item(PK, AttributeValue::S(subject.key()))
+            .item(SK, AttributeValue::S(LOCK_SK.into()))
+            .item(ENTITY, AttributeValue::S("login_attempts".into()))
     }
 
     /// Forgets `subject`'s failures (after a successful sign-in).
