@@ -92,7 +92,9 @@ fi
   echo "RAZORPAY_KEY_ID=$RAZORPAY_KEY_ID"
   echo "RAZORPAY_KEY_SECRET=$RAZORPAY_KEY_SECRET"
   echo "RAZORPAY_WEBHOOK_SECRET=$RAZORPAY_WEBHOOK_SECRET"
-  echo "ORDER_HOLD_SECONDS=${ORDER_HOLD_SECONDS:-1800}"
+  for v in ORDER_HOLD_SECONDS ORDER_MAX_OPEN_PER_CUSTOMER ORDER_MAX_UNITS_PER_LINE; do
+    if [ -n "${!v:-}" ]; then echo "$v=${!v}"; fi
+  done
   # Personas: the offline template generator unless an OpenAI-compatible provider is given.
   echo "PERSONAS_PROVIDER=${PERSONAS_PROVIDER:-template}"
   for v in PERSONAS_OPENAI_BASE_URL PERSONAS_OPENAI_MODEL PERSONAS_API_KEY PERSONAS_TIMEOUT_MS; do
@@ -115,6 +117,18 @@ say "following the table's stream for search (log: .local/logs/search-indexer.lo
   set +a
   exec target/debug/devstack index-stream
 ) >"$LOG_DIR/search-indexer.log" 2>&1 &
+PIDS+=($!)
+
+# The stock-sweeper's sweep (a schedule in AWS): unpaid orders expire and ended holds are
+# released here too, within seconds.
+say "sweeping expired holds every ${SWEEP_EVERY_SECONDS:-10} s (log: .local/logs/sweeper.log)"
+(
+  set -a
+  # shellcheck disable=SC1091
+  source "$LOCAL/dev.env"
+  set +a
+  exec target/debug/devstack sweep "${SWEEP_EVERY_SECONDS:-10}"
+) >"$LOG_DIR/sweeper.log" 2>&1 &
 PIDS+=($!)
 
 cat >&2 <<MSG

@@ -40,11 +40,24 @@ pub struct Config {
     pub refresh_token_ttl: Duration,
     /// Razorpay, for the functions that take payments; `None` when nothing configures it.
     pub payments: Option<PaymentsConfig>,
-    /// How long an order's stock is held while the customer pays (`ORDER_HOLD_SECONDS`,
-    /// default 1800).
-    pub order_hold: Duration,
+    /// How long unpaid orders hold stock, and how much a customer may hold at once.
+    pub orders: OrderLimits,
     /// Which persona provider to use (`PERSONAS_PROVIDER`: `template`, the default, or `openai`).
     pub personas: PersonasConfig,
+}
+
+/// What unpaid orders may hold. The caps apply to the customer role; staff ordering for
+/// themselves are not capped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OrderLimits {
+    /// How long an order's stock is held while the customer pays (`ORDER_HOLD_SECONDS`,
+    /// default 900); then the order expires.
+    pub hold: Duration,
+    /// Unpaid orders a customer may have open at once (`ORDER_MAX_OPEN_PER_CUSTOMER`,
+    /// default 3).
+    pub max_open_per_customer: u32,
+    /// Units a customer may order on one line (`ORDER_MAX_UNITS_PER_LINE`, default 10).
+    pub max_units_per_line: i64,
 }
 
 /// The persona provider.
@@ -226,11 +239,15 @@ impl Config {
                 3600..=90 * 86_400,
             )?),
             payments: payments(&vars)?,
-            order_hold: Duration::from_secs(vars.number(
-                "ORDER_HOLD_SECONDS",
-                1800,
-                60..=86_400,
-            )?),
+            orders: OrderLimits {
+                hold: Duration::from_secs(vars.number("ORDER_HOLD_SECONDS", 900, 60..=86_400)?),
+                max_open_per_customer: vars.number("ORDER_MAX_OPEN_PER_CUSTOMER", 3, 1..=100)?,
+                max_units_per_line: vars.number(
+                    "ORDER_MAX_UNITS_PER_LINE",
+                    10,
+                    1..=crate::domain::MAX_QUANTITY,
+                )?,
+            },
             personas: personas(&vars)?,
         })
     }

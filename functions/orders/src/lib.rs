@@ -23,6 +23,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use time::format_description::well_known::Rfc3339;
 
 use shared::auth::can::PlaceOrders;
 use shared::auth::{Caller, Permission};
@@ -52,14 +53,13 @@ pub fn router() -> Router<OrdersState> {
         .route("/v1/orders/{id}/refund", post(refunds::refund))
 }
 
-/// An order as the API shows it: the stored order, what was refunded, and while it awaits
-/// payment, what the Razorpay checkout needs.
 /// Fields of an order only staff see: why it was flagged, the reservation behind it, who
 /// asked for each refund.
 const STAFF_FIELDS: [&str; 2] = ["review", "reservation_id"];
 
-/// The order as `caller` sees it: with what is refundable and, while it awaits payment, the
-/// checkout parameters; a customer does not see the staff fields.
+/// The order as `caller` sees it: the stored order with what was refunded, what is refundable,
+/// when its hold ends and, while the customer may still pay, the checkout parameters; a
+/// customer does not see the staff fields.
 pub(crate) fn view(state: &OrdersState, order: &Order, caller: &Caller) -> Value {
     let mut v = json!(order);
     if !caller.can(Permission::ReadAllOrders)
@@ -77,11 +77,11 @@ pub(crate) fn view(state: &OrdersState, order: &Order, caller: &Caller) -> Value
     if let Some(obj) = v.as_object_mut() {
         obj.insert("amount_refunded".into(), json!(order.refunded()));
         obj.insert("refundable".into(), json!(order.refundable()));
-        let awaiting = matches!(
-            order.status,
-            OrderStatus::PendingPayment | OrderStatus::PaymentFailed
+        obj.insert(
+            "expires_at".into(),
+            json!(order.deadline().format(&Rfc3339).ok()),
         );
-        if awaiting {
+        if order.checkout_open(time::OffsetDateTime::now_utc()) {
             obj.insert(
                 "checkout".into(),
                 json!({

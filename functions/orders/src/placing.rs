@@ -7,8 +7,9 @@ use axum::response::Response;
 use serde_json::json;
 use time::OffsetDateTime;
 
-use shared::auth::Caller;
 use shared::auth::can::PlaceOrders;
+use shared::auth::{Caller, Role};
+use shared::domain::FieldErrors;
 use shared::domain::order::{NewOrder, Order, OrderRequest, OrderStatus, StockState};
 use shared::domain::pricing::{PriceList, Priced};
 use shared::domain::stock::{HoldRequest, Reservation, WarehouseId};
@@ -20,7 +21,7 @@ use shared::services::audit::audit;
 use shared::services::catalogue::{active_warehouse, orderable};
 use shared::services::idempotency::IdempotentRequest;
 use shared::services::reservations::{hold, release_held};
-use shared::store::LevelListing;
+use shared::store::{LevelListing, StoreError};
 use shared::telemetry::metrics::emit_count;
 
 use crate::{OrdersState, view};
@@ -35,11 +36,41 @@ pub(crate) async fn create(
 ) -> Result<Response, ApiError> {
     let parsed = OrderRequest::parse(&request)?;
     let caller = who.0;
+    if capped(&caller) {
+        within_units_per_line(&parsed, state.order_limits.max_units_per_line)?;
+    }
     let (state, caller, meta, parsed) = (&state, &caller, &meta, &parsed);
     IdempotentRequest::run(state, caller, "orders", &key, &request, |once| async move {
         place(state, caller, meta, parsed, &once).await
     })
     .await
+}
+
+/// Whether the customers' caps apply to `caller`'s orders: the customer role is capped; staff
+/// and above are trusted with larger orders.
+fn capped(caller: &Caller) -> bool {
+    caller.role == Role::Customer
+}
+
+/// Refuses lines of more units than a customer may order at once.
+fn within_units_per_line(request: &OrderRequest, max: i64) -> Result<(), ApiError> {
+    let mut e = FieldErrors::new();
+    for (i, line) in request.lines().iter().enumerate() {
+        if line.quantity.get() > max {
+            e.add(
+                format!("lines[{i}].quantity"),
+                format!("a customer may order at most {max} units of a product at once"),
+            );
+        }
+    }
+    Ok(e.finish(|| Some(()))?)
+}
+
+/// The answer when a customer already has as many unpaid orders as they may.
+fn too_many_open(cap: u32) -> ApiError {
+    ApiError::Conflict(format!(
+        "you already have {cap} unpaid orders, the most a customer may have open; pay for or cancel one first (unpaid orders also expire when their hold ends)"
+    ))
 }
 
 /// Prices each line from the catalogue and picks its warehouse.
@@ -111,6 +142,14 @@ async fn place(
     once: &IdempotentRequest,
 ) -> Result<Response, ApiError> {
     let payments = &state.own;
+    let cap = capped(caller).then_some(state.order_limits.max_open_per_customer);
+    // Checked before any stock is held; the count's condition in the commit below is what
+    // holds under concurrent orders.
+    if let Some(cap) = cap
+        && state.orders.open_orders(&caller.user_id).await? >= i64::from(cap)
+    {
+        return Err(too_many_open(cap));
+    }
     let Priced {
         lines,
         holds,
@@ -122,7 +161,7 @@ async fn place(
         state,
         &caller.user_id,
         meta,
-        &HoldRequest::for_order(&id, holds, state.order_hold),
+        &HoldRequest::for_order(&id, holds, state.order_limits.hold),
         None,
     )
     .await?;
@@ -167,6 +206,7 @@ async fn place(
         refunds: Vec::new(),
         review: None,
         notes: request.notes().map(str::to_owned),
+        expires_at: Some(reservation.expires_at),
         version: 1,
         created_at: now,
         updated_at: now,
@@ -180,12 +220,16 @@ async fn place(
     let writes = vec![
         state.orders.order_write(&order, None)?,
         state.orders.link_write(&order)?,
+        state.orders.open_order_claim(&caller.user_id, cap)?,
         state.audit.put(&entry)?,
         once.completion(state, &body)?,
     ];
     if let Err(e) = state.orders.commit(writes).await {
         give_back(state, &reservation, meta).await;
-        return Err(e.into());
+        return Err(match (e, cap) {
+            (StoreError::LimitReached, Some(cap)) => too_many_open(cap),
+            (e, _) => e.into(),
+        });
     }
     emit_count(&state.metrics_namespace, "orders", "OrdersCreated", 1);
     let mut response = json_response(StatusCode::CREATED, body);

@@ -181,11 +181,6 @@ async fn record_refund(
         request,
         ..
     } = call;
-    let state_of = match made.status.as_str() {
-        "processed" => RefundState::Processed,
-        "failed" => RefundState::Failed,
-        _ => RefundState::Pending,
-    };
     let current = load_order(state, id).await?;
     let now = OffsetDateTime::now_utc();
     // The restock was checked against the order read before Razorpay was called; another
@@ -218,22 +213,12 @@ async fn record_refund(
     let record = RefundRecord {
         id: made.id.clone(),
         amount: made.amount,
-        state: state_of,
+        state: RefundState::from_provider(&made.status),
         requested_by: Some(caller.user_id.clone()),
         restocked: restock.clone(),
         created_at: now,
     };
-    let next = match current.refunds.iter().position(|r| r.id == made.id) {
-        Some(i) => {
-            let mut next = current.with_refund(record.clone(), now);
-            next.refunds.pop();
-            let known = &mut next.refunds[i];
-            known.requested_by = record.requested_by.clone();
-            known.restocked = record.restocked.clone();
-            next
-        }
-        None => current.with_refund(record.clone(), now),
-    };
+    let next = current.with_recorded_refund(record.clone(), now);
     let body = json!({"order": view(state, &next, caller), "refund": record}).to_string();
     let mut entry: AuditEntry = audit(meta, &caller.user_id, "order.refund")
         .target(id.to_owned())

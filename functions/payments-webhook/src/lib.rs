@@ -14,7 +14,7 @@ use shared::auth::digest;
 use shared::http::json_response;
 use shared::http::{ApiError, RequestMeta};
 use shared::payments::{PaymentEventKind, WebhookEvent};
-use shared::services::settlement::{Actor, Settlement, settle};
+use shared::services::settlement::{Actor, Settlement, refund_owed, settle};
 use shared::telemetry::metrics::emit_count;
 use shared::telemetry::sampling::Sampler;
 
@@ -156,20 +156,30 @@ async fn receive(
             .orders
             .delivery_write(PROVIDER, &delivery_id, &event_name, Some(&order_id), now)
     };
-    let settled = settle(
-        &state,
-        &order_id,
-        &Actor::person(PROVIDER, &meta),
-        Some(&delivery),
-        |order, now| {
-            Ok(match &event {
-                WebhookEvent::Payment(e) => order.on_payment(e, now),
-                WebhookEvent::Refund(e) => order.on_refund(e, now),
-                _ => shared::domain::order::Outcome::Unchanged,
-            })
-        },
-    )
+    let actor = Actor::person(PROVIDER, &meta);
+    let settled = settle(&state, &order_id, &actor, Some(&delivery), |order, now| {
+        Ok(match &event {
+            WebhookEvent::Payment(e) => order.on_payment(e, now),
+            WebhookEvent::Refund(e) => order.on_refund(e, now),
+            _ => shared::domain::order::Outcome::Unchanged,
+        })
+    })
     .await?;
+    // Money for an order that will not ship (cancelled or expired) goes back in full; until
+    // the refund is recorded this delivery is not, so Razorpay's retry tries the refund again.
+    if let Settlement::Changed(order) | Settlement::Unchanged(order) = &settled
+        && order.owed_refund().is_some()
+    {
+        refund_owed(
+            &state,
+            &payments.razorpay,
+            &order_id,
+            &actor,
+            Some(&delivery),
+        )
+        .await?;
+        return Ok(answer("refunded"));
+    }
     Ok(match settled {
         Settlement::DuplicateDelivery => answer("duplicate"),
         Settlement::Changed(_) => answer("applied"),

@@ -23,7 +23,9 @@ devstack keygen <kid>                    print a new signing key as secret JSON,
 devstack reindex                         rebuild the search index from the table and publish it
                                          (reads the functions' environment: TABLE_NAME, MEDIA_BUCKET, ...)
 devstack index-stream                    rebuild, then follow the table's stream and apply every batch
-                                         with the search indexer's handler (what `make dev` runs)";
+                                         with the search indexer's handler (what `make dev` runs)
+devstack sweep [every-seconds]           run the stock-sweeper's sweep now and then every few seconds
+                                         (default 10): unpaid orders expire, ended holds are released";
 
 #[tokio::main]
 async fn main() -> Result<()> {
@@ -71,6 +73,15 @@ async fn main() -> Result<()> {
         Some("admin") => admin(arg(1, "email")?).await,
         Some("reindex") => reindex().await,
         Some("index-stream") => index_stream().await,
+        Some("sweep") => {
+            let every = match args.get(1) {
+                Some(s) => s
+                    .parse()
+                    .map_err(|_| anyhow!("every-seconds must be whole seconds, got '{s}'"))?,
+                None => 10,
+            };
+            sweep(every).await
+        }
         Some("keygen") => {
             let key = shared::auth::SigningKey::generate(arg(1, "kid")?).map_err(|e| anyhow!(e))?;
             let jwk = key.public_jwk().map_err(|e| anyhow!(e))?;
@@ -125,6 +136,27 @@ async fn reindex() -> Result<()> {
         report.documents
     );
     Ok(())
+}
+
+/// Runs the stock-sweeper's sweep every `every` seconds, as its schedule does in AWS (there
+/// every minute; more often here, so an expired hold shows within seconds).
+async fn sweep(every: u64) -> Result<()> {
+    shared::telemetry::init_logging();
+    let config = shared::config::Config::from_env().map_err(|e| anyhow!(e))?;
+    let clients = shared::aws::AwsClients::from_env(&config).await;
+    let state = shared::services::AppState::new(&config, &clients);
+    println!("sweeping expired holds every {every} s");
+    loop {
+        match shared::services::sweep::sweep(&state, time::OffsetDateTime::now_utc()).await {
+            Ok(swept) if swept == Default::default() => {}
+            Ok(swept) => println!(
+                "expired {} unpaid orders, released {} reservations",
+                swept.expired_orders, swept.released
+            ),
+            Err(e) => eprintln!("the sweep failed (trying again): {e}"),
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(every.max(1))).await;
+    }
 }
 
 /// Follows the table's stream and keeps the search index fresh, as the search-indexer function

@@ -26,6 +26,7 @@ pub(crate) fn order() -> Order {
         refunds: vec![],
         review: None,
         notes: None,
+        expires_at: Some(now() + time::Duration::minutes(15)),
         version: 1,
         created_at: now(),
         updated_at: now(),

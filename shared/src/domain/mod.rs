@@ -31,6 +31,6 @@ pub use barcode::Barcode;
 pub use money::{Currency, MAX_MINOR_UNITS, Money};
 pub use patch::{Patch, present};
 pub use product::{Product, ProductId, Sku};
-pub use quantity::Quantity;
+pub use quantity::{MAX_QUANTITY, Quantity};
 pub use role::{Permission, Role};
 pub use validation::{FieldError, FieldErrors};

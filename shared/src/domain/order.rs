@@ -153,10 +153,15 @@ pub enum OrderStatus {
     PaymentAuthorized,
     /// Money received; stock shipped (or flagged short).
     Paid,
-    /// The last payment attempt failed; the stock was given back. The customer may still pay.
+    /// The last payment attempt failed; the stock stays held until the order expires, so the
+    /// customer may still pay.
     PaymentFailed,
-    /// Cancelled before payment; the stock was given back.
+    /// Cancelled before payment; the stock was given back. Money that arrives later is
+    /// refunded in full.
     Cancelled,
+    /// Not paid before its hold ended; the stock was given back. Money that arrives later is
+    /// refunded in full.
+    Expired,
     /// Part of the payment was refunded.
     PartiallyRefunded,
     /// All of the payment was refunded.
@@ -165,12 +170,13 @@ pub enum OrderStatus {
 
 impl OrderStatus {
     /// Every status.
-    pub const ALL: [OrderStatus; 7] = [
+    pub const ALL: [OrderStatus; 8] = [
         OrderStatus::PendingPayment,
         OrderStatus::PaymentAuthorized,
         OrderStatus::Paid,
         OrderStatus::PaymentFailed,
         OrderStatus::Cancelled,
+        OrderStatus::Expired,
         OrderStatus::PartiallyRefunded,
         OrderStatus::Refunded,
     ];
@@ -183,6 +189,7 @@ impl OrderStatus {
             OrderStatus::Paid => "paid",
             OrderStatus::PaymentFailed => "payment_failed",
             OrderStatus::Cancelled => "cancelled",
+            OrderStatus::Expired => "expired",
             OrderStatus::PartiallyRefunded => "partially_refunded",
             OrderStatus::Refunded => "refunded",
         }
@@ -201,8 +208,9 @@ impl OrderStatus {
         )
     }
 
-    /// Whether a payment may still move the order forward.
-    fn awaits_payment(self) -> bool {
+    /// Whether a payment may still move the order forward: the order is open, holding its
+    /// stock (what a customer's cap on open orders counts).
+    pub fn awaits_payment(self) -> bool {
         matches!(
             self,
             OrderStatus::PendingPayment
@@ -220,7 +228,7 @@ pub enum StockState {
     Held,
     /// Shipped: ship movements are in the ledger.
     Shipped,
-    /// Given back to the warehouse (failed, cancelled or expired before payment).
+    /// Given back to the warehouse (cancelled or expired before payment).
     Released,
     /// Paid, but the stock had gone by then: flagged for review.
     Short,
@@ -286,6 +294,10 @@ pub struct Order {
     pub review: Option<String>,
     /// A note from the customer.
     pub notes: Option<String>,
+    /// When the hold on its stock ends: unpaid by then, the order expires. (`None` only on
+    /// orders stored before orders expired; they expire [`LEGACY_HOLD`] after creation.)
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub expires_at: Option<OffsetDateTime>,
     /// Incremented by every change; the `ETag`.
     pub version: u64,
     /// Created.
@@ -317,7 +329,18 @@ pub enum Outcome {
     Release(Order),
     /// Store the new order, flagged for review (its `review` says why); nothing ships.
     Flag(Order, Concern),
+    /// Money arrived for an order that will not ship (cancelled or expired): store the
+    /// payment, then refund it in full ([`Order::owed_refund`]); nothing ships.
+    RefundLate(Order),
 }
+
+/// How long orders stored without `expires_at` held their stock.
+pub const LEGACY_HOLD: time::Duration = time::Duration::minutes(30);
+
+/// How much longer than its hold an order whose payment is being confirmed (authorized, not
+/// yet captured) stays open: Razorpay captures within minutes, and expiring the order meanwhile
+/// would refund a customer who paid in time.
+pub const AUTHORIZED_GRACE: time::Duration = time::Duration::minutes(15);
 
 /// Why an order was flagged for review.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -326,11 +349,9 @@ pub enum Concern {
     AmountMismatch,
     /// A second payment was captured for an order already paid.
     SecondPayment,
-    /// Money arrived after the order was cancelled.
-    PaidAfterCancellation,
     /// A refund names a payment that is not the order's.
     ForeignRefund,
-    /// Paid, but the stock had gone by then.
+    /// Paid, but its stock was no longer held.
     ShortStock,
 }
 
@@ -340,7 +361,6 @@ impl Concern {
         match self {
             Concern::AmountMismatch => "amount_mismatch",
             Concern::SecondPayment => "second_payment",
-            Concern::PaidAfterCancellation => "paid_after_cancellation",
             Concern::ForeignRefund => "foreign_refund",
             Concern::ShortStock => "short_stock",
         }
@@ -363,6 +383,46 @@ impl Order {
         let mut next = self.next(now);
         next.review = Some(reason);
         Outcome::Flag(next, concern)
+    }
+
+    /// When the hold on the order's stock ends.
+    pub fn deadline(&self) -> OffsetDateTime {
+        self.expires_at
+            .unwrap_or_else(|| self.created_at + LEGACY_HOLD)
+    }
+
+    /// Whether the customer may still pay through the checkout: the order waits for a
+    /// payment and its hold has not ended.
+    pub fn checkout_open(&self, now: OffsetDateTime) -> bool {
+        matches!(
+            self.status,
+            OrderStatus::PendingPayment | OrderStatus::PaymentFailed
+        ) && now < self.deadline()
+    }
+
+    /// The hold ended (the sweep found it): an order still waiting for payment expires and
+    /// gives its stock back; one whose payment is being confirmed waits [`AUTHORIZED_GRACE`]
+    /// longer. Anything else is already settled.
+    pub fn expire(&self, now: OffsetDateTime) -> Outcome {
+        let lapsed = match self.status {
+            OrderStatus::PendingPayment | OrderStatus::PaymentFailed => now >= self.deadline(),
+            OrderStatus::PaymentAuthorized => now >= self.deadline() + AUTHORIZED_GRACE,
+            _ => false,
+        };
+        if !lapsed {
+            return Outcome::Unchanged;
+        }
+        let mut next = self.next(now);
+        next.status = OrderStatus::Expired;
+        Outcome::Release(next)
+    }
+
+    /// What must be refunded because money arrived for an order that will not ship
+    /// (cancelled or expired): the payment, less what was refunded already.
+    pub fn owed_refund(&self) -> Option<i64> {
+        let closed = matches!(self.status, OrderStatus::Cancelled | OrderStatus::Expired);
+        let owed = self.amount_paid.saturating_sub(self.refunded());
+        (closed && owed > 0).then_some(owed)
     }
 
     /// Refunds that took or may take money back (pending or processed), minor units.
@@ -414,6 +474,35 @@ impl Order {
         next.with_refund_status()
     }
 
+    /// The order with a refund Stockroom made recorded: a refund a webhook recorded first
+    /// (same id, no requester) gains the requester and the restock; any other is added.
+    pub fn with_recorded_refund(&self, refund: RefundRecord, now: OffsetDateTime) -> Order {
+        match self.refunds.iter().position(|r| r.id == refund.id) {
+            Some(i) => {
+                let mut next = self.next(now);
+                let known = &mut next.refunds[i];
+                known.requested_by = refund.requested_by;
+                known.restocked = refund.restocked;
+                next.with_refund_status()
+            }
+            None => self.with_refund(refund, now),
+        }
+    }
+
+    /// Recording a refund Stockroom made: nothing changes when it is recorded with its
+    /// requester already.
+    pub fn recording_refund(&self, refund: RefundRecord, now: OffsetDateTime) -> Outcome {
+        let known = self
+            .refunds
+            .iter()
+            .any(|r| r.id == refund.id && r.requested_by.is_some());
+        if known {
+            Outcome::Unchanged
+        } else {
+            Outcome::Update(self.with_recorded_refund(refund, now))
+        }
+    }
+
     /// The checkout reported `payment_id` with a valid signature.
     pub fn on_checkout(&self, payment_id: &str, now: OffsetDateTime) -> Outcome {
         match self.status {
@@ -449,6 +538,7 @@ impl Order {
             Outcome::Ship(next) => Outcome::Ship(stamped(next)),
             Outcome::Release(next) => Outcome::Release(stamped(next)),
             Outcome::Flag(next, concern) => Outcome::Flag(stamped(next), concern),
+            Outcome::RefundLate(next) => Outcome::RefundLate(stamped(next)),
         }
     }
 
@@ -458,6 +548,12 @@ impl Order {
         receives_money: bool,
         now: OffsetDateTime,
     ) -> Outcome {
+        // Too late: the order was cancelled or expired and its stock given back. Whatever
+        // arrived is recorded and refunded in full.
+        let closed = !self.status.awaits_payment() && !self.status.is_paid();
+        if closed && receives_money && e.currency == self.currency.as_str() {
+            return self.late_payment(e, now);
+        }
         if e.kind != PaymentEventKind::Failed
             && (e.amount != self.amount || e.currency != self.currency.as_str())
         {
@@ -504,17 +600,11 @@ impl Order {
                 next.payment_id = Some(e.payment_id.clone());
                 next.amount_paid = e.amount;
                 next.paid_at = Some(now);
-                if self.status == OrderStatus::Cancelled {
-                    next.review = Some(format!(
-                        "payment {} arrived after the order was cancelled; refund it or fulfil by hand",
-                        e.payment_id
-                    ));
-                    return Outcome::Flag(next, Concern::PaidAfterCancellation);
-                }
                 Outcome::Ship(next)
             }
             // A failure: only the attempt the order is waiting on, or any attempt before one
-            // was authorized, gives the stock back. Paid orders ignore it.
+            // was authorized, counts; the stock stays held for the next attempt until the
+            // order expires. Paid and closed orders ignore it.
             _ => {
                 let waiting_on_it = match self.status {
                     OrderStatus::PendingPayment => true,
@@ -528,7 +618,31 @@ impl Order {
                 }
                 let mut next = self.next(now);
                 next.status = OrderStatus::PaymentFailed;
-                Outcome::Release(next)
+                Outcome::Update(next)
+            }
+        }
+    }
+
+    /// Money for a cancelled or expired order: recorded, to be refunded; a second late
+    /// payment while the first is being refunded is left to a person.
+    fn late_payment(&self, e: &PaymentEvent, now: OffsetDateTime) -> Outcome {
+        match self.payment_id.as_deref() {
+            Some(p) if self.amount_paid > 0 && p == e.payment_id => Outcome::Unchanged,
+            Some(p) if self.amount_paid > 0 => self.flagged(
+                Concern::SecondPayment,
+                format!(
+                    "a second payment {} was captured for an order that is {} and whose payment {p} was refunded; refund it",
+                    e.payment_id,
+                    self.status.as_str()
+                ),
+                now,
+            ),
+            _ => {
+                let mut next = self.next(now);
+                next.payment_id = Some(e.payment_id.clone());
+                next.amount_paid = e.amount;
+                next.paid_at = Some(now);
+                Outcome::RefundLate(next)
             }
         }
     }
@@ -570,6 +684,9 @@ impl Order {
     pub fn cancel(&self, manager: bool, now: OffsetDateTime) -> Result<Outcome, String> {
         match self.status {
             OrderStatus::Cancelled => Ok(Outcome::Unchanged),
+            OrderStatus::Expired => {
+                Err("the order expired unpaid and its stock was given back; place a new one".into())
+            }
             OrderStatus::PendingPayment | OrderStatus::PaymentFailed => {
                 let mut next = self.next(now);
                 next.status = OrderStatus::Cancelled;

@@ -26,6 +26,7 @@ struct Effects {
     ships: u32,
     releases: u32,
     flags: u32,
+    late_refunds: u32,
 }
 
 fn apply(order: &Order, outcome: Outcome, effects: &mut Effects) -> Order {
@@ -46,6 +47,10 @@ fn apply(order: &Order, outcome: Outcome, effects: &mut Effects) -> Order {
         }
         Outcome::Flag(next, _) => {
             effects.flags += 1;
+            next
+        }
+        Outcome::RefundLate(next) => {
+            effects.late_refunds += 1;
             next
         }
     }
@@ -86,7 +91,7 @@ fn a_late_failure_never_unpays() {
 }
 
 #[test]
-fn a_failed_attempt_releases_but_a_later_attempt_still_pays() {
+fn a_failed_attempt_keeps_the_hold_and_a_later_attempt_ships_it() {
     let mut effects = Effects::default();
     let mut o = order();
     o = apply(
@@ -96,7 +101,7 @@ fn a_failed_attempt_releases_but_a_later_attempt_still_pays() {
     );
     assert_eq!(
         (o.status, o.stock),
-        (OrderStatus::PaymentFailed, StockState::Released)
+        (OrderStatus::PaymentFailed, StockState::Held)
     );
     o = apply(
         &o,
@@ -104,7 +109,7 @@ fn a_failed_attempt_releases_but_a_later_attempt_still_pays() {
         &mut effects,
     );
     assert_eq!(o.status, OrderStatus::Paid);
-    assert_eq!((effects.ships, effects.releases), (1, 1));
+    assert_eq!((effects.ships, effects.releases), (1, 0));
 }
 
 #[test]
@@ -143,22 +148,77 @@ fn an_amount_or_currency_mismatch_is_flagged_and_not_paid() {
 }
 
 #[test]
-fn money_after_cancellation_is_kept_and_flagged_without_shipping() {
-    let mut o = order();
-    o.status = OrderStatus::Cancelled;
-    o.stock = StockState::Released;
-    let Outcome::Flag(next, Concern::PaidAfterCancellation) =
-        o.on_payment(&payment(PaymentEventKind::Captured, "pay_1"), now())
-    else {
-        panic!("expected a flag");
-    };
-    assert_eq!(next.status, OrderStatus::Paid);
-    assert_eq!(next.amount_paid, 49_900);
-    assert!(
-        next.review
-            .unwrap()
-            .contains("after the order was cancelled")
+fn money_after_cancellation_or_expiry_is_recorded_for_a_full_refund_and_never_ships() {
+    for closed in [OrderStatus::Cancelled, OrderStatus::Expired] {
+        let mut o = order();
+        o.status = closed;
+        o.stock = StockState::Released;
+        // Even a payment of another amount is refunded: all of what arrived goes back.
+        let mut odd = payment(PaymentEventKind::Captured, "pay_1");
+        odd.amount = 100;
+        let Outcome::RefundLate(next) = o.on_payment(&odd, now()) else {
+            panic!("expected a late refund");
+        };
+        assert_eq!((next.status, next.stock), (closed, StockState::Released));
+        assert_eq!(next.amount_paid, 100);
+        assert_eq!(next.owed_refund(), Some(100));
+        assert!(!next.status.is_paid());
+        // The same payment told again (order.paid after payment.captured) changes nothing.
+        assert_eq!(
+            next.on_payment(&payment(PaymentEventKind::OrderPaid, "pay_1"), now()),
+            Outcome::Unchanged
+        );
+        // Once the refund is recorded nothing more is owed.
+        let refunded = next.with_refund(
+            RefundRecord {
+                id: "rfnd_1".into(),
+                amount: 100,
+                state: RefundState::Pending,
+                requested_by: Some("system".into()),
+                restocked: vec![],
+                created_at: now(),
+            },
+            now(),
+        );
+        assert_eq!((refunded.status, refunded.owed_refund()), (closed, None));
+        // A second payment on the closed order is left to a person.
+        assert!(matches!(
+            refunded.on_payment(&payment(PaymentEventKind::Captured, "pay_2"), now()),
+            Outcome::Flag(_, Concern::SecondPayment)
+        ));
+    }
+}
+
+#[test]
+fn an_order_expires_when_its_hold_ends_and_an_authorized_one_gets_a_grace() {
+    let o = order();
+    let end = o.deadline();
+    assert!(o.checkout_open(end - time::Duration::seconds(1)));
+    assert!(!o.checkout_open(end));
+    assert_eq!(
+        o.expire(end - time::Duration::seconds(1)),
+        Outcome::Unchanged
     );
+    let Outcome::Release(expired) = o.expire(end) else {
+        panic!("expected the order to expire");
+    };
+    assert_eq!(expired.status, OrderStatus::Expired);
+    assert!(expired.cancel(true, end).is_err());
+    assert!(!expired.checkout_open(end));
+
+    let mut effects = Effects::default();
+    let authorized = apply(
+        &o,
+        o.on_payment(&payment(PaymentEventKind::Authorized, "pay_1"), end),
+        &mut effects,
+    );
+    assert_eq!(authorized.expire(end), Outcome::Unchanged);
+    assert!(matches!(
+        authorized.expire(end + AUTHORIZED_GRACE),
+        Outcome::Release(_)
+    ));
+    // Settled orders never expire.
+    assert_eq!(paid().expire(end + AUTHORIZED_GRACE), Outcome::Unchanged);
 }
 
 #[test]
@@ -321,8 +381,8 @@ proptest! {
         prop_assert_eq!(o.payment_id.as_deref(), Some("pay_1"));
         prop_assert_eq!(effects.ships, 1);
         prop_assert_eq!(o.stock, StockState::Shipped);
-        prop_assert!(effects.releases <= 1);
-        prop_assert_eq!(effects.flags, 0);
+        prop_assert_eq!(effects.releases, 0);
+        prop_assert_eq!((effects.flags, effects.late_refunds), (0, 0));
     }
 }
 

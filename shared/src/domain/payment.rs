@@ -44,6 +44,18 @@ pub enum RefundState {
     Failed,
 }
 
+impl RefundState {
+    /// The state of a refund from the provider's status word (`pending`, `processed`,
+    /// `failed`); anything else is still pending.
+    pub fn from_provider(status: &str) -> Self {
+        match status {
+            "processed" => RefundState::Processed,
+            "failed" => RefundState::Failed,
+            _ => RefundState::Pending,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RefundEvent {
     /// `rfnd_...`.

@@ -31,6 +31,9 @@ impl From<StoreError> for ApiError {
             StoreError::LastAdmin => ApiError::Conflict(
                 "this is the last active admin; promote another admin first".into(),
             ),
+            StoreError::LimitReached => {
+                ApiError::Conflict("a limit on open items was reached".into())
+            }
             StoreError::Gone => ApiError::NotFound("revoked or expired".into()),
             StoreError::VersionMismatch => ApiError::PreconditionFailed(
                 "the resource changed since you read it; fetch it again for its current ETag"

@@ -7,8 +7,9 @@
 //! | [`idempotency`]  | every write a client may retry            |
 //! | [`commit`]       | every optimistic write that can lose a race |
 //! | [`movements`]    | stock (movements, scanner); its low-stock events also serve holds and settlement |
-//! | [`reservations`] | stock (reservations), orders, stock-sweeper |
-//! | [`settlement`]   | orders (verify, cancel, refunds read through it), payments-webhook |
+//! | [`reservations`] | stock (reservations), orders                |
+//! | [`settlement`]   | orders (verify, cancel, refunds read through it), payments-webhook, the sweep |
+//! | [`sweep`]        | stock-sweeper, `make dev`                  |
 //! | [`receiving`]    | purchasing (receipts), stock (scanner)    |
 //! | [`catalogue`]    | lookups behind all of the above           |
 //! | [`audit`]        | everything that records an audit entry    |
@@ -23,5 +24,6 @@ pub mod receiving;
 pub mod reservations;
 pub mod settlement;
 mod state;
+pub mod sweep;
 
 pub use state::AppState;

@@ -1,6 +1,6 @@
 //! Reservations: stock held for a while (a checkout, a pick list), all lines or none, then
 //! committed into shipments or released. Orders hold their stock through [`hold`]; the stock
-//! function's reservation routes and the scheduled sweep ([`release_expired`]) release it.
+//! function's reservation routes and the scheduled sweep ([`super::sweep`]) release it.
 
 use serde_json::json;
 use time::OffsetDateTime;
@@ -191,28 +191,4 @@ pub async fn release_held(
         committed(state.stock.commit(&levels, &[], others).await, || next)
     })
     .await
-}
-
-/// Releases every reservation whose hold ended before `now` (the scheduled sweep); returns
-/// how many it released.
-pub async fn release_expired(state: &AppState, now: OffsetDateTime) -> Result<usize, ApiError> {
-    let meta = RequestMeta::default();
-    let mut released = 0;
-    loop {
-        let expired = state.stock.expired_reservations(now, 25).await?;
-        if expired.is_empty() {
-            return Ok(released);
-        }
-        for reservation in &expired {
-            release_held(
-                state,
-                reservation,
-                "system",
-                "stock.reservation_expired",
-                &meta,
-            )
-            .await?;
-            released += 1;
-        }
-    }
 }

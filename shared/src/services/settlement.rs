@@ -1,22 +1,24 @@
 //! Order settlement: where an order's payment state changes after it is placed (refund
-//! records are added by the orders function's refunds). Checkout verification, cancellation
-//! and Razorpay's webhook all decide through the pure state machine
+//! records are added by the orders function's refunds). Checkout verification, cancellation,
+//! the expiry sweep and Razorpay's webhook all decide through the pure state machine
 //! in [`crate::domain::order`] and commit here, with the stock the decision moves (shipping or
-//! releasing the reservation), an audit entry and the webhook delivery record, in one
-//! transaction.
+//! releasing the reservation), the customer's count of open orders, an audit entry and the
+//! webhook delivery record, in one transaction. Money that arrives for an order that will not
+//! ship is refunded here ([`refund_owed`]).
 
 use time::OffsetDateTime;
 
 use super::AppState;
 use super::audit::audit;
-use super::catalogue::orderable_product;
 use super::commit::{committed, contending_for};
-use super::movements::{low_stock_writes, record_low_stock};
 use super::reservations::{release_levels, ship_levels};
-use crate::domain::order::{Concern, Order, Outcome, StockState};
-use crate::domain::stock::{Movement, MovementKind, Reservation, ReservationStatus, StockLevel};
+use crate::auth::digest;
+use crate::domain::order::{Concern, Order, Outcome, RefundRecord, StockState};
+use crate::domain::payment::RefundState;
+use crate::domain::stock::{Movement, Reservation, ReservationStatus, StockLevel};
 use crate::http::OrMissing;
 use crate::http::{ApiError, RequestMeta};
+use crate::payments::{NewRefund, RazorpayClient};
 use crate::store::{StoreError, Uniqueness, Write};
 use crate::telemetry::metrics::emit_count;
 
@@ -78,10 +80,15 @@ pub async fn settle(
         let now = OffsetDateTime::now_utc();
         let outcome = decide(&current, now)?;
         let mut writes: Writes = Vec::new();
-        if let Some(d) = delivery {
+        let planned = plan(state, &current, outcome, actor, now).await?;
+        // While money is owed back, the delivery is not recorded: it is recorded with the
+        // refund ([`refund_owed`]), so a redelivery after a failed refund tries it again.
+        let after = planned.as_ref().map_or(&current, |p| &p.next);
+        if let Some(d) = delivery
+            && after.owed_refund().is_none()
+        {
             writes.push(d()?);
         }
-        let planned = plan(state, &current, outcome, actor, now).await?;
         let Some(plan) = planned else {
             // Nothing changes; still remember the delivery so a redelivery is a duplicate.
             if !writes.is_empty() {
@@ -102,7 +109,7 @@ pub async fn settle(
         }
         let done = committed(result, || ())?;
         if done.is_some() {
-            record(state, &current, &plan.next, plan.concern, plan.crossings);
+            record(state, &current, &plan.next, plan.concern);
         }
         Ok(done.map(|()| Settlement::Changed(Box::new(plan.next))))
     })
@@ -116,7 +123,6 @@ struct Plan {
     movements: Vec<Movement>,
     others: Writes,
     concern: Option<Concern>,
-    crossings: usize,
 }
 
 async fn plan(
@@ -132,13 +138,20 @@ async fn plan(
         movements: Vec::new(),
         others: Vec::new(),
         concern: None,
-        crossings: 0,
     };
     let action = match outcome {
         Outcome::Unchanged => return Ok(None),
         Outcome::Update(next) => {
             plan.next = next;
-            format!("order.{}", plan.next.status.as_str())
+            if plan.next.owed_refund().is_none() && current.owed_refund().is_some() {
+                "order.late_payment_refunded".to_owned()
+            } else {
+                format!("order.{}", plan.next.status.as_str())
+            }
+        }
+        Outcome::RefundLate(next) => {
+            plan.next = next;
+            "order.late_payment".to_owned()
         }
         Outcome::Flag(next, concern) => {
             plan.next = next;
@@ -181,6 +194,10 @@ async fn plan(
             .orders
             .order_write(&plan.next, Some(current.version))?,
     );
+    if current.status.awaits_payment() && !plan.next.status.awaits_payment() {
+        plan.others
+            .push(state.orders.open_order_release(&current.customer_id)?);
+    }
     plan.others.push(state.audit.put(&entry)?);
     Ok(Some(plan))
 }
@@ -200,8 +217,10 @@ fn settle_reservation(
     ])
 }
 
-/// Ships a paid order: its held reservation if there is one, else whatever is available now;
-/// when the stock has gone, the order is flagged short instead.
+/// Ships a paid order from its held reservation. An open order always holds its stock (it
+/// is released only by cancelling or expiring the order, and money for those is refunded), so
+/// a reservation that is no longer held is flagged for a person rather than taken from
+/// whatever is available now.
 async fn ship(
     state: &AppState,
     current: &Order,
@@ -209,84 +228,116 @@ async fn ship(
     actor: &str,
     now: OffsetDateTime,
 ) -> Result<(), ApiError> {
-    if current.stock == StockState::Held {
-        let reservation = state.stock.reservation(&current.reservation_id).await?;
-        match reservation.status {
-            ReservationStatus::Held => {
-                let (levels, movements) = ship_levels(state, &reservation, actor, now).await?;
-                plan.levels = levels;
-                plan.movements = movements;
-                plan.others.extend(settle_reservation(
-                    state,
-                    &reservation,
-                    ReservationStatus::Committed,
-                    now,
-                )?);
-                plan.next.stock = StockState::Shipped;
-                return Ok(());
-            }
-            ReservationStatus::Committed => {
-                plan.next.stock = StockState::Shipped;
-                return Ok(());
-            }
-            ReservationStatus::Released => {}
+    let reservation = state.stock.reservation(&current.reservation_id).await?;
+    match reservation.status {
+        ReservationStatus::Held => {
+            let (levels, movements) = ship_levels(state, &reservation, actor, now).await?;
+            plan.levels = levels;
+            plan.movements = movements;
+            plan.others.extend(settle_reservation(
+                state,
+                &reservation,
+                ReservationStatus::Committed,
+                now,
+            )?);
+            plan.next.stock = StockState::Shipped;
+        }
+        ReservationStatus::Committed => plan.next.stock = StockState::Shipped,
+        ReservationStatus::Released => {
+            plan.next.stock = StockState::Short;
+            plan.next.review = Some(format!(
+                "paid, but its reservation {} was no longer held; fulfil by hand or refund",
+                reservation.id
+            ));
+            plan.concern = Some(Concern::ShortStock);
         }
     }
-    // The hold ended before the money came (a failed attempt, or expiry): take the stock now.
-    for line in &current.lines {
-        let level = state
-            .stock
-            .level(&line.product_id, &line.warehouse_id)
-            .await?;
-        match level.moved(-line.quantity, now) {
-            Ok(next) => {
-                plan.movements.push(Movement::between(
-                    MovementKind::Ship,
-                    &level,
-                    &next,
-                    actor,
-                    Some("order paid after its hold ended".into()),
-                    Some(format!("order:{}", current.id)),
-                ));
-                if let Ok(product) = orderable_product(state, &line.product_id).await {
-                    let (writes, count) = low_stock_writes(
-                        state,
-                        &product,
-                        std::slice::from_ref(&level),
-                        std::slice::from_ref(&next),
-                    )?;
-                    plan.others.extend(writes);
-                    plan.crossings += count;
-                }
-                plan.levels.push((level.version, next));
-            }
-            Err(_) => {
-                plan.levels.clear();
-                plan.movements.clear();
-                plan.others.clear();
-                plan.crossings = 0;
-                plan.next.stock = StockState::Short;
-                plan.next.review = Some(format!(
-                    "paid, but {} of {} ({}) were no longer available at warehouse {}; fulfil later or refund",
-                    line.quantity, line.sku, line.product_id, line.warehouse_id
-                ));
-                plan.concern = Some(Concern::ShortStock);
-                return Ok(());
-            }
-        }
-    }
-    plan.next.stock = StockState::Shipped;
     Ok(())
 }
 
-/// Business metrics for a committed change.
-fn record(
+/// Expires the order if its hold has ended and it is still unpaid (the sweep): its stock is
+/// given back and it leaves the customer's open orders. Returns whether it expired.
+pub async fn expire(
     state: &AppState,
-    before: &Order,
-    after: &Order,
-    concern: Option<Concern>,
-    crossings: usize,
-) {
+    order_id: &str,
+    now: OffsetDateTime,
+) -> Result<bool, ApiError> {
+    let meta = RequestMeta::default();
+    let settled = settle(
+        state,
+        order_id,
+        &Actor::person("system", &meta),
+        None,
+        |o, _| Ok(o.expire(now)),
+    )
+    .await?;
+    Ok(matches!(settled, Settlement::Changed(_)))
+}
+
+/// Refunds, in full and once, money that arrived for an order that will not ship (cancelled
+/// or expired), then records the refund with an audit entry and `delivery` (the webhook
+/// delivery that brought the money) in one transaction. Razorpay makes one refund per
+/// idempotency key, so a retry after any failure refunds nothing twice.
+pub async fn refund_owed(
+    state: &AppState,
+    razorpay: &RazorpayClient,
+    order_id: &str,
+    actor: &Actor<'_>,
+    delivery: Option<&(dyn Fn() -> Result<Write, StoreError> + Sync)>,
+) -> Result<Option<Order>, ApiError> {
+    let order = load_order(state, order_id).await?;
+    let (Some(amount), Some(payment_id)) = (order.owed_refund(), order.payment_id.as_deref())
+    else {
+        return Ok(None);
+    };
+    let key = digest(&format!("late-payment:{}:{payment_id}", order.id))[..40].to_owned();
+    let mut notes = serde_json::Map::new();
+    notes.insert("order_id".into(), serde_json::json!(order.id));
+    notes.insert(
+        "reason".into(),
+        serde_json::json!(format!(
+            "paid after the order was {}",
+            order.status.as_str()
+        )),
+    );
+    let made = razorpay
+        .refund(
+            payment_id,
+            &key,
+            &NewRefund {
+                amount,
+                speed: "normal",
+                receipt: order.id.clone(),
+                notes,
+            },
+        )
+        .await?;
+    let record = RefundRecord {
+        id: made.id.clone(),
+        amount: made.amount,
+        state: RefundState::from_provider(&made.status),
+        requested_by: Some(actor.id.to_owned()),
+        restocked: Vec::new(),
+        created_at: OffsetDateTime::now_utc(),
+    };
+    let settled = settle(state, order_id, actor, delivery, |o, now| {
+        Ok(o.recording_refund(record.clone(), now))
+    })
+    .await?;
+    emit_count(
+        &state.metrics_namespace,
+        "orders",
+        "LatePaymentsRefunded",
+        1,
+    );
+    Ok(match settled {
+        Settlement::Changed(o) | Settlement::Unchanged(o) => Some(*o),
+        Settlement::DuplicateDelivery => None,
+    })
+}
+
+/// Business metrics for a committed change.
+fn record(state: &AppState, before: &Order, after: &Order, concern: Option<Concern>) {
     let ns = &state.metrics_namespace;
     if !before.status.is_paid() && after.status.is_paid() {
         emit_count(ns, "orders", "OrdersPaid", 1);
@@ -302,5 +353,4 @@ fn record(
         Some(_) => emit_count(ns, "orders", "OrdersFlaggedForReview", 1),
         None => {}
     }
-    record_low_stock(state, crossings);
 }

@@ -12,7 +12,7 @@ use axum::extract::FromRef;
 use crate::auth::TokenVerifier;
 use crate::aws::AwsClients;
 use crate::blob::MediaBucket;
-use crate::config::Config;
+use crate::config::{Config, OrderLimits};
 use crate::http::{BodyLimit, TokenGenerations};
 use crate::store::{
     AccountStore, AuditLog, IdempotencyStore, LoginAttempts, OrderStore, PersonaStore,
@@ -64,8 +64,8 @@ pub struct AppState {
     pub purchasing: PurchasingStore,
     /// Persona summaries.
     pub personas: PersonaStore,
-    /// How long an order's stock is held while the customer pays.
-    pub order_hold: Duration,
+    /// How long unpaid orders hold stock, and the customers' caps.
+    pub order_limits: OrderLimits,
     /// Each account's token generation, for revocation checks.
     pub token_generations: TokenGenerations,
 }
@@ -100,7 +100,7 @@ impl AppState {
             orders: OrderStore::new(table.clone()),
             purchasing: PurchasingStore::new(table.clone()),
             personas: PersonaStore::new(table.clone()),
-            order_hold: config.order_hold,
+            order_limits: config.orders,
             token_generations: TokenGenerations::new(AccountStore::new(table.clone())),
         }
     }

@@ -90,6 +90,8 @@ pub fn user_pk(id: &str) -> String {
 }
 /// Sort key of an account item.
 pub const USER_SK: &str = "USER";
+/// Sort key of the count of a customer's open (unpaid) orders, under the account's partition.
+pub const OPEN_ORDERS_SK: &str = "OPEN_ORDERS";
 /// GSI1 partition listing every account.
 pub const USERS_PARTITION: &str = "USERS";
 /// `EMAIL#<normalised address>`: the claim that makes e-mail addresses unique.

@@ -138,6 +138,7 @@ impl Table {
                         Some(Guard::Version) => StoreError::VersionMismatch,
                         Some(Guard::Unique(rule)) => StoreError::Duplicate(*rule),
                         Some(Guard::LastAdmin) => StoreError::LastAdmin,
+                        Some(Guard::Limit) => StoreError::LimitReached,
                         Some(Guard::Alive) => StoreError::Gone,
                         Some(Guard::None) | None => {
                             StoreError::corrupt("an unconditional write failed its condition")
@@ -272,6 +273,8 @@ pub(crate) enum Guard {
     Unique(Uniqueness),
     /// The count of active admins must stay above zero.
     LastAdmin,
+    /// A count must stay under its cap.
+    Limit,
     /// The item must not be revoked or expired.
     Alive,
     /// Written without a condition (e.g. an audit entry with a fresh id).
@@ -312,6 +315,9 @@ pub enum StoreError {
     /// The change would leave no active admin.
     #[error("the last active admin cannot be demoted or disabled")]
     LastAdmin,
+    /// A count is at its cap (a customer's open orders).
+    #[error("the count is at its cap")]
+    LimitReached,
     /// The item is revoked or expired.
     #[error("revoked or expired")]
     Gone,

@@ -2,7 +2,7 @@
 //! deliveries. An order changes only by a transaction guarded by its version; a webhook
 //! delivery's record is written in the same transaction as the change it makes.
 
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use time::OffsetDateTime;
 
 use super::codec;
@@ -147,6 +147,66 @@ impl OrderStore {
             .get_item(webhook_event_pk(provider, event_id), WEBHOOK_EVENT_SK)
             .await?
             .is_some())
+    }
+
+    /// The write counting one more open (unpaid) order of `customer`; with `cap`, the
+    /// transaction fails with [`StoreError::LimitReached`] when the customer already has that
+    /// many. Made with the order.
+    pub fn open_order_claim(&self, customer: &str, cap: Option<u32>) -> Result<Write, StoreError> {
+        let mut update = self.open_orders_update(customer, 1);
+        let guard = match cap {
+            Some(cap) => {
+                update = update
+                    .condition_expression("attribute_not_exists(#open) OR #open < :cap")
+                    .expression_attribute_values(":cap", AttributeValue::N(cap.to_string()));
+                Guard::Limit
+            }
+            None => Guard::None,
+        };
+        let update = update.build().map_err(StoreError::internal)?;
+        Ok(Write(
+            guard,
+            TransactWriteItem::builder().update(update).build(),
+        ))
+    }
+
+    /// The write counting one open order of `customer` fewer: made with the change that
+    /// pays, cancels or expires it.
+    pub fn open_order_release(&self, customer: &str) -> Result<Write, StoreError> {
+        let update = self
+            .open_orders_update(customer, -1)
+            .build()
+            .map_err(StoreError::internal)?;
+        Ok(Write(
+            Guard::None,
+            TransactWriteItem::builder().update(update).build(),
+        ))
+    }
+
+    fn open_orders_update(
+        &self,
+        customer: &str,
+        delta: i64,
+    ) -> aws_sdk_dynamodb::types::builders::UpdateBuilder {
+        Update::builder()
+            .table_name(self.table.name())
+            .key(PK, AttributeValue::S(user_pk(customer)))
+            .key(SK, AttributeValue::S(OPEN_ORDERS_SK.into()))
+            .update_expression("ADD #open :delta")
+            .expression_attribute_names("#open", "open")
+            .expression_attribute_values(":delta", AttributeValue::N(delta.to_string()))
+    }
+
+    /// How many open (unpaid) orders `customer` has.
+    pub async fn open_orders(&self, customer: &str) -> Result<i64, StoreError> {
+        let item = self
+            .table
+            .get_item(user_pk(customer), OPEN_ORDERS_SK)
+            .await?;
+        Ok(item
+            .and_then(|i| i.get("open").cloned())
+            .and_then(|v| v.as_n().ok().and_then(|n| n.parse().ok()))
+            .unwrap_or(0))
     }
 
     /// Commits `writes` as one transaction.

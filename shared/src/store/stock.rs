@@ -264,16 +264,17 @@ impl StockStore {
         self.table.get_as(reservation_pk(id), RESERVATION_SK).await
     }
 
-    /// Up to `limit` held reservations whose hold ended before `now`, oldest first.
+    /// One page of held reservations whose hold ended before `now`, oldest first.
     pub async fn expired_reservations(
         &self,
         now: OffsetDateTime,
         limit: u32,
-    ) -> Result<Vec<Reservation>, StoreError> {
+        after: Option<&Cursor>,
+    ) -> Result<(Vec<Reservation>, Option<Cursor>), StoreError> {
         let listing = IndexListing::new(BY_GSI1, HELD_RESERVATIONS, "RESERVATION#", RESERVATION_SK)
             .between(Some(("0".into(), sortable(now))));
-        let (items, _) = self.table.query_page(&listing, limit, None).await?;
-        items.into_iter().map(decode).collect()
+        let (items, next) = self.table.query_page(&listing, limit, after).await?;
+        Ok((decode_all(items)?, next))
     }
 
     /// One page of the ledger, newest first. With both a product and a warehouse, the

@@ -15,6 +15,7 @@ mod health;
 mod hostile_input;
 mod http_contract;
 mod orders_checkout;
+mod orders_limits;
 mod orders_refunds;
 mod orders_support;
 mod orders_webhooks;

@@ -31,7 +31,11 @@ async fn an_order_is_priced_from_the_catalogue_reserves_stock_and_opens_a_razorp
 
 #[tokio::test]
 async fn the_client_cannot_set_prices_and_bad_orders_write_nothing() {
-    let app = TestApp::spawn().await;
+    // Lines beyond the stock, not beyond the customers' unit cap (its own test).
+    let app = TestApp::spawn_with(|env| {
+        env.insert("ORDER_MAX_UNITS_PER_LINE".into(), "100".into());
+    })
+    .await;
     let shop = shop(&app).await;
     let cases = [
         (

@@ -157,7 +157,7 @@ async fn concurrent_duplicate_deliveries_apply_exactly_once() {
 }
 
 #[tokio::test]
-async fn a_failed_payment_releases_the_stock_and_a_late_failure_never_unpays() {
+async fn a_failed_payment_keeps_the_hold_for_the_next_attempt_and_a_late_failure_never_unpays() {
     let app = TestApp::spawn().await;
     let (shop, o) = placed(&app).await;
     let id = o["id"].as_str().unwrap();
@@ -169,10 +169,11 @@ async fn a_failed_payment_releases_the_stock_and_a_late_failure_never_unpays() {
     let after = fetch(&app, id).await;
     assert_eq!(
         (after["status"].as_str(), after["stock"].as_str()),
-        (Some("payment_failed"), Some("released"))
+        (Some("payment_failed"), Some("held"))
     );
-    assert_eq!(level(&app, &shop.p1, &shop.w).await, (10, 0));
-    // The customer tries again and pays: stock is taken then (it is still there).
+    assert!(after["checkout"].is_object(), "the customer may try again");
+    assert_eq!(level(&app, &shop.p1, &shop.w).await, (10, 2));
+    // The customer tries again and pays: the held stock ships.
     let paid = app
         .razorpay
         .pay(rzp(&o), PayOutcome::Captured, None)
@@ -193,40 +194,25 @@ async fn a_failed_payment_releases_the_stock_and_a_late_failure_never_unpays() {
 }
 
 #[tokio::test]
-async fn paid_after_the_stock_went_is_flagged_short_not_oversold() {
+async fn stock_held_through_a_failed_attempt_cannot_be_sold_to_someone_else() {
     let app = TestApp::spawn().await;
     let (shop, o) = placed(&app).await;
     let id = o["id"].as_str().unwrap();
     let failed = app.razorpay.pay(rzp(&o), PayOutcome::Failed, None).unwrap();
     app.deliver(&failed.deliveries[0]).await;
-    // Someone else takes all of p1 meanwhile.
+    // Someone else wants all of p1 meanwhile: only what is not held is theirs.
     let r = app
         .move_stock(
             &json!({"type": "ship", "product_id": shop.p1, "warehouse_id": shop.w, "quantity": 10}),
         )
         .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text);
     let paid = app
         .razorpay
         .pay(rzp(&o), PayOutcome::Captured, None)
         .unwrap();
     app.deliver(&paid.deliveries[1]).await;
-    let after = fetch(&app, id).await;
-    assert_eq!(after["status"], "paid");
-    assert_eq!(after["stock"], "short");
-    assert!(
-        after["review"]
-            .as_str()
-            .unwrap()
-            .contains("no longer available"),
-        "{after}"
-    );
-    assert_eq!(level(&app, &shop.p1, &shop.w).await, (0, 0));
-    assert_eq!(
-        level(&app, &shop.p2, &shop.w).await,
-        (10, 0),
-        "nothing shipped partially"
-    );
+    assert_paid_once(&app, &shop, id, &paid.payment_id).await;
 }
 
 #[tokio::test]

@@ -180,14 +180,8 @@ async fn expired_reservations_are_swept_and_can_no_longer_be_committed() {
     let short = reserve(&app, &json!({"lines": [{"product_id": p1, "warehouse_id": w, "quantity": 2}], "expires_in_seconds": 60})).await;
     let long = reserve(&app, &json!({"lines": [{"product_id": p2, "warehouse_id": w, "quantity": 5}], "expires_in_seconds": 3600})).await;
     assert_eq!(level(&app, &p1, &w).await, (10, 2));
-    let state = shared::services::AppState::new(&app.config, &app.clients);
     let later = time::OffsetDateTime::now_utc() + time::Duration::minutes(5);
-    assert_eq!(
-        shared::services::reservations::release_expired(&state, later)
-            .await
-            .unwrap(),
-        1
-    );
+    assert_eq!(app.sweep(later).await.released, 1);
     assert_eq!(level(&app, &p1, &w).await, (10, 0));
     assert_eq!(
         level(&app, &p2, &w).await,
@@ -202,9 +196,7 @@ async fn expired_reservations_are_swept_and_can_no_longer_be_committed() {
         StatusCode::CONFLICT
     );
     assert_eq!(
-        shared::services::reservations::release_expired(&state, later)
-            .await
-            .unwrap(),
+        app.sweep(later).await.released,
         0,
         "nothing is released twice"
     );
