@@ -41,3 +41,14 @@ say "schemathesis: every operation in docs/openapi.yaml against $url"
   --request-timeout 30 \
   --suppress-health-check all \
   --warnings off
+
+# The spec must make working clients: generate a Python client from it (pinned
+# openapi-python-client, warnings fail), import every module, and use it against the same API.
+ensure_venv "$TOOLS/openapi-client" "$ROOT/infra/requirements-client.txt" "openapi-python-client"
+say "openapi-python-client: generate a client from docs/openapi.yaml, import it, use it"
+generated=$(mktemp -d)
+PATH="$TOOLS/openapi-client/bin:$PATH" "$TOOLS/openapi-client/bin/openapi-python-client" generate \
+  --path docs/openapi.yaml --output-path "$generated/stockroom_client" --meta none --fail-on-warning \
+  >"$generated/generate.log" 2>&1 || { cat "$generated/generate.log" >&2; die "openapi-python-client could not generate a client"; }
+"$TOOLS/openapi-client/bin/python" infra/client_check.py "$generated" stockroom_client "$url" "$token"
+rm -rf "$generated"
