@@ -513,13 +513,13 @@ impl TestApp {
         }
     }
 
-    /// Every item in the table, to prove that failed requests wrote nothing.
     /// Runs the scheduled sweep as if the clock read `at`.
     pub async fn sweep(&self, at: time::OffsetDateTime) -> shared::services::sweep::Swept {
         let state = AppState::new(&self.config, &self.clients);
         shared::services::sweep::sweep(&state, at).await.unwrap()
     }
 
+    /// Every item in the table, to prove that failed requests wrote nothing.
     pub async fn table_item_count(&self) -> usize {
         self.clients
             .dynamodb

@@ -14,7 +14,7 @@ use shared::auth::digest;
 use shared::http::json_response;
 use shared::http::{ApiError, RequestMeta};
 use shared::payments::{PaymentEventKind, WebhookEvent};
-use shared::services::settlement::{Actor, Settlement, refund_owed, settle};
+use shared::services::settlement::{Actor, LateRefund, Settlement, refund_owed, settle};
 use shared::telemetry::metrics::emit_count;
 use shared::telemetry::sampling::Sampler;
 
@@ -168,9 +168,9 @@ async fn receive(
     // Money for an order that will not ship (cancelled or expired) goes back in full; until
     // the refund is recorded this delivery is not, so Razorpay's retry tries the refund again.
     if let Settlement::Changed(order) | Settlement::Unchanged(order) = &settled
-        && order.owed_refund().is_some()
+        && order.awaits_late_refund()
     {
-        refund_owed(
+        let refunded = refund_owed(
             &state,
             &payments.razorpay,
             &order_id,
@@ -178,7 +178,16 @@ async fn receive(
             Some(&delivery),
         )
         .await?;
-        return Ok(answer("refunded"));
+        return match refunded {
+            LateRefund::Made(_) => Ok(answer("refunded")),
+            LateRefund::Refused => Ok(answer("applied")),
+            LateRefund::NotOwed => Ok(answer("unchanged")),
+            // Not acknowledged: Razorpay delivers again and the next attempt refunds anew.
+            LateRefund::Failed => Err(ApiError::BadGateway(
+                "Razorpay could not refund money paid for a closed order; deliver again to retry"
+                    .into(),
+            )),
+        };
     }
     Ok(match settled {
         Settlement::DuplicateDelivery => answer("duplicate"),

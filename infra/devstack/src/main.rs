@@ -150,8 +150,8 @@ async fn sweep(every: u64) -> Result<()> {
         match shared::services::sweep::sweep(&state, time::OffsetDateTime::now_utc()).await {
             Ok(swept) if swept == Default::default() => {}
             Ok(swept) => println!(
-                "expired {} unpaid orders, released {} reservations",
-                swept.expired_orders, swept.released
+                "expired {} unpaid orders, released {} reservations, {} left for the next sweep",
+                swept.expired_orders, swept.released, swept.failed
             ),
             Err(e) => eprintln!("the sweep failed (trying again): {e}"),
         }

@@ -353,6 +353,8 @@ pub enum Concern {
     ForeignRefund,
     /// Paid, but its stock was no longer held.
     ShortStock,
+    /// Money for an order that will not ship could not be refunded automatically.
+    RefundRefused,
 }
 
 impl Concern {
@@ -363,6 +365,7 @@ impl Concern {
             Concern::SecondPayment => "second_payment",
             Concern::ForeignRefund => "foreign_refund",
             Concern::ShortStock => "short_stock",
+            Concern::RefundRefused => "refund_refused",
         }
     }
 }
@@ -423,6 +426,17 @@ impl Order {
         let closed = matches!(self.status, OrderStatus::Cancelled | OrderStatus::Expired);
         let owed = self.amount_paid.saturating_sub(self.refunded());
         (closed && owed > 0).then_some(owed)
+    }
+
+    /// Whether Stockroom still has to refund late money itself: some is owed and no person
+    /// was asked to see to the order instead.
+    pub fn awaits_late_refund(&self) -> bool {
+        self.owed_refund().is_some() && self.review.is_none()
+    }
+
+    /// The order flagged for a person with `reason` (nothing else changes).
+    pub fn handed_over(&self, concern: Concern, reason: &str, now: OffsetDateTime) -> Outcome {
+        self.flagged(concern, reason.to_owned(), now)
     }
 
     /// Refunds that took or may take money back (pending or processed), minor units.
@@ -631,7 +645,7 @@ impl Order {
             Some(p) if self.amount_paid > 0 => self.flagged(
                 Concern::SecondPayment,
                 format!(
-                    "a second payment {} was captured for an order that is {} and whose payment {p} was refunded; refund it",
+                    "a second payment {} was captured for an order that is {} and whose payment {p} is refunded automatically; refund this one by hand",
                     e.payment_id,
                     self.status.as_str()
                 ),

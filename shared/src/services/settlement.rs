@@ -18,7 +18,7 @@ use crate::domain::payment::RefundState;
 use crate::domain::stock::{Movement, Reservation, ReservationStatus, StockLevel};
 use crate::http::OrMissing;
 use crate::http::{ApiError, RequestMeta};
-use crate::payments::{NewRefund, RazorpayClient};
+use crate::payments::{NewRefund, PaymentError, RazorpayClient};
 use crate::store::{StoreError, Uniqueness, Write};
 use crate::telemetry::metrics::emit_count;
 
@@ -85,7 +85,7 @@ pub async fn settle(
         // refund ([`refund_owed`]), so a redelivery after a failed refund tries it again.
         let after = planned.as_ref().map_or(&current, |p| &p.next);
         if let Some(d) = delivery
-            && after.owed_refund().is_none()
+            && !after.awaits_late_refund()
         {
             writes.push(d()?);
         }
@@ -194,7 +194,11 @@ async fn plan(
             .orders
             .order_write(&plan.next, Some(current.version))?,
     );
-    if current.status.awaits_payment() && !plan.next.status.awaits_payment() {
+    // Orders stored before the count existed (no `expires_at`) were never counted.
+    if current.status.awaits_payment()
+        && !plan.next.status.awaits_payment()
+        && current.expires_at.is_some()
+    {
         plan.others
             .push(state.orders.open_order_release(&current.customer_id)?);
     }
@@ -266,7 +270,7 @@ pub async fn expire(
     let settled = settle(
         state,
         order_id,
-        &Actor::person("system", &meta),
+        &Actor::person(SYSTEM, &meta),
         None,
         |o, _| Ok(o.expire(now)),
     )
@@ -274,23 +278,45 @@ pub async fn expire(
     Ok(matches!(settled, Settlement::Changed(_)))
 }
 
-/// Refunds, in full and once, money that arrived for an order that will not ship (cancelled
-/// or expired), then records the refund with an audit entry and `delivery` (the webhook
-/// delivery that brought the money) in one transaction. Razorpay makes one refund per
-/// idempotency key, so a retry after any failure refunds nothing twice.
+/// What became of money owed back for an order that will not ship.
+#[derive(Debug)]
+pub enum LateRefund {
+    /// Nothing is owed (or a person was asked to see to it).
+    NotOwed,
+    /// Refunded in full; the order as it now is.
+    Made(Box<Order>),
+    /// Razorpay made the refund but it failed at once; the next attempt makes a new one.
+    Failed,
+    /// Razorpay refused to refund; the order is flagged for a person (its `review` says why).
+    Refused,
+}
+
+/// Refunds, in full, money that arrived for an order that will not ship (cancelled or
+/// expired), then records the refund with an audit entry and `delivery` (the webhook
+/// delivery that brought the money) in one transaction. The idempotency key names the order,
+/// the payment and how many refunds of it failed, so a retry after any failure refunds
+/// nothing twice and a failed refund is followed by a new one.
 pub async fn refund_owed(
     state: &AppState,
     razorpay: &RazorpayClient,
     order_id: &str,
     actor: &Actor<'_>,
     delivery: Option<&(dyn Fn() -> Result<Write, StoreError> + Sync)>,
-) -> Result<Option<Order>, ApiError> {
+) -> Result<LateRefund, ApiError> {
     let order = load_order(state, order_id).await?;
     let (Some(amount), Some(payment_id)) = (order.owed_refund(), order.payment_id.as_deref())
     else {
-        return Ok(None);
+        return Ok(LateRefund::NotOwed);
     };
-    let key = digest(&format!("late-payment:{}:{payment_id}", order.id))[..40].to_owned();
+    if order.review.is_some() {
+        return Ok(LateRefund::NotOwed);
+    }
+    let failed = order
+        .refunds
+        .iter()
+        .filter(|r| r.state == RefundState::Failed)
+        .count();
+    let key = digest(&format!("late-payment:{}:{payment_id}:{failed}", order.id))[..40].to_owned();
     let mut notes = serde_json::Map::new();
     notes.insert("order_id".into(), serde_json::json!(order.id));
     notes.insert(
@@ -300,23 +326,32 @@ pub async fn refund_owed(
             order.status.as_str()
         )),
     );
-    let made = razorpay
-        .refund(
-            payment_id,
-            &key,
-            &NewRefund {
-                amount,
-                speed: "normal",
-                receipt: order.id.clone(),
-                notes,
-            },
-        )
-        .await?;
+    let refund = NewRefund {
+        amount,
+        speed: "normal",
+        receipt: order.id.clone(),
+        notes,
+    };
+    let made = match razorpay.refund(payment_id, &key, &refund).await {
+        Ok(made) => made,
+        Err(PaymentError::Rejected { description, .. }) => {
+            let reason = format!(
+                "payment {payment_id} arrived after the order was {}, and Razorpay refused to refund it ({description}); refund it by hand",
+                order.status.as_str()
+            );
+            settle(state, order_id, actor, delivery, |o, now| {
+                Ok(o.handed_over(Concern::RefundRefused, &reason, now))
+            })
+            .await?;
+            return Ok(LateRefund::Refused);
+        }
+        Err(e) => return Err(e.into()),
+    };
     let record = RefundRecord {
         id: made.id.clone(),
         amount: made.amount,
         state: RefundState::from_provider(&made.status),
-        requested_by: Some(actor.id.to_owned()),
+        requested_by: Some(SYSTEM.to_owned()),
         restocked: Vec::new(),
         created_at: OffsetDateTime::now_utc(),
     };
@@ -324,17 +359,26 @@ pub async fn refund_owed(
         Ok(o.recording_refund(record.clone(), now))
     })
     .await?;
-    emit_count(
-        &state.metrics_namespace,
-        "orders",
-        "LatePaymentsRefunded",
-        1,
-    );
+    if record.state == RefundState::Failed {
+        return Ok(LateRefund::Failed);
+    }
     Ok(match settled {
-        Settlement::Changed(o) | Settlement::Unchanged(o) => Some(*o),
-        Settlement::DuplicateDelivery => None,
+        Settlement::Changed(o) => {
+            emit_count(
+                &state.metrics_namespace,
+                "orders",
+                "LatePaymentsRefunded",
+                1,
+            );
+            LateRefund::Made(o)
+        }
+        Settlement::Unchanged(o) => LateRefund::Made(o),
+        Settlement::DuplicateDelivery => LateRefund::NotOwed,
     })
 }
+
+/// Who Stockroom's own automatic changes are by, in audit entries and refund records.
+pub const SYSTEM: &str = "system";
 
 /// Business metrics for a committed change.
 fn record(state: &AppState, before: &Order, after: &Order, concern: Option<Concern>) {

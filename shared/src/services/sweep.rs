@@ -8,23 +8,27 @@ use time::OffsetDateTime;
 
 use super::AppState;
 use super::reservations::release_held;
-use super::settlement::expire;
+use super::settlement::{SYSTEM, expire};
+use crate::domain::stock::Reservation;
 use crate::http::{ApiError, RequestMeta};
+use crate::store::StoreError;
 
 /// What one sweep did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Swept {
-    /// Reservations released (not an order's).
+    /// Reservations released (not an order's, or an order's that was never stored).
     pub released: usize,
     /// Orders expired, their stock given back.
     pub expired_orders: usize,
+    /// Holds that could not be given back this time (logged); the next sweep tries again.
+    pub failed: usize,
 }
 
 /// Gives back every hold that ended before `now`. An order whose payment is being confirmed
 /// keeps its hold a while longer ([`crate::domain::order::AUTHORIZED_GRACE`]); the sweep
-/// reads past it, and a later sweep expires it.
+/// reads past it, and a later sweep expires it. One hold that cannot be given back is logged
+/// and skipped, never stopping the others.
 pub async fn sweep(state: &AppState, now: OffsetDateTime) -> Result<Swept, ApiError> {
-    let meta = RequestMeta::default();
     let mut swept = Swept::default();
     let mut cursor = None;
     loop {
@@ -33,22 +37,13 @@ pub async fn sweep(state: &AppState, now: OffsetDateTime) -> Result<Swept, ApiEr
             .expired_reservations(now, 25, cursor.as_ref())
             .await?;
         for reservation in &page {
-            match reservation.order_id() {
-                Some(order) => {
-                    if expire(state, order, now).await? {
-                        swept.expired_orders += 1;
-                    }
-                }
-                None => {
-                    release_held(
-                        state,
-                        reservation,
-                        "system",
-                        "stock.reservation_expired",
-                        &meta,
-                    )
-                    .await?;
-                    swept.released += 1;
+            match give_back(state, reservation, now).await {
+                Ok(GivenBack::Released) => swept.released += 1,
+                Ok(GivenBack::Expired) => swept.expired_orders += 1,
+                Ok(GivenBack::Kept) => {}
+                Err(e) => {
+                    swept.failed += 1;
+                    tracing::error!(error = %e, reservation_id = %reservation.id, "the sweep could not give a hold back; the next sweep tries again");
                 }
             }
         }
@@ -57,4 +52,41 @@ pub async fn sweep(state: &AppState, now: OffsetDateTime) -> Result<Swept, ApiEr
             None => return Ok(swept),
         }
     }
+}
+
+enum GivenBack {
+    Released,
+    Expired,
+    Kept,
+}
+
+async fn give_back(
+    state: &AppState,
+    reservation: &Reservation,
+    now: OffsetDateTime,
+) -> Result<GivenBack, ApiError> {
+    if let Some(order) = reservation.order_id() {
+        match state.orders.order(order).await {
+            Ok(_) => {
+                return Ok(if expire(state, order, now).await? {
+                    GivenBack::Expired
+                } else {
+                    GivenBack::Kept
+                });
+            }
+            // Held for an order that was never stored (placing it failed, and so did giving
+            // the stock back): nothing else will release it.
+            Err(StoreError::NotFound) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    release_held(
+        state,
+        reservation,
+        SYSTEM,
+        "stock.reservation_expired",
+        &RequestMeta::default(),
+    )
+    .await?;
+    Ok(GivenBack::Released)
 }

@@ -72,6 +72,31 @@ async fn a_customer_cannot_hold_stock_with_more_unpaid_orders_than_the_cap() {
     );
     let again = place(&app, Role::Customer, &one_unit(&shop.p1)).await;
     assert_eq!(again.status, StatusCode::CREATED, "{}", again.text);
+    assert_eq!(
+        place(&app, Role::Customer, &one_unit(&shop.p1))
+            .await
+            .status,
+        StatusCode::CONFLICT
+    );
+    // Paying one frees its slot too.
+    let paid = app
+        .razorpay
+        .pay(rzp(&second.body), PayOutcome::Captured, None)
+        .unwrap();
+    for d in &paid.deliveries {
+        app.deliver(d).await;
+    }
+    assert_eq!(
+        fetch(&app, second.body["id"].as_str().unwrap()).await["status"],
+        "paid"
+    );
+    let after_paying = place(&app, Role::Customer, &one_unit(&shop.p1)).await;
+    assert_eq!(
+        after_paying.status,
+        StatusCode::CREATED,
+        "{}",
+        after_paying.text
+    );
     // Staff ordering for themselves are not capped.
     for _ in 0..3 {
         let r = place(&app, Role::Staff, &one_unit(&shop.p2)).await;
@@ -262,7 +287,7 @@ async fn a_payment_after_the_order_expired_is_refunded_in_full_once_and_never_sh
     assert_eq!(after["stock"], "released");
     assert_eq!(after["amount_paid"], 3004);
     assert_eq!(after["amount_refunded"], 3004);
-    assert_eq!(after["refunds"][0]["requested_by"], "razorpay");
+    assert_eq!(after["refunds"][0]["requested_by"], "system");
     assert_eq!(
         level(&app, &shop.p1, &shop.w).await,
         (10, 0),
@@ -323,4 +348,91 @@ async fn a_payment_after_cancellation_is_refunded_in_full_and_never_ships() {
     assert_eq!(after["amount_refunded"], 3004);
     assert_eq!(app.razorpay.refunds_of(&paid.payment_id).len(), 1);
     assert_eq!(level(&app, &shop.p1, &shop.w).await, (10, 0));
+}
+
+#[tokio::test]
+async fn a_late_refund_that_fails_is_made_again_and_never_twice() {
+    let app = TestApp::spawn().await;
+    let (_, id, paid) = paid_after_expiry(&app).await;
+    assert_eq!(
+        app.deliver(&paid.deliveries[1]).await.body["status"],
+        "refunded"
+    );
+    let first = fetch(&app, &id).await["refunds"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let failed = app.razorpay.process_refund(&first, false).unwrap();
+    let r = app.deliver(&failed).await;
+    assert_eq!(r.body["status"], "refunded", "{}", r.text);
+    assert_eq!(app.deliver(&failed).await.body["status"], "duplicate");
+    assert_eq!(app.razorpay.refunds_of(&paid.payment_id).len(), 2);
+    let after = fetch(&app, &id).await;
+    assert_eq!(after["amount_refunded"], 3004, "{after}");
+    assert_eq!(after["refunds"][0]["state"], "failed");
+    assert_eq!(after["refunds"][1]["state"], "pending");
+}
+
+#[tokio::test]
+async fn a_late_payment_razorpay_refuses_to_refund_is_handed_to_a_person() {
+    let app = TestApp::spawn().await;
+    let (_, id, paid) = paid_after_expiry(&app).await;
+    app.razorpay.inject(Fault {
+        path_prefix: "/v1/payments".into(),
+        status: 400,
+        delay_ms: 0,
+        times: 1,
+    });
+    let captured = &paid.deliveries[1];
+    let r = app.deliver(captured).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(app.deliver(captured).await.body["status"], "duplicate");
+    assert!(app.razorpay.refunds_of(&paid.payment_id).is_empty());
+    let after = fetch(&app, &id).await;
+    assert!(
+        after["review"]
+            .as_str()
+            .unwrap()
+            .contains("refund it by hand"),
+        "{after}"
+    );
+    assert_eq!(after["amount_paid"], 3004);
+}
+
+#[tokio::test]
+async fn a_hold_for_an_order_that_was_never_stored_is_released_and_never_stalls_the_sweep() {
+    use shared::domain::stock::{HoldRequest, StockLine, WarehouseId};
+    use shared::domain::{ProductId, Quantity};
+    let app = TestApp::spawn().await;
+    let shop = shop(&app).await;
+    let o = order(&app, &shop).await;
+    // Placing an order failed after its stock was held, and so did giving the stock back.
+    let state = shared::services::AppState::new(&app.config, &app.clients);
+    let line = StockLine {
+        product: ProductId::parse(&shop.p2).unwrap(),
+        warehouse: WarehouseId::parse(&shop.w).unwrap(),
+        quantity: Quantity::parse(3).unwrap(),
+    };
+    let never_stored = uuid::Uuid::now_v7().to_string();
+    shared::services::reservations::hold(
+        &state,
+        "system",
+        &Default::default(),
+        &HoldRequest::for_order(
+            &never_stored,
+            vec![line],
+            std::time::Duration::from_secs(60),
+        ),
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(level(&app, &shop.p2, &shop.w).await, (10, 4));
+    let swept = app.sweep(deadline(&o) + time::Duration::seconds(1)).await;
+    assert_eq!(
+        (swept.released, swept.expired_orders, swept.failed),
+        (1, 1, 0),
+        "{swept:?}"
+    );
+    assert_eq!(level(&app, &shop.p2, &shop.w).await, (10, 0));
 }
