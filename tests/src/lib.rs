@@ -17,7 +17,7 @@ use std::path::PathBuf;
 use axum::Router;
 use http::{HeaderMap, Method, Request, StatusCode};
 use http_body_util::BodyExt;
-use serde_json::Value;
+use serde_json::{Value, json};
 use shared::auth::{Role, SigningKey};
 use shared::aws::AwsClients;
 use shared::config::Config;
@@ -513,6 +513,58 @@ impl TestApp {
         }
     }
 
+    /// Uploads `bytes` with an image upload grant (the `upload` of `POST
+    /// /v1/products/{id}/images`) the way a browser does: a multipart form POST straight to
+    /// the bucket. Answers S3's status.
+    pub async fn upload_with_grant(&self, upload: &Value, bytes: Vec<u8>) -> u16 {
+        let mut form = reqwest::multipart::Form::new();
+        for (name, value) in upload["fields"].as_object().unwrap() {
+            form = form.text(name.clone(), value.as_str().unwrap().to_owned());
+        }
+        form = form.part(
+            "file",
+            reqwest::multipart::Part::bytes(bytes).file_name("image"),
+        );
+        reqwest::Client::new()
+            .post(upload["url"].as_str().unwrap())
+            .multipart(form)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+
+    /// Adds an image to a product the whole way: the grant, the upload, the confirmation.
+    /// Answers the confirmation.
+    pub async fn add_image(
+        &self,
+        product_id: &str,
+        content_type: &str,
+        bytes: Vec<u8>,
+    ) -> TestResponse {
+        let grant = self
+            .send_json(
+                Method::POST,
+                &format!("/v1/products/{product_id}/images"),
+                Role::Manager,
+                &json!({ "content_type": content_type }),
+                &[],
+            )
+            .await;
+        assert_eq!(grant.status, StatusCode::CREATED, "{}", grant.text);
+        let status = self.upload_with_grant(&grant.body["upload"], bytes).await;
+        assert!((200..300).contains(&status), "S3 answered {status}");
+        self.send_json(
+            Method::POST,
+            grant.body["confirm"].as_str().unwrap(),
+            Role::Manager,
+            &json!({}),
+            &[],
+        )
+        .await
+    }
+
     /// Runs the scheduled sweep as if the clock read `at`.
     pub async fn sweep(&self, at: time::OffsetDateTime) -> shared::services::sweep::Swept {
         let state = AppState::new(&self.config, &self.clients);
@@ -568,6 +620,18 @@ fn jwks_of(key: &SigningKey) -> String {
 
 /// A password the policy accepts.
 pub const STRONG_PASSWORD: &str = "velvet-otter-carries-17-lanterns";
+
+/// A PNG's signature and header chunk for a `width` x `height` image: enough bytes for an
+/// image reader to know the type and size.
+pub fn png(width: u32, height: u32) -> Vec<u8> {
+    let mut bytes = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
+    bytes.extend(width.to_be_bytes());
+    bytes.extend(height.to_be_bytes());
+    bytes.extend([8, 6, 0, 0, 0]);
+    bytes.extend([0; 4]);
+    bytes.extend(b"\0\0\0\0IEND\xaeB`\x82");
+    bytes
+}
 
 /// A valid product body; `n` makes its SKU and name unique.
 pub fn product_body(n: usize) -> Value {

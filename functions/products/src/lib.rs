@@ -10,6 +10,9 @@
 //! | `POST /v1/products/{id}/restore`        | write products  |
 //! | `GET /v1/products/by-barcode/{code}`    | read products   |
 //! | `POST /v1/products/{id}/images`         | write products  |
+//! | `POST /v1/products/{id}/images/{image}/confirm` | write products |
+
+mod images;
 
 use axum::extract::State;
 use axum::http::{StatusCode, header};
@@ -17,14 +20,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
-use serde_json::json;
 use time::OffsetDateTime;
 
 use shared::auth::Permission;
 use shared::auth::can::{ReadProducts, WriteProducts};
 use shared::domain::product::{
-    IMAGE_CONTENT_TYPES, NewProductInput, ProductDraft, ProductImage, ProductPatch,
-    ProductPatchInput, category_key,
+    NewProductInput, ProductDraft, ProductPatch, ProductPatchInput, category_key,
 };
 use shared::domain::{Barcode, Product, ProductId};
 use shared::http::OrMissing;
@@ -52,7 +53,11 @@ pub fn router() -> Router<AppState> {
                 .delete(archive_product),
         )
         .route("/v1/products/{id}/restore", post(restore_product))
-        .route("/v1/products/{id}/images", post(add_image))
+        .route("/v1/products/{id}/images", post(images::add))
+        .route(
+            "/v1/products/{id}/images/{image_id}/confirm",
+            post(images::confirm),
+        )
         .route("/v1/products/by-barcode/{code}", get(get_by_barcode))
 }
 
@@ -199,62 +204,7 @@ async fn set_archived(
     product_response(state, &product, StatusCode::OK, Audience::Staff).await
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NewImage {
-    content_type: String,
-}
-
-#[tracing::instrument(name = "Issuing an image upload URL", skip_all, fields(product_id = %id))]
-async fn add_image(
-    State(state): State<AppState>,
-    _: Authorized<WriteProducts>,
-    ApiPath(id): ApiPath<String>,
-    if_match: IfMatch,
-    ApiJson(input): ApiJson<NewImage>,
-) -> Result<Response, ApiError> {
-    let content_type = input.content_type.trim().to_ascii_lowercase();
-    let Some((_, extension)) = IMAGE_CONTENT_TYPES.iter().find(|(t, _)| *t == content_type) else {
-        let allowed: Vec<&str> = IMAGE_CONTENT_TYPES.iter().map(|(t, _)| *t).collect();
-        return Err(ApiError::invalid(
-            "content_type",
-            format!(
-                "'{content_type}' is not allowed; use one of {}",
-                allowed.join(", ")
-            ),
-        ));
-    };
-    let current = load(&state, &id).await?;
-    if_match.optional().check("product", current.version)?;
-    let image_id = uuid::Uuid::now_v7().to_string();
-    let image = ProductImage {
-        key: format!("products/{}/images/{image_id}.{extension}", current.id),
-        id: image_id,
-        content_type: content_type.clone(),
-        added_at: OffsetDateTime::now_utc(),
-    };
-    let next = current
-        .with_image(image.clone(), OffsetDateTime::now_utc())
-        .map_err(ApiError::Conflict)?;
-    let upload = state
-        .media
-        .presign_upload(&image.key, &content_type, state.image_upload_ttl)
-        .await
-        .map_err(ApiError::internal)?;
-    state.products.replace(&current, &next).await?;
-    let body = json!({
-        "image": {"id": image.id, "key": image.key, "content_type": image.content_type},
-        "upload": upload,
-        "product_version": next.version,
-    });
-    let mut response = (StatusCode::CREATED, Json(body)).into_response();
-    response
-        .headers_mut()
-        .insert(header::ETAG, etag(next.version));
-    Ok(response)
-}
-
-async fn load(state: &AppState, id: &str) -> Result<Product, ApiError> {
+pub(crate) async fn load(state: &AppState, id: &str) -> Result<Product, ApiError> {
     let not_found = || ApiError::NotFound(format!("no product with id '{id}'"));
     let id = ProductId::parse(id).map_err(|_| not_found())?;
     state.products.get(&id).await.or_missing(not_found)
@@ -280,7 +230,7 @@ fn audience(who: &Authorized<ReadProducts>) -> Audience {
     Audience::from_staff(who.0.can(Permission::ReadStock))
 }
 
-async fn product_response(
+pub(crate) async fn product_response(
     state: &AppState,
     product: &Product,
     status: StatusCode,

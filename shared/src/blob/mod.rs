@@ -29,11 +29,32 @@ pub struct PresignedUrl {
     pub expires_at: OffsetDateTime,
 }
 
+/// A browser-style upload (S3 `POST Object`): the client posts `fields` then the file as
+/// multipart form data to `url`. The signed policy binds the key, the content type and the
+/// size range, so the grant writes exactly one object of at most the allowed size.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PresignedPost {
+    /// Always `POST`.
+    pub method: &'static str,
+    /// The bucket's URL.
+    pub url: String,
+    /// Form fields to send, in this order, before the `file` field.
+    pub fields: std::collections::BTreeMap<String, String>,
+    /// Largest body S3 accepts under this grant, in bytes.
+    pub max_bytes: u64,
+    /// When the grant stops working.
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+}
+
 /// The bucket holding product images.
 #[derive(Debug, Clone)]
 pub struct MediaBucket {
     client: aws_sdk_s3::Client,
     bucket: String,
+    /// The function's credentials, for signing upload policies (the client does not expose
+    /// its own).
+    credentials: Option<aws_sdk_s3::config::SharedCredentialsProvider>,
 }
 
 impl MediaBucket {
@@ -42,7 +63,18 @@ impl MediaBucket {
         Self {
             client,
             bucket: bucket.into(),
+            credentials: None,
         }
+    }
+
+    /// The same bucket, able to sign upload policies with `credentials` (the SDK
+    /// configuration's provider).
+    pub fn signing_with(
+        mut self,
+        credentials: Option<aws_sdk_s3::config::SharedCredentialsProvider>,
+    ) -> Self {
+        self.credentials = credentials;
+        self
     }
 
     /// The S3 client.
@@ -165,6 +197,131 @@ impl MediaBucket {
                 .collect(),
             expires_at: OffsetDateTime::now_utc() + ttl,
         })
+    }
+
+    /// A grant to upload one object of `content_type`, 1 to `max_bytes` long, at `key` within
+    /// `ttl` (an S3 POST policy, signed with SigV4 by `aws-sigv4` with the function's
+    /// credentials).
+    pub async fn presign_post(
+        &self,
+        key: &str,
+        content_type: &str,
+        max_bytes: u64,
+        ttl: Duration,
+    ) -> Result<PresignedPost, BlobError> {
+        use aws_sdk_s3::config::ProvideCredentials;
+        use base64::Engine;
+        let config = self.client.config();
+        let credentials = self
+            .credentials
+            .as_ref()
+            .ok_or_else(|| BlobError::Presign("the S3 client has no credentials".into()))?
+            .provide_credentials()
+            .await
+            .map_err(|e| BlobError::Presign(Box::new(e)))?;
+        let region = config
+            .region()
+            .map(ToString::to_string)
+            .ok_or_else(|| BlobError::Presign("the S3 client has no region".into()))?;
+        let now = OffsetDateTime::now_utc();
+        let expires_at = now + ttl;
+        let date = now
+            .format(time::macros::format_description!(
+                "[year][month][day]T[hour][minute][second]Z"
+            ))
+            .map_err(|e| BlobError::Presign(Box::new(e)))?;
+        let scope = format!("{}/{region}/s3/aws4_request", &date[..8]);
+        let credential = format!("{}/{scope}", credentials.access_key_id());
+        let mut fields = std::collections::BTreeMap::from([
+            ("key".to_owned(), key.to_owned()),
+            ("Content-Type".to_owned(), content_type.to_owned()),
+            ("x-amz-algorithm".to_owned(), "AWS4-HMAC-SHA256".to_owned()),
+            ("x-amz-credential".to_owned(), credential),
+            ("x-amz-date".to_owned(), date),
+        ]);
+        if let Some(token) = credentials.session_token() {
+            fields.insert("x-amz-security-token".to_owned(), token.to_owned());
+        }
+        let mut conditions = vec![
+            serde_json::json!({ "bucket": self.bucket }),
+            serde_json::json!(["content-length-range", 1, max_bytes]),
+        ];
+        conditions.extend(fields.iter().map(|(k, v)| serde_json::json!({ k: v })));
+        let expiration = expires_at
+            .format(&time::format_description::well_known::Rfc3339)
+            .map_err(|e| BlobError::Presign(Box::new(e)))?;
+        let policy = base64::engine::general_purpose::STANDARD.encode(
+            serde_json::json!({ "expiration": expiration, "conditions": conditions }).to_string(),
+        );
+        let signing_key = aws_sigv4::sign::v4::generate_signing_key(
+            credentials.secret_access_key(),
+            now.into(),
+            &region,
+            "s3",
+        );
+        let signature = aws_sigv4::sign::v4::calculate_signature(signing_key, policy.as_bytes());
+        fields.insert("policy".to_owned(), policy);
+        fields.insert("x-amz-signature".to_owned(), signature);
+        Ok(PresignedPost {
+            method: "POST",
+            url: self.bucket_url(key).await?,
+            fields,
+            max_bytes,
+            expires_at,
+        })
+    }
+
+    /// The bucket's URL as the client addresses it (path-style or virtual-hosted, whatever the
+    /// SDK is configured for), read off a presigned request for `key`.
+    async fn bucket_url(&self, key: &str) -> Result<String, BlobError> {
+        let request = self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .presigned(presigning(Duration::from_secs(60))?)
+            .await
+            .map_err(|e| BlobError::Presign(Box::new(e)))?;
+        let uri = request.uri();
+        let path = uri.split_once('?').map_or(uri, |(path, _)| path);
+        path.strip_suffix(key)
+            .map(|url| url.trim_end_matches('/').to_owned())
+            .ok_or_else(|| BlobError::Presign(format!("cannot find the bucket in {path}").into()))
+    }
+
+    /// The size of the object at `key`, `None` when there is none.
+    pub async fn size(&self, key: &str) -> Result<Option<u64>, BlobError> {
+        match self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(o) => Ok(Some(
+                o.content_length()
+                    .and_then(|n| u64::try_from(n).ok())
+                    .unwrap_or(0),
+            )),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => Ok(None),
+            Err(e) => Err(BlobError::Unavailable(Box::new(e))),
+        }
+    }
+
+    /// Copies the object at `from` to `to`, served as `content_type`.
+    pub async fn copy(&self, from: &str, to: &str, content_type: &str) -> Result<(), BlobError> {
+        self.client
+            .copy_object()
+            .bucket(&self.bucket)
+            .copy_source(format!("{}/{from}", self.bucket))
+            .key(to)
+            .content_type(content_type)
+            .metadata_directive(aws_sdk_s3::types::MetadataDirective::Replace)
+            .send()
+            .await
+            .map_err(|e| BlobError::Unavailable(Box::new(e)))?;
+        Ok(())
     }
 
     /// A URL to `GET` the object at `key` within `ttl`.

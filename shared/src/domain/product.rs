@@ -13,6 +13,9 @@ use super::{Barcode, Currency, FieldErrors, Money};
 pub const MAX_ATTRIBUTES: usize = 50;
 /// Most images a product may carry.
 pub const MAX_IMAGES: usize = 20;
+/// Largest image accepted, in bytes (5 MiB): the upload grant's `content-length-range`, and
+/// checked again before an image is listed.
+pub const MAX_IMAGE_BYTES: u64 = 5 * 1024 * 1024;
 /// Content types accepted for product images, with the file extension used in S3 keys.
 pub const IMAGE_CONTENT_TYPES: [(&str, &str); 4] = [
     ("image/jpeg", "jpg"),
@@ -98,13 +101,74 @@ impl From<Sku> for String {
 pub struct ProductImage {
     /// The image's id.
     pub id: String,
-    /// Its object key in the media bucket.
+    /// Its object key in the media bucket once listed; the upload goes to
+    /// [`ProductImage::upload_key`] first.
     pub key: String,
     /// Its content type, one of [`IMAGE_CONTENT_TYPES`].
     pub content_type: String,
-    /// When the upload URL was issued.
+    /// When the upload grant was issued.
     #[serde(with = "time::serde::rfc3339")]
     pub added_at: OffsetDateTime,
+    /// Whether its bytes were checked and it is listed.
+    #[serde(default)]
+    pub status: ImageStatus,
+    /// Its size in pixels, read from its bytes when it was checked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub width: Option<u32>,
+    /// See `width`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub height: Option<u32>,
+}
+
+/// Where an image stands.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ImageStatus {
+    /// An upload grant was issued; the bytes are not checked yet and the image is not listed.
+    Pending,
+    /// Checked to be an image of its type, copied to its key and listed. (Images stored before
+    /// uploads were checked are listed too.)
+    #[default]
+    Ready,
+}
+
+/// Checks that `bytes` are one image of `content_type` (its header parses, its size is
+/// read) and at most [`MAX_IMAGE_BYTES`] long; answers its width and height, or why not.
+pub fn inspect_image(content_type: &str, bytes: &[u8]) -> Result<(u32, u32), String> {
+    let len = u64::try_from(bytes.len()).unwrap_or(u64::MAX);
+    if len > MAX_IMAGE_BYTES {
+        return Err(format!(
+            "the upload is {len} bytes; images may be at most {MAX_IMAGE_BYTES} bytes"
+        ));
+    }
+    let found = match imagesize::image_type(bytes) {
+        Ok(imagesize::ImageType::Jpeg) => "image/jpeg",
+        Ok(imagesize::ImageType::Png) => "image/png",
+        Ok(imagesize::ImageType::Webp) => "image/webp",
+        Ok(imagesize::ImageType::Heif(imagesize::Compression::Av1)) => "image/avif",
+        _ => return Err("the upload is not a JPEG, PNG, WebP or AVIF image".into()),
+    };
+    if found != content_type {
+        return Err(format!(
+            "the upload is {found}, not the {content_type} the grant was issued for"
+        ));
+    }
+    let size = imagesize::blob_size(bytes)
+        .map_err(|_| format!("the upload starts like {found} but its header is damaged"))?;
+    match (u32::try_from(size.width), u32::try_from(size.height)) {
+        (Ok(w), Ok(h)) if w > 0 && h > 0 => Ok((w, h)),
+        _ => Err(format!(
+            "the upload claims {} x {} pixels",
+            size.width, size.height
+        )),
+    }
+}
+
+impl ProductImage {
+    /// Where the client uploads the bytes: never served, and the only key its grant allows.
+    pub fn upload_key(&self) -> String {
+        format!("uploads/{}", self.key)
+    }
 }
 
 /// A catalogue product as stored.
@@ -248,14 +312,47 @@ impl Product {
         })
     }
 
-    /// This product with one more image, as the next version.
-    pub fn with_image(&self, image: ProductImage, now: OffsetDateTime) -> Result<Self, String> {
-        if self.images.len() >= MAX_IMAGES {
+    /// This product with one more (pending) image, as the next version; pending images whose
+    /// grant was issued before `stale_before` were never uploaded and make room.
+    pub fn with_image(
+        &self,
+        image: ProductImage,
+        stale_before: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<Self, String> {
+        let mut next = self.clone();
+        next.images
+            .retain(|i| i.status == ImageStatus::Ready || i.added_at >= stale_before);
+        if next.images.len() >= MAX_IMAGES {
             return Err(format!("a product may have at most {MAX_IMAGES} images"));
         }
-        let mut next = self.clone();
         next.images.push(image);
         Ok(next.next_version(now))
+    }
+
+    /// The pending image `id`, if there is one.
+    pub fn pending_image(&self, id: &str) -> Option<&ProductImage> {
+        self.images
+            .iter()
+            .find(|i| i.id == id && i.status == ImageStatus::Pending)
+    }
+
+    /// This product with pending image `id` checked and listed, as the next version.
+    pub fn with_image_ready(&self, id: &str, width: u32, height: u32, now: OffsetDateTime) -> Self {
+        let mut next = self.clone();
+        for image in next.images.iter_mut().filter(|i| i.id == id) {
+            image.status = ImageStatus::Ready;
+            image.width = Some(width);
+            image.height = Some(height);
+        }
+        next.next_version(now)
+    }
+
+    /// This product without image `id`, as the next version.
+    pub fn without_image(&self, id: &str, now: OffsetDateTime) -> Self {
+        let mut next = self.clone();
+        next.images.retain(|i| i.id != id);
+        next.next_version(now)
     }
 
     fn next_version(mut self, now: OffsetDateTime) -> Self {

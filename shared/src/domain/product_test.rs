@@ -129,3 +129,79 @@ fn archiving_twice_is_a_no_op() {
 fn skus_compare_case_insensitively() {
     assert_eq!(Sku::parse("abc-1").unwrap(), Sku::parse(" ABC-1 ").unwrap());
 }
+
+fn png_header(width: u32, height: u32) -> Vec<u8> {
+    let mut bytes = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
+    bytes.extend(width.to_be_bytes());
+    bytes.extend(height.to_be_bytes());
+    bytes.extend([8, 6, 0, 0, 0, 0, 0, 0, 0]);
+    bytes
+}
+
+#[test]
+fn only_bytes_of_the_declared_image_type_pass_the_check() {
+    assert_eq!(
+        inspect_image("image/png", &png_header(640, 480)),
+        Ok((640, 480))
+    );
+    let as_jpeg = inspect_image("image/jpeg", &png_header(640, 480)).unwrap_err();
+    assert!(as_jpeg.contains("is image/png"), "{as_jpeg}");
+    let script = inspect_image("image/png", b"<svg onload=alert(1)></svg>").unwrap_err();
+    assert!(script.contains("not a JPEG, PNG, WebP or AVIF"), "{script}");
+    assert!(inspect_image("image/png", &png_header(0, 480)).is_err());
+    assert!(inspect_image("image/png", &png_header(640, 480)[..14]).is_err());
+    let mut huge = png_header(1, 1);
+    huge.resize(usize::try_from(MAX_IMAGE_BYTES).unwrap() + 1, 0);
+    assert!(
+        inspect_image("image/png", &huge)
+            .unwrap_err()
+            .contains("at most")
+    );
+}
+
+fn image(id: &str, status: ImageStatus, added_at: OffsetDateTime) -> ProductImage {
+    ProductImage {
+        id: id.into(),
+        key: format!("products/p/images/{id}.png"),
+        content_type: "image/png".into(),
+        added_at,
+        status,
+        width: None,
+        height: None,
+    }
+}
+
+#[test]
+fn lapsed_upload_grants_make_room_for_new_images() {
+    let mut product = Product::create(ProductDraft::parse(input()).unwrap(), now());
+    let long_ago = now() - time::Duration::hours(1);
+    for i in 0..MAX_IMAGES {
+        product = product
+            .with_image(
+                image(&format!("p{i}"), ImageStatus::Pending, long_ago),
+                long_ago,
+                now(),
+            )
+            .unwrap();
+    }
+    assert!(
+        product
+            .with_image(image("x", ImageStatus::Pending, now()), long_ago, now())
+            .is_err()
+    );
+    let next = product
+        .with_image(
+            image("x", ImageStatus::Pending, now()),
+            now() - time::Duration::minutes(15),
+            now(),
+        )
+        .unwrap();
+    assert_eq!(next.images.len(), 1);
+    let ready = next.with_image_ready("x", 10, 20, now());
+    assert_eq!(ready.images[0].status, ImageStatus::Ready);
+    assert!(ready.pending_image("x").is_none());
+    assert_eq!(
+        ready.images[0].upload_key(),
+        "uploads/products/p/images/x.png"
+    );
+}

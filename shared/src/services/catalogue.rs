@@ -4,6 +4,7 @@
 use serde_json::{Value, json};
 
 use super::AppState;
+use crate::domain::product::ImageStatus;
 use crate::domain::stock::WarehouseId;
 use crate::domain::{Product, ProductId};
 use crate::http::ApiError;
@@ -79,15 +80,20 @@ impl Audience {
 /// Fields of a product only staff see.
 const STAFF_FIELDS: [&str; 3] = ["reorder_level", "target_level", "preferred_supplier_id"];
 
-/// The product as `audience` sees it: its images carry time-limited download URLs (the S3 keys
-/// stay inside), and the public does not see the purchasing fields.
+/// The product as `audience` sees it: its checked images with time-limited download URLs (the
+/// S3 keys stay inside), and the public does not see the purchasing fields.
 pub async fn product_view(
     state: &AppState,
     product: &Product,
     audience: Audience,
 ) -> Result<Value, ApiError> {
     let mut images = Vec::with_capacity(product.images.len());
-    for image in &product.images {
+    // Only images whose bytes were checked are listed; a pending upload is nobody's business.
+    for image in product
+        .images
+        .iter()
+        .filter(|i| i.status == ImageStatus::Ready)
+    {
         let url = state
             .media
             .presign_download(&image.key, state.image_download_ttl)
@@ -98,6 +104,8 @@ pub async fn product_view(
             "content_type": image.content_type,
             "url": url,
             "added_at": image.added_at.format(&time::format_description::well_known::Rfc3339).ok(),
+            "width": image.width,
+            "height": image.height,
         }));
     }
     let mut view = serde_json::to_value(product).map_err(ApiError::internal)?;

@@ -77,7 +77,8 @@ impl AppState {
         Self {
             products: ProductStore::new(table.clone()),
             table: table.clone(),
-            media: MediaBucket::new(clients.s3.clone(), config.media_bucket.as_str()),
+            media: MediaBucket::new(clients.s3.clone(), config.media_bucket.as_str())
+                .signing_with(clients.sdk.credentials_provider()),
             verifier: Arc::new(TokenVerifier::new(
                 config.jwks.clone(),
                 &config.token_issuer,

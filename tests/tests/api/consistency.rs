@@ -104,6 +104,7 @@ fn every_openapi_operation_documents_its_success_and_error_responses() {
                     "/2fa/setup",
                     "/commit",
                     "/cancel",
+                    "/confirm",
                     "/submit",
                     "/suggestions",
                 ]

@@ -8,7 +8,7 @@ use shared::auth::{Role, two_factor};
 use stockroom_tests::{TestApp, root, template};
 
 /// The events in replay order, with the status each must produce.
-const SCRIPT: [(&str, u16); 61] = [
+const SCRIPT: [(&str, u16); 62] = [
     ("health.get", 200),
     ("products.create", 201),
     ("products.list", 200),
@@ -16,6 +16,8 @@ const SCRIPT: [(&str, u16); 61] = [
     ("products.get-by-barcode", 200),
     ("products.update", 200),
     ("products.add-image", 201),
+    // Nothing was uploaded under the grant: the documented 409.
+    ("products.confirm-image", 409),
     ("products.archive", 200),
     ("products.restore", 200),
     ("stock.create-warehouse", 201),
@@ -103,6 +105,7 @@ fn learn(name: &str, body: &serde_json::Value, values: &mut HashMap<&'static str
     };
     match name {
         "products.create" => keep("product_id", &body["id"]),
+        "products.add-image" => keep("image_id", &body["image"]["id"]),
         "stock.create-warehouse" => keep("warehouse_id", &body["id"]),
         "stock.reserve" => keep("reservation_id", &body["id"]),
         "purchasing.create-supplier" => keep("supplier_id", &body["id"]),

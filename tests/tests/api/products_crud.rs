@@ -1,7 +1,8 @@
+use base64::Engine;
 use http::{Method, StatusCode};
 use serde_json::json;
 use shared::auth::Role;
-use stockroom_tests::{TestApp, product_body};
+use stockroom_tests::{TestApp, TestResponse, png, product_body};
 
 #[tokio::test]
 async fn a_created_product_can_be_read_back_by_id_and_barcode() {
@@ -295,56 +296,185 @@ async fn archiving_with_a_stale_etag_is_refused() {
     );
 }
 
+async fn grant(app: &TestApp, id: &str, content_type: &str) -> TestResponse {
+    app.send_json(
+        Method::POST,
+        &format!("/v1/products/{id}/images"),
+        Role::Manager,
+        &json!({"content_type": content_type}),
+        &[],
+    )
+    .await
+}
+
+async fn confirm(app: &TestApp, grant: &TestResponse) -> TestResponse {
+    app.send_json(
+        Method::POST,
+        grant.body["confirm"].as_str().unwrap(),
+        Role::Manager,
+        &json!({}),
+        &[],
+    )
+    .await
+}
+
+async fn object_exists(app: &TestApp, key: &str) -> bool {
+    app.clients
+        .s3
+        .head_object()
+        .bucket(&app.config.media_bucket)
+        .key(key)
+        .send()
+        .await
+        .is_ok()
+}
+
 #[tokio::test]
-async fn an_image_upload_url_is_issued_and_the_image_appears_on_the_product() {
+async fn an_image_is_uploaded_under_a_one_object_grant_and_listed_only_after_its_bytes_are_checked()
+{
     let app = TestApp::spawn().await;
     let created = app.create_product(&product_body(1)).await;
     let id = created.body["id"].as_str().unwrap();
-    let path = format!("/v1/products/{id}/images");
-    let response = app
-        .send_json(
-            Method::POST,
-            &path,
-            Role::Manager,
-            &json!({"content_type": "image/png"}),
-            &[],
-        )
-        .await;
-    assert_eq!(response.status, StatusCode::CREATED, "{}", response.text);
-    let key = response.body["image"]["key"].as_str().unwrap();
+    let granted = grant(&app, id, "image/png").await;
+    assert_eq!(granted.status, StatusCode::CREATED, "{}", granted.text);
+    let upload = &granted.body["upload"];
+    assert_eq!(upload["method"], "POST");
+    assert_eq!(upload["max_bytes"], 5 * 1024 * 1024);
+    let fields = &upload["fields"];
+    let key = fields["key"].as_str().unwrap();
     assert!(
-        key.starts_with(&format!("products/{id}/images/")) && key.ends_with(".png"),
+        key.starts_with(&format!("uploads/products/{id}/images/")),
         "{key}"
     );
-    let upload = &response.body["upload"];
-    assert_eq!(upload["method"], "PUT");
-    assert_eq!(upload["headers"]["content-type"], "image/png");
-    let url = upload["url"].as_str().unwrap();
+    // The signed policy binds this one key, the type and the size range.
+    let policy: serde_json::Value = serde_json::from_slice(
+        &base64::engine::general_purpose::STANDARD
+            .decode(fields["policy"].as_str().unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    let conditions = policy["conditions"].as_array().unwrap();
+    for condition in [
+        json!({"key": key}),
+        json!({"Content-Type": "image/png"}),
+        json!(["content-length-range", 1, 5 * 1024 * 1024]),
+        json!({"bucket": app.config.media_bucket}),
+    ] {
+        assert!(
+            conditions.contains(&condition),
+            "{condition} not in {policy}"
+        );
+    }
+    assert!(fields["x-amz-signature"].as_str().unwrap().len() == 64);
+    // Granted, not yet uploaded: not listed, and confirming is too early.
+    let before = app.get(&format!("/v1/products/{id}"), Role::Customer).await;
+    assert_eq!(before.body["images"], json!([]), "{}", before.text);
+    assert_eq!(confirm(&app, &granted).await.status, StatusCode::CONFLICT);
+
+    let status = app.upload_with_grant(upload, png(640, 480)).await;
+    assert!((200..300).contains(&status), "S3 answered {status}");
+    let confirmed = confirm(&app, &granted).await;
+    assert_eq!(confirmed.status, StatusCode::OK, "{}", confirmed.text);
+    let read = app.get(&format!("/v1/products/{id}"), Role::Customer).await;
+    let image = &read.body["images"][0];
+    assert_eq!(image["content_type"], "image/png");
+    assert_eq!(
+        (image["width"].as_u64(), image["height"].as_u64()),
+        (Some(640), Some(480))
+    );
+    let url = image["url"].as_str().unwrap();
     assert!(
-        url.contains(&app.config.media_bucket) && url.contains("X-Amz-Signature="),
+        url.contains(&format!("products/{id}/images/")) && !url.contains("uploads/"),
         "{url}"
     );
+    assert!(
+        image.get("key").is_none(),
+        "storage keys are not part of the API"
+    );
+    assert!(
+        !object_exists(&app, key).await,
+        "the upload is moved, not served"
+    );
+    // Confirming again answers the same listing; nothing changes.
+    let again = confirm(&app, &granted).await;
+    assert_eq!(again.status, StatusCode::OK);
+    assert_eq!(again.etag(), confirmed.etag());
+}
 
-    // The upload goes straight to S3 (moto does not check signatures, so use the SDK).
+#[tokio::test]
+async fn bytes_that_are_not_an_image_of_the_declared_type_are_refused_and_never_listed() {
+    let app = TestApp::spawn().await;
+    let created = app.create_product(&product_body(1)).await;
+    let id = created.body["id"].as_str().unwrap();
+    for (declared, bytes, says) in [
+        (
+            "image/jpeg",
+            png(10, 10),
+            "is image/png, not the image/jpeg",
+        ),
+        (
+            "image/png",
+            b"<svg onload=alert(1)>".to_vec(),
+            "not a JPEG, PNG, WebP or AVIF",
+        ),
+        ("image/png", png(0, 10), "0 x 10 pixels"),
+    ] {
+        let granted = grant(&app, id, declared).await;
+        let status = app.upload_with_grant(&granted.body["upload"], bytes).await;
+        assert!((200..300).contains(&status), "S3 answered {status}");
+        let refused = confirm(&app, &granted).await;
+        assert_eq!(
+            refused.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            refused.text
+        );
+        assert_eq!(refused.body["errors"][0]["field"], "file");
+        assert!(refused.text.contains(says), "{}", refused.text);
+        assert!(
+            !object_exists(
+                &app,
+                granted.body["upload"]["fields"]["key"].as_str().unwrap()
+            )
+            .await
+        );
+        // The grant's image is gone: confirming again finds nothing.
+        assert_eq!(confirm(&app, &granted).await.status, StatusCode::NOT_FOUND);
+    }
+    let read = app.get(&format!("/v1/products/{id}"), Role::Staff).await;
+    assert_eq!(read.body["images"], json!([]), "{}", read.text);
+}
+
+#[tokio::test]
+async fn an_upload_over_the_size_limit_is_refused_before_it_is_listed() {
+    let app = TestApp::spawn().await;
+    let created = app.create_product(&product_body(1)).await;
+    let id = created.body["id"].as_str().unwrap();
+    let granted = grant(&app, id, "image/png").await;
+    // S3 refuses this under the policy's content-length-range; the local emulator does not
+    // check policies, so the bytes are put directly, as if it had been let through.
+    let mut big = png(100, 100);
+    big.resize(5 * 1024 * 1024 + 1, 0);
     app.clients
         .s3
         .put_object()
         .bucket(&app.config.media_bucket)
-        .key(key)
-        .content_type("image/png")
-        .body(b"\x89PNG fake".to_vec().into())
+        .key(granted.body["upload"]["fields"]["key"].as_str().unwrap())
+        .body(big.into())
         .send()
         .await
         .unwrap();
-
-    let read = app.get(&format!("/v1/products/{id}"), Role::Customer).await;
-    assert_eq!(read.etag(), "\"2\"");
-    let image = &read.body["images"][0];
-    assert_eq!(image["content_type"], "image/png");
-    assert!(image["url"].as_str().unwrap().contains(key));
+    let refused = confirm(&app, &granted).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.text
+    );
     assert!(
-        image.get("key").is_none(),
-        "storage keys are not part of the API"
+        refused.text.contains("at most 5242880 bytes"),
+        "{}",
+        refused.text
     );
 }
 

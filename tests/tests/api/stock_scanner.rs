@@ -1,7 +1,7 @@
 use http::{Method, StatusCode};
 use serde_json::json;
 use shared::auth::Role;
-use stockroom_tests::{TestApp, product_body};
+use stockroom_tests::{TestApp, png, product_body};
 
 #[tokio::test]
 async fn a_scanner_looks_up_receives_ships_and_counts_by_barcode() {
@@ -101,16 +101,8 @@ async fn a_scanner_lookup_answers_the_product_as_the_api_shows_it_with_image_url
         .as_str()
         .unwrap()
         .to_owned();
-    let image = app
-        .send_json(
-            Method::POST,
-            &format!("/v1/products/{p}/images"),
-            Role::Manager,
-            &json!({"content_type": "image/png"}),
-            &[],
-        )
-        .await;
-    assert_eq!(image.status, StatusCode::CREATED, "{}", image.text);
+    let image = app.add_image(&p, "image/png", png(8, 8)).await;
+    assert_eq!(image.status, StatusCode::OK, "{}", image.text);
     let w = app.create_warehouse("BLR-1").await;
     let lookup = app
         .send_json(
