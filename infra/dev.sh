@@ -145,4 +145,7 @@ cat >&2 <<MSG
   Emulator logs: .local/logs/   Function environment: .local/dev.env
 
 MSG
-cargo lambda watch -A 127.0.0.1 -P "$PORT" --env-file "$LOCAL/dev.env"
+# A rebuild (a source file changed) stops each function process at once, and an invocation it
+# was running is never answered: --timeout answers such a request 408 after 30 s (API
+# Gateway's own limit) instead of leaving it hanging.
+cargo lambda watch -A 127.0.0.1 -P "$PORT" --env-file "$LOCAL/dev.env" --timeout "${INVOKE_TIMEOUT_SECONDS:-30}"

@@ -387,3 +387,25 @@ fn every_samconfig_stage_sets_known_parameters_and_every_required_one() {
         "production shows its change set first"
     );
 }
+
+/// Under `make dev`, a rebuild stops each function process at once and the invocation it was
+/// running is never answered; cargo lambda's `--timeout` is what answers such a request (408)
+/// instead of leaving it hanging. This keeps the flag, within API Gateway's 30 s.
+#[test]
+fn make_dev_answers_a_request_a_rebuild_interrupted_instead_of_leaving_it_hanging() {
+    let script = std::fs::read_to_string(root().join("infra/dev.sh")).unwrap();
+    let watch = script
+        .lines()
+        .find(|l| l.trim_start().starts_with("cargo lambda watch"))
+        .expect("infra/dev.sh runs cargo lambda watch");
+    let timeout = watch
+        .split_once("--timeout")
+        .map(|(_, rest)| rest.trim().trim_matches('"'))
+        .expect("cargo lambda watch runs with --timeout");
+    let default: u32 = timeout
+        .strip_prefix("${INVOKE_TIMEOUT_SECONDS:-")
+        .and_then(|t| t.split('}').next())
+        .and_then(|t| t.parse().ok())
+        .unwrap_or_else(|| timeout.parse().expect("a number of seconds"));
+    assert!((1..=30).contains(&default), "--timeout {default}");
+}
