@@ -44,11 +44,18 @@ pub(crate) type Item = HashMap<String, AttributeValue>;
 /// How many times a transaction that lost a race with another is tried again.
 const CONFLICT_RETRIES: u32 = 4;
 
+/// Where the key that seals cursors is kept: 32 random bytes, made by the first listing that
+/// needs them (a conditional put, so racing instances agree on one).
+const CURSOR_KEY_PK: &str = "CONFIG";
+const CURSOR_KEY_SK: &str = "CURSOR_KEY";
+
 /// A handle on the single table.
 #[derive(Debug, Clone)]
 pub struct Table {
     client: aws_sdk_dynamodb::Client,
     name: Arc<str>,
+    /// The cursor key, read once per instance.
+    cursor_key: Arc<tokio::sync::OnceCell<aws_lc_rs::hmac::Key>>,
 }
 
 impl Table {
@@ -57,7 +64,58 @@ impl Table {
         Self {
             client,
             name: name.into(),
+            cursor_key: Arc::default(),
         }
+    }
+
+    /// The key that seals this table's cursors: read from the table, or made there first.
+    async fn cursor_key(&self) -> Result<&aws_lc_rs::hmac::Key, StoreError> {
+        self.cursor_key
+            .get_or_try_init(|| async {
+                if let Some(secret) = self.cursor_secret().await? {
+                    return Ok(secret);
+                }
+                let mut secret = [0u8; 32];
+                aws_lc_rs::rand::fill(&mut secret)
+                    .map_err(|_| StoreError::corrupt("no randomness for the cursor key"))?;
+                let made = self
+                    .client
+                    .put_item()
+                    .table_name(self.name.as_ref())
+                    .item(keys::PK, AttributeValue::S(CURSOR_KEY_PK.into()))
+                    .item(keys::SK, AttributeValue::S(CURSOR_KEY_SK.into()))
+                    .item(keys::ENTITY, AttributeValue::S("cursor_key".into()))
+                    .item("secret", AttributeValue::B(secret.to_vec().into()))
+                    .condition_expression("attribute_not_exists(PK)")
+                    .send()
+                    .await;
+                match made {
+                    Ok(_) => Ok(aws_lc_rs::hmac::Key::new(
+                        aws_lc_rs::hmac::HMAC_SHA256,
+                        &secret,
+                    )),
+                    // Another instance made it first: use theirs.
+                    Err(e)
+                        if e.as_service_error()
+                            .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+                    {
+                        self.cursor_secret()
+                            .await?
+                            .ok_or_else(|| StoreError::corrupt("the cursor key vanished"))
+                    }
+                    Err(e) => Err(StoreError::from_sdk(e)),
+                }
+            })
+            .await
+    }
+
+    async fn cursor_secret(&self) -> Result<Option<aws_lc_rs::hmac::Key>, StoreError> {
+        let item = self.get_item(CURSOR_KEY_PK.into(), CURSOR_KEY_SK).await?;
+        Ok(item
+            .and_then(|i| i.get("secret").cloned())
+            .and_then(|v| v.as_b().ok().map(|b| b.as_ref().to_vec()))
+            .filter(|b| b.len() == 32)
+            .map(|b| aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, &b)))
     }
 
     /// The table's name.
@@ -170,7 +228,14 @@ impl Table {
         limit: u32,
         after: Option<&Cursor>,
     ) -> Result<(Vec<Item>, Option<Cursor>), StoreError> {
-        let mut start = after.map(|c| listing.start_key(c)).transpose()?;
+        let mut start = match after {
+            Some(sealed) => {
+                let cursor = cursor::open(self.cursor_key().await?, sealed)
+                    .map_err(|_| StoreError::BadCursor)?;
+                Some(listing.start_key(&cursor)?)
+            }
+            None => None,
+        };
         let mut items: Vec<Item> = Vec::new();
         for _ in 0..10 {
             let mut names = HashMap::from([("#pk".to_owned(), listing.gsi.pk.to_owned())]);
@@ -219,16 +284,20 @@ impl Table {
                 break;
             }
         }
-        if items.len() > limit as usize {
+        let next = if items.len() > limit as usize {
             items.truncate(limit as usize);
-            let next = items
+            items
                 .last()
                 .map(|last| listing.cursor_of(last))
-                .transpose()?;
-            return Ok((items, next));
-        }
-        // Stopped by the round-trip bound with more to read: resume where DynamoDB stopped.
-        let next = start.map(|key| listing.cursor_of(&key)).transpose()?;
+                .transpose()?
+        } else {
+            // Stopped by the round-trip bound with more to read: resume where DynamoDB stopped.
+            start.map(|key| listing.cursor_of(&key)).transpose()?
+        };
+        let next = match next {
+            Some(c) => Some(cursor::seal(self.cursor_key().await?, c)),
+            None => None,
+        };
         Ok((items, next))
     }
 

@@ -56,6 +56,46 @@ async fn a_hand_made_cursor_with_an_empty_key_is_a_bad_request() {
 }
 
 #[tokio::test]
+async fn a_cursor_the_client_changed_is_refused_even_within_its_own_listing() {
+    let app = TestApp::spawn().await;
+    let shop = shop(&app).await;
+    for _ in 0..3 {
+        order(&app, &shop).await;
+    }
+    let first = app.get("/v1/orders?limit=1", Role::Customer).await;
+    let cursor = first.body["next_cursor"].as_str().unwrap();
+    let next = app
+        .get(
+            &format!("/v1/orders?limit=1&cursor={cursor}"),
+            Role::Customer,
+        )
+        .await;
+    assert_eq!(
+        next.status,
+        StatusCode::OK,
+        "the issued cursor works: {}",
+        next.text
+    );
+    // Moving the position within the customer's own listing (a well-formed key of it) is
+    // still a cursor the API did not issue.
+    let mut keys: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(cursor).unwrap()).unwrap();
+    assert!(keys.contains_key("mac"), "{keys:?}");
+    let sort_key = keys
+        .keys()
+        .find(|k| k.ends_with("SK") && *k != "SK")
+        .unwrap()
+        .clone();
+    let moved = format!("0{}", keys[&sort_key].as_str().unwrap());
+    keys.insert(sort_key, serde_json::json!(moved));
+    let text = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&keys).unwrap());
+    let r = app
+        .get(&format!("/v1/orders?limit=1&cursor={text}"), Role::Customer)
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+}
+
+#[tokio::test]
 async fn a_filter_value_too_long_for_a_key_is_a_bad_request() {
     let app = TestApp::spawn().await;
     let long = "c".repeat(3_000);
