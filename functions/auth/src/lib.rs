@@ -7,11 +7,13 @@
 //! | `POST /v1/auth/refresh`        | holder of a refresh token    |
 //! | `POST /v1/auth/logout`         | holder of a refresh token    |
 //! | `GET /v1/auth/me`              | any signed-in account        |
+//! | `POST /v1/auth/password`       | any signed-in account (current password) |
 //! | `POST /v1/auth/2fa/*`          | any signed-in account        |
 //! | `GET /.well-known/jwks.json`   | anyone                       |
 //! | `GET/PATCH /v1/users...`       | admin                        |
 //! | `GET /v1/audit`                | admin                        |
 
+mod password;
 mod second_factor;
 mod sessions;
 mod sign_in;
@@ -54,6 +56,7 @@ pub fn router() -> Router<AuthState> {
         .route("/v1/auth/refresh", post(refresh))
         .route("/v1/auth/logout", post(logout))
         .route("/v1/auth/me", get(me))
+        .route("/v1/auth/password", post(password::change))
         .route("/.well-known/jwks.json", get(jwks))
         .merge(second_factor::router())
         .merge(users::router())

@@ -8,7 +8,7 @@ use shared::auth::{Role, two_factor};
 use stockroom_tests::{TestApp, root, template};
 
 /// The events in replay order, with the status each must produce.
-const SCRIPT: [(&str, u16); 62] = [
+const SCRIPT: [(&str, u16); 63] = [
     ("health.get", 200),
     ("products.create", 201),
     ("products.list", 200),
@@ -67,6 +67,7 @@ const SCRIPT: [(&str, u16); 62] = [
     ("auth.2fa-setup", 200),
     ("auth.2fa-enable", 200),
     ("auth.2fa-disable", 200),
+    ("auth.change-password", 200),
     ("auth.jwks", 200),
     ("auth.list-users", 200),
     ("auth.update-user", 200),
@@ -116,7 +117,7 @@ fn learn(name: &str, body: &serde_json::Value, values: &mut HashMap<&'static str
             keep("razorpay_order_id", &body["razorpay_order_id"]);
             keep("amount", &body["amount"]);
         }
-        "auth.login" | "auth.refresh" => {
+        "auth.login" | "auth.refresh" | "auth.change-password" => {
             keep("access_token", &body["access_token"]);
             keep("refresh_token", &body["refresh_token"]);
         }

@@ -6,6 +6,7 @@ mod auth_admin;
 mod auth_jwt_attacks;
 mod auth_keys;
 mod auth_login;
+mod auth_password;
 mod auth_tokens;
 mod auth_two_factor;
 mod authz;
