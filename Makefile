@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 ROLE ?= manager
 
-.PHONY: dev test bench build-times lint fmt token admin webhook reindex build package-size contract deny clean help
+.PHONY: dev test bench build-times lint fmt token admin webhook reindex outbox build package-size contract deny clean help
 export EMAIL PASSWORD EVENT ORDER PAYMENT_ID REFUND_ID EVENT_ID CHECKS
 
 help: ## list the targets
@@ -49,6 +49,10 @@ admin: ## create or promote an admin in the make dev stack: make admin EMAIL=...
 
 webhook: ## send a signed sample Razorpay webhook to make dev: make webhook EVENT=order.paid ORDER=<order id>
 	@infra/webhook.sh
+
+outbox: ## print every e-mail the make dev stack sent, as JSON lines, oldest first
+	@test -f .local/dev.env || { echo "run make dev first (it creates the local stack)"; exit 1; }
+	@set -a && . .local/dev.env && set +a && cargo run -q -p devstack -- outbox
 
 reindex: ## rebuild the search index of the make dev stack from its table
 	@test -f .local/dev.env || { echo "run make dev first (it creates the local stack)"; exit 1; }

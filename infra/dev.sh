@@ -3,7 +3,7 @@
 # DynamoDB Local keeps its data in .local/dynamodb across restarts; Ctrl-C stops everything.
 #
 # Every setting can be overridden from the environment, e.g.
-#   make dev PORT=9100 DYNAMODB_PORT=8100 S3_PORT=4600 RAZORPAY_PORT=9011 LOG_LEVEL=debug
+#   make dev PORT=9100 DYNAMODB_PORT=8100 S3_PORT=4600 MAIL_PORT=4601 RAZORPAY_PORT=9011 LOG_LEVEL=debug
 # Razorpay: RAZORPAY_KEY_ID, RAZORPAY_KEY_SECRET, RAZORPAY_WEBHOOK_SECRET and RAZORPAY_BASE_URL
 # (a test-mode account) replace the local stand-in and its generated keys.
 set -euo pipefail
@@ -13,6 +13,7 @@ cd "$ROOT"
 PORT=${PORT:-9000}
 DYNAMODB_PORT=${DYNAMODB_PORT:-8000}
 S3_PORT=${S3_PORT:-4569}
+MAIL_PORT=${MAIL_PORT:-4570}
 RAZORPAY_PORT=${RAZORPAY_PORT:-9010}
 LOCAL="$ROOT/.local"
 LOG_DIR="$LOCAL/logs"
@@ -21,6 +22,7 @@ mkdir -p "$LOG_DIR"
 require_free_port "$PORT" PORT "the API"
 require_free_port "$DYNAMODB_PORT" DYNAMODB_PORT "DynamoDB Local"
 require_free_port "$S3_PORT" S3_PORT "moto S3"
+require_free_port "$MAIL_PORT" MAIL_PORT "moto SES"
 # Real Razorpay (a test-mode account) when RAZORPAY_BASE_URL is given; else the local stand-in.
 STAND_IN=1
 if [ -n "${RAZORPAY_BASE_URL:-}" ]; then
@@ -36,12 +38,16 @@ ensure_tools
 trap 'say "stopping"; stop_all' EXIT
 trap 'exit 130' INT TERM
 
-say "starting DynamoDB Local on :$DYNAMODB_PORT (data in .local/dynamodb) and moto S3 on :$S3_PORT"
+say "starting DynamoDB Local on :$DYNAMODB_PORT (data in .local/dynamodb), moto S3 on :$S3_PORT and moto SES on :$MAIL_PORT"
 start_dynamodb "$DYNAMODB_PORT" "$LOCAL/dynamodb"
 start_s3 "$S3_PORT"
+start_mail "$MAIL_PORT"
 wait_for "DynamoDB Local" "http://127.0.0.1:$DYNAMODB_PORT"
 wait_for "moto_server" "http://127.0.0.1:$S3_PORT"
-export_local_aws "$DYNAMODB_PORT" "$S3_PORT"
+wait_for "moto_server (SES)" "http://127.0.0.1:$MAIL_PORT"
+export_local_aws "$DYNAMODB_PORT" "$S3_PORT" "$MAIL_PORT"
+# The sender of the stack's e-mail, verified in the local SES by `devstack resources`.
+export MAIL_FROM=${MAIL_FROM:-stockroom@localhost.example}
 
 say "building the functions and the local helper"
 cargo build --bins
@@ -105,6 +111,9 @@ fi
   echo "AWS_REGION=$AWS_REGION"
   echo "AWS_ENDPOINT_URL_DYNAMODB=$AWS_ENDPOINT_URL_DYNAMODB"
   echo "AWS_ENDPOINT_URL_S3=$AWS_ENDPOINT_URL_S3"
+  echo "AWS_ENDPOINT_URL_SESV2=$AWS_ENDPOINT_URL_SESV2"
+  echo "MAIL_FROM=$MAIL_FROM"
+  echo "APP_URL=${APP_URL:-http://localhost:3000}"
 } >"$LOCAL/dev.env"
 
 # The search indexer's handler, fed by DynamoDB Local's stream (the event source mapping's job

@@ -35,6 +35,7 @@ LAYERS = [
     "blob",
     "aws",
     "payments",
+    "mail",
     "personas",
     "config",
     "auth",

@@ -119,6 +119,15 @@ start_s3() {
   PIDS+=($!)
 }
 
+# start_mail PORT: a moto of its own for SES, recording every request it gets (what
+# `make outbox` and the tests read: the messages the functions sent, with when).
+start_mail() {
+  local port=$1
+  MOTO_ENABLE_RECORDING=True MOTO_RECORDER_FILEPATH="$LOG_DIR/mail.recording" \
+    "$VENV/bin/moto_server" -H 127.0.0.1 -p "$port" >"$LOG_DIR/mail.log" 2>&1 &
+  PIDS+=($!)
+}
+
 # wait_for NAME URL: polls until the URL answers over HTTP (any status).
 wait_for() {
   local name=$1 url=$2
@@ -144,6 +153,7 @@ stop_all() {
 export_local_aws() {
   export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_REGION=${AWS_REGION:-us-east-1}
   export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$1" AWS_ENDPOINT_URL_S3="http://127.0.0.1:$2"
+  export AWS_ENDPOINT_URL_SESV2="http://127.0.0.1:$3"
   # moto answers every service on one port; Secrets Manager holds the signing key in AWS.
   export AWS_ENDPOINT_URL_SECRETS_MANAGER="http://127.0.0.1:$2" AWS_ENDPOINT_URL_EVENTBRIDGE="http://127.0.0.1:$2" AWS_ENDPOINT_URL_SQS="http://127.0.0.1:$2"
   export S3_FORCE_PATH_STYLE=true
@@ -155,14 +165,17 @@ start_throwaway_stack() {
   LOG_DIR=$(mktemp -d)
   trap 'stop_all; rm -rf "$LOG_DIR"' EXIT
   trap 'exit 130' INT TERM
-  local ddb_port s3_port
+  local ddb_port s3_port mail_port
   ddb_port=$(free_port)
   s3_port=$(free_port)
-  say "starting DynamoDB Local (:$ddb_port, in memory) and moto S3 (:$s3_port)"
+  mail_port=$(free_port)
+  say "starting DynamoDB Local (:$ddb_port, in memory), moto S3 (:$s3_port) and moto SES (:$mail_port)"
   start_dynamodb "$ddb_port" --in-memory
   start_s3 "$s3_port"
+  start_mail "$mail_port"
   wait_for "DynamoDB Local" "http://127.0.0.1:$ddb_port"
   wait_for "moto_server" "http://127.0.0.1:$s3_port"
-  export_local_aws "$ddb_port" "$s3_port"
+  wait_for "moto_server (SES)" "http://127.0.0.1:$mail_port"
+  export_local_aws "$ddb_port" "$s3_port" "$mail_port"
   export STOCKROOM_LOCAL_STACK=1
 }

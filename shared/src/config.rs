@@ -24,7 +24,8 @@ pub struct Config {
     pub cors_allowed_origins: Vec<String>,
     /// Largest request body accepted, in bytes (`MAX_BODY_BYTES`, default 65536).
     pub max_body_bytes: usize,
-    /// How long a presigned image upload URL stays valid (`IMAGE_UPLOAD_TTL_SECONDS`, default 900).
+    /// How long an image upload grant stays valid (`IMAGE_UPLOAD_TTL_SECONDS`, default 900, at
+    /// most 3600).
     pub image_upload_ttl: Duration,
     /// How long a presigned image download URL stays valid (`IMAGE_DOWNLOAD_TTL_SECONDS`, default 3600).
     pub image_download_ttl: Duration,
@@ -42,6 +43,8 @@ pub struct Config {
     pub payments: Option<PaymentsConfig>,
     /// How long unpaid orders hold stock, and how much a customer may hold at once.
     pub orders: OrderLimits,
+    /// Outgoing e-mail, for the functions that send it; `None` when `MAIL_FROM` is not set.
+    pub mail: Option<MailConfig>,
     /// Which persona provider to use (`PERSONAS_PROVIDER`: `template`, the default, or `openai`).
     pub personas: PersonasConfig,
 }
@@ -58,6 +61,18 @@ pub struct OrderLimits {
     pub max_open_per_customer: u32,
     /// Units a customer may order on one line (`ORDER_MAX_UNITS_PER_LINE`, default 10).
     pub max_units_per_line: i64,
+}
+
+/// Outgoing e-mail through SES.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailConfig {
+    /// The sender (`MAIL_FROM`), an SES-verified identity.
+    pub from: String,
+    /// The SES configuration set tracking deliveries, bounces and complaints
+    /// (`SES_CONFIGURATION_SET`; none locally).
+    pub configuration_set: Option<String>,
+    /// The app's base URL for links in messages (`APP_URL`, default `http://localhost:3000`).
+    pub app_url: String,
 }
 
 /// The persona provider.
@@ -202,7 +217,9 @@ impl Config {
             image_upload_ttl: Duration::from_secs(vars.number(
                 "IMAGE_UPLOAD_TTL_SECONDS",
                 900,
-                1..=604_800,
+                // A grant is signed with the function's temporary credentials, which last about
+                // an hour; longer would promise what S3 will not honour.
+                1..=3_600,
             )?),
             image_download_ttl: Duration::from_secs(vars.number(
                 "IMAGE_DOWNLOAD_TTL_SECONDS",
@@ -249,6 +266,11 @@ impl Config {
                 )?,
             },
             personas: personas(&vars)?,
+            mail: vars.get("MAIL_FROM").map(|from| MailConfig {
+                from,
+                configuration_set: vars.get("SES_CONFIGURATION_SET"),
+                app_url: vars.or("APP_URL", "http://localhost:3000"),
+            }),
         })
     }
 }

@@ -14,6 +14,7 @@ pub mod config;
 pub mod domain;
 pub mod http;
 pub mod lambda;
+pub mod mail;
 pub mod outbox;
 pub mod payments;
 pub mod personas;

@@ -75,6 +75,9 @@ pub struct TestApp {
     pub razorpay: razorpay_local::StandIn,
 }
 
+/// The sender of every test app's e-mail (verified in the local SES).
+pub const MAIL_FROM: &str = "stockroom@tests.example";
+
 /// The Razorpay keys every test app uses (the stand-in checks them).
 pub const RAZORPAY_KEY_ID: &str = "rzp_test_stockroom";
 /// The key secret (Basic auth password, checkout signatures).
@@ -133,6 +136,10 @@ impl TestApp {
             RAZORPAY_WEBHOOK_SECRET.into(),
         );
         env.insert("RAZORPAY_TIMEOUT_MS".into(), "1500".into());
+        env.insert("MAIL_FROM".into(), MAIL_FROM.into());
+        devstack::verify_sender(&clients.sdk, MAIL_FROM)
+            .await
+            .unwrap();
         let key_file = std::env::temp_dir().join(format!("stockroom-test-{id}.der"));
         std::fs::write(&key_file, key.pkcs8()).unwrap();
         env.insert(
@@ -563,6 +570,19 @@ impl TestApp {
             &[],
         )
         .await
+    }
+
+    /// The messages sent to `to` through the local SES, oldest first (what `make outbox`
+    /// prints; the local SES is shared by every test, so each test's addresses are its own).
+    pub async fn outbox_for(&self, to: &str) -> Vec<devstack::SentMessage> {
+        let endpoint = std::env::var("AWS_ENDPOINT_URL_SESV2")
+            .expect("the local stack sets AWS_ENDPOINT_URL_SESV2");
+        devstack::outbox(&endpoint)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|m| m.to == to)
+            .collect()
     }
 
     /// Runs the scheduled sweep as if the clock read `at`.

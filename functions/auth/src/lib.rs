@@ -39,8 +39,30 @@ use shared::store::AuditEntry;
 use sessions::{logout, refresh};
 use sign_in::{login, register};
 
-/// The state of this function's handlers. Signs access tokens: the only function holding the private key.
-pub type AuthState = shared::lambda::With<shared::auth::SigningKey>;
+/// The state of this function's handlers: the only function holding the private key that
+/// signs access tokens, and the one that e-mails account holders.
+pub type AuthState = shared::lambda::With<AuthResources>;
+
+/// What only the auth function holds.
+#[derive(Debug)]
+pub struct AuthResources {
+    /// Signs access tokens and keys the lockout hashes.
+    pub signing_key: shared::auth::SigningKey,
+    /// Tells account holders what happened to their account.
+    pub mailer: shared::mail::Mailer,
+}
+
+impl shared::lambda::Resource for AuthResources {
+    async fn load(
+        config: &shared::config::Config,
+        clients: &shared::aws::AwsClients,
+    ) -> Result<Self, shared::lambda::StartError> {
+        Ok(Self {
+            signing_key: shared::auth::SigningKey::load(config, clients).await?,
+            mailer: shared::mail::Mailer::load(config, clients).await?,
+        })
+    }
+}
 
 /// The `auth` function as `main` starts it and the test harness builds it.
 pub const FUNCTION: shared::lambda::Function<AuthState> = shared::lambda::Function {

@@ -8,10 +8,12 @@ use time::OffsetDateTime;
 
 use shared::auth::Caller;
 use shared::auth::passwords;
+use shared::domain::Account;
 use shared::domain::FieldErrors;
 use shared::http::{ApiError, ApiJson, RequestMeta};
 use shared::services::audit::audit;
 use shared::store::{Claim, LockPolicy, Subject};
+use shared::telemetry::metrics::emit_count;
 
 use crate::sessions::{duration, token_response};
 use crate::sign_in::account_lock;
@@ -43,7 +45,7 @@ pub(crate) async fn change(
     }
     e.finish(|| Some(()))?;
     // Guessing the current password here counts against the same lock as signing in with it.
-    let lock = account_lock(&state.own, &account.email);
+    let lock = account_lock(&state.own.signing_key, &account.email);
     if let Claim::Locked(wait) = state
         .attempts
         .claim(Subject::Account(&lock), LockPolicy::ACCOUNT)
@@ -80,9 +82,34 @@ pub(crate) async fn change(
         .await?;
     state.attempts.clear(Subject::Account(&lock)).await?;
     state.sessions.revoke_all(&account.id).await?;
+    tell_the_owner(&state, &next).await;
     let refresh = state
         .sessions
         .start(&account.id, duration(state.refresh_token_ttl))
         .await?;
     token_response(&state, &next, &refresh)
+}
+
+/// E-mails the account's owner that the password changed, so a change they did not make does
+/// not go unnoticed. The change stands either way; a failure is logged and counted.
+async fn tell_the_owner(state: &AuthState, account: &Account) {
+    let mailer = &state.own.mailer;
+    let body = format!(
+        "The password of your Stockroom account {} was just changed, and every other \
+         session was signed out.\n\nIf you did not do this, sign in at {} and change it \
+         again, or ask an administrator to disable the account.",
+        account.email.as_str(),
+        mailer.app_url()
+    );
+    if let Err(e) = mailer
+        .send(
+            account.email.as_str(),
+            "Your Stockroom password was changed",
+            &body,
+        )
+        .await
+    {
+        tracing::error!(error = %e, user_id = %account.id, "could not e-mail a password change notice");
+        emit_count(&state.metrics_namespace, "auth", "MailFailures", 1);
+    }
 }

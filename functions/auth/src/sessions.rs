@@ -123,7 +123,7 @@ pub(crate) fn token_response(
     account: &Account,
     refresh_token: &str,
 ) -> Result<Response, ApiError> {
-    let signer = &state.own;
+    let signer = &state.own.signing_key;
     let claims = AccessClaims::issue(
         &account.id,
         account.role,

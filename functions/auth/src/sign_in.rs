@@ -87,7 +87,9 @@ pub(crate) async fn login(
     if let Some(wait) = state.attempts.locked_for(Subject::Client(&client)).await? {
         return Err(ApiError::TooManyRequests(wait));
     }
-    let lock = email.as_ref().map(|e| account_lock(&state.own, e));
+    let lock = email
+        .as_ref()
+        .map(|e| account_lock(&state.own.signing_key, e));
     let mut starts_lock = None;
     if let Some(lock) = &lock {
         // The guess is claimed before the password is checked, so parallel guesses are

@@ -95,12 +95,7 @@ pub(crate) async fn confirm(
     ApiPath((id, image_id)): ApiPath<(String, String)>,
 ) -> Result<Response, ApiError> {
     let current = load(&state, &id).await?;
-    let listed = |p: &Product| {
-        p.images
-            .iter()
-            .any(|i| i.id == image_id && i.status == ImageStatus::Ready)
-    };
-    if listed(&current) {
+    if is_listed(&current, &image_id) {
         return product_response(&state, &current, StatusCode::OK, Audience::Staff).await;
     }
     let image = current.pending_image(&image_id).cloned().ok_or_else(|| {
@@ -115,27 +110,23 @@ pub(crate) async fn confirm(
                 .into(),
         ));
     };
-    let checked = if size > MAX_IMAGE_BYTES {
-        Err(format!(
-            "the upload is {size} bytes; images may be at most {MAX_IMAGE_BYTES} bytes"
-        ))
+    let bytes = if size > MAX_IMAGE_BYTES {
+        None
     } else {
-        let bytes = state.media.get(&upload).await.map_err(unavailable)?;
-        inspect_image(&image.content_type, bytes.as_deref().unwrap_or_default())
-    };
-    let product = match checked {
-        Ok((width, height)) => {
-            state
-                .media
-                .copy(&upload, &image.key, &image.content_type)
-                .await
-                .map_err(unavailable)?;
-            change(&state, &id, |p, now| {
-                p.pending_image(&image_id)
-                    .map(|_| p.with_image_ready(&image_id, width, height, now))
-            })
-            .await?
+        match state.media.get(&upload).await.map_err(unavailable)? {
+            Some(bytes) => Some(bytes),
+            // A confirmation running alongside finished first and moved the upload.
+            None => return answer_as_it_is(&state, &id, &image_id).await,
         }
+    };
+    let checked = match &bytes {
+        None => Err(format!(
+            "the upload is {size} bytes; images may be at most {MAX_IMAGE_BYTES} bytes"
+        )),
+        Some(bytes) => inspect_image(&image.content_type, bytes),
+    };
+    let (width, height) = match checked {
+        Ok(size) => size,
         Err(reason) => {
             // Refused bytes are never listed, and the grant's image is gone: ask for a new one.
             change(&state, &id, |p, now| {
@@ -149,10 +140,54 @@ pub(crate) async fn confirm(
             return Err(ApiError::invalid("file", reason));
         }
     };
+    // The bytes checked are the bytes served: written from memory, never copied from the
+    // upload key, which the grant may still overwrite until it expires.
+    state
+        .media
+        .put_as(
+            &image.key,
+            bytes.unwrap_or_default(),
+            Some(&image.content_type),
+        )
+        .await
+        .map_err(unavailable)?;
+    let product = change(&state, &id, |p, now| {
+        p.pending_image(&image_id)
+            .map(|_| p.with_image_ready(&image_id, width, height, now))
+    })
+    .await?;
     if let Err(e) = state.media.delete(&upload).await {
         tracing::warn!(error = %e, key = %upload, "could not delete a confirmed upload");
     }
+    if !is_listed(&product, &image_id) {
+        // The pending image went meanwhile (a newer grant cleared it as lapsed, or a
+        // confirmation alongside refused it): nothing may be served for it.
+        if let Err(e) = state.media.delete(&image.key).await {
+            tracing::warn!(error = %e, key = %image.key, "could not delete an orphaned image");
+        }
+        return Err(ApiError::Conflict(
+            "the image's grant lapsed or was refused meanwhile; ask for a new grant".into(),
+        ));
+    }
     product_response(&state, &product, StatusCode::OK, Audience::Staff).await
+}
+
+fn is_listed(product: &Product, image_id: &str) -> bool {
+    product
+        .images
+        .iter()
+        .any(|i| i.id == image_id && i.status == ImageStatus::Ready)
+}
+
+/// The answer when the upload was gone: the product if the image is listed, else 409.
+async fn answer_as_it_is(state: &AppState, id: &str, image_id: &str) -> Result<Response, ApiError> {
+    let product = load(state, id).await?;
+    if is_listed(&product, image_id) {
+        return product_response(state, &product, StatusCode::OK, Audience::Staff).await;
+    }
+    Err(ApiError::Conflict(
+        "nothing was uploaded for this image yet; POST the file with the upload grant first".into(),
+    ))
 }
 
 /// Applies `change` to the product as it is now (re-read after a lost race); `None` from it

@@ -4,9 +4,11 @@
 //! Used by `make dev` (through the `devstack` binary) and by the tests (per-test tables).
 
 mod keys;
+mod outbox;
 mod stream;
 mod template;
 
 pub use keys::{load_or_create_signing_key, mint_token};
+pub use outbox::{SentMessage, outbox, verify_sender};
 pub use stream::{StreamPoller, index as index_batch};
 pub use template::{Route, Template};

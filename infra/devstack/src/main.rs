@@ -24,6 +24,8 @@ devstack reindex                         rebuild the search index from the table
                                          (reads the functions' environment: TABLE_NAME, MEDIA_BUCKET, ...)
 devstack index-stream                    rebuild, then follow the table's stream and apply every batch
                                          with the search indexer's handler (what `make dev` runs)
+devstack outbox                          print every message the stack sent (the local SES at
+                                         AWS_ENDPOINT_URL_SESV2) as JSON lines, oldest first
 devstack sweep [every-seconds]           run the stock-sweeper's sweep now and then every few seconds
                                          (default 10): unpaid orders expire, ended holds are released";
 
@@ -73,6 +75,14 @@ async fn main() -> Result<()> {
         Some("admin") => admin(arg(1, "email")?).await,
         Some("reindex") => reindex().await,
         Some("index-stream") => index_stream().await,
+        Some("outbox") => {
+            let endpoint = std::env::var("AWS_ENDPOINT_URL_SESV2")
+                .map_err(|_| anyhow!("AWS_ENDPOINT_URL_SESV2 is not set; run make dev first"))?;
+            for message in devstack::outbox(&endpoint).await? {
+                println!("{}", serde_json::to_string(&message)?);
+            }
+            Ok(())
+        }
         Some("sweep") => {
             let every = match args.get(1) {
                 Some(s) => s
@@ -113,6 +123,9 @@ async fn resources(template: &str, prefix: &str) -> Result<()> {
     let name_of = |id: &str| format!("{prefix}-{}", id.to_ascii_lowercase());
     let mut names = template.create_tables(&dynamodb, name_of).await?;
     names.extend(template.create_buckets(&s3, name_of).await?);
+    if let Ok(sender) = std::env::var("MAIL_FROM") {
+        devstack::verify_sender(&sdk, &sender).await?;
+    }
     for (id, var) in template.variables_naming_resources() {
         if let Some(name) = names.get(&id) {
             println!("{var}={name}");

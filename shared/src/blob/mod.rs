@@ -16,19 +16,6 @@ pub enum BlobError {
     Presign(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
-/// A URL the client may use directly, with what it must send.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct PresignedUrl {
-    /// The HTTP method to use.
-    pub method: String,
-    pub url: String,
-    /// Headers the request must carry (they are part of the signature).
-    pub headers: std::collections::BTreeMap<String, String>,
-    /// When the URL stops working.
-    #[serde(with = "time::serde::rfc3339")]
-    pub expires_at: OffsetDateTime,
-}
-
 /// A browser-style upload (S3 `POST Object`): the client posts `fields` then the file as
 /// multipart form data to `url`. The signed policy binds the key, the content type and the
 /// size range, so the grant writes exactly one object of at most the allowed size.
@@ -38,7 +25,7 @@ pub struct PresignedPost {
     pub method: &'static str,
     /// The bucket's URL.
     pub url: String,
-    /// Form fields to send, in this order, before the `file` field.
+    /// Form fields to send (in any order) before the `file` field.
     pub fields: std::collections::BTreeMap<String, String>,
     /// Largest body S3 accepts under this grant, in bytes.
     pub max_bytes: u64,
@@ -166,39 +153,6 @@ impl MediaBucket {
         Ok(())
     }
 
-    /// A URL to `PUT` an object of `content_type` at `key` within `ttl`.
-    pub async fn presign_upload(
-        &self,
-        key: &str,
-        content_type: &str,
-        ttl: Duration,
-    ) -> Result<PresignedUrl, BlobError> {
-        let request = self
-            .client
-            .put_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .content_type(content_type)
-            .presigned(presigning(ttl)?)
-            .await
-            .map_err(|e| BlobError::Presign(Box::new(e)))?;
-        // Only the signed headers bind the client; others (e.g. a trace id) are not its business.
-        let signed = signed_headers(request.uri());
-        Ok(PresignedUrl {
-            method: request.method().to_owned(),
-            url: request.uri().to_owned(),
-            headers: request
-                .headers()
-                .filter(|(name, _)| {
-                    !name.eq_ignore_ascii_case("host")
-                        && signed.iter().any(|s| s.eq_ignore_ascii_case(name))
-                })
-                .map(|(k, v)| (k.to_owned(), v.to_owned()))
-                .collect(),
-            expires_at: OffsetDateTime::now_utc() + ttl,
-        })
-    }
-
     /// A grant to upload one object of `content_type`, 1 to `max_bytes` long, at `key` within
     /// `ttl` (an S3 POST policy, signed with SigV4 by `aws-sigv4` with the function's
     /// credentials).
@@ -247,8 +201,11 @@ impl MediaBucket {
             serde_json::json!(["content-length-range", 1, max_bytes]),
         ];
         conditions.extend(fields.iter().map(|(k, v)| serde_json::json!({ k: v })));
+        // Whole seconds, `Z`: the form S3's own SDKs send.
         let expiration = expires_at
-            .format(&time::format_description::well_known::Rfc3339)
+            .format(time::macros::format_description!(
+                "[year]-[month]-[day]T[hour]:[minute]:[second]Z"
+            ))
             .map_err(|e| BlobError::Presign(Box::new(e)))?;
         let policy = base64::engine::general_purpose::STANDARD.encode(
             serde_json::json!({ "expiration": expiration, "conditions": conditions }).to_string(),
@@ -309,21 +266,6 @@ impl MediaBucket {
         }
     }
 
-    /// Copies the object at `from` to `to`, served as `content_type`.
-    pub async fn copy(&self, from: &str, to: &str, content_type: &str) -> Result<(), BlobError> {
-        self.client
-            .copy_object()
-            .bucket(&self.bucket)
-            .copy_source(format!("{}/{from}", self.bucket))
-            .key(to)
-            .content_type(content_type)
-            .metadata_directive(aws_sdk_s3::types::MetadataDirective::Replace)
-            .send()
-            .await
-            .map_err(|e| BlobError::Unavailable(Box::new(e)))?;
-        Ok(())
-    }
-
     /// A URL to `GET` the object at `key` within `ttl`.
     pub async fn presign_download(&self, key: &str, ttl: Duration) -> Result<String, BlobError> {
         let request = self
@@ -336,22 +278,6 @@ impl MediaBucket {
             .map_err(|e| BlobError::Presign(Box::new(e)))?;
         Ok(request.uri().to_owned())
     }
-}
-
-/// The `X-Amz-SignedHeaders` of a presigned URL.
-fn signed_headers(url: &str) -> Vec<String> {
-    url.split_once('?')
-        .map(|(_, query)| query)
-        .unwrap_or("")
-        .split('&')
-        .find_map(|pair| pair.strip_prefix("X-Amz-SignedHeaders="))
-        .map(|list| {
-            list.split("%3B")
-                .flat_map(|h| h.split(';'))
-                .map(str::to_owned)
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 fn presigning(ttl: Duration) -> Result<PresigningConfig, BlobError> {

@@ -1,13 +1,29 @@
-//! What single functions hold, loaded at start-up: the auth function's signing key,
-//! Razorpay's keys (orders, payments-webhook), the persona provider (personas) and the
+//! What single functions hold, loaded at start-up: the auth function's signing key and
+//! mailer, Razorpay's keys (orders, payments-webhook), the persona provider (personas) and the
 //! search index (search).
 
 use super::{Resource, StartError};
 use crate::auth::SigningKey;
 use crate::aws::AwsClients;
 use crate::config::{ApiKeySource, Config, PaymentCredentials, PersonasConfig, SigningKeySource};
+use crate::mail::Mailer;
 use crate::payments::{Payments, RazorpayClient, RazorpaySettings, WebhookSecrets};
 use crate::personas::{OpenAiProvider, OpenAiSettings, Provider};
+
+impl Resource for Mailer {
+    async fn load(config: &Config, clients: &AwsClients) -> Result<Self, StartError> {
+        let mail = config.mail.as_ref().ok_or(StartError::Missing {
+            needs: "sends e-mail",
+            settings: "MAIL_FROM (an SES-verified sender)",
+        })?;
+        Ok(Mailer::new(
+            aws_sdk_sesv2::Client::new(&clients.sdk),
+            mail.from.clone(),
+            mail.configuration_set.clone(),
+            mail.app_url.clone(),
+        ))
+    }
+}
 
 impl Resource for SigningKey {
     async fn load(config: &Config, clients: &AwsClients) -> Result<Self, StartError> {

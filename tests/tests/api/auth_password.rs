@@ -32,8 +32,11 @@ async fn refresh(app: &TestApp, tokens: &Value) -> StatusCode {
 #[tokio::test]
 async fn a_changed_password_ends_every_other_session_and_the_old_password_stops_working() {
     let app = TestApp::spawn().await;
-    let here = app.register_and_login("owner@example.com").await;
-    let elsewhere = app.login("owner@example.com", STRONG_PASSWORD).await;
+    // The local SES is shared by every test: this address is this test's alone.
+    let owner = format!("owner-{}@example.com", uuid::Uuid::new_v4().simple());
+    let owner = owner.as_str();
+    let here = app.register_and_login(owner).await;
+    let elsewhere = app.login(owner, STRONG_PASSWORD).await;
     let changed = change(&app, &access(&here), STRONG_PASSWORD, NEW_PASSWORD).await;
     assert_eq!(changed.status, StatusCode::OK, "{}", changed.text);
     // The answer is a fresh session; the one it came from and every other are over.
@@ -56,18 +59,26 @@ async fn a_changed_password_ends_every_other_session_and_the_old_password_stops_
     .await;
     assert_eq!(stale.status, StatusCode::UNAUTHORIZED, "{}", stale.text);
     assert_eq!(
-        app.login("owner@example.com", STRONG_PASSWORD).await.status,
+        app.login(owner, STRONG_PASSWORD).await.status,
         StatusCode::UNAUTHORIZED
     );
-    assert_eq!(
-        app.login("owner@example.com", NEW_PASSWORD).await.status,
-        StatusCode::OK
-    );
+    assert_eq!(app.login(owner, NEW_PASSWORD).await.status, StatusCode::OK);
     assert!(
         app.audit_actions()
             .await
             .contains(&"auth.password_changed".to_owned())
     );
+    // The owner is told, through SES.
+    let mail = app.outbox_for(owner).await;
+    assert_eq!(mail.len(), 1, "{mail:?}");
+    assert_eq!(mail[0].channel, "email");
+    assert_eq!(mail[0].subject, "Your Stockroom password was changed");
+    assert!(
+        mail[0].body.contains("http://localhost:3000"),
+        "{}",
+        mail[0].body
+    );
+    assert!(!mail[0].body.contains(NEW_PASSWORD));
 }
 
 #[tokio::test]
