@@ -8,6 +8,8 @@
 //! | `POST /v1/auth/logout`         | holder of a refresh token    |
 //! | `GET /v1/auth/me`              | any signed-in account        |
 //! | `POST /v1/auth/password`       | any signed-in account (current password) |
+//! | `POST /v1/auth/password/forgot`| anyone (rate-limited; one answer) |
+//! | `POST /v1/auth/password/reset` | holder of a reset token      |
 //! | `POST /v1/auth/2fa/*`          | any signed-in account        |
 //! | `GET /.well-known/jwks.json`   | anyone                       |
 //! | `GET/PATCH /v1/users...`       | admin                        |
@@ -79,6 +81,8 @@ pub fn router() -> Router<AuthState> {
         .route("/v1/auth/logout", post(logout))
         .route("/v1/auth/me", get(me))
         .route("/v1/auth/password", post(password::change))
+        .route("/v1/auth/password/forgot", post(password::forgot))
+        .route("/v1/auth/password/reset", post(password::reset))
         .route("/.well-known/jwks.json", get(jwks))
         .merge(second_factor::router())
         .merge(users::router())

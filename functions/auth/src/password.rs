@@ -1,17 +1,23 @@
-//! Changing one's password: the current one proves it is the owner (guessed under the same
-//! lock as sign-in), and every other session ends.
+//! Passwords: changed with the current one as proof (guessed under the same lock as sign-in),
+//! or reset with a single-use token sent by e-mail. Either way every other session ends and
+//! the owner is told.
 
+use axum::Json;
 use axum::extract::State;
-use axum::response::Response;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
+use serde_json::json;
 use time::OffsetDateTime;
 
 use shared::auth::Caller;
 use shared::auth::passwords;
-use shared::domain::Account;
 use shared::domain::FieldErrors;
+use shared::domain::{Account, Email};
 use shared::http::{ApiError, ApiJson, RequestMeta};
 use shared::services::audit::audit;
+use shared::services::commit::contending_for;
+use shared::store::StoreError;
 use shared::store::{Claim, LockPolicy, Subject};
 use shared::telemetry::metrics::emit_count;
 
@@ -82,7 +88,7 @@ pub(crate) async fn change(
         .await?;
     state.attempts.clear(Subject::Account(&lock)).await?;
     state.sessions.revoke_all(&account.id).await?;
-    tell_the_owner(&state, &next).await;
+    tell_the_owner(&state, &next, "changed").await;
     let refresh = state
         .sessions
         .start(&account.id, duration(state.refresh_token_ttl))
@@ -92,10 +98,10 @@ pub(crate) async fn change(
 
 /// E-mails the account's owner that the password changed, so a change they did not make does
 /// not go unnoticed. The change stands either way; a failure is logged and counted.
-async fn tell_the_owner(state: &AuthState, account: &Account) {
+async fn tell_the_owner(state: &AuthState, account: &Account, how: &str) {
     let mailer = &state.own.mailer;
     let body = format!(
-        "The password of your Stockroom account {} was just changed, and every other \
+        "The password of your Stockroom account {} was just {how}, and every other \
          session was signed out.\n\nIf you did not do this, sign in at {} and change it \
          again, or ask an administrator to disable the account.",
         account.email.as_str(),
@@ -104,7 +110,7 @@ async fn tell_the_owner(state: &AuthState, account: &Account) {
     if let Err(e) = mailer
         .send(
             account.email.as_str(),
-            "Your Stockroom password was changed",
+            &format!("Your Stockroom password was {how}"),
             &body,
         )
         .await
@@ -112,4 +118,155 @@ async fn tell_the_owner(state: &AuthState, account: &Account) {
         tracing::error!(error = %e, user_id = %account.id, "could not e-mail a password change notice");
         emit_count(&state.metrics_namespace, "auth", "MailFailures", 1);
     }
+}
+
+/// How long a reset link works.
+const RESET_LIFETIME: time::Duration = time::Duration::minutes(30);
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ForgotPassword {
+    email: String,
+}
+
+/// The one answer to a reset request, whatever became of it.
+fn reset_requested() -> Response {
+    (
+        StatusCode::ACCEPTED,
+        Json(json!({
+            "status": "if the address belongs to an account, a reset link is on its way",
+        })),
+    )
+        .into_response()
+}
+
+#[tracing::instrument(name = "Requesting a password reset", skip_all)]
+pub(crate) async fn forgot(
+    State(state): State<AuthState>,
+    meta: RequestMeta,
+    ApiJson(input): ApiJson<ForgotPassword>,
+) -> Result<Response, ApiError> {
+    let client = meta.source_ip.clone().unwrap_or_else(|| "unknown".into());
+    if let Claim::Locked(wait) = state
+        .attempts
+        .claim(Subject::ResetClient(&client), LockPolicy::RESET_CLIENT)
+        .await?
+    {
+        return Err(ApiError::TooManyRequests(wait));
+    }
+    // A malformed address has no account: the same answer, nothing stored.
+    let Ok(email) = Email::parse(&input.email) else {
+        return Ok(reset_requested());
+    };
+    // Limited per address whether or not it has an account, so a limit reveals nothing.
+    let lock = account_lock(&state.own.signing_key, &email);
+    if let Claim::Locked(wait) = state
+        .attempts
+        .claim(Subject::ResetRequests(&lock), LockPolicy::RESET_REQUESTS)
+        .await?
+    {
+        return Err(ApiError::TooManyRequests(wait));
+    }
+    let Some(account) = state.accounts.find_by_email(&email).await? else {
+        return Ok(reset_requested());
+    };
+    if account.disabled {
+        return Ok(reset_requested());
+    }
+    let token = state
+        .sessions
+        .start_reset(&account.id, RESET_LIFETIME)
+        .await?;
+    state
+        .audit
+        .append(
+            &audit(&meta, &account.id, "auth.password_reset_requested").target(account.id.clone()),
+        )
+        .await?;
+    let mailer = &state.own.mailer;
+    let body = format!(
+        "Someone asked to reset the password of your Stockroom account {}.\n\n\
+         To choose a new password, open this link within 30 minutes (it works once):\n\
+         {}/reset-password?token={token}\n\n\
+         If you did not ask, ignore this message: your password stays as it is.",
+        account.email.as_str(),
+        mailer.app_url()
+    );
+    if let Err(e) = mailer
+        .send(
+            account.email.as_str(),
+            "Reset your Stockroom password",
+            &body,
+        )
+        .await
+    {
+        // The answer stays the same; the owner can ask again.
+        tracing::error!(error = %e, user_id = %account.id, "could not e-mail a reset link");
+        emit_count(&state.metrics_namespace, "auth", "MailFailures", 1);
+    }
+    Ok(reset_requested())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ResetPassword {
+    token: String,
+    new_password: String,
+}
+
+#[tracing::instrument(name = "Resetting a password", skip_all)]
+pub(crate) async fn reset(
+    State(state): State<AuthState>,
+    meta: RequestMeta,
+    ApiJson(input): ApiJson<ResetPassword>,
+) -> Result<Response, ApiError> {
+    let unusable = || {
+        ApiError::invalid(
+            "token",
+            "is not a reset token that is still good; ask for a new one",
+        )
+    };
+    let token = input.token.trim();
+    // The new password is checked before the token is used up, so a refused one costs nothing.
+    let holder = state
+        .sessions
+        .reset_holder(token)
+        .await?
+        .ok_or_else(unusable)?;
+    let account = match state.accounts.get(&holder).await {
+        Ok(account) if !account.disabled => account,
+        Ok(_) | Err(StoreError::NotFound) => return Err(unusable()),
+        Err(e) => return Err(e.into()),
+    };
+    let known = [account.email.as_str(), account.display_name.as_str()];
+    let mut e = FieldErrors::new();
+    e.check(
+        "new_password",
+        passwords::check_policy(&input.new_password, &known),
+    );
+    e.finish(|| Some(()))?;
+    if state.sessions.take_reset(token).await?.as_deref() != Some(account.id.as_str()) {
+        return Err(unusable());
+    }
+    let hash = passwords::hash(&input.new_password).map_err(ApiError::internal)?;
+    let entry = audit(&meta, &account.id, "auth.password_reset").target(account.id.clone());
+    // The account may have changed since it was read; the reset applies to it as it is now.
+    let account = contending_for("account", || async {
+        let current = state.accounts.get(&holder).await?;
+        let next = current.changed(OffsetDateTime::now_utc(), |a| {
+            a.password_hash = hash.clone();
+            a.token_generation += 1;
+        });
+        match state.accounts.replace(&current, &next, Some(&entry)).await {
+            Ok(()) => Ok(Some(next)),
+            Err(StoreError::VersionMismatch) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    })
+    .await?;
+    state.sessions.revoke_all(&account.id).await?;
+    let lock = account_lock(&state.own.signing_key, &account.email);
+    state.attempts.clear(Subject::Account(&lock)).await?;
+    tell_the_owner(&state, &account, "reset").await;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -25,6 +25,10 @@ pub enum Subject<'a> {
     SecondFactor(&'a str),
     /// One client address.
     Client(&'a str),
+    /// Password-reset requests for one address, by the same keyed hash as [`Subject::Account`].
+    ResetRequests(&'a str),
+    /// Password-reset requests from one client address.
+    ResetClient(&'a str),
 }
 
 impl Subject<'_> {
@@ -33,6 +37,8 @@ impl Subject<'_> {
             Subject::Account(hash) => format!("LOCK#ACCOUNT#{hash}"),
             Subject::SecondFactor(id) => format!("LOCK#2FA#{id}"),
             Subject::Client(ip) => format!("LOCK#CLIENT#{ip}"),
+            Subject::ResetRequests(hash) => format!("LOCK#RESET#{hash}"),
+            Subject::ResetClient(ip) => format!("LOCK#RESETCLIENT#{ip}"),
         }
     }
 }
@@ -78,6 +84,19 @@ impl LockPolicy {
     pub const CLIENT: LockPolicy = LockPolicy {
         threshold: 20,
         ..LockPolicy::ACCOUNT
+    };
+
+    /// Password-reset requests per address: 3 an hour, then locked for 15 minutes and more.
+    pub const RESET_REQUESTS: LockPolicy = LockPolicy {
+        threshold: 3,
+        window: Duration::from_secs(60 * 60),
+        base: Duration::from_secs(15 * 60),
+        max: Duration::from_secs(60 * 60),
+    };
+    /// Password-reset requests per client address: 10 an hour, same growth.
+    pub const RESET_CLIENT: LockPolicy = LockPolicy {
+        threshold: 10,
+        ..LockPolicy::RESET_REQUESTS
     };
 
     /// How long `failures` failures lock for, if at all.

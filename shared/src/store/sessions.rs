@@ -169,6 +169,85 @@ impl SessionStore {
         Ok(Some((record.user_id, record.family_id)))
     }
 
+    /// Issues a password-reset token for `user_id`, good once within `lifetime`. Only its
+    /// SHA-256 is stored.
+    pub async fn start_reset(
+        &self,
+        user_id: &str,
+        lifetime: time::Duration,
+    ) -> Result<String, StoreError> {
+        let token = opaque_token();
+        let expires = (OffsetDateTime::now_utc() + lifetime).unix_timestamp();
+        self.table
+            .client()
+            .put_item()
+            .table_name(self.table.name())
+            .item(PK, AttributeValue::S(reset_pk(&digest(&token))))
+            .item(SK, AttributeValue::S(RESET_SK.into()))
+            .item(ENTITY, AttributeValue::S("password_reset".into()))
+            .item("user_id", AttributeValue::S(user_id.to_owned()))
+            .item(EXPIRES_AT, AttributeValue::N(expires.to_string()))
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        Ok(token)
+    }
+
+    /// Whose password-reset `token` is, while it is unused and unexpired (nothing changes).
+    pub async fn reset_holder(&self, token: &str) -> Result<Option<String>, StoreError> {
+        if token.is_empty() || token.len() > 200 {
+            return Ok(None);
+        }
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let item = self
+            .table
+            .get_item(reset_pk(&digest(token)), RESET_SK)
+            .await?;
+        Ok(item.and_then(|i| {
+            let live = i
+                .get(EXPIRES_AT)
+                .and_then(|v| v.as_n().ok())
+                .and_then(|n| n.parse::<i64>().ok())
+                .is_some_and(|expires| expires > now);
+            live.then(|| i.get("user_id").and_then(|v| v.as_s().ok()).cloned())
+                .flatten()
+        }))
+    }
+
+    /// Uses password-reset `token` up: whose it was, if it was unused and unexpired. Of two
+    /// requests presenting it, one gets the account and the other `None`.
+    pub async fn take_reset(&self, token: &str) -> Result<Option<String>, StoreError> {
+        if token.is_empty() || token.len() > 200 {
+            return Ok(None);
+        }
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let taken = self
+            .table
+            .client()
+            .delete_item()
+            .table_name(self.table.name())
+            .key(PK, AttributeValue::S(reset_pk(&digest(token))))
+            .key(SK, AttributeValue::S(RESET_SK.into()))
+            .condition_expression("attribute_exists(PK) AND #expires > :now")
+            .expression_attribute_names("#expires", EXPIRES_AT)
+            .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
+            .send()
+            .await;
+        match taken {
+            Ok(out) => Ok(out
+                .attributes
+                .and_then(|a| a.get("user_id").and_then(|v| v.as_s().ok()).cloned())),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(StoreError::from_sdk(e)),
+        }
+    }
+
     /// Revokes every family of `user_id`.
     pub async fn revoke_all(&self, user_id: &str) -> Result<(), StoreError> {
         let mut start = None;

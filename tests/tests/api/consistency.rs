@@ -300,13 +300,15 @@ fn every_function_is_watched_by_alarms_that_roll_back_its_deployments() {
 }
 
 /// Routes anyone may call; every other route needs an access token.
-const PUBLIC: [&str; 7] = [
+const PUBLIC: [&str; 9] = [
     "GET /health",
     "GET /.well-known/jwks.json",
     "POST /v1/auth/register",
     "POST /v1/auth/login",
     "POST /v1/auth/refresh",
     "POST /v1/auth/logout",
+    "POST /v1/auth/password/forgot",
+    "POST /v1/auth/password/reset",
     "POST /v1/webhooks/razorpay",
 ];
 

@@ -8,7 +8,7 @@ use shared::auth::{Role, two_factor};
 use stockroom_tests::{TestApp, root, template};
 
 /// The events in replay order, with the status each must produce.
-const SCRIPT: [(&str, u16); 63] = [
+const SCRIPT: [(&str, u16); 65] = [
     ("health.get", 200),
     ("products.create", 201),
     ("products.list", 200),
@@ -68,6 +68,9 @@ const SCRIPT: [(&str, u16); 63] = [
     ("auth.2fa-enable", 200),
     ("auth.2fa-disable", 200),
     ("auth.change-password", 200),
+    ("auth.forgot-password", 202),
+    // A token no reset mail carried: the documented 422.
+    ("auth.reset-password", 422),
     ("auth.jwks", 200),
     ("auth.list-users", 200),
     ("auth.update-user", 200),
