@@ -10,6 +10,8 @@
 //! | `POST /v1/auth/password`       | any signed-in account (current password) |
 //! | `POST /v1/auth/password/forgot`| anyone (rate-limited; one answer) |
 //! | `POST /v1/auth/password/reset` | holder of a reset token      |
+//! | `GET/DELETE /v1/auth/sessions[/{id}]` | any signed-in account (own sessions) |
+//! | `DELETE /v1/users/{id}/sessions` | admin                      |
 //! | `POST /v1/auth/2fa/*`          | any signed-in account        |
 //! | `GET /.well-known/jwks.json`   | anyone                       |
 //! | `GET/PATCH /v1/users...`       | admin                        |
@@ -39,6 +41,8 @@ use shared::services::AppState;
 use shared::store::AuditEntry;
 
 use sessions::{logout, refresh};
+
+use axum::routing::delete;
 use sign_in::{login, register};
 
 /// The state of this function's handlers: the only function holding the private key that
@@ -83,6 +87,11 @@ pub fn router() -> Router<AuthState> {
         .route("/v1/auth/password", post(password::change))
         .route("/v1/auth/password/forgot", post(password::forgot))
         .route("/v1/auth/password/reset", post(password::reset))
+        .route(
+            "/v1/auth/sessions",
+            get(sessions::list).delete(sessions::end_all),
+        )
+        .route("/v1/auth/sessions/{id}", delete(sessions::end_one))
         .route("/.well-known/jwks.json", get(jwks))
         .merge(second_factor::router())
         .merge(users::router())

@@ -21,7 +21,7 @@ use shared::store::StoreError;
 use shared::store::{Claim, LockPolicy, Subject};
 use shared::telemetry::metrics::emit_count;
 
-use crate::sessions::{duration, token_response};
+use crate::sessions::{duration, origin, token_response};
 use crate::sign_in::account_lock;
 use crate::{AuthState, account_of};
 
@@ -75,23 +75,41 @@ pub(crate) async fn change(
         ));
     }
     let hash = passwords::hash(&input.new_password).map_err(ApiError::internal)?;
-    // A new token generation ends every access token issued so far (this one too); the
-    // refresh-token families go below, and the caller gets a fresh session.
-    let next = account.changed(OffsetDateTime::now_utc(), |a| {
-        a.password_hash = hash;
-        a.token_generation += 1;
-    });
     let entry = audit(&meta, &account.id, "auth.password_changed").target(account.id.clone());
-    state
-        .accounts
-        .replace(&account, &next, Some(&entry))
-        .await?;
-    state.attempts.clear(Subject::Account(&lock)).await?;
+    // A new token generation ends every access token issued so far (this one too) and every
+    // session started before it (refresh refuses older families); the caller gets a fresh
+    // session. Another write to the account meanwhile (a sign-in's rehash, a code's step) is
+    // applied over, as long as the password it was proven against is still the one stored.
+    let next = contending_for("account", || async {
+        let current = state.accounts.get(&account.id).await?;
+        if current.password_hash != account.password_hash {
+            return Err(ApiError::Conflict(
+                "the password changed meanwhile; sign in again".into(),
+            ));
+        }
+        let next = current.changed(OffsetDateTime::now_utc(), |a| {
+            a.password_hash = hash.clone();
+            a.token_generation += 1;
+            a.session_generation += 1;
+        });
+        match state.accounts.replace(&current, &next, Some(&entry)).await {
+            Ok(()) => Ok(Some(next)),
+            Err(StoreError::VersionMismatch) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    })
+    .await?;
     state.sessions.revoke_all(&account.id).await?;
+    state.attempts.clear(Subject::Account(&lock)).await?;
     tell_the_owner(&state, &next, "changed").await;
     let refresh = state
         .sessions
-        .start(&account.id, duration(state.refresh_token_ttl))
+        .start(
+            &account.id,
+            duration(state.refresh_token_ttl),
+            &origin(&meta),
+            next.session_generation,
+        )
         .await?;
     token_response(&state, &next, &refresh)
 }
@@ -158,14 +176,16 @@ pub(crate) async fn forgot(
     let Ok(email) = Email::parse(&input.email) else {
         return Ok(reset_requested());
     };
-    // Limited per address whether or not it has an account, so a limit reveals nothing.
+    // Limited per address whether or not it has an account. Past the limit nothing is sent
+    // but the answer stays the same, so the limit neither reveals an account nor lets anyone
+    // keep the owner from resetting for long (the window is an hour and does not grow).
     let lock = account_lock(&state.own.signing_key, &email);
-    if let Claim::Locked(wait) = state
+    if let Claim::Locked(_) = state
         .attempts
         .claim(Subject::ResetRequests(&lock), LockPolicy::RESET_REQUESTS)
         .await?
     {
-        return Err(ApiError::TooManyRequests(wait));
+        return Ok(reset_requested());
     }
     let Some(account) = state.accounts.find_by_email(&email).await? else {
         return Ok(reset_requested());
@@ -175,7 +195,7 @@ pub(crate) async fn forgot(
     }
     let token = state
         .sessions
-        .start_reset(&account.id, RESET_LIFETIME)
+        .start_reset(&account.id, account.token_generation, RESET_LIFETIME)
         .await?;
     state
         .audit
@@ -187,7 +207,7 @@ pub(crate) async fn forgot(
     let body = format!(
         "Someone asked to reset the password of your Stockroom account {}.\n\n\
          To choose a new password, open this link within 30 minutes (it works once):\n\
-         {}/reset-password?token={token}\n\n\
+         {}/reset-password#token={token}\n\n\
          If you did not ask, ignore this message: your password stays as it is.",
         account.email.as_str(),
         mailer.app_url()
@@ -228,13 +248,14 @@ pub(crate) async fn reset(
     };
     let token = input.token.trim();
     // The new password is checked before the token is used up, so a refused one costs nothing.
-    let holder = state
+    let (holder, generation) = state
         .sessions
         .reset_holder(token)
         .await?
         .ok_or_else(unusable)?;
+    // A link from before the last password change, reset or sign-out everywhere is dead.
     let account = match state.accounts.get(&holder).await {
-        Ok(account) if !account.disabled => account,
+        Ok(account) if !account.disabled && account.token_generation == generation => account,
         Ok(_) | Err(StoreError::NotFound) => return Err(unusable()),
         Err(e) => return Err(e.into()),
     };
@@ -253,9 +274,13 @@ pub(crate) async fn reset(
     // The account may have changed since it was read; the reset applies to it as it is now.
     let account = contending_for("account", || async {
         let current = state.accounts.get(&holder).await?;
+        if current.disabled {
+            return Err(unusable());
+        }
         let next = current.changed(OffsetDateTime::now_utc(), |a| {
             a.password_hash = hash.clone();
             a.token_generation += 1;
+            a.session_generation += 1;
         });
         match state.accounts.replace(&current, &next, Some(&entry)).await {
             Ok(()) => Ok(Some(next)),

@@ -1,5 +1,5 @@
 //! Sessions: access tokens issued, refresh tokens rotated (a reused one revokes its family),
-//! sign-out.
+//! sign-out, and the list of one's sessions (each a refresh-token family) to end one or all.
 
 use axum::Json;
 use axum::extract::State;
@@ -9,13 +9,13 @@ use serde::Deserialize;
 use serde_json::json;
 use time::OffsetDateTime;
 
-use shared::auth::AccessClaims;
+use shared::auth::{AccessClaims, Caller};
 use shared::domain::Account;
-use shared::http::{ApiError, ApiJson, RequestMeta};
+use shared::http::{ApiError, ApiJson, ApiPath, RequestMeta};
 use shared::services::AppState;
 use shared::services::audit::audit;
 use shared::services::commit::contending_for;
-use shared::store::{Rotation, StoreError};
+use shared::store::{Rotation, SessionOrigin, StoreError};
 
 use crate::AuthState;
 
@@ -50,9 +50,12 @@ pub(crate) async fn refresh(
             token,
             user_id,
             family_id,
+            generation,
         } => {
+            // A session started before the account's current token generation was signed out
+            // (a password change or reset, sign-out everywhere), even if it raced that.
             let account = match state.accounts.get(&user_id).await {
-                Ok(a) if !a.disabled => a,
+                Ok(a) if !a.disabled && generation >= a.session_generation => a,
                 Ok(_) | Err(StoreError::NotFound) => {
                     state.sessions.revoke_by_token(&token).await?;
                     tracing::info!(%family_id, "refresh refused for a disabled or deleted account");
@@ -89,8 +92,7 @@ pub(crate) async fn logout(
             .target(user_id.clone())
             .detail("family_id", family_id);
         if input.everywhere {
-            state.sessions.revoke_all(&user_id).await?;
-            new_token_generation(&state, &user_id).await?;
+            end_every_session(&state, &user_id).await?;
             entry = entry.detail("everywhere", "true");
         }
         state.audit.append(&entry).await?;
@@ -99,12 +101,15 @@ pub(crate) async fn logout(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-/// Starts a new token generation for `user_id`'s account: every access token issued so far
-/// stops working (the account may be changed concurrently, so this retries on fresh reads).
+/// Starts a new token and session generation for `user_id`'s account: every access token
+/// issued so far stops working and no earlier session can refresh (the account may be changed concurrently, so this retries on fresh reads).
 pub(crate) async fn new_token_generation(state: &AppState, user_id: &str) -> Result<(), ApiError> {
     contending_for("account", || async {
         let current = state.accounts.get(user_id).await?;
-        let next = current.changed(OffsetDateTime::now_utc(), |a| a.token_generation += 1);
+        let next = current.changed(OffsetDateTime::now_utc(), |a| {
+            a.token_generation += 1;
+            a.session_generation += 1;
+        });
         match state.accounts.replace(&current, &next, None).await {
             Ok(()) => Ok(Some(())),
             Err(StoreError::VersionMismatch) => Ok(None),
@@ -112,6 +117,63 @@ pub(crate) async fn new_token_generation(state: &AppState, user_id: &str) -> Res
         }
     })
     .await
+}
+
+/// Where a request signs in from, as its session records it.
+pub(crate) fn origin(meta: &RequestMeta) -> SessionOrigin {
+    SessionOrigin {
+        user_agent: meta.user_agent.clone(),
+        ip: meta.source_ip.clone(),
+    }
+}
+
+/// `GET /v1/auth/sessions`: the caller's live sessions.
+pub(crate) async fn list(
+    State(state): State<AuthState>,
+    caller: Caller,
+) -> Result<Response, ApiError> {
+    let sessions = state.sessions.sessions(&caller.user_id).await?;
+    Ok(Json(json!({ "items": sessions })).into_response())
+}
+
+/// `DELETE /v1/auth/sessions/{id}`: ends one of the caller's sessions (its refresh token stops
+/// at once; an access token it issued lapses within its lifetime).
+pub(crate) async fn end_one(
+    State(state): State<AuthState>,
+    caller: Caller,
+    meta: RequestMeta,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Response, ApiError> {
+    if !state.sessions.end(&caller.user_id, &id).await? {
+        return Err(ApiError::NotFound(format!(
+            "you have no live session '{id}'"
+        )));
+    }
+    let entry = audit(&meta, &caller.user_id, "auth.session_ended")
+        .target(caller.user_id.clone())
+        .detail("family_id", id);
+    state.audit.append(&entry).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `DELETE /v1/auth/sessions`: signs the caller out everywhere, this session too.
+pub(crate) async fn end_all(
+    State(state): State<AuthState>,
+    caller: Caller,
+    meta: RequestMeta,
+) -> Result<Response, ApiError> {
+    end_every_session(&state, &caller.user_id).await?;
+    let entry = audit(&meta, &caller.user_id, "auth.logout")
+        .target(caller.user_id.clone())
+        .detail("everywhere", "true");
+    state.audit.append(&entry).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Ends every session of `user_id` and voids every access token issued so far.
+pub(crate) async fn end_every_session(state: &AppState, user_id: &str) -> Result<(), ApiError> {
+    state.sessions.revoke_all(user_id).await?;
+    new_token_generation(state, user_id).await
 }
 
 pub(crate) fn duration(d: std::time::Duration) -> time::Duration {

@@ -19,7 +19,7 @@ use shared::services::audit::audit;
 use shared::store::{Claim, LockPolicy, StoreError, Subject};
 
 use crate::AuthState;
-use crate::sessions::{duration, token_response};
+use crate::sessions::{duration, origin, token_response};
 
 /// One generic answer for every failed sign-in, so it reveals nothing.
 const SIGN_IN_FAILED: &str = "invalid e-mail or password";
@@ -158,7 +158,12 @@ pub(crate) async fn login(
         .await?;
     let refresh = state
         .sessions
-        .start(&account.id, duration(state.refresh_token_ttl))
+        .start(
+            &account.id,
+            duration(state.refresh_token_ttl),
+            &origin(&meta),
+            account.session_generation,
+        )
         .await?;
     token_response(&state, &account, &refresh)
 }

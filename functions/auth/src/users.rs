@@ -1,9 +1,10 @@
 //! Administration: accounts (list, change role, disable) and the audit log.
 
 use axum::extract::State;
+use axum::http::StatusCode;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, patch};
+use axum::routing::{delete, get, patch};
 use axum::{Json, Router};
 use serde::Deserialize;
 use time::OffsetDateTime;
@@ -23,6 +24,7 @@ pub(crate) fn router() -> Router<AuthState> {
     Router::new()
         .route("/v1/users", get(list_users))
         .route("/v1/users/{id}", patch(update_user))
+        .route("/v1/users/{id}/sessions", delete(end_sessions))
         .route("/v1/audit", get(list_audit))
 }
 
@@ -140,4 +142,23 @@ async fn list_audit(
         .list(&filter, page.limit()?, page.cursor()?.as_ref())
         .await?;
     Ok(Page::response(entries, next))
+}
+
+/// `DELETE /v1/users/{id}/sessions`: an admin signs a user out everywhere (a lost device, a
+/// leaked token): every refresh token stops at once and every access token at its next use.
+async fn end_sessions(
+    State(state): State<AuthState>,
+    admin: Authorized<ManageUsers>,
+    meta: RequestMeta,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Response, ApiError> {
+    let user = state
+        .accounts
+        .get(&id)
+        .await
+        .or_missing(|| ApiError::NotFound(format!("no user with id '{id}'")))?;
+    crate::sessions::end_every_session(&state, &user.id).await?;
+    let entry = audit(&meta, &admin.0.user_id, "user.sessions_ended").target(user.id.clone());
+    state.audit.append(&entry).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -102,6 +102,12 @@ pub struct Account {
     /// its role and signing out everywhere start a new one, which voids every earlier token.
     #[serde(default)]
     pub token_generation: u64,
+    /// Sessions (refresh-token families) carry the session generation they were started in;
+    /// changing or resetting the password and signing out everywhere start a new one, and a
+    /// family from an earlier one can no longer refresh, even one stored while that happened.
+    /// (A role change does not: a session's next refresh carries the new role.)
+    #[serde(default)]
+    pub session_generation: u64,
     /// When the account was created.
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
@@ -128,6 +134,7 @@ impl Account {
             two_factor: TwoFactor::default(),
             version: 1,
             token_generation: 0,
+            session_generation: 0,
             created_at: now,
             updated_at: now,
         }

@@ -32,6 +32,8 @@ pub struct RequestMeta {
     pub request_id: Option<String>,
     /// The client address as API Gateway saw it.
     pub source_ip: Option<String>,
+    /// The client's `User-Agent`, at most 200 characters (what a session list shows).
+    pub user_agent: Option<String>,
 }
 
 impl<S: Send + Sync> axum::extract::FromRequestParts<S> for RequestMeta {
@@ -45,9 +47,16 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for RequestMeta {
             Some(RequestContext::ApiGatewayV2(ctx)) => ctx.http.source_ip.clone(),
             _ => None,
         };
+        let user_agent = parts
+            .headers
+            .get(http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|ua| ua.trim().chars().take(200).collect::<String>())
+            .filter(|ua| !ua.is_empty());
         Ok(Self {
             request_id: parts.extensions.get::<RequestId>().map(|r| r.0.clone()),
             source_ip,
+            user_agent,
         })
     }
 }

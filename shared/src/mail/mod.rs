@@ -7,7 +7,7 @@ use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
 #[derive(Debug, thiserror::Error)]
 pub enum MailError {
     /// SES refused it or did not answer; see the source.
-    #[error("the e-mail could not be sent")]
+    #[error("the e-mail could not be sent: {0:?}")]
     Failed(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 

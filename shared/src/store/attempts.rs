@@ -86,17 +86,20 @@ impl LockPolicy {
         ..LockPolicy::ACCOUNT
     };
 
-    /// Password-reset requests per address: 3 an hour, then locked for 15 minutes and more.
+    /// Password-reset mails per address: 3 an hour; the limit does not grow.
     pub const RESET_REQUESTS: LockPolicy = LockPolicy {
         threshold: 3,
         window: Duration::from_secs(60 * 60),
-        base: Duration::from_secs(15 * 60),
+        base: Duration::from_secs(60 * 60),
         max: Duration::from_secs(60 * 60),
     };
-    /// Password-reset requests per client address: 10 an hour, same growth.
+    /// Password-reset requests per client address: 30 an hour (many people may share one
+    /// address), then locked for 15 minutes, at most an hour.
     pub const RESET_CLIENT: LockPolicy = LockPolicy {
-        threshold: 10,
-        ..LockPolicy::RESET_REQUESTS
+        threshold: 30,
+        window: Duration::from_secs(60 * 60),
+        base: Duration::from_secs(15 * 60),
+        max: Duration::from_secs(60 * 60),
     };
 
     /// How long `failures` failures lock for, if at all.

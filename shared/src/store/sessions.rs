@@ -4,7 +4,7 @@
 //! is not revoked and stores its successor, in one transaction; presenting a used token means
 //! it was copied, so the whole family is revoked.
 
-use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use time::OffsetDateTime;
 
 use super::keys::*;
@@ -22,6 +22,10 @@ pub enum Rotation {
         user_id: String,
         /// Its family.
         family_id: String,
+        /// The account's session generation when the family was started: a family older than
+        /// the account's current one was signed out (a password change or reset, sign-out
+        /// everywhere).
+        generation: u64,
     },
     /// The token had already been used: its family is now revoked.
     Reused {
@@ -34,6 +38,35 @@ pub enum Rotation {
     Invalid,
 }
 
+/// Where a session was started from (shown in the list of sessions).
+#[derive(Debug, Clone, Default)]
+pub struct SessionOrigin {
+    /// The client's `User-Agent`.
+    pub user_agent: Option<String>,
+    /// The client's address.
+    pub ip: Option<String>,
+}
+
+/// A live session: a refresh-token family.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Session {
+    /// The family's id.
+    pub id: String,
+    /// The `User-Agent` it was started with.
+    pub user_agent: Option<String>,
+    /// The address it was started from.
+    pub ip: Option<String>,
+    /// When it was started (`None` for sessions started before this was recorded).
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub created_at: Option<OffsetDateTime>,
+    /// When its refresh token was last used.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_used_at: Option<OffsetDateTime>,
+    /// When it ends unless used.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub expires_at: Option<OffsetDateTime>,
+}
+
 /// Refresh tokens and their families in the single table.
 #[derive(Debug, Clone)]
 pub struct SessionStore {
@@ -43,6 +76,7 @@ pub struct SessionStore {
 struct TokenRecord {
     user_id: String,
     family_id: String,
+    generation: u64,
     used: bool,
     expires_at: i64,
 }
@@ -53,24 +87,41 @@ impl SessionStore {
         Self { table }
     }
 
-    /// Starts a new family for `user_id` and returns its first token.
+    /// Starts a new family (a session) for `user_id`, signed in from `origin` in the account's
+    /// session `generation`, and returns its first token.
     pub async fn start(
         &self,
         user_id: &str,
         lifetime: time::Duration,
+        origin: &SessionOrigin,
+        generation: u64,
     ) -> Result<String, StoreError> {
         let family_id = uuid::Uuid::now_v7().to_string();
-        let expires = (OffsetDateTime::now_utc() + lifetime).unix_timestamp();
-        let family = Put::builder()
+        let now = OffsetDateTime::now_utc();
+        let expires = (now + lifetime).unix_timestamp();
+        let mut family = Put::builder()
             .table_name(self.table.name())
             .item(PK, AttributeValue::S(user_pk(user_id)))
             .item(SK, AttributeValue::S(family_sk(&family_id)))
             .item(ENTITY, AttributeValue::S("token_family".into()))
             .item("revoked", AttributeValue::Bool(false))
-            .item(EXPIRES_AT, AttributeValue::N(expires.to_string()))
-            .build()
-            .map_err(StoreError::internal)?;
-        let (token, put) = self.new_token(user_id, &family_id, expires)?;
+            .item(
+                "created_at",
+                AttributeValue::N(now.unix_timestamp().to_string()),
+            )
+            .item(
+                "last_used_at",
+                AttributeValue::N(now.unix_timestamp().to_string()),
+            )
+            .item(EXPIRES_AT, AttributeValue::N(expires.to_string()));
+        if let Some(ua) = &origin.user_agent {
+            family = family.item("user_agent", AttributeValue::S(ua.clone()));
+        }
+        if let Some(ip) = &origin.ip {
+            family = family.item("ip", AttributeValue::S(ip.clone()));
+        }
+        let family = family.build().map_err(StoreError::internal)?;
+        let (token, put) = self.new_token(user_id, &family_id, generation, expires)?;
         self.table
             .transact(vec![
                 Write(
@@ -110,16 +161,23 @@ impl SessionStore {
             .expression_attribute_values(":no", AttributeValue::Bool(false))
             .build()
             .map_err(StoreError::internal)?;
-        let family_alive = ConditionCheck::builder()
+        // The family must be alive; its last use is now.
+        let family_alive = Update::builder()
             .table_name(self.table.name())
             .key(PK, AttributeValue::S(user_pk(&record.user_id)))
             .key(SK, AttributeValue::S(family_sk(&record.family_id)))
+            .update_expression("SET last_used_at = :now")
             .condition_expression("revoked = :no AND expires_at > :now")
             .expression_attribute_values(":no", AttributeValue::Bool(false))
             .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
             .build()
             .map_err(StoreError::internal)?;
-        let (next, put) = self.new_token(&record.user_id, &record.family_id, record.expires_at)?;
+        let (next, put) = self.new_token(
+            &record.user_id,
+            &record.family_id,
+            record.generation,
+            record.expires_at,
+        )?;
         let result = self
             .table
             .transact(vec![
@@ -129,9 +187,7 @@ impl SessionStore {
                 ),
                 Write(
                     Guard::Alive,
-                    TransactWriteItem::builder()
-                        .condition_check(family_alive)
-                        .build(),
+                    TransactWriteItem::builder().update(family_alive).build(),
                 ),
                 Write(Guard::None, put),
             ])
@@ -141,6 +197,7 @@ impl SessionStore {
                 token: next,
                 user_id: record.user_id,
                 family_id: record.family_id,
+                generation: record.generation,
             }),
             // Lost a race with another use of the same token: that is reuse too.
             Err(StoreError::VersionMismatch) => {
@@ -174,6 +231,7 @@ impl SessionStore {
     pub async fn start_reset(
         &self,
         user_id: &str,
+        generation: u64,
         lifetime: time::Duration,
     ) -> Result<String, StoreError> {
         let token = opaque_token();
@@ -186,6 +244,7 @@ impl SessionStore {
             .item(SK, AttributeValue::S(RESET_SK.into()))
             .item(ENTITY, AttributeValue::S("password_reset".into()))
             .item("user_id", AttributeValue::S(user_id.to_owned()))
+            .item("generation", AttributeValue::N(generation.to_string()))
             .item(EXPIRES_AT, AttributeValue::N(expires.to_string()))
             .send()
             .await
@@ -193,8 +252,9 @@ impl SessionStore {
         Ok(token)
     }
 
-    /// Whose password-reset `token` is, while it is unused and unexpired (nothing changes).
-    pub async fn reset_holder(&self, token: &str) -> Result<Option<String>, StoreError> {
+    /// Whose password-reset `token` is and the account's token generation it was issued in,
+    /// while it is unused and unexpired (nothing changes).
+    pub async fn reset_holder(&self, token: &str) -> Result<Option<(String, u64)>, StoreError> {
         if token.is_empty() || token.len() > 200 {
             return Ok(None);
         }
@@ -209,8 +269,13 @@ impl SessionStore {
                 .and_then(|v| v.as_n().ok())
                 .and_then(|n| n.parse::<i64>().ok())
                 .is_some_and(|expires| expires > now);
+            let generation = i
+                .get("generation")
+                .and_then(|v| v.as_n().ok())
+                .and_then(|n| n.parse::<u64>().ok())?;
             live.then(|| i.get("user_id").and_then(|v| v.as_s().ok()).cloned())
                 .flatten()
+                .map(|user| (user, generation))
         }))
     }
 
@@ -246,6 +311,79 @@ impl SessionStore {
             }
             Err(e) => Err(StoreError::from_sdk(e)),
         }
+    }
+
+    /// `user_id`'s live sessions (families neither revoked nor expired), oldest first.
+    pub async fn sessions(&self, user_id: &str) -> Result<Vec<Session>, StoreError> {
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let mut sessions = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .table
+                .client()
+                .query()
+                .table_name(self.table.name())
+                .key_condition_expression("PK = :pk AND begins_with(SK, :family)")
+                .expression_attribute_values(":pk", AttributeValue::S(user_pk(user_id)))
+                .expression_attribute_values(":family", AttributeValue::S("FAMILY#".into()))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(StoreError::from_lookup)?;
+            for item in page.items() {
+                let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
+                let number = |name: &str| {
+                    item.get(name)
+                        .and_then(|v| v.as_n().ok())
+                        .and_then(|n| n.parse::<i64>().ok())
+                };
+                let revoked = item
+                    .get("revoked")
+                    .and_then(|v| v.as_bool().ok())
+                    .copied()
+                    .unwrap_or(true);
+                let expires = number(EXPIRES_AT).unwrap_or(0);
+                let Some(id) =
+                    text(SK).and_then(|sk| sk.strip_prefix("FAMILY#").map(str::to_owned))
+                else {
+                    continue;
+                };
+                if revoked || expires <= now {
+                    continue;
+                }
+                let at =
+                    |n: Option<i64>| n.and_then(|n| OffsetDateTime::from_unix_timestamp(n).ok());
+                sessions.push(Session {
+                    id,
+                    user_agent: text("user_agent"),
+                    ip: text("ip"),
+                    created_at: at(number("created_at")),
+                    last_used_at: at(number("last_used_at")),
+                    expires_at: at(Some(expires)),
+                });
+            }
+            start = page.last_evaluated_key;
+            if start.is_none() {
+                return Ok(sessions);
+            }
+        }
+    }
+
+    /// Ends `user_id`'s session `family_id`; whether it was one of theirs and still live.
+    pub async fn end(&self, user_id: &str, family_id: &str) -> Result<bool, StoreError> {
+        if family_id.is_empty() || family_id.len() > 64 {
+            return Ok(false);
+        }
+        let live = self
+            .sessions(user_id)
+            .await?
+            .iter()
+            .any(|s| s.id == family_id);
+        if live {
+            self.revoke_family(user_id, family_id).await?;
+        }
+        Ok(live)
     }
 
     /// Revokes every family of `user_id`.
@@ -330,6 +468,12 @@ impl SessionStore {
                 .and_then(|v| v.as_n().ok())
                 .and_then(|n| n.parse().ok())
                 .unwrap_or(0),
+            // Tokens from before generations were recorded count as the first generation.
+            generation: item
+                .get("generation")
+                .and_then(|v| v.as_n().ok())
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0),
         }))
     }
 
@@ -337,6 +481,7 @@ impl SessionStore {
         &self,
         user_id: &str,
         family_id: &str,
+        generation: u64,
         expires_at: i64,
     ) -> Result<(String, TransactWriteItem), StoreError> {
         let token = opaque_token();
@@ -348,6 +493,7 @@ impl SessionStore {
             .item("user_id", AttributeValue::S(user_id.into()))
             .item("family_id", AttributeValue::S(family_id.into()))
             .item("used", AttributeValue::Bool(false))
+            .item("generation", AttributeValue::N(generation.to_string()))
             .item(EXPIRES_AT, AttributeValue::N(expires_at.to_string()))
             .condition_expression("attribute_not_exists(PK)")
             .build()

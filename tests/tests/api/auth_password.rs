@@ -223,17 +223,79 @@ async fn a_reset_request_answers_the_same_for_known_and_unknown_addresses_and_is
     );
     assert_eq!(app.outbox_for(&unknown).await.len(), 0);
     assert_eq!(app.outbox_for(&known).await.len(), 1);
-    for _ in 0..2 {
-        assert_eq!(forgot(&app, &unknown).await.status, StatusCode::ACCEPTED);
+    // Three mails an hour per address; past that the answer is the same and nothing is sent.
+    for _ in 0..3 {
+        let r = forgot(&app, &known).await;
+        assert_eq!((r.status, &r.body), (for_known.status, &for_known.body));
     }
-    // The fourth request within the hour is refused, known address or not.
-    assert_eq!(
-        forgot(&app, &unknown).await.status,
-        StatusCode::TOO_MANY_REQUESTS
-    );
+    assert_eq!(app.outbox_for(&known).await.len(), 3);
     let malformed = forgot(&app, "not an address").await;
     assert_eq!(malformed.status, StatusCode::ACCEPTED);
     assert_eq!(malformed.body, for_known.body);
+}
+
+#[tokio::test]
+async fn one_client_address_asking_for_resets_without_end_is_refused() {
+    let app = TestApp::spawn().await;
+    let ask = |n: usize| {
+        let body = json!({ "email": format!("spray-{n}@example.com") });
+        let app = &app;
+        async move {
+            app.post_from("203.0.113.9", "/v1/auth/password/forgot", &body)
+                .await
+                .status
+        }
+    };
+    for n in 0..30 {
+        assert_eq!(ask(n).await, StatusCode::ACCEPTED);
+    }
+    assert_eq!(ask(30).await, StatusCode::TOO_MANY_REQUESTS);
+    // Another address is not held back by it.
+    let other = app
+        .post_from(
+            "203.0.113.10",
+            "/v1/auth/password/forgot",
+            &json!({"email": "elsewhere@example.com"}),
+        )
+        .await;
+    assert_eq!(other.status, StatusCode::ACCEPTED);
+}
+
+#[tokio::test]
+async fn a_reset_link_from_before_a_password_change_is_dead() {
+    let app = TestApp::spawn().await;
+    let email = unique("changed-mind");
+    let tokens = app.register_and_login(&email).await;
+    forgot(&app, &email).await;
+    let token = mailed_token(&app, &email).await;
+    let changed = change(&app, &access(&tokens), STRONG_PASSWORD, NEW_PASSWORD).await;
+    assert_eq!(changed.status, StatusCode::OK, "{}", changed.text);
+    let r = reset(&app, &token, "another-fine-passphrase-99").await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
+    assert_eq!(app.login(&email, NEW_PASSWORD).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_session_stored_while_the_password_changed_cannot_refresh() {
+    let app = TestApp::spawn().await;
+    let email = unique("raced");
+    let tokens = app.register_and_login(&email).await;
+    let user = app.account_id(&email).await;
+    let changed = change(&app, &access(&tokens), STRONG_PASSWORD, NEW_PASSWORD).await;
+    assert_eq!(changed.status, StatusCode::OK, "{}", changed.text);
+    // A sign-in that read the account before the change but stored its session after the
+    // change revoked the others: its family carries the old generation.
+    let state = shared::services::AppState::new(&app.config, &app.clients);
+    let late = state
+        .sessions
+        .start(&user, time::Duration::hours(1), &Default::default(), 0)
+        .await
+        .unwrap();
+    assert_eq!(
+        refresh(&app, &json!({ "refresh_token": late })).await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(refresh(&app, &changed.body).await, StatusCode::OK);
 }
 
 #[tokio::test]
@@ -245,7 +307,7 @@ async fn an_expired_or_made_up_reset_token_is_refused() {
     let state = shared::services::AppState::new(&app.config, &app.clients);
     let expired = state
         .sessions
-        .start_reset(&account, time::Duration::seconds(-1))
+        .start_reset(&account, 0, time::Duration::seconds(-1))
         .await
         .unwrap();
     for token in [expired.as_str(), "made-up", &"x".repeat(300)] {
@@ -257,5 +319,101 @@ async fn an_expired_or_made_up_reset_token_is_refused() {
         app.login(&email, STRONG_PASSWORD).await.status,
         StatusCode::OK,
         "nothing changed"
+    );
+}
+
+#[tokio::test]
+async fn sessions_are_listed_with_where_they_came_from_and_end_one_by_one_or_all_at_once() {
+    let app = TestApp::spawn().await;
+    let email = unique("traveller");
+    let first = app.register_and_login(&email).await;
+    let second = app
+        .post_from(
+            "198.51.100.7",
+            "/v1/auth/login",
+            &json!({"email": email, "password": STRONG_PASSWORD}),
+        )
+        .await;
+    let token = access(&second);
+    let listed = app
+        .call_with_token(Method::GET, "/v1/auth/sessions", &token, None)
+        .await;
+    assert_eq!(listed.status, StatusCode::OK, "{}", listed.text);
+    let items = listed.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "{}", listed.text);
+    assert!(
+        items
+            .iter()
+            .all(|s| s["created_at"].is_string() && s["last_used_at"].is_string()),
+        "{}",
+        listed.text
+    );
+    assert_eq!(items[1]["ip"], "198.51.100.7", "{}", listed.text);
+    // Ending the first session stops its refresh token; the second lives on.
+    let id = items[0]["id"].as_str().unwrap();
+    let ended = app
+        .call_with_token(
+            Method::DELETE,
+            &format!("/v1/auth/sessions/{id}"),
+            &token,
+            None,
+        )
+        .await;
+    assert_eq!(ended.status, StatusCode::NO_CONTENT, "{}", ended.text);
+    assert_eq!(refresh(&app, &first.body).await, StatusCode::UNAUTHORIZED);
+    let again = app
+        .call_with_token(
+            Method::DELETE,
+            &format!("/v1/auth/sessions/{id}"),
+            &token,
+            None,
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::NOT_FOUND);
+    // Someone else's session id is not found either.
+    let other = app.register_and_login(&unique("other")).await;
+    let theirs = app
+        .call_with_token(
+            Method::DELETE,
+            &format!("/v1/auth/sessions/{}", items[1]["id"].as_str().unwrap()),
+            &access(&other),
+            None,
+        )
+        .await;
+    assert_eq!(theirs.status, StatusCode::NOT_FOUND);
+    // Signing out everywhere ends the rest, and the access token in hand at its next write.
+    let all = app
+        .call_with_token(Method::DELETE, "/v1/auth/sessions", &token, None)
+        .await;
+    assert_eq!(all.status, StatusCode::NO_CONTENT, "{}", all.text);
+    assert_eq!(refresh(&app, &second.body).await, StatusCode::UNAUTHORIZED);
+    let write = change(&app, &token, STRONG_PASSWORD, NEW_PASSWORD).await;
+    assert_eq!(write.status, StatusCode::UNAUTHORIZED, "{}", write.text);
+}
+
+#[tokio::test]
+async fn an_admin_signs_a_user_out_everywhere() {
+    let app = TestApp::spawn().await;
+    let email = unique("lost-phone");
+    let session = app.register_and_login(&email).await;
+    let user = app.account_id(&email).await;
+    let admin = unique("admin");
+    app.register_and_login(&admin).await;
+    app.bootstrap_admin(&admin).await;
+    let admin_token = access(&app.login(&admin, STRONG_PASSWORD).await);
+    let path = format!("/v1/users/{user}/sessions");
+    let by_user = app
+        .call_with_token(Method::DELETE, &path, &access(&session), None)
+        .await;
+    assert_eq!(by_user.status, StatusCode::FORBIDDEN, "only admins");
+    let r = app
+        .call_with_token(Method::DELETE, &path, &admin_token, None)
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    assert_eq!(refresh(&app, &session.body).await, StatusCode::UNAUTHORIZED);
+    assert!(
+        app.audit_actions()
+            .await
+            .contains(&"user.sessions_ended".to_owned())
     );
 }

@@ -8,7 +8,7 @@ use shared::auth::{Role, two_factor};
 use stockroom_tests::{TestApp, root, template};
 
 /// The events in replay order, with the status each must produce.
-const SCRIPT: [(&str, u16); 65] = [
+const SCRIPT: [(&str, u16); 69] = [
     ("health.get", 200),
     ("products.create", 201),
     ("products.list", 200),
@@ -71,10 +71,15 @@ const SCRIPT: [(&str, u16); 65] = [
     ("auth.forgot-password", 202),
     // A token no reset mail carried: the documented 422.
     ("auth.reset-password", 422),
+    ("auth.list-sessions", 200),
+    ("auth.end-session", 204),
     ("auth.jwks", 200),
     ("auth.list-users", 200),
+    // Before update-user, whose role change voids the sample's access token.
+    ("auth.end-all-sessions", 204),
     ("auth.update-user", 200),
     ("auth.list-audit", 200),
+    ("auth.end-user-sessions", 204),
     ("auth.logout", 204),
 ];
 
@@ -125,6 +130,7 @@ fn learn(name: &str, body: &serde_json::Value, values: &mut HashMap<&'static str
             keep("refresh_token", &body["refresh_token"]);
         }
         "auth.me" => keep("user_id", &body["id"]),
+        "auth.list-sessions" => keep("session_id", &body["items"][0]["id"]),
         "auth.2fa-setup" => {
             let secret = body["secret"].as_str().unwrap();
             let now = time::OffsetDateTime::now_utc()
