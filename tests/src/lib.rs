@@ -542,6 +542,18 @@ impl TestApp {
             .as_u16()
     }
 
+    /// `POST /v1/products/{id}/images` as a manager: a grant to upload one image.
+    pub async fn image_grant(&self, product_id: &str, content_type: &str) -> TestResponse {
+        self.send_json(
+            Method::POST,
+            &format!("/v1/products/{product_id}/images"),
+            Role::Manager,
+            &json!({ "content_type": content_type }),
+            &[],
+        )
+        .await
+    }
+
     /// Adds an image to a product the whole way: the grant, the upload, the confirmation.
     /// Answers the confirmation.
     pub async fn add_image(
@@ -550,15 +562,7 @@ impl TestApp {
         content_type: &str,
         bytes: Vec<u8>,
     ) -> TestResponse {
-        let grant = self
-            .send_json(
-                Method::POST,
-                &format!("/v1/products/{product_id}/images"),
-                Role::Manager,
-                &json!({ "content_type": content_type }),
-                &[],
-            )
-            .await;
+        let grant = self.image_grant(product_id, content_type).await;
         assert_eq!(grant.status, StatusCode::CREATED, "{}", grant.text);
         let status = self.upload_with_grant(&grant.body["upload"], bytes).await;
         assert!((200..300).contains(&status), "S3 answered {status}");

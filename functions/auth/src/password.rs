@@ -17,11 +17,11 @@ use shared::domain::{Account, Email};
 use shared::http::{ApiError, ApiJson, RequestMeta};
 use shared::services::audit::audit;
 use shared::services::commit::contending_for;
-use shared::store::StoreError;
+use shared::store::{AuditEntry, StoreError};
 use shared::store::{Claim, LockPolicy, Subject};
 use shared::telemetry::metrics::emit_count;
 
-use crate::sessions::{duration, origin, token_response};
+use crate::sessions::new_session;
 use crate::sign_in::account_lock;
 use crate::{AuthState, account_of};
 
@@ -76,42 +76,62 @@ pub(crate) async fn change(
     }
     let hash = passwords::hash(&input.new_password).map_err(ApiError::internal)?;
     let entry = audit(&meta, &account.id, "auth.password_changed").target(account.id.clone());
-    // A new token generation ends every access token issued so far (this one too) and every
-    // session started before it (refresh refuses older families); the caller gets a fresh
-    // session. Another write to the account meanwhile (a sign-in's rehash, a code's step) is
-    // applied over, as long as the password it was proven against is still the one stored.
-    let next = contending_for("account", || async {
-        let current = state.accounts.get(&account.id).await?;
-        if current.password_hash != account.password_hash {
-            return Err(ApiError::Conflict(
+    // The new generations end every access token issued so far (this one too) and every
+    // session started before (refresh refuses older families); the caller gets a fresh one.
+    // Another write to the account meanwhile (a sign-in's rehash, a code's step) is applied
+    // over, as long as the password it was proven against is still the one stored.
+    let next = set_password(&state, &account.id, &hash, &entry, |current| {
+        if current.password_hash == account.password_hash {
+            Ok(())
+        } else {
+            Err(ApiError::Conflict(
                 "the password changed meanwhile; sign in again".into(),
-            ));
+            ))
         }
+    })
+    .await?;
+    after_new_password(&state, &next, "changed").await?;
+    new_session(&state, &next, &meta).await
+}
+
+/// Stores `hash` as `user_id`'s password in new token and session generations, with `entry`,
+/// on the account as it is now (re-read after a lost race) once `allowed` accepts it.
+async fn set_password(
+    state: &AuthState,
+    user_id: &str,
+    hash: &str,
+    entry: &AuditEntry,
+    allowed: impl Fn(&Account) -> Result<(), ApiError>,
+) -> Result<Account, ApiError> {
+    contending_for("account", || async {
+        let current = state.accounts.get(user_id).await?;
+        allowed(&current)?;
         let next = current.changed(OffsetDateTime::now_utc(), |a| {
-            a.password_hash = hash.clone();
+            a.password_hash = hash.to_owned();
             a.token_generation += 1;
             a.session_generation += 1;
         });
-        match state.accounts.replace(&current, &next, Some(&entry)).await {
+        match state.accounts.replace(&current, &next, Some(entry)).await {
             Ok(()) => Ok(Some(next)),
             Err(StoreError::VersionMismatch) => Ok(None),
             Err(e) => Err(e.into()),
         }
     })
-    .await?;
+    .await
+}
+
+/// After a new password: the old sessions' families go (refresh refuses them already), the
+/// sign-in lockout is lifted, and the owner is told.
+async fn after_new_password(
+    state: &AuthState,
+    account: &Account,
+    how: &str,
+) -> Result<(), ApiError> {
     state.sessions.revoke_all(&account.id).await?;
+    let lock = account_lock(&state.own.signing_key, &account.email);
     state.attempts.clear(Subject::Account(&lock)).await?;
-    tell_the_owner(&state, &next, "changed").await;
-    let refresh = state
-        .sessions
-        .start(
-            &account.id,
-            duration(state.refresh_token_ttl),
-            &origin(&meta),
-            next.session_generation,
-        )
-        .await?;
-    token_response(&state, &next, &refresh)
+    tell_the_owner(state, account, how).await;
+    Ok(())
 }
 
 /// E-mails the account's owner that the password changed, so a change they did not make does
@@ -271,27 +291,16 @@ pub(crate) async fn reset(
     }
     let hash = passwords::hash(&input.new_password).map_err(ApiError::internal)?;
     let entry = audit(&meta, &account.id, "auth.password_reset").target(account.id.clone());
-    // The account may have changed since it was read; the reset applies to it as it is now.
-    let account = contending_for("account", || async {
-        let current = state.accounts.get(&holder).await?;
+    // The account may have changed since it was read; the reset applies to it as it is now,
+    // unless it was disabled meanwhile.
+    let account = set_password(&state, &holder, &hash, &entry, |current| {
         if current.disabled {
-            return Err(unusable());
-        }
-        let next = current.changed(OffsetDateTime::now_utc(), |a| {
-            a.password_hash = hash.clone();
-            a.token_generation += 1;
-            a.session_generation += 1;
-        });
-        match state.accounts.replace(&current, &next, Some(&entry)).await {
-            Ok(()) => Ok(Some(next)),
-            Err(StoreError::VersionMismatch) => Ok(None),
-            Err(e) => Err(e.into()),
+            Err(unusable())
+        } else {
+            Ok(())
         }
     })
     .await?;
-    state.sessions.revoke_all(&account.id).await?;
-    let lock = account_lock(&state.own.signing_key, &account.email);
-    state.attempts.clear(Subject::Account(&lock)).await?;
-    tell_the_owner(&state, &account, "reset").await;
+    after_new_password(&state, &account, "reset").await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

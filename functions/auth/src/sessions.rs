@@ -119,6 +119,25 @@ pub(crate) async fn new_token_generation(state: &AppState, user_id: &str) -> Res
     .await
 }
 
+/// Starts a session for `account` from where `meta` says the request came, in the account's
+/// session generation, and answers its first tokens.
+pub(crate) async fn new_session(
+    state: &AuthState,
+    account: &Account,
+    meta: &RequestMeta,
+) -> Result<Response, ApiError> {
+    let refresh = state
+        .sessions
+        .start(
+            &account.id,
+            duration(state.refresh_token_ttl),
+            &origin(meta),
+            account.session_generation,
+        )
+        .await?;
+    token_response(state, account, &refresh)
+}
+
 /// Where a request signs in from, as its session records it.
 pub(crate) fn origin(meta: &RequestMeta) -> SessionOrigin {
     SessionOrigin {

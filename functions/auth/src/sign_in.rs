@@ -19,7 +19,7 @@ use shared::services::audit::audit;
 use shared::store::{Claim, LockPolicy, StoreError, Subject};
 
 use crate::AuthState;
-use crate::sessions::{duration, origin, token_response};
+use crate::sessions::new_session;
 
 /// One generic answer for every failed sign-in, so it reveals nothing.
 const SIGN_IN_FAILED: &str = "invalid e-mail or password";
@@ -156,16 +156,7 @@ pub(crate) async fn login(
         .audit
         .append(&audit(&meta, &account.id, "auth.login").target(account.id.clone()))
         .await?;
-    let refresh = state
-        .sessions
-        .start(
-            &account.id,
-            duration(state.refresh_token_ttl),
-            &origin(&meta),
-            account.session_generation,
-        )
-        .await?;
-    token_response(&state, &account, &refresh)
+    new_session(&state, &account, &meta).await
 }
 
 /// Checks the second factor; `Ok(Err((actor, reason)))` when it is wrong.

@@ -317,6 +317,42 @@ impl SessionStore {
     pub async fn sessions(&self, user_id: &str) -> Result<Vec<Session>, StoreError> {
         let now = OffsetDateTime::now_utc().unix_timestamp();
         let mut sessions = Vec::new();
+        for item in self.families(user_id).await? {
+            let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
+            let number = |name: &str| {
+                item.get(name)
+                    .and_then(|v| v.as_n().ok())
+                    .and_then(|n| n.parse::<i64>().ok())
+            };
+            let revoked = item
+                .get("revoked")
+                .and_then(|v| v.as_bool().ok())
+                .copied()
+                .unwrap_or(true);
+            let expires = number(EXPIRES_AT).unwrap_or(0);
+            let Some(id) = text(SK).and_then(|sk| sk.strip_prefix("FAMILY#").map(str::to_owned))
+            else {
+                continue;
+            };
+            if revoked || expires <= now {
+                continue;
+            }
+            let at = |n: Option<i64>| n.and_then(|n| OffsetDateTime::from_unix_timestamp(n).ok());
+            sessions.push(Session {
+                id,
+                user_agent: text("user_agent"),
+                ip: text("ip"),
+                created_at: at(number("created_at")),
+                last_used_at: at(number("last_used_at")),
+                expires_at: at(Some(expires)),
+            });
+        }
+        Ok(sessions)
+    }
+
+    /// Every family item of `user_id`, live or not.
+    async fn families(&self, user_id: &str) -> Result<Vec<super::Item>, StoreError> {
+        let mut items = Vec::new();
         let mut start = None;
         loop {
             let page = self
@@ -331,41 +367,10 @@ impl SessionStore {
                 .send()
                 .await
                 .map_err(StoreError::from_lookup)?;
-            for item in page.items() {
-                let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
-                let number = |name: &str| {
-                    item.get(name)
-                        .and_then(|v| v.as_n().ok())
-                        .and_then(|n| n.parse::<i64>().ok())
-                };
-                let revoked = item
-                    .get("revoked")
-                    .and_then(|v| v.as_bool().ok())
-                    .copied()
-                    .unwrap_or(true);
-                let expires = number(EXPIRES_AT).unwrap_or(0);
-                let Some(id) =
-                    text(SK).and_then(|sk| sk.strip_prefix("FAMILY#").map(str::to_owned))
-                else {
-                    continue;
-                };
-                if revoked || expires <= now {
-                    continue;
-                }
-                let at =
-                    |n: Option<i64>| n.and_then(|n| OffsetDateTime::from_unix_timestamp(n).ok());
-                sessions.push(Session {
-                    id,
-                    user_agent: text("user_agent"),
-                    ip: text("ip"),
-                    created_at: at(number("created_at")),
-                    last_used_at: at(number("last_used_at")),
-                    expires_at: at(Some(expires)),
-                });
-            }
+            items.extend(page.items.unwrap_or_default());
             start = page.last_evaluated_key;
             if start.is_none() {
-                return Ok(sessions);
+                return Ok(items);
             }
         }
     }
@@ -388,35 +393,16 @@ impl SessionStore {
 
     /// Revokes every family of `user_id`.
     pub async fn revoke_all(&self, user_id: &str) -> Result<(), StoreError> {
-        let mut start = None;
-        loop {
-            let page = self
-                .table
-                .client()
-                .query()
-                .table_name(self.table.name())
-                .key_condition_expression("PK = :pk AND begins_with(SK, :family)")
-                .expression_attribute_values(":pk", AttributeValue::S(user_pk(user_id)))
-                .expression_attribute_values(":family", AttributeValue::S("FAMILY#".into()))
-                .projection_expression("SK")
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(StoreError::from_sdk)?;
-            for item in page.items() {
-                if let Some(family) = item
-                    .get(SK)
-                    .and_then(|v| v.as_s().ok())
-                    .and_then(|sk| sk.strip_prefix("FAMILY#"))
-                {
-                    self.revoke_family(user_id, family).await?;
-                }
-            }
-            start = page.last_evaluated_key;
-            if start.is_none() {
-                return Ok(());
+        for item in self.families(user_id).await? {
+            if let Some(family) = item
+                .get(SK)
+                .and_then(|v| v.as_s().ok())
+                .and_then(|sk| sk.strip_prefix("FAMILY#"))
+            {
+                self.revoke_family(user_id, family).await?;
             }
         }
+        Ok(())
     }
 
     async fn revoke_family(&self, user_id: &str, family_id: &str) -> Result<(), StoreError> {

@@ -297,14 +297,7 @@ async fn archiving_with_a_stale_etag_is_refused() {
 }
 
 async fn grant(app: &TestApp, id: &str, content_type: &str) -> TestResponse {
-    app.send_json(
-        Method::POST,
-        &format!("/v1/products/{id}/images"),
-        Role::Manager,
-        &json!({"content_type": content_type}),
-        &[],
-    )
-    .await
+    app.image_grant(id, content_type).await
 }
 
 async fn confirm(app: &TestApp, grant: &TestResponse) -> TestResponse {
