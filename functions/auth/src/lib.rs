@@ -12,6 +12,7 @@
 //! | `POST /v1/auth/password/reset` | holder of a reset token      |
 //! | `GET/DELETE /v1/auth/sessions[/{id}]` | any signed-in account (own sessions) |
 //! | `DELETE /v1/users/{id}/sessions` | admin                      |
+//! | `DELETE /v1/users/{id}/2fa`    | admin                        |
 //! | `POST /v1/auth/2fa/*`          | any signed-in account        |
 //! | `GET /.well-known/jwks.json`   | anyone                       |
 //! | `GET/PATCH /v1/users...`       | admin                        |
@@ -100,6 +101,20 @@ pub fn router() -> Router<AuthState> {
 async fn me(State(state): State<AuthState>, caller: Caller) -> Result<Response, ApiError> {
     let account = account_of(&state, &caller).await?;
     Ok(Json(account.view()).into_response())
+}
+
+/// E-mails `account`'s owner; what happened to their account stands either way, so a failure
+/// is logged with SES's reason and counted (`MailFailures`, alarmed), never answered.
+pub(crate) async fn mail_owner(state: &AuthState, account: &Account, subject: &str, body: &str) {
+    if let Err(e) = state
+        .own
+        .mailer
+        .send(account.email.as_str(), subject, body)
+        .await
+    {
+        tracing::error!(error = %e, user_id = %account.id, subject, "could not e-mail an account holder");
+        shared::telemetry::metrics::emit_count(&state.metrics_namespace, "auth", "MailFailures", 1);
+    }
 }
 
 /// The caller's own account (404 if it was deleted after the token was issued).

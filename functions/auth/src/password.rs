@@ -19,11 +19,10 @@ use shared::services::audit::audit;
 use shared::services::commit::contending_for;
 use shared::store::{AuditEntry, StoreError};
 use shared::store::{Claim, LockPolicy, Subject};
-use shared::telemetry::metrics::emit_count;
 
 use crate::sessions::new_session;
 use crate::sign_in::account_lock;
-use crate::{AuthState, account_of};
+use crate::{AuthState, account_of, mail_owner};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -145,17 +144,13 @@ async fn tell_the_owner(state: &AuthState, account: &Account, how: &str) {
         account.email.as_str(),
         mailer.app_url()
     );
-    if let Err(e) = mailer
-        .send(
-            account.email.as_str(),
-            &format!("Your Stockroom password was {how}"),
-            &body,
-        )
-        .await
-    {
-        tracing::error!(error = %e, user_id = %account.id, "could not e-mail a password change notice");
-        emit_count(&state.metrics_namespace, "auth", "MailFailures", 1);
-    }
+    mail_owner(
+        state,
+        account,
+        &format!("Your Stockroom password was {how}"),
+        &body,
+    )
+    .await;
 }
 
 /// How long a reset link works.
@@ -232,18 +227,8 @@ pub(crate) async fn forgot(
         account.email.as_str(),
         mailer.app_url()
     );
-    if let Err(e) = mailer
-        .send(
-            account.email.as_str(),
-            "Reset your Stockroom password",
-            &body,
-        )
-        .await
-    {
-        // The answer stays the same; the owner can ask again.
-        tracing::error!(error = %e, user_id = %account.id, "could not e-mail a reset link");
-        emit_count(&state.metrics_namespace, "auth", "MailFailures", 1);
-    }
+    // If it cannot be sent the answer stays the same; the owner can ask again.
+    mail_owner(&state, &account, "Reset your Stockroom password", &body).await;
     Ok(reset_requested())
 }
 

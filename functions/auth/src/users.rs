@@ -18,6 +18,7 @@ use shared::http::{
     ApiError, ApiJson, ApiPath, ApiQuery, Authorized, IfMatch, Page, PageParams, RequestMeta, etag,
 };
 use shared::services::audit::audit;
+use shared::services::commit::contending_for;
 use shared::store::AuditFilter;
 
 pub(crate) fn router() -> Router<AuthState> {
@@ -25,6 +26,7 @@ pub(crate) fn router() -> Router<AuthState> {
         .route("/v1/users", get(list_users))
         .route("/v1/users/{id}", patch(update_user))
         .route("/v1/users/{id}/sessions", delete(end_sessions))
+        .route("/v1/users/{id}/2fa", delete(reset_two_factor))
         .route("/v1/audit", get(list_audit))
 }
 
@@ -160,5 +162,50 @@ async fn end_sessions(
     crate::sessions::end_every_session(&state, &user.id).await?;
     let entry = audit(&meta, &admin.0.user_id, "user.sessions_ended").target(user.id.clone());
     state.audit.append(&entry).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `DELETE /v1/users/{id}/2fa`: an admin turns a user's two-factor off (an authenticator lost
+/// with no recovery code left). Every session ends too, so the account is signed in again with
+/// the password alone and two-factor set up afresh; the user is told by e-mail.
+async fn reset_two_factor(
+    State(state): State<AuthState>,
+    admin: Authorized<ManageUsers>,
+    meta: RequestMeta,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Response, ApiError> {
+    let entry = audit(&meta, &admin.0.user_id, "user.2fa_reset").target(id.clone());
+    let user = contending_for("account", || async {
+        let current = state
+            .accounts
+            .get(&id)
+            .await
+            .or_missing(|| ApiError::NotFound(format!("no user with id '{id}'")))?;
+        if !current.two_factor.enabled() {
+            return Err(ApiError::Conflict(
+                "two-factor is not enabled for this user".into(),
+            ));
+        }
+        let next = current.changed(OffsetDateTime::now_utc(), |a| {
+            a.two_factor = Default::default();
+            a.token_generation += 1;
+            a.session_generation += 1;
+        });
+        match state.accounts.replace(&current, &next, Some(&entry)).await {
+            Ok(()) => Ok(Some(next)),
+            Err(shared::store::StoreError::VersionMismatch) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    })
+    .await?;
+    state.sessions.revoke_all(&user.id).await?;
+    let body = format!(
+        "An administrator turned off two-factor sign-in for your Stockroom account {}, and \
+         every session was signed out.\n\nSign in at {} with your password and set \
+         two-factor up again. If you did not ask for this, tell your administrator at once.",
+        user.email.as_str(),
+        state.own.mailer.app_url()
+    );
+    crate::mail_owner(&state, &user, "Two-factor sign-in was turned off", &body).await;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -175,3 +175,79 @@ async fn guessing_codes_to_turn_two_factor_off_is_locked_out_like_sign_in() {
         "two-factor is still on"
     );
 }
+
+#[tokio::test]
+async fn an_admin_resets_a_users_two_factor_signs_them_out_and_tells_them() {
+    let app = TestApp::spawn().await;
+    let email = format!("lost-device-{}@example.com", uuid::Uuid::new_v4().simple());
+    let tokens = app.register_and_login(&email).await;
+    let access = tokens.body["access_token"].as_str().unwrap().to_owned();
+    let setup = app
+        .call_with_token(Method::POST, "/v1/auth/2fa/setup", &access, None)
+        .await;
+    let secret = setup.body["secret"].as_str().unwrap().to_owned();
+    let enabled = app
+        .call_with_token(
+            Method::POST,
+            "/v1/auth/2fa/enable",
+            &access,
+            Some(&json!({"code": code(&secret, step_now())})),
+        )
+        .await;
+    assert_eq!(enabled.status, StatusCode::OK, "{}", enabled.text);
+    let user = app
+        .call_with_token(Method::GET, "/v1/auth/me", &access, None)
+        .await
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let path = format!("/v1/users/{user}/2fa");
+    let by_user = app
+        .call_with_token(Method::DELETE, &path, &access, None)
+        .await;
+    assert_eq!(by_user.status, StatusCode::FORBIDDEN, "only admins");
+    let reset = app
+        .send_json(
+            Method::DELETE,
+            &path,
+            shared::auth::Role::Admin,
+            &json!({}),
+            &[],
+        )
+        .await;
+    assert_eq!(reset.status, StatusCode::NO_CONTENT, "{}", reset.text);
+    let again = app
+        .send_json(
+            Method::DELETE,
+            &path,
+            shared::auth::Role::Admin,
+            &json!({}),
+            &[],
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "already off");
+    // Signed out everywhere; the password alone signs in again.
+    let refreshed = app
+        .post_anonymous(
+            "/v1/auth/refresh",
+            &json!({"refresh_token": tokens.body["refresh_token"]}),
+        )
+        .await;
+    assert_eq!(refreshed.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.login(&email, STRONG_PASSWORD).await.status,
+        StatusCode::OK
+    );
+    let mail = app.outbox_for(&email).await;
+    assert!(
+        mail.iter()
+            .any(|m| m.subject == "Two-factor sign-in was turned off"),
+        "{mail:?}"
+    );
+    assert!(
+        app.audit_actions()
+            .await
+            .contains(&"user.2fa_reset".to_owned())
+    );
+}
