@@ -1,4 +1,5 @@
-//! The append-only audit log: written with `attribute_not_exists`, never updated or deleted.
+//! The append-only audit log: written with `attribute_not_exists`, never updated or deleted;
+//! only entries about failed sign-ins expire (DynamoDB TTL, 90 days).
 
 use std::collections::BTreeMap;
 
@@ -9,6 +10,16 @@ use time::OffsetDateTime;
 use super::codec;
 use super::keys::*;
 use super::{Cursor, Guard, IndexListing, Item, StoreError, Table, Write, sortable, time_range};
+
+/// Entries about failed sign-ins keep an address (or an attempt) that led nowhere: DynamoDB's
+/// TTL deletes them after [`SHORT_LIVED_FOR`]; every other entry is kept.
+const SHORT_LIVED: [&str; 3] = [
+    "auth.login_failed",
+    "auth.lockout",
+    "auth.password_change_failed",
+];
+/// How long [`SHORT_LIVED`] entries are kept: 90 days.
+const SHORT_LIVED_FOR: time::Duration = time::Duration::days(90);
 
 /// One security- or stock-relevant event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -113,6 +124,10 @@ impl AuditLog {
         item.insert(GSI1SK.into(), s(sort.clone()));
         item.insert(GSI2PK.into(), s(audit_actor_partition(&entry.actor)));
         item.insert(GSI2SK.into(), s(sort));
+        if SHORT_LIVED.contains(&entry.action.as_str()) {
+            let expires = (entry.at + SHORT_LIVED_FOR).unix_timestamp();
+            item.insert(EXPIRES_AT.into(), AttributeValue::N(expires.to_string()));
+        }
         let put = Put::builder()
             .table_name(self.table.name())
             .set_item(Some(item))

@@ -352,3 +352,47 @@ async fn locks_keep_doubling_after_the_first_window_ends_instead_of_starting_ove
         "{waits:?}"
     );
 }
+
+#[tokio::test]
+async fn failed_sign_in_entries_expire_after_90_days_and_others_are_kept() {
+    let app = TestApp::spawn().await;
+    let email = format!("ttl-{}@example.com", uuid::Uuid::new_v4().simple());
+    app.register_and_login(&email).await;
+    assert_eq!(
+        app.login(&email, "not-the-password-at-all").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let items = app
+        .clients
+        .dynamodb
+        .scan()
+        .table_name(&app.config.table_name)
+        .send()
+        .await
+        .unwrap()
+        .items
+        .unwrap_or_default();
+    let expiry_of = |action: &str| {
+        items
+            .iter()
+            .find(|i| {
+                i.get("action")
+                    .and_then(|v| v.as_s().ok())
+                    .map(String::as_str)
+                    == Some(action)
+            })
+            .map(|i| {
+                i.get("expires_at")
+                    .and_then(|v| v.as_n().ok())
+                    .and_then(|n| n.parse::<i64>().ok())
+            })
+            .expect("the entry exists")
+    };
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let failed = expiry_of("auth.login_failed").expect("a failed sign-in expires");
+    assert!(
+        (failed - now - 90 * 86_400).abs() < 120,
+        "{failed} vs {now}"
+    );
+    assert_eq!(expiry_of("auth.login"), None, "other entries are kept");
+}
