@@ -8,7 +8,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
-use time::OffsetDateTime;
 
 use shared::auth::Caller;
 use shared::auth::passwords;
@@ -16,11 +15,10 @@ use shared::domain::FieldErrors;
 use shared::domain::{Account, Email};
 use shared::http::{ApiError, ApiJson, RequestMeta};
 use shared::services::audit::audit;
-use shared::services::commit::contending_for;
 use shared::store::{AuditEntry, StoreError};
 use shared::store::{Claim, LockPolicy, Subject};
 
-use crate::sessions::new_session;
+use crate::sessions::{new_session, signed_out};
 use crate::sign_in::account_lock;
 use crate::{AuthState, account_of, mail_owner};
 
@@ -102,19 +100,8 @@ async fn set_password(
     entry: &AuditEntry,
     allowed: impl Fn(&Account) -> Result<(), ApiError>,
 ) -> Result<Account, ApiError> {
-    contending_for("account", || async {
-        let current = state.accounts.get(user_id).await?;
-        allowed(&current)?;
-        let next = current.changed(OffsetDateTime::now_utc(), |a| {
-            a.password_hash = hash.to_owned();
-            a.token_generation += 1;
-            a.session_generation += 1;
-        });
-        match state.accounts.replace(&current, &next, Some(entry)).await {
-            Ok(()) => Ok(Some(next)),
-            Err(StoreError::VersionMismatch) => Ok(None),
-            Err(e) => Err(e.into()),
-        }
+    signed_out(state, user_id, Some(entry), allowed, |a| {
+        a.password_hash = hash.to_owned();
     })
     .await
 }

@@ -11,11 +11,12 @@ use time::OffsetDateTime;
 
 use shared::auth::{AccessClaims, Caller};
 use shared::domain::Account;
+use shared::http::OrMissing;
 use shared::http::{ApiError, ApiJson, ApiPath, RequestMeta};
 use shared::services::AppState;
 use shared::services::audit::audit;
 use shared::services::commit::contending_for;
-use shared::store::{Rotation, SessionOrigin, StoreError};
+use shared::store::{AuditEntry, Rotation, SessionOrigin, StoreError};
 
 use crate::AuthState;
 
@@ -102,16 +103,37 @@ pub(crate) async fn logout(
 }
 
 /// Starts a new token and session generation for `user_id`'s account: every access token
-/// issued so far stops working and no earlier session can refresh (the account may be changed concurrently, so this retries on fresh reads).
+/// issued so far stops working and no earlier session can refresh.
 pub(crate) async fn new_token_generation(state: &AppState, user_id: &str) -> Result<(), ApiError> {
+    signed_out(state, user_id, None, |_| Ok(()), |_| {})
+        .await
+        .map(|_| ())
+}
+
+/// Changes account `user_id` as it is now with `change`, in new token and session generations
+/// (every earlier access token and session ends), recorded by `entry`. `allowed` may refuse the
+/// account as read; a lost race reads it again and starts over.
+pub(crate) async fn signed_out(
+    state: &AppState,
+    user_id: &str,
+    entry: Option<&AuditEntry>,
+    allowed: impl Fn(&Account) -> Result<(), ApiError>,
+    change: impl Fn(&mut Account),
+) -> Result<Account, ApiError> {
     contending_for("account", || async {
-        let current = state.accounts.get(user_id).await?;
+        let current = state
+            .accounts
+            .get(user_id)
+            .await
+            .or_missing(|| ApiError::NotFound(format!("no account with id '{user_id}'")))?;
+        allowed(&current)?;
         let next = current.changed(OffsetDateTime::now_utc(), |a| {
+            change(a);
             a.token_generation += 1;
             a.session_generation += 1;
         });
-        match state.accounts.replace(&current, &next, None).await {
-            Ok(()) => Ok(Some(())),
+        match state.accounts.replace(&current, &next, entry).await {
+            Ok(()) => Ok(Some(next)),
             Err(StoreError::VersionMismatch) => Ok(None),
             Err(e) => Err(e.into()),
         }

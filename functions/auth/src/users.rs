@@ -18,7 +18,6 @@ use shared::http::{
     ApiError, ApiJson, ApiPath, ApiQuery, Authorized, IfMatch, Page, PageParams, RequestMeta, etag,
 };
 use shared::services::audit::audit;
-use shared::services::commit::contending_for;
 use shared::store::AuditFilter;
 
 pub(crate) fn router() -> Router<AuthState> {
@@ -175,27 +174,17 @@ async fn reset_two_factor(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     let entry = audit(&meta, &admin.0.user_id, "user.2fa_reset").target(id.clone());
-    let user = contending_for("account", || async {
-        let current = state
-            .accounts
-            .get(&id)
-            .await
-            .or_missing(|| ApiError::NotFound(format!("no user with id '{id}'")))?;
-        if !current.two_factor.enabled() {
-            return Err(ApiError::Conflict(
+    let enabled = |a: &shared::domain::Account| {
+        if a.two_factor.enabled() {
+            Ok(())
+        } else {
+            Err(ApiError::Conflict(
                 "two-factor is not enabled for this user".into(),
-            ));
+            ))
         }
-        let next = current.changed(OffsetDateTime::now_utc(), |a| {
-            a.two_factor = Default::default();
-            a.token_generation += 1;
-            a.session_generation += 1;
-        });
-        match state.accounts.replace(&current, &next, Some(&entry)).await {
-            Ok(()) => Ok(Some(next)),
-            Err(shared::store::StoreError::VersionMismatch) => Ok(None),
-            Err(e) => Err(e.into()),
-        }
+    };
+    let user = crate::sessions::signed_out(&state, &id, Some(&entry), enabled, |a| {
+        a.two_factor = Default::default();
     })
     .await?;
     state.sessions.revoke_all(&user.id).await?;
