@@ -367,10 +367,25 @@ impl TestApp {
         bearer: &str,
         body: Option<&Value>,
     ) -> TestResponse {
+        self.send_with_token(method, path, bearer, body, &[]).await
+    }
+
+    /// A request with `bearer` as the access token, an optional JSON body and extra headers.
+    pub async fn send_with_token(
+        &self,
+        method: Method,
+        path: &str,
+        bearer: &str,
+        body: Option<&Value>,
+        headers: &[(&str, &str)],
+    ) -> TestResponse {
         let mut builder = Request::builder()
             .method(method)
             .uri(path)
             .header("authorization", format!("Bearer {bearer}"));
+        for (k, v) in headers {
+            builder = builder.header(*k, *v);
+        }
         let body = match body {
             Some(b) => {
                 builder = builder.header("content-type", "application/json");
@@ -389,8 +404,49 @@ impl TestApp {
                 &serde_json::json!({"email": email, "password": STRONG_PASSWORD, "display_name": "Test User"}),
             )
             .await;
-        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
         self.login(email, STRONG_PASSWORD).await
+    }
+
+    /// Registers `email`, opens the verification link mailed to it, and signs in.
+    pub async fn register_verified(&self, email: &str) -> TestResponse {
+        let tokens = self.register_and_login(email).await;
+        let token = self
+            .mailed_token(email, "Verify your Stockroom e-mail address")
+            .await;
+        let r = self
+            .post_anonymous(
+                "/v1/auth/email/verify",
+                &serde_json::json!({ "token": token }),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        tokens
+    }
+
+    /// The token of the newest link mailed to `to` under `subject`.
+    pub async fn mailed_token(&self, to: &str, subject: &str) -> String {
+        let mail = self.outbox_for(to).await;
+        let message = mail
+            .iter()
+            .rev()
+            .find(|m| m.subject == subject)
+            .unwrap_or_else(|| panic!("no mail '{subject}' to {to}: {mail:?}"));
+        let at = message.body.find("token=").expect("a link with a token") + "token=".len();
+        message.body[at..]
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    /// The subjects of the mail sent to `to`, oldest first.
+    pub async fn subjects_for(&self, to: &str) -> Vec<String> {
+        self.outbox_for(to)
+            .await
+            .into_iter()
+            .map(|m| m.subject)
+            .collect()
     }
 
     /// `POST /v1/auth/login`.

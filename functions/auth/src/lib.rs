@@ -7,6 +7,9 @@
 //! | `POST /v1/auth/refresh`        | holder of a refresh token    |
 //! | `POST /v1/auth/logout`         | holder of a refresh token    |
 //! | `GET /v1/auth/me`              | any signed-in account        |
+//! | `POST /v1/auth/email`          | any signed-in account (password; the new address verifies) |
+//! | `POST /v1/auth/email/verification` | any signed-in account (rate-limited) |
+//! | `POST /v1/auth/email/verify`   | holder of a verification link |
 //! | `POST /v1/auth/password`       | any signed-in account (current password) |
 //! | `POST /v1/auth/password/forgot`| anyone (rate-limited; one answer) |
 //! | `POST /v1/auth/password/reset` | holder of a reset token      |
@@ -18,13 +21,15 @@
 //! | `GET/PATCH /v1/users...`       | admin                        |
 //! | `GET /v1/audit`                | admin                        |
 
+mod email;
+mod guards;
 mod password;
 mod second_factor;
 mod sessions;
 mod sign_in;
 mod users;
 
-pub use sign_in::account_lock;
+pub use guards::account_lock;
 
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
@@ -85,6 +90,9 @@ pub fn router() -> Router<AuthState> {
         .route("/v1/auth/refresh", post(refresh))
         .route("/v1/auth/logout", post(logout))
         .route("/v1/auth/me", get(me))
+        .route("/v1/auth/email", post(email::change))
+        .route("/v1/auth/email/verification", post(email::resend))
+        .route("/v1/auth/email/verify", post(email::verify))
         .route("/v1/auth/password", post(password::change))
         .route("/v1/auth/password/forgot", post(password::forgot))
         .route("/v1/auth/password/reset", post(password::reset))
@@ -106,15 +114,41 @@ async fn me(State(state): State<AuthState>, caller: Caller) -> Result<Response, 
 /// E-mails `account`'s owner; what happened to their account stands either way, so a failure
 /// is logged with SES's reason and counted (`MailFailures`, alarmed), never answered.
 pub(crate) async fn mail_owner(state: &AuthState, account: &Account, subject: &str, body: &str) {
-    if let Err(e) = state
-        .own
-        .mailer
-        .send(account.email.as_str(), subject, body)
-        .await
-    {
-        tracing::error!(error = %e, user_id = %account.id, subject, "could not e-mail an account holder");
+    mail(state, &account.email, subject, body).await;
+}
+
+/// E-mails `to` like [`mail_owner`].
+pub(crate) async fn mail(state: &AuthState, to: &Email, subject: &str, body: &str) {
+    if let Err(e) = state.own.mailer.send(to.as_str(), subject, body).await {
+        tracing::error!(error = %e, subject, "could not e-mail an account holder");
         shared::telemetry::metrics::emit_count(&state.metrics_namespace, "auth", "MailFailures", 1);
     }
+}
+
+/// Changes account `user_id` as it is now with `change`, recorded by `entry`. `allowed` may
+/// refuse the account as read; a lost race reads it again and starts over.
+pub(crate) async fn change_account(
+    state: &AppState,
+    user_id: &str,
+    entry: Option<&AuditEntry>,
+    allowed: impl Fn(&Account) -> Result<(), ApiError>,
+    change: impl Fn(&mut Account),
+) -> Result<Account, ApiError> {
+    shared::services::commit::contending_for("account", || async {
+        let current = state
+            .accounts
+            .get(user_id)
+            .await
+            .or_missing(|| ApiError::NotFound(format!("no account with id '{user_id}'")))?;
+        allowed(&current)?;
+        let next = current.changed(OffsetDateTime::now_utc(), &change);
+        match state.accounts.replace(&current, &next, entry).await {
+            Ok(()) => Ok(Some(next)),
+            Err(shared::store::StoreError::VersionMismatch) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    })
+    .await
 }
 
 /// The caller's own account (404 if it was deleted after the token was issued).
@@ -157,6 +191,7 @@ pub async fn bootstrap_admin(
         let next = account.changed(now, |a| {
             a.role = shared::auth::Role::Admin;
             a.disabled = false;
+            a.email_verified = true;
         });
         let entry =
             AuditEntry::new("operator", "user.promoted_by_operator").target(account.id.clone());
@@ -174,6 +209,8 @@ pub async fn bootstrap_admin(
     let hash = passwords::hash(password)?;
     let mut account = Account::register(email, "Administrator".into(), hash, now);
     account.role = shared::auth::Role::Admin;
+    // The operator vouches for the address.
+    account.email_verified = true;
     let entry = AuditEntry::new("operator", "user.created_by_operator").target(account.id.clone());
     accounts
         .create(&account, &entry)

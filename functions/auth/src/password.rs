@@ -15,11 +15,11 @@ use shared::domain::FieldErrors;
 use shared::domain::{Account, Email};
 use shared::http::{ApiError, ApiJson, RequestMeta};
 use shared::services::audit::audit;
-use shared::store::{AuditEntry, StoreError};
+use shared::store::{AuditEntry, Link, LinkKind, Purpose, StoreError};
 use shared::store::{Claim, LockPolicy, Subject};
 
+use crate::guards::{Proof, account_lock, client_mail_allowed, prove_password};
 use crate::sessions::{new_session, signed_out};
-use crate::sign_in::account_lock;
 use crate::{AuthState, account_of, mail_owner};
 
 #[derive(Debug, Deserialize)]
@@ -47,30 +47,14 @@ pub(crate) async fn change(
         e.add("new_password", "must differ from the current password");
     }
     e.finish(|| Some(()))?;
-    // Guessing the current password here counts against the same lock as signing in with it.
-    let lock = account_lock(&state.own.signing_key, &account.email);
-    if let Claim::Locked(wait) = state
-        .attempts
-        .claim(Subject::Account(&lock), LockPolicy::ACCOUNT)
-        .await?
-    {
-        return Err(ApiError::TooManyRequests(wait));
-    }
-    let matches = input.current_password.chars().count() <= passwords::MAX_LENGTH
-        && passwords::verify(&input.current_password, Some(&account.password_hash)).is_some();
-    if !matches {
-        state
-            .audit
-            .append(
-                &audit(&meta, &account.id, "auth.password_change_failed")
-                    .target(account.id.clone()),
-            )
-            .await?;
-        return Err(ApiError::invalid(
-            "current_password",
-            "is not the account's password",
-        ));
-    }
+    prove_password(
+        &state,
+        &meta,
+        &account,
+        &input.current_password,
+        Proof::CURRENT_PASSWORD,
+    )
+    .await?;
     let hash = passwords::hash(&input.new_password).map_err(ApiError::internal)?;
     let entry = audit(&meta, &account.id, "auth.password_changed").target(account.id.clone());
     // The new generations end every access token issued so far (this one too) and every
@@ -166,14 +150,7 @@ pub(crate) async fn forgot(
     meta: RequestMeta,
     ApiJson(input): ApiJson<ForgotPassword>,
 ) -> Result<Response, ApiError> {
-    let client = meta.source_ip.clone().unwrap_or_else(|| "unknown".into());
-    if let Claim::Locked(wait) = state
-        .attempts
-        .claim(Subject::ResetClient(&client), LockPolicy::RESET_CLIENT)
-        .await?
-    {
-        return Err(ApiError::TooManyRequests(wait));
-    }
+    client_mail_allowed(&state, &meta).await?;
     // A malformed address has no account: the same answer, nothing stored.
     let Ok(email) = Email::parse(&input.email) else {
         return Ok(reset_requested());
@@ -195,10 +172,12 @@ pub(crate) async fn forgot(
     if account.disabled {
         return Ok(reset_requested());
     }
-    let token = state
-        .sessions
-        .start_reset(&account.id, account.token_generation, RESET_LIFETIME)
-        .await?;
+    let link = Link {
+        user_id: account.id.clone(),
+        generation: account.token_generation,
+        purpose: Purpose::PasswordReset,
+    };
+    let token = state.sessions.start_link(&link, RESET_LIFETIME).await?;
     state
         .audit
         .append(
@@ -240,9 +219,13 @@ pub(crate) async fn reset(
     };
     let token = input.token.trim();
     // The new password is checked before the token is used up, so a refused one costs nothing.
-    let (holder, generation) = state
+    let Link {
+        user_id: holder,
+        generation,
+        ..
+    } = state
         .sessions
-        .reset_holder(token)
+        .link(LinkKind::PasswordReset, token)
         .await?
         .ok_or_else(unusable)?;
     // A link from before the last password change, reset or sign-out everywhere is dead.
@@ -258,7 +241,11 @@ pub(crate) async fn reset(
         passwords::check_policy(&input.new_password, &known),
     );
     e.finish(|| Some(()))?;
-    if state.sessions.take_reset(token).await?.as_deref() != Some(account.id.as_str()) {
+    let taken = state
+        .sessions
+        .take_link(LinkKind::PasswordReset, token)
+        .await?;
+    if taken.map(|l| l.user_id).as_deref() != Some(account.id.as_str()) {
         return Err(unusable());
     }
     let hash = passwords::hash(&input.new_password).map_err(ApiError::internal)?;

@@ -7,18 +7,15 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
-use time::OffsetDateTime;
 
 use shared::auth::{AccessClaims, Caller};
 use shared::domain::Account;
-use shared::http::OrMissing;
 use shared::http::{ApiError, ApiJson, ApiPath, RequestMeta};
 use shared::services::AppState;
 use shared::services::audit::audit;
-use shared::services::commit::contending_for;
 use shared::store::{AuditEntry, Rotation, SessionOrigin, StoreError};
 
-use crate::AuthState;
+use crate::{AuthState, change_account};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -120,23 +117,10 @@ pub(crate) async fn signed_out(
     allowed: impl Fn(&Account) -> Result<(), ApiError>,
     change: impl Fn(&mut Account),
 ) -> Result<Account, ApiError> {
-    contending_for("account", || async {
-        let current = state
-            .accounts
-            .get(user_id)
-            .await
-            .or_missing(|| ApiError::NotFound(format!("no account with id '{user_id}'")))?;
-        allowed(&current)?;
-        let next = current.changed(OffsetDateTime::now_utc(), |a| {
-            change(a);
-            a.token_generation += 1;
-            a.session_generation += 1;
-        });
-        match state.accounts.replace(&current, &next, entry).await {
-            Ok(()) => Ok(Some(next)),
-            Err(StoreError::VersionMismatch) => Ok(None),
-            Err(e) => Err(e.into()),
-        }
+    change_account(state, user_id, entry, allowed, |a| {
+        change(a);
+        a.token_generation += 1;
+        a.session_generation += 1;
     })
     .await
 }

@@ -1,14 +1,11 @@
 //! Registration and sign-in: passwords checked with argon2id, the second factor, failed
 //! attempts counted per account and per client, and tokens issued.
 
-use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde::Deserialize;
 use time::OffsetDateTime;
 
-use shared::auth::SigningKey;
 use shared::auth::passwords::{self, Verified};
 use shared::auth::two_factor;
 use shared::domain::account::parse_display_name;
@@ -16,19 +13,15 @@ use shared::domain::{Account, Email, FieldErrors};
 use shared::http::{ApiError, ApiJson, RequestMeta};
 use shared::services::AppState;
 use shared::services::audit::audit;
-use shared::store::{Claim, LockPolicy, StoreError, Subject};
+use shared::store::{Claim, LockPolicy, StoreError, Subject, Uniqueness};
 
 use crate::AuthState;
+use crate::email::{link_sent, send_verification, tell_taken};
+use crate::guards::{account_lock, address_mail_allowed, client_mail_allowed};
 use crate::sessions::new_session;
 
 /// One generic answer for every failed sign-in, so it reveals nothing.
 const SIGN_IN_FAILED: &str = "invalid e-mail or password";
-
-/// What names the sign-in lock of a (normalised) address: a keyed hash, so the table never
-/// holds the address or anything that reveals it.
-pub fn account_lock(key: &SigningKey, email: &Email) -> String {
-    key.keyed_hash("sign-in lock", email.as_str())
-}
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -50,16 +43,27 @@ pub(crate) async fn register(
     let known: Vec<&str> = [input.email.as_str(), input.display_name.as_str()].into();
     e.check("password", passwords::check_policy(&input.password, &known));
     let (email, display_name) = e.finish(|| Some((email?, display_name?)))?;
+    // Each registration mails someone, so it counts against the client's mail allowance.
+    client_mail_allowed(&state, &meta).await?;
     let hash = passwords::hash(&input.password).map_err(ApiError::internal)?;
     let account = Account::register(email, display_name, hash, OffsetDateTime::now_utc());
     let audit = audit(&meta, &account.id, "auth.register").target(account.id.clone());
-    state.accounts.create(&account, &audit).await?;
-    tracing::info!(user_id = %account.id, "account registered");
-    let mut response = (StatusCode::CREATED, Json(account.view())).into_response();
-    if let Ok(location) = HeaderValue::from_str("/v1/auth/me") {
-        response.headers_mut().insert(header::LOCATION, location);
+    // A taken address gets the same answer, so registering tells nobody who has an account;
+    // its owner is told by e-mail instead.
+    match state.accounts.create(&account, &audit).await {
+        Ok(()) => {
+            tracing::info!(user_id = %account.id, "account registered");
+            if address_mail_allowed(&state, &account.email)
+                .await?
+                .is_none()
+            {
+                send_verification(&state, &account, &account.email).await?;
+            }
+        }
+        Err(StoreError::Duplicate(Uniqueness::Email)) => tell_taken(&state, &account.email).await?,
+        Err(e) => return Err(e.into()),
     }
-    Ok(response)
+    Ok(link_sent())
 }
 
 #[derive(Debug, Deserialize)]

@@ -4,14 +4,14 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, patch};
+use axum::routing::{delete, get, patch, put};
 use axum::{Json, Router};
 use serde::Deserialize;
 use time::OffsetDateTime;
 
 use crate::AuthState;
-use shared::auth::Role;
 use shared::auth::can::{ManageUsers, ReadAudit};
+use shared::auth::{Permission, Role};
 use shared::domain::present;
 use shared::http::OrMissing;
 use shared::http::{
@@ -26,6 +26,10 @@ pub(crate) fn router() -> Router<AuthState> {
         .route("/v1/users/{id}", patch(update_user))
         .route("/v1/users/{id}/sessions", delete(end_sessions))
         .route("/v1/users/{id}/2fa", delete(reset_two_factor))
+        .route(
+            "/v1/users/{id}/grants/{permission}",
+            put(grant).delete(revoke_grant),
+        )
         .route("/v1/audit", get(list_audit))
 }
 
@@ -197,4 +201,72 @@ async fn reset_two_factor(
     );
     crate::mail_owner(&state, &user, "Two-factor sign-in was turned off", &body).await;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `PUT /v1/users/{id}/grants/{permission}`: an admin lets one account do one thing beyond its
+/// role (a staff member who may refund). Checked by the same guard as roles, from the next
+/// request on.
+async fn grant(
+    State(state): State<AuthState>,
+    admin: Authorized<ManageUsers>,
+    meta: RequestMeta,
+    ApiPath((id, permission)): ApiPath<(String, String)>,
+) -> Result<Response, ApiError> {
+    change_grants(&state, &admin.0.user_id, &meta, &id, &permission, true).await
+}
+
+/// `DELETE /v1/users/{id}/grants/{permission}`: takes a grant back. Every write the account
+/// makes from then on is refused it; a read may still use it for the few seconds an instance
+/// trusts its copy of the account (the revocation point).
+async fn revoke_grant(
+    State(state): State<AuthState>,
+    admin: Authorized<ManageUsers>,
+    meta: RequestMeta,
+    ApiPath((id, permission)): ApiPath<(String, String)>,
+) -> Result<Response, ApiError> {
+    change_grants(&state, &admin.0.user_id, &meta, &id, &permission, false).await
+}
+
+/// Adds (`granted`) or removes `permission` among `id`'s grants; idempotent, audited when
+/// something changed.
+async fn change_grants(
+    state: &AuthState,
+    admin: &str,
+    meta: &RequestMeta,
+    id: &str,
+    permission: &str,
+    granted: bool,
+) -> Result<Response, ApiError> {
+    let permission = Permission::parse(permission).map_err(ApiError::NotFound)?;
+    let holds = |a: &shared::domain::Account| a.grants.contains(&permission);
+    let current = state
+        .accounts
+        .get(id)
+        .await
+        .or_missing(|| ApiError::NotFound(format!("no user with id '{id}'")))?;
+    if holds(&current) == granted {
+        return respond(&current);
+    }
+    let action = if granted {
+        "user.grant_added"
+    } else {
+        "user.grant_revoked"
+    };
+    let entry = audit(meta, admin, action)
+        .target(id.to_owned())
+        .detail("permission", permission.as_str());
+    let next = crate::change_account(
+        state,
+        id,
+        Some(&entry),
+        |_| Ok(()),
+        |a| {
+            a.grants.retain(|p| *p != permission);
+            if granted {
+                a.grants.push(permission);
+            }
+        },
+    )
+    .await?;
+    respond(&next)
 }

@@ -14,7 +14,9 @@ use shared::domain::order::{NewOrder, Order, OrderRequest, OrderStatus, StockSta
 use shared::domain::pricing::{PriceList, Priced};
 use shared::domain::stock::{HoldRequest, Reservation, WarehouseId};
 use shared::http::json_response;
-use shared::http::{ApiError, ApiJson, Authorized, IdempotencyKey, RequestMeta};
+use shared::http::{
+    ApiError, ApiJson, Authorized, IdempotencyKey, RequestMeta, require_verified_email,
+};
 use shared::payments::NewRazorpayOrder;
 use shared::services::AppState;
 use shared::services::audit::audit;
@@ -34,8 +36,10 @@ pub(crate) async fn create(
     IdempotencyKey(key): IdempotencyKey,
     ApiJson(request): ApiJson<NewOrder>,
 ) -> Result<Response, ApiError> {
-    let parsed = OrderRequest::parse(&request)?;
     let caller = who.0;
+    // An address nobody proved to read cannot be told about the order or its refund.
+    require_verified_email(&caller)?;
+    let parsed = OrderRequest::parse(&request)?;
     if capped(&caller) {
         within_units_per_line(&parsed, state.order_limits.max_units_per_line)?;
     }

@@ -24,3 +24,17 @@ fn roles_round_trip_through_their_names() {
         assert_eq!(serde_json::from_str::<Role>(&json).unwrap(), role);
     }
 }
+
+#[test]
+fn permissions_round_trip_through_their_api_names() {
+    for permission in Permission::ALL {
+        let json = serde_json::to_string(&permission).unwrap();
+        assert_eq!(json, format!("\"{}\"", permission.as_str()));
+        assert_eq!(Permission::parse(permission.as_str()), Ok(permission));
+    }
+    assert!(
+        Permission::parse("root")
+            .unwrap_err()
+            .contains("manage_orders")
+    );
+}

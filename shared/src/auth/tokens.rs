@@ -124,6 +124,8 @@ impl TokenVerifier {
             user_id: data.claims.sub,
             role: data.claims.role,
             generation: data.claims.generation,
+            grants: Vec::new(),
+            email_verified: true,
         })
     }
 }
@@ -137,12 +139,18 @@ pub struct Caller {
     pub role: Role,
     /// The account's token generation the token was issued in.
     pub generation: u64,
+    /// Permissions granted to the account beyond its role, as the account says now (the
+    /// request extractor reads them with the generation; the token does not carry them).
+    pub grants: Vec<Permission>,
+    /// Whether the account's address is verified, read like `grants` (true for tokens that
+    /// name no account, which operators mint for tooling).
+    pub email_verified: bool,
 }
 
 impl Caller {
-    /// Whether the caller's role holds `permission`.
+    /// Whether the caller's role, or a grant, holds `permission`.
     pub fn can(&self, permission: Permission) -> bool {
-        self.role.allows(permission)
+        self.role.allows(permission) || self.grants.contains(&permission)
     }
 }
 

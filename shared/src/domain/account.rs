@@ -3,8 +3,8 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::Role;
 use super::validation::bounded_text;
+use super::{Permission, Role};
 
 /// A normalised e-mail address: trimmed and lower-cased, so each mailbox has one account.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -58,6 +58,10 @@ pub fn parse_display_name(raw: &str) -> Result<String, String> {
     bounded_text(raw, 1, 100)
 }
 
+fn verified_before_verification_existed() -> bool {
+    true
+}
+
 /// An account's second factor.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TwoFactor {
@@ -96,6 +100,13 @@ pub struct Account {
     /// The second factor.
     #[serde(default)]
     pub two_factor: TwoFactor,
+    /// Whether the owner proved they read mail at [`Account::email`]. Only verified accounts
+    /// place orders. Accounts stored before verification existed count as verified.
+    #[serde(default = "verified_before_verification_existed")]
+    pub email_verified: bool,
+    /// Permissions an admin granted this account beyond its role.
+    #[serde(default)]
+    pub grants: Vec<Permission>,
     /// Incremented by every change.
     pub version: u64,
     /// Access tokens carry the generation they were issued in; disabling the account, changing
@@ -132,6 +143,8 @@ impl Account {
             disabled: false,
             password_hash,
             two_factor: TwoFactor::default(),
+            email_verified: false,
+            grants: Vec::new(),
             version: 1,
             token_generation: 0,
             session_generation: 0,
@@ -163,6 +176,8 @@ impl Account {
             role: self.role,
             disabled: self.disabled,
             two_factor_enabled: self.two_factor.enabled(),
+            email_verified: self.email_verified,
+            grants: self.grants.clone(),
             version: self.version,
             created_at: self.created_at,
             updated_at: self.updated_at,
@@ -183,6 +198,10 @@ pub struct AccountView {
     pub disabled: bool,
     /// Whether two-factor is on.
     pub two_factor_enabled: bool,
+    /// Whether the address is verified (needed to place orders).
+    pub email_verified: bool,
+    /// Permissions granted beyond the role.
+    pub grants: Vec<Permission>,
     /// Version (the `ETag`).
     pub version: u64,
     /// Created.

@@ -36,8 +36,11 @@ impl Role {
     }
 }
 
-/// Something a caller may be allowed to do. The matrix lives in [`Permission::roles`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// Something a caller may be allowed to do. The matrix lives in [`Permission::roles`]; an
+/// admin may also grant a single permission to one account beyond its role
+/// ([`crate::domain::Account::grants`]). Named in snake case in APIs (`manage_orders`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Permission {
     /// Read the catalogue (every signed-in account).
     ReadProducts,
@@ -68,6 +71,53 @@ pub enum Permission {
 }
 
 impl Permission {
+    /// Every permission, in the order above.
+    pub const ALL: [Permission; 13] = [
+        Permission::ReadProducts,
+        Permission::WriteProducts,
+        Permission::ManageUsers,
+        Permission::ReadAudit,
+        Permission::ReadStock,
+        Permission::MoveStock,
+        Permission::ManageWarehouses,
+        Permission::PlaceOrders,
+        Permission::ReadAllOrders,
+        Permission::ManageOrders,
+        Permission::ManagePurchasing,
+        Permission::ReadPersonas,
+        Permission::ManagePersonas,
+    ];
+
+    /// Parses a permission's API name (`manage_orders`).
+    pub fn parse(name: &str) -> Result<Self, String> {
+        Self::ALL
+            .into_iter()
+            .find(|p| p.as_str() == name)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Self::ALL.iter().map(|p| p.as_str()).collect();
+                format!("'{name}' is not a permission; one of: {}", names.join(", "))
+            })
+    }
+
+    /// The permission's API name (as serialised).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Permission::ReadProducts => "read_products",
+            Permission::WriteProducts => "write_products",
+            Permission::ManageUsers => "manage_users",
+            Permission::ReadAudit => "read_audit",
+            Permission::ReadStock => "read_stock",
+            Permission::MoveStock => "move_stock",
+            Permission::ManageWarehouses => "manage_warehouses",
+            Permission::PlaceOrders => "place_orders",
+            Permission::ReadAllOrders => "read_all_orders",
+            Permission::ManageOrders => "manage_orders",
+            Permission::ManagePurchasing => "manage_purchasing",
+            Permission::ReadPersonas => "read_personas",
+            Permission::ManagePersonas => "manage_personas",
+        }
+    }
+
     /// The roles that hold this permission: the permission matrix, as data.
     pub fn roles(self) -> &'static [Role] {
         use Role::*;

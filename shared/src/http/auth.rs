@@ -21,16 +21,38 @@ const READ_CACHE: Duration = Duration::from_secs(10);
 /// Entries kept before the copy is dropped wholesale (it refills from the table).
 const CACHE_ENTRIES: usize = 10_000;
 
-/// Each account's current token generation ([`crate::domain::Account::token_generation`]):
-/// a token issued in an earlier one was revoked. Read from the table for every write; reads
-/// may use a per-instance copy up to [`READ_CACHE`] old.
-#[derive(Debug, Clone)]
-pub struct TokenGenerations {
-    accounts: AccountStore,
-    copy: Arc<Mutex<HashMap<String, (u64, Instant)>>>,
+/// What the account behind a token allows now, beyond what the token says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Standing {
+    /// The account's current token generation ([`crate::domain::Account::token_generation`]):
+    /// a token issued in an earlier one was revoked.
+    pub generation: u64,
+    /// Permissions granted beyond the role.
+    pub grants: Vec<Permission>,
+    /// Whether the address is verified.
+    pub email_verified: bool,
 }
 
-impl TokenGenerations {
+impl Standing {
+    /// The standing of a token that names no account (operators mint those for tooling).
+    fn no_account() -> Self {
+        Self {
+            generation: 0,
+            grants: Vec::new(),
+            email_verified: true,
+        }
+    }
+}
+
+/// Each account's [`Standing`]: the revocation point. Read from the table for every write;
+/// reads may use a per-instance copy up to [`READ_CACHE`] old.
+#[derive(Debug, Clone)]
+pub struct Standings {
+    accounts: AccountStore,
+    copy: Arc<Mutex<HashMap<String, (Standing, Instant)>>>,
+}
+
+impl Standings {
     /// Generations read from `accounts`.
     pub fn new(accounts: AccountStore) -> Self {
         Self {
@@ -39,28 +61,32 @@ impl TokenGenerations {
         }
     }
 
-    /// The current generation of `user_id`'s account; 0 when there is no such account
-    /// (tokens an operator minted for tooling name no account).
-    pub async fn current(&self, user_id: &str, fresh: bool) -> Result<u64, ApiError> {
+    /// The standing of `user_id`'s account; [`Standing::no_account`] when there is no such
+    /// account.
+    pub async fn current(&self, user_id: &str, fresh: bool) -> Result<Standing, ApiError> {
         if !fresh
             && let Ok(copy) = self.copy.lock()
-            && let Some((generation, read)) = copy.get(user_id)
+            && let Some((standing, read)) = copy.get(user_id)
             && read.elapsed() < READ_CACHE
         {
-            return Ok(*generation);
+            return Ok(standing.clone());
         }
-        let generation = match self.accounts.get(user_id).await {
-            Ok(account) => account.token_generation,
-            Err(StoreError::NotFound) => 0,
+        let standing = match self.accounts.get(user_id).await {
+            Ok(account) => Standing {
+                generation: account.token_generation,
+                grants: account.grants,
+                email_verified: account.email_verified,
+            },
+            Err(StoreError::NotFound) => Standing::no_account(),
             Err(e) => return Err(e.into()),
         };
         if let Ok(mut copy) = self.copy.lock() {
             if copy.len() >= CACHE_ENTRIES {
                 copy.clear();
             }
-            copy.insert(user_id.to_owned(), (generation, Instant::now()));
+            copy.insert(user_id.to_owned(), (standing.clone(), Instant::now()));
         }
-        Ok(generation)
+        Ok(standing)
     }
 }
 
@@ -68,21 +94,23 @@ impl<S> FromRequestParts<S> for Caller
 where
     S: Send + Sync,
     Arc<TokenVerifier>: FromRef<S>,
-    TokenGenerations: FromRef<S>,
+    Standings: FromRef<S>,
 {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let caller = verified(parts, state)?;
-        // A write always reads the account's generation; a read may use a copy a few seconds
-        // old (so a revoked token may still read briefly, never change anything).
+        let mut caller = verified(parts, state)?;
+        // A write always reads the account's standing; a read may use a copy a few seconds
+        // old (so a revoked token or grant may still read briefly, never change anything).
         let fresh = !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
-        let current = TokenGenerations::from_ref(state)
+        let standing = Standings::from_ref(state)
             .current(&caller.user_id, fresh)
             .await?;
-        if caller.generation < current {
+        if caller.generation < standing.generation {
             return Err(ApiError::Unauthenticated(TokenError::Revoked));
         }
+        caller.grants = standing.grants;
+        caller.email_verified = standing.email_verified;
         Ok(caller)
     }
 }
@@ -112,7 +140,16 @@ where
     Ok(caller)
 }
 
-/// 403 unless the caller's role holds `permission`.
+/// 403 unless the caller's account has verified its e-mail address.
+pub fn require_verified_email(caller: &Caller) -> Result<(), ApiError> {
+    if caller.email_verified {
+        Ok(())
+    } else {
+        Err(ApiError::EmailNotVerified)
+    }
+}
+
+/// 403 unless the caller's role, or a grant, holds `permission`.
 pub fn require(caller: &Caller, permission: Permission) -> Result<(), ApiError> {
     if caller.can(permission) {
         Ok(())
@@ -133,7 +170,7 @@ where
     S: Send + Sync,
     G: Guard,
     Arc<TokenVerifier>: FromRef<S>,
-    TokenGenerations: FromRef<S>,
+    Standings: FromRef<S>,
 {
     type Rejection = ApiError;
 

@@ -13,7 +13,7 @@ mod response;
 
 pub use refusals::OrMissing;
 
-pub use auth::{Authorized, TokenGenerations, require};
+pub use auth::{Authorized, Standing, Standings, require, require_verified_email};
 pub use conditional::{Expected, IdempotencyKey, IfMatch, etag};
 pub use extract::{ApiJson, ApiPath, ApiQuery, BodyLimit, time_param};
 pub use layers::{HttpSettings, RequestId, RequestMeta, X_REQUEST_ID, service};

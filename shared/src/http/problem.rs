@@ -30,6 +30,11 @@ pub enum ApiError {
     /// 403: authenticated, but the role does not allow this.
     #[error("{0}")]
     Forbidden(String),
+    /// 403: the account must verify its e-mail address first.
+    #[error(
+        "verify the account's e-mail address first: open the link sent to it, or ask for a new one at /v1/auth/email/verification"
+    )]
+    EmailNotVerified,
     /// 404: no such resource or route.
     #[error("{0}")]
     NotFound(String),
@@ -127,6 +132,11 @@ impl ApiError {
                 "Two-factor code required",
             ),
             Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", "Forbidden"),
+            EmailNotVerified => (
+                StatusCode::FORBIDDEN,
+                "email-not-verified",
+                "E-mail address not verified",
+            ),
             NotFound(_) => (StatusCode::NOT_FOUND, "not-found", "Not found"),
             MethodNotAllowed => (
                 StatusCode::METHOD_NOT_ALLOWED,

@@ -13,7 +13,7 @@ use axum::extract::FromRef;
 use crate::auth::TokenVerifier;
 use crate::aws::AwsClients;
 use crate::config::Config;
-use crate::http::{BodyLimit, HttpSettings, TokenGenerations, service};
+use crate::http::{BodyLimit, HttpSettings, Standings, service};
 use crate::services::AppState;
 
 /// Why a function refused to start: the setting at fault and what is wrong with it.
@@ -90,9 +90,9 @@ impl<T> FromRef<With<T>> for Arc<TokenVerifier> {
     }
 }
 
-impl<T> FromRef<With<T>> for TokenGenerations {
+impl<T> FromRef<With<T>> for Standings {
     fn from_ref(state: &With<T>) -> Self {
-        state.app.token_generations.clone()
+        state.app.standings.clone()
     }
 }
 

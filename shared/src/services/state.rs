@@ -13,7 +13,7 @@ use crate::auth::TokenVerifier;
 use crate::aws::AwsClients;
 use crate::blob::MediaBucket;
 use crate::config::{Config, OrderLimits};
-use crate::http::{BodyLimit, TokenGenerations};
+use crate::http::{BodyLimit, Standings};
 use crate::store::{
     AccountStore, AuditLog, IdempotencyStore, LoginAttempts, OrderStore, PersonaStore,
     ProductStore, PurchasingStore, SessionStore, StockStore, Table,
@@ -66,8 +66,8 @@ pub struct AppState {
     pub personas: PersonaStore,
     /// How long unpaid orders hold stock, and the customers' caps.
     pub order_limits: OrderLimits,
-    /// Each account's token generation, for revocation checks.
-    pub token_generations: TokenGenerations,
+    /// Each account's standing (token generation, grants, verified address): the revocation point.
+    pub standings: Standings,
 }
 
 impl AppState {
@@ -102,7 +102,7 @@ impl AppState {
             purchasing: PurchasingStore::new(table.clone()),
             personas: PersonaStore::new(table.clone()),
             order_limits: config.orders,
-            token_generations: TokenGenerations::new(AccountStore::new(table.clone())),
+            standings: Standings::new(AccountStore::new(table.clone())),
         }
     }
 }
@@ -113,9 +113,9 @@ impl FromRef<AppState> for Arc<TokenVerifier> {
     }
 }
 
-impl FromRef<AppState> for TokenGenerations {
+impl FromRef<AppState> for Standings {
     fn from_ref(state: &AppState) -> Self {
-        state.token_generations.clone()
+        state.standings.clone()
     }
 }
 

@@ -1,6 +1,6 @@
 //! Accounts, their e-mail claims, and the count of active admins.
 
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
 
 use super::audit::AuditEntry;
 use super::codec::{self, decode_all};
@@ -39,7 +39,9 @@ impl AccountStore {
     }
 
     /// Replaces `previous` by `next` if it is still current, keeping the admin count right
-    /// (refusing to leave no active admin), with an optional audit entry; all or nothing.
+    /// (refusing to leave no active admin) and moving the e-mail claim when the address
+    /// changes (refusing an address another account holds), with an optional audit entry;
+    /// all or nothing.
     #[tracing::instrument(name = "store: save account", skip_all, fields(user_id = %next.id))]
     pub async fn replace(
         &self,
@@ -55,6 +57,13 @@ impl AccountStore {
             (true, false) => writes.push(Write(Guard::LastAdmin, self.count_admins(-1, true)?)),
             (false, true) => writes.push(Write(Guard::None, self.count_admins(1, false)?)),
             _ => {}
+        }
+        if previous.email != next.email {
+            writes.push(Write(
+                Guard::Unique(Uniqueness::Email),
+                self.claim_email(next)?,
+            ));
+            writes.push(Write(Guard::None, self.release_email(previous)?));
         }
         if let Some(entry) = audit {
             writes.push(self.audit.put(entry)?);
@@ -125,6 +134,19 @@ impl AccountStore {
             .build()
             .map_err(StoreError::internal)?;
         Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// Gives up `account`'s claim on its address (only if the claim is still its own).
+    fn release_email(&self, account: &Account) -> Result<TransactWriteItem, StoreError> {
+        let delete = Delete::builder()
+            .table_name(self.table.name())
+            .key(PK, AttributeValue::S(email_pk(account.email.as_str())))
+            .key(SK, AttributeValue::S(EMAIL_SK.into()))
+            .condition_expression("attribute_not_exists(PK) OR user_id = :id")
+            .expression_attribute_values(":id", AttributeValue::S(account.id.clone()))
+            .build()
+            .map_err(StoreError::internal)?;
+        Ok(TransactWriteItem::builder().delete(delete).build())
     }
 
     /// Adds `delta` to the active-admin count; with `keep_one`, only while more than one remains.

@@ -27,8 +27,12 @@ pub enum Subject<'a> {
     Client(&'a str),
     /// Password-reset requests for one address, by the same keyed hash as [`Subject::Account`].
     ResetRequests(&'a str),
-    /// Password-reset requests from one client address.
-    ResetClient(&'a str),
+    /// Requests that send mail to an address of the caller's choosing (password resets,
+    /// registrations), from one client address.
+    MailClient(&'a str),
+    /// Verification and notice mails to one address, by the same keyed hash as
+    /// [`Subject::Account`].
+    AddressMail(&'a str),
 }
 
 impl Subject<'_> {
@@ -38,7 +42,8 @@ impl Subject<'_> {
             Subject::SecondFactor(id) => format!("LOCK#2FA#{id}"),
             Subject::Client(ip) => format!("LOCK#CLIENT#{ip}"),
             Subject::ResetRequests(hash) => format!("LOCK#RESET#{hash}"),
-            Subject::ResetClient(ip) => format!("LOCK#RESETCLIENT#{ip}"),
+            Subject::MailClient(ip) => format!("LOCK#MAILCLIENT#{ip}"),
+            Subject::AddressMail(hash) => format!("LOCK#MAIL#{hash}"),
         }
     }
 }
@@ -93,9 +98,14 @@ impl LockPolicy {
         base: Duration::from_secs(60 * 60),
         max: Duration::from_secs(60 * 60),
     };
-    /// Password-reset requests per client address: 30 an hour (many people may share one
-    /// address), then locked for 15 minutes, at most an hour.
-    pub const RESET_CLIENT: LockPolicy = LockPolicy {
+    /// Verification and notice mails per address: 5 an hour; the limit does not grow.
+    pub const ADDRESS_MAIL: LockPolicy = LockPolicy {
+        threshold: 5,
+        ..LockPolicy::RESET_REQUESTS
+    };
+    /// Requests that send mail (resets, registrations) per client address: 30 an hour (many
+    /// people may share one address), then locked for 15 minutes, at most an hour.
+    pub const MAIL_CLIENT: LockPolicy = LockPolicy {
         threshold: 30,
         window: Duration::from_secs(60 * 60),
         base: Duration::from_secs(15 * 60),

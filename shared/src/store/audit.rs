@@ -16,7 +16,7 @@ use super::{Cursor, Guard, IndexListing, Item, StoreError, Table, Write, sortabl
 const SHORT_LIVED: [&str; 3] = [
     "auth.login_failed",
     "auth.lockout",
-    "auth.password_change_failed",
+    "auth.password_check_failed",
 ];
 /// How long [`SHORT_LIVED`] entries are kept: 90 days.
 const SHORT_LIVED_FOR: time::Duration = time::Duration::days(90);

@@ -90,12 +90,11 @@ pub fn user_pk(id: &str) -> String {
 }
 /// Sort key of an account item.
 pub const USER_SK: &str = "USER";
-/// `RESET#<sha256 of the token>`: a password-reset token.
-pub fn reset_pk(token_digest: &str) -> String {
-    format!("RESET#{token_digest}")
+/// `<KIND>#<sha256 of the token>`: a single-use link's token (`RESET#`, `VERIFY#`); its sort
+/// key is the kind alone.
+pub fn link_pk(kind: &str, token_digest: &str) -> String {
+    format!("{kind}#{token_digest}")
 }
-/// Sort key of a password-reset token.
-pub const RESET_SK: &str = "RESET";
 /// Sort key of the count of a customer's open (unpaid) orders, under the account's partition.
 pub const OPEN_ORDERS_SK: &str = "OPEN_ORDERS";
 /// GSI1 partition listing every account.

@@ -67,6 +67,91 @@ pub struct Session {
     pub expires_at: Option<OffsetDateTime>,
 }
 
+/// The kinds of single-use links sent by e-mail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkKind {
+    /// Resets a password.
+    PasswordReset,
+    /// Proves an address is read by the account's owner.
+    VerifyEmail,
+}
+
+impl LinkKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            LinkKind::PasswordReset => "RESET",
+            LinkKind::VerifyEmail => "VERIFY",
+        }
+    }
+}
+
+/// What a single-use link is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Purpose {
+    /// Resets the password.
+    PasswordReset,
+    /// Verifies address `to` for an account whose address is `from` (the same address for a
+    /// new account; another one for an address change, which takes effect when verified).
+    VerifyEmail {
+        /// The account's address when the link was sent: the link is dead once it changed.
+        from: String,
+        /// The address being verified.
+        to: String,
+    },
+}
+
+impl Purpose {
+    fn kind(&self) -> &'static str {
+        match self {
+            Purpose::PasswordReset => LinkKind::PasswordReset.as_str(),
+            Purpose::VerifyEmail { .. } => LinkKind::VerifyEmail.as_str(),
+        }
+    }
+
+    fn entity(&self) -> &'static str {
+        match self {
+            Purpose::PasswordReset => "password_reset",
+            Purpose::VerifyEmail { .. } => "email_verification",
+        }
+    }
+}
+
+/// A single-use link sent to an account's owner; only its token's SHA-256 is stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    /// Whose account it acts on.
+    pub user_id: String,
+    /// The account's token generation when it was sent.
+    pub generation: u64,
+    /// What it does.
+    pub purpose: Purpose,
+}
+
+impl Link {
+    fn decode(kind: LinkKind, item: &super::Item) -> Option<Self> {
+        let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
+        let purpose = match kind {
+            LinkKind::PasswordReset => Purpose::PasswordReset,
+            LinkKind::VerifyEmail => Purpose::VerifyEmail {
+                from: text("from")?,
+                to: text("to")?,
+            },
+        };
+        Some(Self {
+            user_id: text("user_id")?,
+            generation: number(item, "generation")?.try_into().ok()?,
+            purpose,
+        })
+    }
+}
+
+/// A number attribute of `item`.
+fn number(item: &super::Item, name: &str) -> Option<i64> {
+    item.get(name)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|n| n.parse().ok())
+}
+
 /// Refresh tokens and their families in the single table.
 #[derive(Debug, Clone)]
 pub struct SessionStore {
@@ -226,62 +311,55 @@ impl SessionStore {
         Ok(Some((record.user_id, record.family_id)))
     }
 
-    /// Issues a password-reset token for `user_id`, good once within `lifetime`. Only its
-    /// SHA-256 is stored.
-    pub async fn start_reset(
+    /// Issues a single-use `link` token good within `lifetime`. Only its SHA-256 is stored.
+    pub async fn start_link(
         &self,
-        user_id: &str,
-        generation: u64,
+        link: &Link,
         lifetime: time::Duration,
     ) -> Result<String, StoreError> {
         let token = opaque_token();
         let expires = (OffsetDateTime::now_utc() + lifetime).unix_timestamp();
-        self.table
+        let kind = link.purpose.kind();
+        let mut put = self
+            .table
             .client()
             .put_item()
             .table_name(self.table.name())
-            .item(PK, AttributeValue::S(reset_pk(&digest(&token))))
-            .item(SK, AttributeValue::S(RESET_SK.into()))
-            .item(ENTITY, AttributeValue::S("password_reset".into()))
-            .item("user_id", AttributeValue::S(user_id.to_owned()))
-            .item("generation", AttributeValue::N(generation.to_string()))
-            .item(EXPIRES_AT, AttributeValue::N(expires.to_string()))
-            .send()
-            .await
-            .map_err(StoreError::from_sdk)?;
+            .item(PK, AttributeValue::S(link_pk(kind, &digest(&token))))
+            .item(SK, AttributeValue::S(kind.into()))
+            .item(ENTITY, AttributeValue::S(link.purpose.entity().into()))
+            .item("user_id", AttributeValue::S(link.user_id.clone()))
+            .item("generation", AttributeValue::N(link.generation.to_string()))
+            .item(EXPIRES_AT, AttributeValue::N(expires.to_string()));
+        if let Purpose::VerifyEmail { from, to } = &link.purpose {
+            put = put
+                .item("from", AttributeValue::S(from.clone()))
+                .item("to", AttributeValue::S(to.clone()));
+        }
+        put.send().await.map_err(StoreError::from_sdk)?;
         Ok(token)
     }
 
-    /// Whose password-reset `token` is and the account's token generation it was issued in,
-    /// while it is unused and unexpired (nothing changes).
-    pub async fn reset_holder(&self, token: &str) -> Result<Option<(String, u64)>, StoreError> {
+    /// The `kind` link `token` stands for, while it is unused and unexpired (nothing
+    /// changes).
+    pub async fn link(&self, kind: LinkKind, token: &str) -> Result<Option<Link>, StoreError> {
         if token.is_empty() || token.len() > 200 {
             return Ok(None);
         }
         let now = OffsetDateTime::now_utc().unix_timestamp();
         let item = self
             .table
-            .get_item(reset_pk(&digest(token)), RESET_SK)
+            .get_item(link_pk(kind.as_str(), &digest(token)), kind.as_str())
             .await?;
         Ok(item.and_then(|i| {
-            let live = i
-                .get(EXPIRES_AT)
-                .and_then(|v| v.as_n().ok())
-                .and_then(|n| n.parse::<i64>().ok())
-                .is_some_and(|expires| expires > now);
-            let generation = i
-                .get("generation")
-                .and_then(|v| v.as_n().ok())
-                .and_then(|n| n.parse::<u64>().ok())?;
-            live.then(|| i.get("user_id").and_then(|v| v.as_s().ok()).cloned())
-                .flatten()
-                .map(|user| (user, generation))
+            let live = number(&i, EXPIRES_AT).is_some_and(|expires| expires > now);
+            live.then(|| Link::decode(kind, &i)).flatten()
         }))
     }
 
-    /// Uses password-reset `token` up: whose it was, if it was unused and unexpired. Of two
-    /// requests presenting it, one gets the account and the other `None`.
-    pub async fn take_reset(&self, token: &str) -> Result<Option<String>, StoreError> {
+    /// Uses `kind` link `token` up: what it stood for, if it was unused and unexpired. Of
+    /// two requests presenting it, one gets the link and the other `None`.
+    pub async fn take_link(&self, kind: LinkKind, token: &str) -> Result<Option<Link>, StoreError> {
         if token.is_empty() || token.len() > 200 {
             return Ok(None);
         }
@@ -291,8 +369,11 @@ impl SessionStore {
             .client()
             .delete_item()
             .table_name(self.table.name())
-            .key(PK, AttributeValue::S(reset_pk(&digest(token))))
-            .key(SK, AttributeValue::S(RESET_SK.into()))
+            .key(
+                PK,
+                AttributeValue::S(link_pk(kind.as_str(), &digest(token))),
+            )
+            .key(SK, AttributeValue::S(kind.as_str().into()))
             .condition_expression("attribute_exists(PK) AND #expires > :now")
             .expression_attribute_names("#expires", EXPIRES_AT)
             .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
@@ -300,9 +381,7 @@ impl SessionStore {
             .send()
             .await;
         match taken {
-            Ok(out) => Ok(out
-                .attributes
-                .and_then(|a| a.get("user_id").and_then(|v| v.as_s().ok()).cloned())),
+            Ok(out) => Ok(out.attributes.and_then(|a| Link::decode(kind, &a))),
             Err(e)
                 if e.as_service_error()
                     .is_some_and(|s| s.is_conditional_check_failed_exception()) =>

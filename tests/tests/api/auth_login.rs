@@ -1,5 +1,6 @@
 use http::StatusCode;
 use serde_json::json;
+use shared::auth::Role;
 use stockroom_tests::{STRONG_PASSWORD, TestApp};
 
 #[tokio::test]
@@ -45,22 +46,49 @@ async fn registration_validates_every_field_and_writes_nothing_on_failure() {
 }
 
 #[tokio::test]
-async fn an_address_registers_once_whatever_its_case() {
+async fn registering_a_taken_address_answers_like_a_new_one_and_tells_its_owner_instead() {
     let app = TestApp::spawn().await;
-    let body =
-        |email: &str| json!({"email": email, "password": STRONG_PASSWORD, "display_name": "A"});
-    assert_eq!(
-        app.post_anonymous("/v1/auth/register", &body("dup@example.com"))
-            .await
-            .status,
-        StatusCode::CREATED
-    );
-    let before = app.table_item_count().await;
-    let again = app
-        .post_anonymous("/v1/auth/register", &body(" DUP@Example.com "))
+    let id = uuid::Uuid::new_v4().simple();
+    let owner = format!("dup-{id}@example.com");
+    let body = |email: &str, password: &str| json!({"email": email, "password": password, "display_name": "A"});
+    let first = app
+        .post_anonymous("/v1/auth/register", &body(&owner, STRONG_PASSWORD))
         .await;
-    assert_eq!(again.status, StatusCode::CONFLICT);
-    assert_eq!(app.table_item_count().await, before);
+    assert_eq!(first.status, StatusCode::ACCEPTED, "{}", first.text);
+    let again = app
+        .post_anonymous(
+            "/v1/auth/register",
+            &body(
+                &format!(" DUP-{id}@Example.com "),
+                "another-fine-passphrase-99",
+            ),
+        )
+        .await;
+    assert_eq!((again.status, &again.body), (first.status, &first.body));
+    assert_eq!(
+        app.subjects_for(&owner).await,
+        [
+            "Verify your Stockroom e-mail address",
+            "Your address already has a Stockroom account"
+        ]
+    );
+    // The account and its password are the first registration's.
+    assert_eq!(
+        app.login(&owner, "another-fine-passphrase-99").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.login(&owner, STRONG_PASSWORD).await.status,
+        StatusCode::OK
+    );
+    let users = app.get("/v1/users?limit=100", Role::Admin).await;
+    let holders = users.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|u| u["email"] == owner.as_str())
+        .count();
+    assert_eq!(holders, 1);
 }
 
 #[tokio::test]

@@ -8,7 +8,7 @@ use shared::auth::{Role, two_factor};
 use stockroom_tests::{TestApp, root, template};
 
 /// The events in replay order, with the status each must produce.
-const SCRIPT: [(&str, u16); 70] = [
+const SCRIPT: [(&str, u16); 75] = [
     ("health.get", 200),
     ("products.create", 201),
     ("products.list", 200),
@@ -60,10 +60,16 @@ const SCRIPT: [(&str, u16); 70] = [
     ("personas.search", 200),
     ("personas.stats", 200),
     ("personas.delete", 204),
-    ("auth.register", 201),
+    ("auth.register", 202),
     ("auth.login", 200),
     ("auth.refresh", 200),
     ("auth.me", 200),
+    ("auth.resend-verification", 202),
+    // A token no verification mail carried: the documented 422.
+    ("auth.verify-email", 422),
+    ("auth.change-email", 202),
+    ("auth.grant", 200),
+    ("auth.revoke-grant", 200),
     ("auth.2fa-setup", 200),
     ("auth.2fa-enable", 200),
     ("auth.2fa-disable", 200),

@@ -3,6 +3,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod auth_admin;
+mod auth_email;
+mod auth_grants;
 mod auth_jwt_attacks;
 mod auth_keys;
 mod auth_login;

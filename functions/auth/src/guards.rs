@@ -1,0 +1,112 @@
+//! What guards sensitive requests: the sign-in lock of an address, a password re-entered
+//! before a sensitive change, and the allowances of mail to an address and from a client.
+
+use shared::auth::SigningKey;
+use shared::auth::passwords;
+use shared::domain::{Account, Email};
+use shared::http::{ApiError, RequestMeta};
+use shared::services::audit::audit;
+use shared::store::{Claim, LockPolicy, Subject};
+
+use crate::AuthState;
+
+/// What names the sign-in lock of a (normalised) address: a keyed hash, so the table never
+/// holds the address or anything that reveals it.
+pub fn account_lock(key: &SigningKey, email: &Email) -> String {
+    key.keyed_hash("sign-in lock", email.as_str())
+}
+
+/// What a password is re-entered for, and the field that carries it.
+pub(crate) struct Proof {
+    /// The request's field holding the password.
+    field: &'static str,
+    /// What it is for, as the audit entry of a wrong one says.
+    purpose: &'static str,
+}
+
+impl Proof {
+    /// Changing the password.
+    pub(crate) const CURRENT_PASSWORD: Proof = Proof {
+        field: "current_password",
+        purpose: "password_change",
+    };
+
+    /// Something else sensitive, with the password in field `password`.
+    pub(crate) const fn password_for(purpose: &'static str) -> Proof {
+        Proof {
+            field: "password",
+            purpose,
+        }
+    }
+}
+
+/// Checks that `candidate` is `account`'s password before a sensitive change (422 on the
+/// proof's field if not, audited). Each guess counts against the same lock as signing in, so
+/// a stolen access token cannot be used to guess the password faster than sign-in allows.
+pub(crate) async fn prove_password(
+    state: &AuthState,
+    meta: &RequestMeta,
+    account: &Account,
+    candidate: &str,
+    proof: Proof,
+) -> Result<(), ApiError> {
+    let lock = account_lock(&state.own.signing_key, &account.email);
+    if let Claim::Locked(wait) = state
+        .attempts
+        .claim(Subject::Account(&lock), LockPolicy::ACCOUNT)
+        .await?
+    {
+        return Err(ApiError::TooManyRequests(wait));
+    }
+    let matches = candidate.chars().count() <= passwords::MAX_LENGTH
+        && passwords::verify(candidate, Some(&account.password_hash)).is_some();
+    if !matches {
+        state
+            .audit
+            .append(
+                &audit(meta, &account.id, "auth.password_check_failed")
+                    .target(account.id.clone())
+                    .detail("for", proof.purpose),
+            )
+            .await?;
+        return Err(ApiError::invalid(
+            proof.field,
+            "is not the account's password",
+        ));
+    }
+    Ok(())
+}
+
+/// Claims one mail to `to` from its hourly allowance ([`LockPolicy::ADDRESS_MAIL`]); `Some`
+/// with the wait when it is used up.
+pub(crate) async fn address_mail_allowed(
+    state: &AuthState,
+    to: &Email,
+) -> Result<Option<std::time::Duration>, ApiError> {
+    let lock = account_lock(&state.own.signing_key, to);
+    match state
+        .attempts
+        .claim(Subject::AddressMail(&lock), LockPolicy::ADDRESS_MAIL)
+        .await?
+    {
+        Claim::Locked(wait) => Ok(Some(wait)),
+        Claim::Granted { .. } => Ok(None),
+    }
+}
+
+/// Claims one request that mails an address of the caller's choosing from the client's
+/// hourly allowance ([`LockPolicy::MAIL_CLIENT`]); 429 when it is used up.
+pub(crate) async fn client_mail_allowed(
+    state: &AuthState,
+    meta: &RequestMeta,
+) -> Result<(), ApiError> {
+    let client = meta.source_ip.clone().unwrap_or_else(|| "unknown".into());
+    match state
+        .attempts
+        .claim(Subject::MailClient(&client), LockPolicy::MAIL_CLIENT)
+        .await?
+    {
+        Claim::Locked(wait) => Err(ApiError::TooManyRequests(wait)),
+        Claim::Granted { .. } => Ok(()),
+    }
+}
