@@ -36,6 +36,7 @@ LAYERS = [
     "aws",
     "payments",
     "mail",
+    "sms",
     "personas",
     "config",
     "auth",

@@ -153,7 +153,8 @@ stop_all() {
 export_local_aws() {
   export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_REGION=${AWS_REGION:-us-east-1}
   export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$1" AWS_ENDPOINT_URL_S3="http://127.0.0.1:$2"
-  export AWS_ENDPOINT_URL_SESV2="http://127.0.0.1:$3"
+  # The moto that records what is sent: SES for e-mail, SNS for text messages.
+  export AWS_ENDPOINT_URL_SESV2="http://127.0.0.1:$3" AWS_ENDPOINT_URL_SNS="http://127.0.0.1:$3"
   # moto answers every service on one port; Secrets Manager holds the signing key in AWS.
   export AWS_ENDPOINT_URL_SECRETS_MANAGER="http://127.0.0.1:$2" AWS_ENDPOINT_URL_EVENTBRIDGE="http://127.0.0.1:$2" AWS_ENDPOINT_URL_SQS="http://127.0.0.1:$2"
   export S3_FORCE_PATH_STYLE=true

@@ -45,6 +45,9 @@ pub struct Config {
     pub orders: OrderLimits,
     /// Outgoing e-mail, for the functions that send it; `None` when `MAIL_FROM` is not set.
     pub mail: Option<MailConfig>,
+    /// The sender name of text messages where the destination country supports one
+    /// (`SMS_SENDER_ID`, none by default).
+    pub sms_sender_id: Option<String>,
     /// Which persona provider to use (`PERSONAS_PROVIDER`: `template`, the default, or `openai`).
     pub personas: PersonasConfig,
 }
@@ -271,6 +274,7 @@ impl Config {
                 configuration_set: vars.get("SES_CONFIGURATION_SET"),
                 app_url: vars.or("APP_URL", "http://localhost:3000"),
             }),
+            sms_sender_id: vars.get("SMS_SENDER_ID"),
         })
     }
 }

@@ -21,5 +21,6 @@ pub mod personas;
 #[cfg(feature = "search")]
 pub mod search;
 pub mod services;
+pub mod sms;
 pub mod store;
 pub mod telemetry;

@@ -468,6 +468,14 @@ impl TestApp {
         me.body["id"].as_str().unwrap().to_owned()
     }
 
+    /// The id of the account an access token belongs to.
+    pub async fn account_id_of(&self, access: &str) -> String {
+        let me = self
+            .call_with_token(Method::GET, "/v1/auth/me", access, None)
+            .await;
+        me.body["id"].as_str().unwrap().to_owned()
+    }
+
     /// Makes the account `email` an admin the way an operator would.
     pub async fn bootstrap_admin(&self, email: &str) {
         let table = shared::store::Table::new(

@@ -16,6 +16,12 @@ pub fn account_lock(key: &SigningKey, email: &Email) -> String {
     key.keyed_hash("sign-in lock", email.as_str())
 }
 
+/// What a texted code for `user_id` is stored as: a keyed hash, so the table does not give
+/// the code away to whoever reads it (a plain hash of six digits is reversed at once).
+pub fn sms_code_digest(key: &SigningKey, user_id: &str, code: &str) -> String {
+    key.keyed_hash("sms code", &format!("{user_id}:{code}"))
+}
+
 /// What a password is re-entered for, and the field that carries it.
 pub(crate) struct Proof {
     /// The request's field holding the password.
@@ -74,6 +80,8 @@ pub(crate) async fn prove_password(
             "is not the account's password",
         ));
     }
+    // Knowing the password lifts the count, as a successful sign-in does.
+    state.attempts.clear(Subject::Account(&lock)).await?;
     Ok(())
 }
 

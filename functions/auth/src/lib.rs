@@ -16,7 +16,7 @@
 //! | `GET/DELETE /v1/auth/sessions[/{id}]` | any signed-in account (own sessions) |
 //! | `DELETE /v1/users/{id}/sessions` | admin                      |
 //! | `DELETE /v1/users/{id}/2fa`    | admin                        |
-//! | `POST /v1/auth/2fa/*`          | any signed-in account        |
+//! | `POST /v1/auth/2fa/*`          | any signed-in account (password) |
 //! | `GET /.well-known/jwks.json`   | anyone                       |
 //! | `GET/PATCH /v1/users...`       | admin                        |
 //! | `GET /v1/audit`                | admin                        |
@@ -29,7 +29,7 @@ mod sessions;
 mod sign_in;
 mod users;
 
-pub use guards::account_lock;
+pub use guards::{account_lock, sms_code_digest};
 
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
@@ -62,6 +62,8 @@ pub struct AuthResources {
     pub signing_key: shared::auth::SigningKey,
     /// Tells account holders what happened to their account.
     pub mailer: shared::mail::Mailer,
+    /// Texts one-time codes.
+    pub texter: shared::sms::Texter,
 }
 
 impl shared::lambda::Resource for AuthResources {
@@ -72,6 +74,7 @@ impl shared::lambda::Resource for AuthResources {
         Ok(Self {
             signing_key: shared::auth::SigningKey::load(config, clients).await?,
             mailer: shared::mail::Mailer::load(config, clients).await?,
+            texter: shared::sms::Texter::load(config, clients).await?,
         })
     }
 }

@@ -13,11 +13,12 @@ use shared::domain::{Account, Email, FieldErrors};
 use shared::http::{ApiError, ApiJson, RequestMeta};
 use shared::services::AppState;
 use shared::services::audit::audit;
-use shared::store::{Claim, LockPolicy, StoreError, Subject, Uniqueness};
+use shared::store::{Claim, CodePurpose, LockPolicy, StoreError, Subject, Uniqueness};
 
 use crate::AuthState;
 use crate::email::{link_sent, send_verification, tell_taken};
-use crate::guards::{account_lock, address_mail_allowed, client_mail_allowed};
+use crate::guards::{account_lock, address_mail_allowed, client_mail_allowed, sms_code_digest};
+use crate::second_factor::text_code;
 use crate::sessions::new_session;
 
 /// One generic answer for every failed sign-in, so it reveals nothing.
@@ -74,7 +75,13 @@ pub(crate) struct SignIn {
     #[serde(default)]
     totp_code: Option<String>,
     #[serde(default)]
+    sms_code: Option<String>,
+    #[serde(default)]
     recovery_code: Option<String>,
+    /// Text a code to the account's phone (answered with 401 `two-factor-required`,
+    /// `sms_sent: true`, once the password is right).
+    #[serde(default)]
+    send_sms: bool,
 }
 
 #[tracing::instrument(name = "Signing in", skip_all)]
@@ -135,15 +142,7 @@ pub(crate) async fn login(
         }
     };
     let account = if account.two_factor.enabled() {
-        match second_factor(
-            &state,
-            &meta,
-            account,
-            input.totp_code.as_deref(),
-            input.recovery_code.as_deref(),
-        )
-        .await?
-        {
+        match second_factor(&state, &meta, account, &input).await? {
             Ok(account) => account,
             Err(reason) => return Err(failed.answer(&state, &meta, &reason.0, reason.1).await),
         }
@@ -163,17 +162,21 @@ pub(crate) async fn login(
     new_session(&state, &account, &meta).await
 }
 
-/// Checks the second factor; `Ok(Err((actor, reason)))` when it is wrong.
-pub(crate) async fn second_factor(
-    state: &AppState,
+/// Checks the second factor `input` carries; `Ok(Err((actor, reason)))` when it is wrong.
+/// Without one, answers 401 `two-factor-required` naming the account's methods, after texting
+/// a code if `send_sms` asks for one.
+async fn second_factor(
+    state: &AuthState,
     meta: &RequestMeta,
     account: Account,
-    totp_code: Option<&str>,
-    recovery_code: Option<&str>,
+    input: &SignIn,
 ) -> Result<Result<Account, (String, &'static str)>, ApiError> {
     let now = OffsetDateTime::now_utc();
-    let secret = account.two_factor.secret.clone().unwrap_or_default();
-    if let Some(code) = totp_code {
+    let wrong = |reason| Ok(Err((account.id.clone(), reason)));
+    if let Some(code) = input.totp_code.as_deref() {
+        let Some(secret) = account.two_factor.secret.clone() else {
+            return wrong("totp_not_on");
+        };
         let step = two_factor::matching_step(&secret, code, now.unix_timestamp().unsigned_abs());
         return match step {
             Some(step) if step > account.two_factor.last_step => {
@@ -181,18 +184,33 @@ pub(crate) async fn second_factor(
                 match state.accounts.replace(&account, &next, None).await {
                     Ok(()) => Ok(Ok(next)),
                     // Someone else changed the account meanwhile, possibly with this very code.
-                    Err(StoreError::VersionMismatch) => Ok(Err((account.id.clone(), "totp_race"))),
+                    Err(StoreError::VersionMismatch) => wrong("totp_race"),
                     Err(e) => Err(e.into()),
                 }
             }
-            Some(_) => Ok(Err((account.id.clone(), "totp_replayed"))),
-            None => Ok(Err((account.id.clone(), "totp"))),
+            Some(_) => wrong("totp_replayed"),
+            None => wrong("totp"),
         };
     }
-    if let Some(code) = recovery_code {
+    if let Some(code) = input.sms_code.as_deref() {
+        if account.two_factor.phone.is_none() {
+            return wrong("sms_not_on");
+        }
+        // Used up when it matches, so a replay (or a race with the same code) finds nothing.
+        let digest = sms_code_digest(&state.own.signing_key, &account.id, code.trim());
+        return match state
+            .sessions
+            .take_code(&account.id, CodePurpose::SignIn, &digest)
+            .await?
+        {
+            Some(_) => Ok(Ok(account)),
+            None => wrong("sms_code"),
+        };
+    }
+    if let Some(code) = input.recovery_code.as_deref() {
         let digest = two_factor::recovery_code_digest(code);
         if !account.two_factor.recovery_codes.contains(&digest) {
-            return Ok(Err((account.id.clone(), "recovery_code")));
+            return wrong("recovery_code");
         }
         let next = account.changed(now, |a| {
             a.two_factor.recovery_codes.retain(|d| *d != digest)
@@ -203,11 +221,21 @@ pub(crate) async fn second_factor(
             .detail("remaining", remaining);
         return match state.accounts.replace(&account, &next, Some(&entry)).await {
             Ok(()) => Ok(Ok(next)),
-            Err(StoreError::VersionMismatch) => Ok(Err((account.id.clone(), "recovery_code_race"))),
+            Err(StoreError::VersionMismatch) => wrong("recovery_code_race"),
             Err(e) => Err(e.into()),
         };
     }
-    Err(ApiError::TwoFactorRequired)
+    let mut sms_sent = false;
+    if input.send_sms
+        && let Some(phone) = &account.two_factor.phone
+    {
+        text_code(state, &account.id, phone, CodePurpose::SignIn).await?;
+        sms_sent = true;
+    }
+    Err(ApiError::TwoFactorRequired {
+        methods: account.two_factor.methods(),
+        sms_sent,
+    })
 }
 
 /// What a failed sign-in is counted and audited under.

@@ -24,8 +24,8 @@ devstack reindex                         rebuild the search index from the table
                                          (reads the functions' environment: TABLE_NAME, MEDIA_BUCKET, ...)
 devstack index-stream                    rebuild, then follow the table's stream and apply every batch
                                          with the search indexer's handler (what `make dev` runs)
-devstack outbox                          print every message the stack sent (the local SES at
-                                         AWS_ENDPOINT_URL_SESV2) as JSON lines, oldest first
+devstack outbox                          print every message the stack sent (e-mail and SMS, through the
+                                         moto at AWS_ENDPOINT_URL_SESV2) as JSON lines, oldest first
 devstack sweep [every-seconds]           run the stock-sweeper's sweep now and then every few seconds
                                          (default 10): unpaid orders expire, ended holds are released";
 

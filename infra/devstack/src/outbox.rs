@@ -1,6 +1,6 @@
-//! What the local stack's functions sent: the local SES (a moto of its own) records every
-//! request; the `SendEmail` calls among them are the outbox, oldest first, with the time each
-//! was signed.
+//! What the local stack's functions sent: the local SES and SNS (a moto of their own) record
+//! every request; the SES `SendEmail` calls and the SNS `Publish` calls to a phone number among
+//! them are the outbox, oldest first, with the time each was signed.
 
 use anyhow::{Context, Result};
 use base64::Engine;
@@ -10,11 +10,11 @@ use serde_json::Value;
 /// One message the stack sent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SentMessage {
-    /// `email` (SMS joins when a function sends it).
+    /// `email` or `sms`.
     pub channel: &'static str,
-    /// The recipient.
+    /// The recipient: an address, or a phone number.
     pub to: String,
-    /// The subject line.
+    /// The subject line (empty for a text message).
     pub subject: String,
     /// The plain-text body.
     pub body: String,
@@ -54,29 +54,62 @@ pub async fn outbox(endpoint: &str) -> Result<Vec<SentMessage>> {
         .with_context(|| format!("reading {url}"))?
         .text()
         .await?;
-    Ok(recording.lines().filter_map(sent_email).collect())
+    Ok(recording.lines().filter_map(sent).collect())
 }
 
-/// The message of one recorded request, if it was an SES v2 `SendEmail`.
-fn sent_email(line: &str) -> Option<SentMessage> {
+/// The message one recorded request sent, if it sent one.
+fn sent(line: &str) -> Option<SentMessage> {
     let entry: Value = serde_json::from_str(line).ok()?;
-    let path = entry["url"].as_str()?.split('?').next()?;
-    if entry["method"] != "POST" || !path.ends_with("/v2/email/outbound-emails") {
+    if entry["method"] != "POST" {
         return None;
     }
+    let path = entry["url"].as_str()?.split('?').next()?;
     let raw = entry["body"].as_str()?;
     let body = if entry["body_encoded"] == true {
         base64::engine::general_purpose::STANDARD.decode(raw).ok()?
     } else {
         raw.as_bytes().to_vec()
     };
-    let request: Value = serde_json::from_slice(&body).ok()?;
-    let simple = &request["Content"]["Simple"];
     let headers = entry["headers"].as_object()?;
     let signed = headers
         .iter()
         .find(|(name, _)| name.eq_ignore_ascii_case("x-amz-date"))
         .and_then(|(_, v)| v.as_str())?;
+    let sent_at = rfc3339(signed)?;
+    if path.ends_with("/v2/email/outbound-emails") {
+        sent_email(&body, sent_at)
+    } else {
+        sent_text(&body, sent_at)
+    }
+}
+
+/// An SNS `Publish` to a phone number (the query protocol: a form body).
+fn sent_text(body: &[u8], sent_at: String) -> Option<SentMessage> {
+    let mut action = None;
+    let mut to = None;
+    let mut text = None;
+    for (name, value) in form_urlencoded::parse(body) {
+        match name.as_ref() {
+            "Action" => action = Some(value.into_owned()),
+            "PhoneNumber" => to = Some(value.into_owned()),
+            "Message" => text = Some(value.into_owned()),
+            _ => {}
+        }
+    }
+    (action.as_deref() == Some("Publish")).then_some(())?;
+    Some(SentMessage {
+        channel: "sms",
+        to: to?,
+        subject: String::new(),
+        body: text?,
+        sent_at,
+    })
+}
+
+/// An SES v2 `SendEmail`.
+fn sent_email(body: &[u8], sent_at: String) -> Option<SentMessage> {
+    let request: Value = serde_json::from_slice(body).ok()?;
+    let simple = &request["Content"]["Simple"];
     Some(SentMessage {
         channel: "email",
         to: request["Destination"]["ToAddresses"]
@@ -87,7 +120,7 @@ fn sent_email(line: &str) -> Option<SentMessage> {
             .join(", "),
         subject: simple["Subject"]["Data"].as_str()?.to_owned(),
         body: simple["Body"]["Text"]["Data"].as_str()?.to_owned(),
-        sent_at: rfc3339(signed)?,
+        sent_at,
     })
 }
 
@@ -120,7 +153,7 @@ mod tests {
         })
         .to_string();
         assert_eq!(
-            sent_email(&line),
+            sent(&line),
             Some(SentMessage {
                 channel: "email",
                 to: "ana@example.com".into(),
@@ -130,7 +163,34 @@ mod tests {
             })
         );
         let identity = line.replace("outbound-emails", "identities");
-        assert_eq!(sent_email(&identity), None);
-        assert_eq!(sent_email("not json"), None);
+        assert_eq!(sent(&identity), None);
+        assert_eq!(sent("not json"), None);
+    }
+
+    #[test]
+    fn a_recorded_publish_to_a_phone_reads_as_a_text_and_other_sns_calls_do_not() {
+        let form = "Action=Publish&Version=2010-03-31&PhoneNumber=%2B919812345678\
+                    &Message=123456+is+your+code&MessageAttributes.entry.1.Name=AWS.SNS.SMS.SMSType";
+        let line = |body: &str| {
+            serde_json::json!({
+                "method": "POST",
+                "url": "http://127.0.0.1:4570/",
+                "headers": {"X-Amz-Date": "20261202T044500Z"},
+                "body": body,
+                "body_encoded": false,
+            })
+            .to_string()
+        };
+        assert_eq!(
+            sent(&line(form)),
+            Some(SentMessage {
+                channel: "sms",
+                to: "+919812345678".into(),
+                subject: String::new(),
+                body: "123456 is your code".into(),
+                sent_at: "2026-12-02T04:45:00Z".into(),
+            })
+        );
+        assert_eq!(sent(&line("Action=ListTopics&Version=2010-03-31")), None);
     }
 }

@@ -13,6 +13,6 @@ pub mod two_factor;
 
 pub use keys::{Jwks, SigningKey};
 pub use passwords::Verified;
-pub use random::{digest, opaque_token};
+pub use random::{digest, opaque_token, random_digits};
 pub use roles::{Guard, Permission, Role, can};
 pub use tokens::{AccessClaims, Caller, TokenError, TokenVerifier};

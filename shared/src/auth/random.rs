@@ -18,6 +18,21 @@ pub fn opaque_token() -> String {
     URL_SAFE_NO_PAD.encode(random_bytes::<32>())
 }
 
+/// `n` uniformly random decimal digits (a one-time code to type in).
+pub fn random_digits(n: usize) -> String {
+    (0..n)
+        .map(|_| {
+            loop {
+                // 250 = 25 * 10: rejecting 250..=255 keeps every digit equally likely.
+                let [byte] = random_bytes::<1>();
+                if byte < 250 {
+                    break char::from(b'0' + byte % 10);
+                }
+            }
+        })
+        .collect()
+}
+
 /// The SHA-256 of a secret as lowercase hex: what is stored instead of the secret itself.
 pub fn digest(secret: &str) -> String {
     let hash = Sha256::digest(secret.as_bytes());

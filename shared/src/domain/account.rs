@@ -73,12 +73,27 @@ pub struct TwoFactor {
     pub last_step: u64,
     /// Digests of unused recovery codes.
     pub recovery_codes: Vec<String>,
+    /// The phone (E.164) codes are texted to, once proven by a code.
+    #[serde(default)]
+    pub phone: Option<String>,
 }
 
 impl TwoFactor {
     /// Whether logins need a second factor.
     pub fn enabled(&self) -> bool {
-        self.secret.is_some()
+        self.secret.is_some() || self.phone.is_some()
+    }
+
+    /// The second factors on, as APIs name them: `totp`, `sms`.
+    pub fn methods(&self) -> Vec<&'static str> {
+        let mut methods = Vec::new();
+        if self.secret.is_some() {
+            methods.push("totp");
+        }
+        if self.phone.is_some() {
+            methods.push("sms");
+        }
+        methods
     }
 }
 
@@ -176,6 +191,7 @@ impl Account {
             role: self.role,
             disabled: self.disabled,
             two_factor_enabled: self.two_factor.enabled(),
+            two_factor_methods: self.two_factor.methods(),
             email_verified: self.email_verified,
             grants: self.grants.clone(),
             version: self.version,
@@ -198,6 +214,8 @@ pub struct AccountView {
     pub disabled: bool,
     /// Whether two-factor is on.
     pub two_factor_enabled: bool,
+    /// Which second factors are on (`totp`, `sms`).
+    pub two_factor_methods: Vec<&'static str>,
     /// Whether the address is verified (needed to place orders).
     pub email_verified: bool,
     /// Permissions granted beyond the role.

@@ -25,8 +25,13 @@ pub enum ApiError {
     #[error("{0}")]
     SignInFailed(&'static str),
     /// 401: the password was right; a second factor is needed.
-    #[error("this account uses two-factor authentication: send totp_code or recovery_code")]
-    TwoFactorRequired,
+    #[error("this account uses two-factor authentication: send {}", .methods.iter().map(|m| format!("{m}_code")).chain(["recovery_code".into()]).collect::<Vec<_>>().join(" or "))]
+    TwoFactorRequired {
+        /// The second factors the account offers (`totp`, `sms`).
+        methods: Vec<&'static str>,
+        /// Whether a code was just texted to the account's phone.
+        sms_sent: bool,
+    },
     /// 403: authenticated, but the role does not allow this.
     #[error("{0}")]
     Forbidden(String),
@@ -126,7 +131,7 @@ impl ApiError {
                 "invalid-credentials",
                 "Sign-in failed",
             ),
-            TwoFactorRequired => (
+            TwoFactorRequired { .. } => (
                 StatusCode::UNAUTHORIZED,
                 "two-factor-required",
                 "Two-factor code required",
@@ -275,6 +280,11 @@ impl IntoResponse for ApiError {
             } => {
                 extensions.insert("available".into(), json!(available));
                 extensions.insert("requested".into(), json!(requested));
+                self.to_string()
+            }
+            ApiError::TwoFactorRequired { methods, sms_sent } => {
+                extensions.insert("methods".into(), json!(methods));
+                extensions.insert("sms_sent".into(), json!(sms_sent));
                 self.to_string()
             }
             ApiError::Unavailable { dependency, source } => {

@@ -25,6 +25,15 @@ impl Resource for Mailer {
     }
 }
 
+impl Resource for crate::sms::Texter {
+    async fn load(config: &Config, clients: &AwsClients) -> Result<Self, StartError> {
+        Ok(Self::new(
+            aws_sdk_sns::Client::new(&clients.sdk),
+            config.sms_sender_id.clone(),
+        ))
+    }
+}
+
 impl Resource for SigningKey {
     async fn load(config: &Config, clients: &AwsClients) -> Result<Self, StartError> {
         load_signing_key(config, clients).await

@@ -30,6 +30,10 @@ pub enum Subject<'a> {
     /// Requests that send mail to an address of the caller's choosing (password resets,
     /// registrations), from one client address.
     MailClient(&'a str),
+    /// Texts to one account.
+    TextsFor(&'a str),
+    /// Texts to one phone number, by a keyed hash of it.
+    TextsTo(&'a str),
     /// Verification and notice mails to one address, by the same keyed hash as
     /// [`Subject::Account`].
     AddressMail(&'a str),
@@ -44,6 +48,8 @@ impl Subject<'_> {
             Subject::ResetRequests(hash) => format!("LOCK#RESET#{hash}"),
             Subject::MailClient(ip) => format!("LOCK#MAILCLIENT#{ip}"),
             Subject::AddressMail(hash) => format!("LOCK#MAIL#{hash}"),
+            Subject::TextsFor(id) => format!("LOCK#TEXTSFOR#{id}"),
+            Subject::TextsTo(hash) => format!("LOCK#TEXTSTO#{hash}"),
         }
     }
 }
@@ -102,6 +108,14 @@ impl LockPolicy {
     pub const ADDRESS_MAIL: LockPolicy = LockPolicy {
         threshold: 5,
         ..LockPolicy::RESET_REQUESTS
+    };
+    /// Texted codes per account and per phone number: 5 an hour, then none for 15 minutes
+    /// (doubling, at most an hour): each costs money and reaches someone's phone.
+    pub const TEXTS: LockPolicy = LockPolicy {
+        threshold: 5,
+        window: Duration::from_secs(60 * 60),
+        base: Duration::from_secs(15 * 60),
+        max: Duration::from_secs(60 * 60),
     };
     /// Requests that send mail (resets, registrations) per client address: 30 an hour (many
     /// people may share one address), then locked for 15 minutes, at most an hour.

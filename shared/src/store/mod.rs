@@ -35,7 +35,9 @@ pub use orders::{OrderListing, OrderStore};
 pub use personas::{PersonaFilter, PersonaStore};
 pub use products::{ProductListing, ProductStore};
 pub use purchasing::{PurchaseOrderFilter, PurchasingStore};
-pub use sessions::{Link, LinkKind, Purpose, Rotation, Session, SessionOrigin, SessionStore};
+pub use sessions::{
+    CodePurpose, Link, LinkKind, Purpose, Rotation, Session, SessionOrigin, SessionStore,
+};
 pub use stock::{LedgerFilter, LevelListing, StockStore};
 
 /// A DynamoDB item.

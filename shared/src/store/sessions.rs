@@ -152,6 +152,25 @@ fn number(item: &super::Item, name: &str) -> Option<i64> {
         .and_then(|n| n.parse().ok())
 }
 
+/// What a one-time code sent by text message is for; each account has at most one live code
+/// per purpose (a new one replaces it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodePurpose {
+    /// Signing in with the phone as the second factor.
+    SignIn,
+    /// Proving a phone number before it becomes the second factor.
+    Enrol,
+}
+
+impl CodePurpose {
+    fn sort_key(self) -> &'static str {
+        match self {
+            CodePurpose::SignIn => "CODE#SIGN_IN",
+            CodePurpose::Enrol => "CODE#ENROL",
+        }
+    }
+}
+
 /// Refresh tokens and their families in the single table.
 #[derive(Debug, Clone)]
 pub struct SessionStore {
@@ -382,6 +401,71 @@ impl SessionStore {
             .await;
         match taken {
             Ok(out) => Ok(out.attributes.and_then(|a| Link::decode(kind, &a))),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(StoreError::from_sdk(e)),
+        }
+    }
+
+    /// Stores `digest` (a keyed hash of a code just sent to `phone`) as `user_id`'s live
+    /// `purpose` code for `lifetime`, replacing any earlier one.
+    pub async fn start_code(
+        &self,
+        user_id: &str,
+        purpose: CodePurpose,
+        digest: &str,
+        phone: &str,
+        lifetime: time::Duration,
+    ) -> Result<(), StoreError> {
+        let expires = (OffsetDateTime::now_utc() + lifetime).unix_timestamp();
+        self.table
+            .client()
+            .put_item()
+            .table_name(self.table.name())
+            .item(PK, AttributeValue::S(user_pk(user_id)))
+            .item(SK, AttributeValue::S(purpose.sort_key().into()))
+            .item(ENTITY, AttributeValue::S("one_time_code".into()))
+            .item("digest", AttributeValue::S(digest.to_owned()))
+            .item("phone", AttributeValue::S(phone.to_owned()))
+            .item(EXPIRES_AT, AttributeValue::N(expires.to_string()))
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        Ok(())
+    }
+
+    /// Uses `user_id`'s live `purpose` code up if its digest is `digest`: the phone it was sent
+    /// to. A wrong code leaves the live one as it is; of two requests presenting the right
+    /// one, one gets the phone and the other `None`.
+    pub async fn take_code(
+        &self,
+        user_id: &str,
+        purpose: CodePurpose,
+        digest: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let taken = self
+            .table
+            .client()
+            .delete_item()
+            .table_name(self.table.name())
+            .key(PK, AttributeValue::S(user_pk(user_id)))
+            .key(SK, AttributeValue::S(purpose.sort_key().into()))
+            .condition_expression("digest = :digest AND #expires > :now")
+            .expression_attribute_names("#expires", EXPIRES_AT)
+            .expression_attribute_values(":digest", AttributeValue::S(digest.to_owned()))
+            .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
+            .send()
+            .await;
+        match taken {
+            Ok(out) => Ok(out
+                .attributes
+                .and_then(|a| a.get("phone").and_then(|v| v.as_s().ok()).cloned())),
             Err(e)
                 if e.as_service_error()
                     .is_some_and(|s| s.is_conditional_check_failed_exception()) =>

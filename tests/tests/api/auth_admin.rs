@@ -365,7 +365,12 @@ async fn signing_out_everywhere_voids_every_session_and_access_token() {
     assert_eq!(refresh.status, StatusCode::UNAUTHORIZED, "{}", refresh.text);
     let again = access_of(&app, "d@example.com").await;
     let setup = app
-        .call_with_token(Method::POST, "/v1/auth/2fa/setup", &again, None)
+        .call_with_token(
+            Method::POST,
+            "/v1/auth/2fa/setup",
+            &again,
+            Some(&json!({"password": STRONG_PASSWORD})),
+        )
         .await;
     assert_eq!(setup.status, StatusCode::OK, "{}", setup.text);
 }

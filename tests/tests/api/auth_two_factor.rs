@@ -45,9 +45,27 @@ async fn two_factor_setup_enable_login_with_drift_replay_recovery_and_disable() 
         "setup comes first"
     );
 
-    let setup = app
-        .call_with_token(Method::POST, "/v1/auth/2fa/setup", &access, None)
-        .await;
+    let no_password = call("/v1/auth/2fa/setup", json!({})).await;
+    assert_eq!(
+        no_password.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a bearer token alone cannot enrol: {}",
+        no_password.text
+    );
+    assert_eq!(no_password.body["errors"][0]["field"], "password");
+    let wrong = call(
+        "/v1/auth/2fa/setup",
+        json!({"password": "not-the-password-at-all"}),
+    )
+    .await;
+    assert_eq!(
+        wrong.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        wrong.text
+    );
+    assert_eq!(wrong.body["errors"][0]["field"], "password");
+    let setup = call("/v1/auth/2fa/setup", json!({"password": STRONG_PASSWORD})).await;
     assert_eq!(setup.status, StatusCode::OK, "{}", setup.text);
     let secret = setup.body["secret"].as_str().unwrap().to_owned();
     assert!(
@@ -99,13 +117,20 @@ async fn two_factor_setup_enable_login_with_drift_replay_recovery_and_disable() 
 
     let bad_disable = call(
         "/v1/auth/2fa/disable",
-        json!({"recovery_code": recovery[0]}),
+        json!({"password": STRONG_PASSWORD, "recovery_code": recovery[0]}),
     )
     .await;
     assert_eq!(bad_disable.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let without_password = call(
+        "/v1/auth/2fa/disable",
+        json!({"password": "not-the-password-at-all", "recovery_code": recovery[1]}),
+    )
+    .await;
+    assert_eq!(without_password.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(without_password.body["errors"][0]["field"], "password");
     let disabled = call(
         "/v1/auth/2fa/disable",
-        json!({"recovery_code": recovery[1]}),
+        json!({"password": STRONG_PASSWORD, "recovery_code": recovery[1]}),
     )
     .await;
     assert_eq!(disabled.status, StatusCode::OK, "{}", disabled.text);
@@ -137,7 +162,11 @@ async fn guessing_codes_to_turn_two_factor_off_is_locked_out_like_sign_in() {
                 .await
         }
     };
-    let setup = post("/v1/auth/2fa/setup", None).await;
+    let setup = post(
+        "/v1/auth/2fa/setup",
+        Some(json!({"password": STRONG_PASSWORD})),
+    )
+    .await;
     let secret = setup.body["secret"].as_str().unwrap().to_owned();
     let enabled = post(
         "/v1/auth/2fa/enable",
@@ -152,14 +181,14 @@ async fn guessing_codes_to_turn_two_factor_off_is_locked_out_like_sign_in() {
     for guess in 0..5 {
         let r = post(
             "/v1/auth/2fa/disable",
-            Some(json!({"recovery_code": format!("wrong-{guess}")})),
+            Some(json!({"password": STRONG_PASSWORD, "recovery_code": format!("wrong-{guess}")})),
         )
         .await;
         assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
     }
     let locked = post(
         "/v1/auth/2fa/disable",
-        Some(json!({"recovery_code": recovery})),
+        Some(json!({"password": STRONG_PASSWORD, "recovery_code": recovery})),
     )
     .await;
     assert_eq!(
@@ -183,7 +212,12 @@ async fn an_admin_resets_a_users_two_factor_signs_them_out_and_tells_them() {
     let tokens = app.register_and_login(&email).await;
     let access = tokens.body["access_token"].as_str().unwrap().to_owned();
     let setup = app
-        .call_with_token(Method::POST, "/v1/auth/2fa/setup", &access, None)
+        .call_with_token(
+            Method::POST,
+            "/v1/auth/2fa/setup",
+            &access,
+            Some(&json!({"password": STRONG_PASSWORD})),
+        )
         .await;
     let secret = setup.body["secret"].as_str().unwrap().to_owned();
     let enabled = app
@@ -250,4 +284,299 @@ async fn an_admin_resets_a_users_two_factor_signs_them_out_and_tells_them() {
             .await
             .contains(&"user.2fa_reset".to_owned())
     );
+}
+
+/// A phone number of this test's own (the local SNS is shared by every test).
+fn phone() -> String {
+    let n = uuid::Uuid::new_v4().as_u128() % 100_000_000;
+    format!("+9198{n:08}")
+}
+
+/// The code in the newest text sent to `phone`.
+async fn texted_code(app: &TestApp, phone: &str) -> String {
+    let texts = app.outbox_for(phone).await;
+    let text = texts.last().expect("a text message");
+    assert_eq!(text.channel, "sms");
+    text.body[..6].to_owned()
+}
+
+/// Registers `email` and signs in; its access token.
+async fn signed_in(app: &TestApp, email: &str) -> String {
+    let tokens = app.register_and_login(email).await;
+    tokens.body["access_token"].as_str().unwrap().to_owned()
+}
+
+async fn post(app: &TestApp, access: &str, path: &str, body: Value) -> TestResponse {
+    app.call_with_token(Method::POST, path, access, Some(&body))
+        .await
+}
+
+async fn sign_in(app: &TestApp, email: &str, extra: Value) -> TestResponse {
+    let mut body = json!({"email": email, "password": STRONG_PASSWORD});
+    body.as_object_mut()
+        .unwrap()
+        .extend(extra.as_object().unwrap().clone());
+    app.post_anonymous("/v1/auth/login", &body).await
+}
+
+/// Turns SMS codes on for the account of `access` with phone `number`.
+async fn enrol_phone(app: &TestApp, access: &str, number: &str) -> TestResponse {
+    let setup = post(
+        app,
+        access,
+        "/v1/auth/2fa/sms/setup",
+        json!({"phone": number, "password": STRONG_PASSWORD}),
+    )
+    .await;
+    assert_eq!(setup.status, StatusCode::ACCEPTED, "{}", setup.text);
+    let code = texted_code(app, number).await;
+    post(
+        app,
+        access,
+        "/v1/auth/2fa/sms/enable",
+        json!({ "code": code }),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_phone_proven_by_a_code_becomes_a_second_factor_and_sign_in_texts_single_use_codes() {
+    let app = TestApp::spawn().await;
+    let email = format!("sms-{}@example.com", uuid::Uuid::new_v4().simple());
+    let access = signed_in(&app, &email).await;
+    let number = phone();
+    let setup = |body: Value| post(&app, &access, "/v1/auth/2fa/sms/setup", body);
+    let no_password = setup(json!({"phone": number, "password": "not-the-password-at-all"})).await;
+    assert_eq!(no_password.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(no_password.body["errors"][0]["field"], "password");
+    let bad_phone = setup(json!({"phone": "98123", "password": STRONG_PASSWORD})).await;
+    assert_eq!(bad_phone.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(bad_phone.body["errors"][0]["field"], "phone");
+    assert!(
+        app.outbox_for(&number).await.is_empty(),
+        "nothing texted yet"
+    );
+    let sent = setup(json!({"phone": number, "password": STRONG_PASSWORD})).await;
+    assert_eq!(sent.status, StatusCode::ACCEPTED, "{}", sent.text);
+    assert!(
+        sent.body["phone"]
+            .as_str()
+            .unwrap()
+            .ends_with(&number[number.len() - 4..])
+    );
+    assert!(!sent.body["phone"].as_str().unwrap().contains(&number[3..9]));
+    let code = texted_code(&app, &number).await;
+    assert!(code.chars().all(|c| c.is_ascii_digit()), "{code}");
+    let wrong = post(
+        &app,
+        &access,
+        "/v1/auth/2fa/sms/enable",
+        json!({"code": "12345x"}),
+    )
+    .await;
+    assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let enabled = post(
+        &app,
+        &access,
+        "/v1/auth/2fa/sms/enable",
+        json!({ "code": code }),
+    )
+    .await;
+    assert_eq!(enabled.status, StatusCode::OK, "{}", enabled.text);
+    assert_eq!(enabled.body["methods"], json!(["sms"]));
+    assert_eq!(enabled.body["recovery_codes"].as_array().unwrap().len(), 10);
+
+    // The password alone is not enough; the answer names the methods the account offers.
+    let without = sign_in(&app, &email, json!({})).await;
+    assert_eq!(without.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        without.body["type"],
+        "urn:stockroom:problem:two-factor-required"
+    );
+    assert_eq!(
+        (&without.body["methods"], &without.body["sms_sent"]),
+        (&json!(["sms"]), &json!(false))
+    );
+    let texts_before = app.outbox_for(&number).await.len();
+    let asked = sign_in(&app, &email, json!({"send_sms": true})).await;
+    assert_eq!(asked.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(asked.body["sms_sent"], true);
+    assert_eq!(app.outbox_for(&number).await.len(), texts_before + 1);
+    let code = texted_code(&app, &number).await;
+    let signed = sign_in(&app, &email, json!({ "sms_code": code })).await;
+    assert_eq!(signed.status, StatusCode::OK, "{}", signed.text);
+    let replayed = sign_in(&app, &email, json!({ "sms_code": code })).await;
+    assert_eq!(
+        replayed.status,
+        StatusCode::UNAUTHORIZED,
+        "a code works once"
+    );
+    assert_eq!(
+        replayed.body["type"],
+        "urn:stockroom:problem:invalid-credentials"
+    );
+    // A wrong password never texts a code.
+    let before = app.outbox_for(&number).await.len();
+    let wrong_password = app
+        .post_anonymous(
+            "/v1/auth/login",
+            &json!({"email": email, "password": "not-the-password-at-all", "send_sms": true}),
+        )
+        .await;
+    assert_eq!(wrong_password.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(app.outbox_for(&number).await.len(), before);
+    let me = app
+        .call_with_token(Method::GET, "/v1/auth/me", &access, None)
+        .await;
+    assert_eq!(me.body["two_factor_methods"], json!(["sms"]));
+}
+
+#[tokio::test]
+async fn an_expired_texted_code_is_refused() {
+    let app = TestApp::spawn().await;
+    let email = format!("late-sms-{}@example.com", uuid::Uuid::new_v4().simple());
+    let access = signed_in(&app, &email).await;
+    let number = phone();
+    let enabled = enrol_phone(&app, &access, &number).await;
+    assert_eq!(enabled.status, StatusCode::OK, "{}", enabled.text);
+    let id = app.account_id_of(&access).await;
+    let state = shared::services::AppState::new(&app.config, &app.clients);
+    let store = |lifetime: i64| {
+        let digest = auth::sms_code_digest(&app.key, &id, "424242");
+        let sessions = state.sessions.clone();
+        let (id, number) = (id.clone(), number.clone());
+        async move {
+            sessions
+                .start_code(
+                    &id,
+                    shared::store::CodePurpose::SignIn,
+                    &digest,
+                    &number,
+                    time::Duration::seconds(lifetime),
+                )
+                .await
+                .unwrap()
+        }
+    };
+    store(-1).await;
+    let expired = sign_in(&app, &email, json!({"sms_code": "424242"})).await;
+    assert_eq!(expired.status, StatusCode::UNAUTHORIZED, "{}", expired.text);
+    // The same code, still good, signs in: only the expiry refused it.
+    store(300).await;
+    let good = sign_in(&app, &email, json!({"sms_code": "424242"})).await;
+    assert_eq!(good.status, StatusCode::OK, "{}", good.text);
+}
+
+#[tokio::test]
+async fn guessing_texted_codes_at_sign_in_locks_like_passwords() {
+    let app = TestApp::spawn().await;
+    let email = format!("guess-sms-{}@example.com", uuid::Uuid::new_v4().simple());
+    let access = signed_in(&app, &email).await;
+    let number = phone();
+    assert_eq!(
+        enrol_phone(&app, &access, &number).await.status,
+        StatusCode::OK
+    );
+    // Asking for the code is the first of the five attempts the sign-in lock allows.
+    sign_in(&app, &email, json!({"send_sms": true})).await;
+    let code = texted_code(&app, &number).await;
+    for guess in 0..4 {
+        let r = sign_in(&app, &email, json!({"sms_code": format!("{guess:06}")})).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.text);
+    }
+    let locked = sign_in(&app, &email, json!({ "sms_code": code })).await;
+    assert_eq!(
+        locked.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        locked.text
+    );
+}
+
+#[tokio::test]
+async fn texts_to_one_account_are_limited_and_the_right_password_re_entered_never_locks_sign_in() {
+    let app = TestApp::spawn().await;
+    let email = format!("chatty-{}@example.com", uuid::Uuid::new_v4().simple());
+    let access = signed_in(&app, &email).await;
+    let number = phone();
+    let setup = || {
+        post(
+            &app,
+            &access,
+            "/v1/auth/2fa/sms/setup",
+            json!({"phone": number, "password": STRONG_PASSWORD}),
+        )
+    };
+    for _ in 0..5 {
+        assert_eq!(setup().await.status, StatusCode::ACCEPTED);
+    }
+    let limited = setup().await;
+    assert_eq!(
+        limited.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        limited.text
+    );
+    assert!(limited.header("retry-after").is_some());
+    assert_eq!(app.outbox_for(&number).await.len(), 5);
+    // Six right passwords in a row lifted the count each time (as sign-in does).
+    let ok = sign_in(&app, &email, json!({})).await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.text);
+}
+
+#[tokio::test]
+async fn an_account_may_offer_both_factors_and_turn_one_off_with_the_other() {
+    let app = TestApp::spawn().await;
+    let email = format!("both-{}@example.com", uuid::Uuid::new_v4().simple());
+    let access = signed_in(&app, &email).await;
+    let setup = post(
+        &app,
+        &access,
+        "/v1/auth/2fa/setup",
+        json!({"password": STRONG_PASSWORD}),
+    )
+    .await;
+    let secret = setup.body["secret"].as_str().unwrap().to_owned();
+    let base = step_now();
+    let totp = post(
+        &app,
+        &access,
+        "/v1/auth/2fa/enable",
+        json!({"code": code(&secret, base)}),
+    )
+    .await;
+    assert_eq!(totp.status, StatusCode::OK, "{}", totp.text);
+    let number = phone();
+    let both = enrol_phone(&app, &access, &number).await;
+    assert_eq!(both.status, StatusCode::OK, "{}", both.text);
+    assert_eq!(both.body["methods"], json!(["totp", "sms"]));
+    assert!(
+        both.body.get("recovery_codes").is_none(),
+        "issued once, with the first factor"
+    );
+    let without = sign_in(&app, &email, json!({})).await;
+    assert_eq!(without.body["methods"], json!(["totp", "sms"]));
+    // Turning SMS off needs the password and a current factor: here a TOTP code.
+    let off = post(
+        &app,
+        &access,
+        "/v1/auth/2fa/disable",
+        json!({"password": STRONG_PASSWORD, "method": "sms", "code": code(&secret, base + 1)}),
+    )
+    .await;
+    assert_eq!(off.status, StatusCode::OK, "{}", off.text);
+    assert_eq!(
+        (&off.body["enabled"], &off.body["methods"]),
+        (&json!(true), &json!(["totp"]))
+    );
+    let again = post(
+        &app,
+        &access,
+        "/v1/auth/2fa/disable",
+        json!({"password": STRONG_PASSWORD, "method": "sms", "recovery_code": "x"}),
+    )
+    .await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.text);
+    let totp_sign_in = sign_in(&app, &email, json!({"send_sms": true})).await;
+    assert_eq!(totp_sign_in.body["sms_sent"], false, "no phone any more");
 }

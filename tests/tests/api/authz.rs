@@ -182,7 +182,8 @@ async fn only_admins_manage_users_and_read_the_audit_log_while_every_role_has_it
         let setup = app
             .call(
                 app.request(Method::POST, "/v1/auth/2fa/setup", Some(role))
-                    .body(lambda_http::Body::Empty)
+                    .header("content-type", "application/json")
+                    .body(lambda_http::Body::from(r#"{"password": "whatever-it-is"}"#))
                     .unwrap(),
             )
             .await;

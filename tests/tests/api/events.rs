@@ -8,7 +8,7 @@ use shared::auth::{Role, two_factor};
 use stockroom_tests::{TestApp, root, template};
 
 /// The events in replay order, with the status each must produce.
-const SCRIPT: [(&str, u16); 75] = [
+const SCRIPT: [(&str, u16); 78] = [
     ("health.get", 200),
     ("products.create", 201),
     ("products.list", 200),
@@ -73,6 +73,11 @@ const SCRIPT: [(&str, u16); 75] = [
     ("auth.2fa-setup", 200),
     ("auth.2fa-enable", 200),
     ("auth.2fa-disable", 200),
+    ("auth.2fa-sms-setup", 202),
+    // Not the code that was texted: the documented 422.
+    ("auth.2fa-sms-enable", 422),
+    // Text-message codes are not on for the sample account: the documented 409.
+    ("auth.2fa-sms-send", 409),
     ("auth.change-password", 200),
     ("auth.forgot-password", 202),
     // A token no reset mail carried: the documented 422.
