@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 ROLE ?= manager
 
-.PHONY: dev test bench build-times lint fmt token admin webhook reindex outbox build package-size contract deny clean help
+.PHONY: dev test bench build-times lint fmt token admin webhook reindex outbox google-token build package-size contract deny clean help
 export EMAIL PASSWORD EVENT ORDER PAYMENT_ID REFUND_ID EVENT_ID CHECKS
 
 help: ## list the targets
@@ -53,6 +53,14 @@ webhook: ## send a signed sample Razorpay webhook to make dev: make webhook EVEN
 outbox: ## print every e-mail the make dev stack sent, as JSON lines, oldest first
 	@test -f .local/dev.env || { echo "run make dev first (it creates the local stack)"; exit 1; }
 	@set -a && . .local/dev.env && set +a && cargo run -q -p devstack -- outbox
+
+google-token: ## print a Google ID token from make dev's Google stand-in: make google-token EMAIL=...
+	@test -f .local/dev.env || { echo "run make dev first (it creates the local stack)"; exit 1; }
+	@test -n "$(EMAIL)" || { echo "usage: make google-token EMAIL=someone@example.com"; exit 1; }
+	@set -a && . .local/dev.env && set +a && \
+	  curl -sfG "http://127.0.0.1:$$GOOGLE_PORT/_stand-in/token" --data-urlencode "email=$(EMAIL)" \
+	  | python3 -c 'import json,sys; print(json.load(sys.stdin)["id_token"])' \
+	  || { echo "the Google stand-in did not answer: is make dev running (with the stand-in)?"; exit 1; }
 
 reindex: ## rebuild the search index of the make dev stack from its table
 	@test -f .local/dev.env || { echo "run make dev first (it creates the local stack)"; exit 1; }

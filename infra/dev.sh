@@ -3,9 +3,11 @@
 # DynamoDB Local keeps its data in .local/dynamodb across restarts; Ctrl-C stops everything.
 #
 # Every setting can be overridden from the environment, e.g.
-#   make dev PORT=9100 DYNAMODB_PORT=8100 S3_PORT=4600 MAIL_PORT=4601 RAZORPAY_PORT=9011 LOG_LEVEL=debug
+#   make dev PORT=9100 DYNAMODB_PORT=8100 S3_PORT=4600 MAIL_PORT=4601 RAZORPAY_PORT=9011 GOOGLE_PORT=9021 LOG_LEVEL=debug
 # Razorpay: RAZORPAY_KEY_ID, RAZORPAY_KEY_SECRET, RAZORPAY_WEBHOOK_SECRET and RAZORPAY_BASE_URL
-# (a test-mode account) replace the local stand-in and its generated keys.
+# (a test-mode account) replace the local stand-in and its generated keys. Google sign-in
+# trusts the local Google stand-in (`make google-token EMAIL=...`) unless GOOGLE_CERTS_URL and
+# GOOGLE_CLIENT_IDS are given.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
@@ -15,6 +17,7 @@ DYNAMODB_PORT=${DYNAMODB_PORT:-8000}
 S3_PORT=${S3_PORT:-4569}
 MAIL_PORT=${MAIL_PORT:-4570}
 RAZORPAY_PORT=${RAZORPAY_PORT:-9010}
+GOOGLE_PORT=${GOOGLE_PORT:-9020}
 LOCAL="$ROOT/.local"
 LOG_DIR="$LOCAL/logs"
 mkdir -p "$LOG_DIR"
@@ -32,6 +35,15 @@ if [ -n "${RAZORPAY_BASE_URL:-}" ]; then
   done
 else
   require_free_port "$RAZORPAY_PORT" RAZORPAY_PORT "the local Razorpay stand-in"
+fi
+
+# Google's real keys when GOOGLE_CERTS_URL is given; else the local stand-in's.
+GOOGLE_STAND_IN=1
+if [ -n "${GOOGLE_CERTS_URL:-}" ]; then
+  GOOGLE_STAND_IN=0
+  [ -n "${GOOGLE_CLIENT_IDS:-}" ] || die "GOOGLE_CERTS_URL is set, so GOOGLE_CLIENT_IDS must be set too"
+else
+  require_free_port "$GOOGLE_PORT" GOOGLE_PORT "the local Google sign-in stand-in"
 fi
 
 ensure_tools
@@ -79,6 +91,15 @@ if [ "$STAND_IN" = 1 ]; then
   wait_for "razorpay-local" "http://127.0.0.1:$RAZORPAY_PORT/_stand-in/health"
 fi
 
+export GOOGLE_CLIENT_IDS=${GOOGLE_CLIENT_IDS:-stockroom-local.apps.example}
+export GOOGLE_CERTS_URL=${GOOGLE_CERTS_URL:-http://127.0.0.1:$GOOGLE_PORT/oauth2/v3/certs}
+if [ "$GOOGLE_STAND_IN" = 1 ]; then
+  say "starting the local Google sign-in stand-in on :$GOOGLE_PORT (not Google; see infra/google-local)"
+  GOOGLE_LOCAL_PORT=$GOOGLE_PORT target/debug/google-local >"$LOG_DIR/google.log" 2>&1 &
+  PIDS+=($!)
+  wait_for "google-local" "http://127.0.0.1:$GOOGLE_PORT/_stand-in/health"
+fi
+
 # The functions' environment: generated values unless given in the environment.
 {
   echo "$resources" | while IFS='=' read -r name value; do
@@ -113,6 +134,9 @@ fi
   echo "AWS_ENDPOINT_URL_S3=$AWS_ENDPOINT_URL_S3"
   echo "AWS_ENDPOINT_URL_SESV2=$AWS_ENDPOINT_URL_SESV2"
   echo "AWS_ENDPOINT_URL_SNS=$AWS_ENDPOINT_URL_SNS"
+  echo "GOOGLE_CLIENT_IDS=$GOOGLE_CLIENT_IDS"
+  echo "GOOGLE_CERTS_URL=$GOOGLE_CERTS_URL"
+  echo "GOOGLE_PORT=$GOOGLE_PORT"
   echo "MAIL_FROM=$MAIL_FROM"
   echo "APP_URL=${APP_URL:-http://localhost:3000}"
 } >"$LOCAL/dev.env"
@@ -152,6 +176,10 @@ cat >&2 <<MSG
     curl -H "Authorization: Bearer \$TOKEN" 'http://localhost:$PORT/v1/search?q=jaket'
   Payments go to $RAZORPAY_BASE_URL; pay an order with
     curl -X POST http://127.0.0.1:$RAZORPAY_PORT/_stand-in/orders/<razorpay_order_id>/pay
+  Sign in with Google (the local stand-in's ID tokens):
+    curl -X POST http://localhost:$PORT/v1/auth/google -H 'Content-Type: application/json' \\
+      -d "{\"id_token\":\"\$(make -s google-token EMAIL=you@example.com)\"}"
+  Mail and texts the stack sent: make outbox
   Emulator logs: .local/logs/   Function environment: .local/dev.env
 
 MSG

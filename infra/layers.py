@@ -37,6 +37,7 @@ LAYERS = [
     "payments",
     "mail",
     "sms",
+    "google",
     "personas",
     "config",
     "auth",

@@ -45,6 +45,10 @@ pub struct Config {
     pub orders: OrderLimits,
     /// Outgoing e-mail, for the functions that send it; `None` when `MAIL_FROM` is not set.
     pub mail: Option<MailConfig>,
+    /// Google sign-in: the client ids ID tokens must be issued to (`GOOGLE_CLIENT_IDS`, comma
+    /// separated; none: Google sign-in is off), where Google publishes its keys
+    /// (`GOOGLE_CERTS_URL`) and the issuers it signs as (`GOOGLE_ISSUERS`).
+    pub google: GoogleConfig,
     /// The sender name of text messages where the destination country supports one
     /// (`SMS_SENDER_ID`, none by default).
     pub sms_sender_id: Option<String>,
@@ -64,6 +68,17 @@ pub struct OrderLimits {
     pub max_open_per_customer: u32,
     /// Units a customer may order on one line (`ORDER_MAX_UNITS_PER_LINE`, default 10).
     pub max_units_per_line: i64,
+}
+
+/// Google sign-in's settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GoogleConfig {
+    /// The OAuth client ids of the apps that sign in (the `aud` of their ID tokens).
+    pub client_ids: Vec<String>,
+    /// Google's JWKS (`https://www.googleapis.com/oauth2/v3/certs`; the stand-in's locally).
+    pub certs_url: String,
+    /// Accepted `iss` values.
+    pub issuers: Vec<String>,
 }
 
 /// Outgoing e-mail through SES.
@@ -209,13 +224,18 @@ impl Config {
             jwks,
             token_issuer: vars.or("AUTH_ISSUER", "stockroom"),
             token_audience: vars.or("AUTH_AUDIENCE", "stockroom-api"),
-            cors_allowed_origins: vars
-                .or("CORS_ALLOWED_ORIGINS", "")
-                .split(',')
-                .map(str::trim)
-                .filter(|o| !o.is_empty())
-                .map(str::to_owned)
-                .collect(),
+            cors_allowed_origins: list(&vars.or("CORS_ALLOWED_ORIGINS", "")),
+            google: GoogleConfig {
+                client_ids: list(&vars.or("GOOGLE_CLIENT_IDS", "")),
+                certs_url: vars.or(
+                    "GOOGLE_CERTS_URL",
+                    "https://www.googleapis.com/oauth2/v3/certs",
+                ),
+                issuers: list(&vars.or(
+                    "GOOGLE_ISSUERS",
+                    "https://accounts.google.com,accounts.google.com",
+                )),
+            },
             max_body_bytes: vars.number("MAX_BODY_BYTES", 65_536, 1..=6_000_000)?,
             image_upload_ttl: Duration::from_secs(vars.number(
                 "IMAGE_UPLOAD_TTL_SECONDS",
@@ -277,6 +297,15 @@ impl Config {
             sms_sender_id: vars.get("SMS_SENDER_ID"),
         })
     }
+}
+
+/// A comma-separated list, trimmed, without empty items.
+fn list(text: &str) -> Vec<String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|o| !o.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 fn personas<F: Fn(&str) -> Option<String>>(

@@ -12,6 +12,7 @@ pub mod aws;
 pub mod blob;
 pub mod config;
 pub mod domain;
+pub mod google;
 pub mod http;
 pub mod lambda;
 pub mod mail;

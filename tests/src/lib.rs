@@ -73,11 +73,15 @@ pub struct TestApp {
     pub search: search::SearchState,
     /// The local Razorpay stand-in this app's orders go to.
     pub razorpay: razorpay_local::StandIn,
+    /// The Google sign-in stand-in the auth function trusts (client id [`GOOGLE_CLIENT_ID`]).
+    pub google: google_local::StandIn,
 }
 
 /// The sender of every test app's e-mail (verified in the local SES).
 pub const MAIL_FROM: &str = "stockroom@tests.example";
 
+/// The client id the test stack's Google sign-in accepts (the stand-in issues tokens to it).
+pub const GOOGLE_CLIENT_ID: &str = "stockroom-tests.apps.example";
 /// The Razorpay keys every test app uses (the stand-in checks them).
 pub const RAZORPAY_KEY_ID: &str = "rzp_test_stockroom";
 /// The key secret (Basic auth password, checkout signatures).
@@ -136,6 +140,16 @@ impl TestApp {
             RAZORPAY_WEBHOOK_SECRET.into(),
         );
         env.insert("RAZORPAY_TIMEOUT_MS".into(), "1500".into());
+        let google = google_local::StandIn::new(GOOGLE_CLIENT_ID).unwrap();
+        let google_url = google.spawn().await.unwrap();
+        env.insert(
+            "GOOGLE_CLIENT_IDS".into(),
+            format!("{GOOGLE_CLIENT_ID}, second-app.apps.example"),
+        );
+        env.insert(
+            "GOOGLE_CERTS_URL".into(),
+            format!("{google_url}/oauth2/v3/certs"),
+        );
         env.insert("MAIL_FROM".into(), MAIL_FROM.into());
         devstack::verify_sender(&clients.sdk, MAIL_FROM)
             .await
@@ -188,6 +202,7 @@ impl TestApp {
             state,
             search,
             razorpay,
+            google,
         }
     }
 
@@ -325,17 +340,28 @@ impl TestApp {
     /// An unauthenticated JSON `POST`, as from the client at `source_ip` (through a real API
     /// Gateway event, so the address arrives the way it does in Lambda).
     pub async fn post_from(&self, source_ip: &str, path: &str, body: &Value) -> TestResponse {
+        self.post_from_client(source_ip, "test", path, body).await
+    }
+
+    /// An unauthenticated JSON `POST` from client address `source_ip` with `user_agent`.
+    pub async fn post_from_client(
+        &self,
+        source_ip: &str,
+        user_agent: &str,
+        path: &str,
+        body: &Value,
+    ) -> TestResponse {
         let event = serde_json::json!({
             "version": "2.0",
             "routeKey": format!("POST {path}"),
             "rawPath": path,
             "rawQueryString": "",
-            "headers": {"content-type": "application/json"},
+            "headers": {"content-type": "application/json", "user-agent": user_agent},
             "requestContext": {
                 "accountId": "123456789012", "apiId": "test", "domainName": "test.local",
                 "domainPrefix": "test",
                 "http": {"method": "POST", "path": path, "protocol": "HTTP/1.1",
-                         "sourceIp": source_ip, "userAgent": "test"},
+                         "sourceIp": source_ip, "userAgent": user_agent},
                 "requestId": uuid::Uuid::new_v4().to_string(), "routeKey": format!("POST {path}"),
                 "stage": "$default", "time": "21/Nov/2026:10:00:00 +0000", "timeEpoch": 0
             },
@@ -657,6 +683,33 @@ impl TestApp {
     pub async fn sweep(&self, at: time::OffsetDateTime) -> shared::services::sweep::Swept {
         let state = AppState::new(&self.config, &self.clients);
         shared::services::sweep::sweep(&state, at).await.unwrap()
+    }
+
+    /// Every item in the table, as text (to look for what must not be there).
+    pub async fn table_dump(&self) -> Vec<String> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .clients
+                .dynamodb
+                .scan()
+                .table_name(&self.config.table_name)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .unwrap();
+            items.extend(
+                page.items
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|i| format!("{i:?}")),
+            );
+            start = page.last_evaluated_key;
+            if start.is_none() {
+                return items;
+            }
+        }
     }
 
     /// Every item in the table, to prove that failed requests wrote nothing.

@@ -12,9 +12,9 @@ use shared::auth::Caller;
 use shared::domain::{Account, Email};
 use shared::http::{ApiError, ApiJson, RequestMeta};
 use shared::services::audit::audit;
-use shared::store::{Link, LinkKind, Purpose, StoreError};
+use shared::store::{Link, LinkKind, Purpose};
 
-use crate::guards::{Proof, address_mail_allowed, prove_password};
+use crate::guards::{Proof, address_mail_allowed, open_link, prove_password, still_for};
 use crate::{AuthState, account_of, change_account, mail, mail_owner};
 
 /// How long a verification link works.
@@ -184,44 +184,21 @@ pub(crate) async fn verify(
             "is not a verification link that is still good; ask for a new one",
         )
     };
-    let token = input.token.trim();
-    let still_good = |link: &Link| -> Result<(Email, String), ApiError> {
-        match &link.purpose {
-            Purpose::VerifyEmail { from, to } => {
-                Ok((Email::parse(to).map_err(|_| unusable())?, from.clone()))
-            }
-            Purpose::PasswordReset => Err(unusable()),
-        }
-    };
-    let link = state
-        .sessions
-        .link(LinkKind::VerifyEmail, token)
+    let link = open_link(&state, LinkKind::VerifyEmail, input.token.trim())
         .await?
         .ok_or_else(unusable)?;
-    let (to, from) = still_good(&link)?;
-    // A link sent before the account's address changed (or to an account since disabled or
-    // deleted) is dead.
+    let Purpose::VerifyEmail { from, to } = &link.purpose else {
+        return Err(unusable());
+    };
+    let to = Email::parse(to).map_err(|_| unusable())?;
     let allowed = |current: &Account| {
-        if current.disabled || current.email.as_str() != from {
-            Err(unusable())
-        } else {
+        if still_for(current, &link) {
             Ok(())
+        } else {
+            Err(unusable())
         }
     };
-    match state.accounts.get(&link.user_id).await {
-        Ok(account) => allowed(&account)?,
-        Err(StoreError::NotFound) => return Err(unusable()),
-        Err(e) => return Err(e.into()),
-    }
-    if state
-        .sessions
-        .take_link(LinkKind::VerifyEmail, token)
-        .await?
-        != Some(link.clone())
-    {
-        return Err(unusable());
-    }
-    let moving = to.as_str() != from;
+    let moving = to.as_str() != from.as_str();
     let action = if moving {
         "auth.email_changed"
     } else {
@@ -239,7 +216,7 @@ pub(crate) async fn verify(
         ),
         e => e,
     })?;
-    if moving && let Ok(old) = Email::parse(&from) {
+    if moving && let Ok(old) = Email::parse(from) {
         let body = format!(
             "Your Stockroom account now signs in with {} instead of this address.\n\n\
              If you did not do this, ask an administrator to disable the account.",

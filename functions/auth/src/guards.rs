@@ -6,7 +6,7 @@ use shared::auth::passwords;
 use shared::domain::{Account, Email};
 use shared::http::{ApiError, RequestMeta};
 use shared::services::audit::audit;
-use shared::store::{Claim, LockPolicy, Subject};
+use shared::store::{Claim, Link, LinkKind, LockPolicy, Purpose, StoreError, Subject};
 
 use crate::AuthState;
 
@@ -14,6 +14,44 @@ use crate::AuthState;
 /// holds the address or anything that reveals it.
 pub fn account_lock(key: &SigningKey, email: &Email) -> String {
     key.keyed_hash("sign-in lock", email.as_str())
+}
+
+/// What names the locks of a client address: a keyed hash, so the table keeps no address.
+pub(crate) fn client_lock(key: &SigningKey, meta: &RequestMeta) -> String {
+    key.keyed_hash(
+        "client lock",
+        meta.source_ip.as_deref().unwrap_or("unknown"),
+    )
+}
+
+/// Whether `link` still acts on `account`: not disabled, and with the address the link was
+/// sent about (a link from before the address changed is dead).
+pub(crate) fn still_for(account: &Account, link: &Link) -> bool {
+    let sent_about = match &link.purpose {
+        Purpose::VerifyEmail { from, .. } => Some(from),
+        Purpose::LinkGoogle { email, .. } => Some(email),
+        Purpose::PasswordReset => None,
+    };
+    !account.disabled && sent_about.map(String::as_str) == Some(account.email.as_str())
+}
+
+/// Opens `kind` link `token` while [`still_for`] its account: uses it up (of two requests
+/// presenting it, one gets it) and returns it; `None` for a link that is not good.
+pub(crate) async fn open_link(
+    state: &AuthState,
+    kind: LinkKind,
+    token: &str,
+) -> Result<Option<Link>, ApiError> {
+    let Some(link) = state.sessions.link(kind, token).await? else {
+        return Ok(None);
+    };
+    match state.accounts.get(&link.user_id).await {
+        Ok(account) if still_for(&account, &link) => {}
+        Ok(_) | Err(StoreError::NotFound) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    }
+    let taken = state.sessions.take_link(kind, token).await?;
+    Ok(taken.filter(|t| *t == link))
 }
 
 /// What a texted code for `user_id` is stored as: a keyed hash, so the table does not give
@@ -108,7 +146,7 @@ pub(crate) async fn client_mail_allowed(
     state: &AuthState,
     meta: &RequestMeta,
 ) -> Result<(), ApiError> {
-    let client = meta.source_ip.clone().unwrap_or_else(|| "unknown".into());
+    let client = client_lock(&state.own.signing_key, meta);
     match state
         .attempts
         .claim(Subject::MailClient(&client), LockPolicy::MAIL_CLIENT)

@@ -7,6 +7,11 @@
 //! | `POST /v1/auth/refresh`        | holder of a refresh token    |
 //! | `POST /v1/auth/logout`         | holder of a refresh token    |
 //! | `GET /v1/auth/me`              | any signed-in account        |
+//! | `DELETE /v1/auth/me`           | any signed-in account but an admin (password) |
+//! | `GET /v1/auth/me/export`       | any signed-in account        |
+//! | `POST /v1/auth/google`         | holder of a Google ID token for a configured client id |
+//! | `POST /v1/auth/google/link`    | any signed-in account (with its Google ID token) |
+//! | `POST /v1/auth/google/confirm` | holder of a link e-mailed when Google first tried |
 //! | `POST /v1/auth/email`          | any signed-in account (password; the new address verifies) |
 //! | `POST /v1/auth/email/verification` | any signed-in account (rate-limited) |
 //! | `POST /v1/auth/email/verify`   | holder of a verification link |
@@ -22,8 +27,10 @@
 //! | `GET /v1/audit`                | admin                        |
 
 mod email;
+mod google;
 mod guards;
 mod password;
+mod privacy;
 mod second_factor;
 mod sessions;
 mod sign_in;
@@ -64,6 +71,8 @@ pub struct AuthResources {
     pub mailer: shared::mail::Mailer,
     /// Texts one-time codes.
     pub texter: shared::sms::Texter,
+    /// Verifies Google ID tokens.
+    pub google: shared::google::GoogleVerifier,
 }
 
 impl shared::lambda::Resource for AuthResources {
@@ -75,6 +84,7 @@ impl shared::lambda::Resource for AuthResources {
             signing_key: shared::auth::SigningKey::load(config, clients).await?,
             mailer: shared::mail::Mailer::load(config, clients).await?,
             texter: shared::sms::Texter::load(config, clients).await?,
+            google: shared::google::GoogleVerifier::load(config, clients).await?,
         })
     }
 }
@@ -92,7 +102,11 @@ pub fn router() -> Router<AuthState> {
         .route("/v1/auth/login", post(login))
         .route("/v1/auth/refresh", post(refresh))
         .route("/v1/auth/logout", post(logout))
-        .route("/v1/auth/me", get(me))
+        .route("/v1/auth/me", get(me).delete(privacy::erase))
+        .route("/v1/auth/me/export", get(privacy::export))
+        .route("/v1/auth/google", post(google::sign_in))
+        .route("/v1/auth/google/link", post(google::link))
+        .route("/v1/auth/google/confirm", post(google::confirm))
         .route("/v1/auth/email", post(email::change))
         .route("/v1/auth/email/verification", post(email::resend))
         .route("/v1/auth/email/verify", post(email::verify))

@@ -22,6 +22,23 @@ use shared::services::audit::audit;
 use shared::sms::{masked, parse_phone};
 use shared::store::{Claim, CodePurpose, LockPolicy, Subject};
 
+/// Checks the password re-entered for a two-factor change.
+async fn proven(
+    state: &AuthState,
+    meta: &RequestMeta,
+    account: &Account,
+    password: &str,
+) -> Result<(), ApiError> {
+    prove_password(
+        state,
+        meta,
+        account,
+        password,
+        Proof::password_for("two_factor"),
+    )
+    .await
+}
+
 /// How long a texted code works.
 const CODE_LIFETIME: time::Duration = time::Duration::minutes(5);
 
@@ -49,14 +66,7 @@ async fn setup(
     ApiJson(input): ApiJson<PasswordOnly>,
 ) -> Result<Response, ApiError> {
     let account = account_of(&state, &caller).await?;
-    prove_password(
-        &state,
-        &meta,
-        &account,
-        &input.password,
-        Proof::password_for("two_factor"),
-    )
-    .await?;
+    proven(&state, &meta, &account, &input.password).await?;
     let secret = two_factor::new_secret();
     let uri = two_factor::provisioning_uri(&secret, account.email.as_str())
         .ok_or_else(|| ApiError::internal("could not build the otpauth URI"))?;
@@ -155,14 +165,7 @@ async fn sms_setup(
 ) -> Result<Response, ApiError> {
     let account = account_of(&state, &caller).await?;
     let phone = parse_phone(&input.phone).map_err(|e| ApiError::invalid("phone", e))?;
-    prove_password(
-        &state,
-        &meta,
-        &account,
-        &input.password,
-        Proof::password_for("two_factor"),
-    )
-    .await?;
+    proven(&state, &meta, &account, &input.password).await?;
     text_code(&state, &account.id, &phone, CodePurpose::Enrol).await?;
     Ok(code_sent(&phone))
 }
@@ -300,14 +303,7 @@ async fn disable(
             "send exactly one of code, sms_code and recovery_code",
         ));
     }
-    prove_password(
-        &state,
-        &meta,
-        &account,
-        &input.password,
-        Proof::password_for("two_factor"),
-    )
-    .await?;
+    proven(&state, &meta, &account, &input.password).await?;
     // Each guess is claimed before it is checked, under the same lockout as sign-in.
     let lock = Subject::SecondFactor(&account.id);
     if let Claim::Locked(wait) = state.attempts.claim(lock, LockPolicy::ACCOUNT).await? {

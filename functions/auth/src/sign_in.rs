@@ -17,7 +17,9 @@ use shared::store::{Claim, CodePurpose, LockPolicy, StoreError, Subject, Uniquen
 
 use crate::AuthState;
 use crate::email::{link_sent, send_verification, tell_taken};
-use crate::guards::{account_lock, address_mail_allowed, client_mail_allowed, sms_code_digest};
+use crate::guards::{
+    account_lock, address_mail_allowed, client_lock, client_mail_allowed, sms_code_digest,
+};
 use crate::second_factor::text_code;
 use crate::sessions::new_session;
 
@@ -94,7 +96,7 @@ pub(crate) async fn login(
     // counted against the client only, and never stored (it may be a password typed into the
     // wrong field). A well-formed one is locked by a keyed hash, never by the address itself.
     let email = Email::parse(&input.email).ok();
-    let client = meta.source_ip.clone().unwrap_or_else(|| "unknown".into());
+    let client = client_lock(&state.own.signing_key, &meta);
     if let Some(wait) = state.attempts.locked_for(Subject::Client(&client)).await? {
         return Err(ApiError::TooManyRequests(wait));
     }
@@ -142,7 +144,7 @@ pub(crate) async fn login(
         }
     };
     let account = if account.two_factor.enabled() {
-        match second_factor(&state, &meta, account, &input).await? {
+        match second_factor(&state, &meta, account, &input.codes()).await? {
             Ok(account) => account,
             Err(reason) => return Err(failed.answer(&state, &meta, &reason.0, reason.1).await),
         }
@@ -162,18 +164,37 @@ pub(crate) async fn login(
     new_session(&state, &account, &meta).await
 }
 
+impl SignIn {
+    fn codes(&self) -> Codes<'_> {
+        Codes {
+            totp_code: self.totp_code.as_deref(),
+            sms_code: self.sms_code.as_deref(),
+            recovery_code: self.recovery_code.as_deref(),
+            send_sms: self.send_sms,
+        }
+    }
+}
+
+/// The second-factor fields of a sign-in request.
+pub(crate) struct Codes<'a> {
+    pub(crate) totp_code: Option<&'a str>,
+    pub(crate) sms_code: Option<&'a str>,
+    pub(crate) recovery_code: Option<&'a str>,
+    pub(crate) send_sms: bool,
+}
+
 /// Checks the second factor `input` carries; `Ok(Err((actor, reason)))` when it is wrong.
 /// Without one, answers 401 `two-factor-required` naming the account's methods, after texting
 /// a code if `send_sms` asks for one.
-async fn second_factor(
+pub(crate) async fn second_factor(
     state: &AuthState,
     meta: &RequestMeta,
     account: Account,
-    input: &SignIn,
+    input: &Codes<'_>,
 ) -> Result<Result<Account, (String, &'static str)>, ApiError> {
     let now = OffsetDateTime::now_utc();
     let wrong = |reason| Ok(Err((account.id.clone(), reason)));
-    if let Some(code) = input.totp_code.as_deref() {
+    if let Some(code) = input.totp_code {
         let Some(secret) = account.two_factor.secret.clone() else {
             return wrong("totp_not_on");
         };
@@ -192,7 +213,7 @@ async fn second_factor(
             None => wrong("totp"),
         };
     }
-    if let Some(code) = input.sms_code.as_deref() {
+    if let Some(code) = input.sms_code {
         if account.two_factor.phone.is_none() {
             return wrong("sms_not_on");
         }
@@ -207,7 +228,7 @@ async fn second_factor(
             None => wrong("sms_code"),
         };
     }
-    if let Some(code) = input.recovery_code.as_deref() {
+    if let Some(code) = input.recovery_code {
         let digest = two_factor::recovery_code_digest(code);
         if !account.two_factor.recovery_codes.contains(&digest) {
             return wrong("recovery_code");
@@ -236,6 +257,45 @@ async fn second_factor(
         methods: account.two_factor.methods(),
         sms_sent,
     })
+}
+
+/// Checks `account`'s second factor, if it has one, for a sign-in proven another way (Google):
+/// each try is claimed under the address's sign-in lock first and counted like a password
+/// guess when wrong.
+pub(crate) async fn second_factor_alone(
+    state: &AuthState,
+    meta: &RequestMeta,
+    account: Account,
+    codes: &Codes<'_>,
+) -> Result<Account, ApiError> {
+    if !account.two_factor.enabled() {
+        return Ok(account);
+    }
+    let lock = account_lock(&state.own.signing_key, &account.email);
+    let starts_lock = match state
+        .attempts
+        .claim(Subject::Account(&lock), LockPolicy::ACCOUNT)
+        .await?
+    {
+        Claim::Locked(wait) => return Err(ApiError::TooManyRequests(wait)),
+        Claim::Granted { locks } => locks,
+    };
+    let client = client_lock(&state.own.signing_key, meta);
+    let email = account.email.clone();
+    match second_factor(state, meta, account, codes).await? {
+        Ok(account) => {
+            state.attempts.clear(Subject::Account(&lock)).await?;
+            Ok(account)
+        }
+        Err((actor, reason)) => {
+            let failed = Failure {
+                email: Some(&email),
+                client: &client,
+                starts_lock,
+            };
+            Err(failed.answer(state, meta, &actor, reason).await)
+        }
+    }
 }
 
 /// What a failed sign-in is counted and audited under.

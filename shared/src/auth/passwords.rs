@@ -57,6 +57,8 @@ pub fn hash(password: &str) -> Result<String, String> {
 /// Checks `password` against `stored`; `None` stands for an unknown account and is checked
 /// against the decoy, so both take the same time. `None` when it does not match.
 pub fn verify(password: &str, stored: Option<&str>) -> Option<Verified> {
+    // An account without a password (signed up with Google) is checked like an unknown one.
+    let stored = stored.filter(|s| !s.is_empty());
     let known = stored.is_some();
     let hash = PasswordHash::new(stored.unwrap_or_else(|| decoy())).ok()?;
     let matches = argon2().verify_password(password.as_bytes(), &hash).is_ok();

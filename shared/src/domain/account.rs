@@ -110,7 +110,8 @@ pub struct Account {
     pub role: Role,
     /// Disabled accounts cannot sign in or refresh tokens.
     pub disabled: bool,
-    /// argon2id PHC string.
+    /// argon2id PHC string; empty for an account made with Google sign-in until a password
+    /// is set through a reset.
     pub password_hash: String,
     /// The second factor.
     #[serde(default)]
@@ -119,6 +120,9 @@ pub struct Account {
     /// place orders. Accounts stored before verification existed count as verified.
     #[serde(default = "verified_before_verification_existed")]
     pub email_verified: bool,
+    /// The Google account (its `sub`) that signs in to this one, once linked.
+    #[serde(default)]
+    pub google_sub: Option<String>,
     /// Permissions an admin granted this account beyond its role.
     #[serde(default)]
     pub grants: Vec<Permission>,
@@ -134,6 +138,9 @@ pub struct Account {
     /// (A role change does not: a session's next refresh carries the new role.)
     #[serde(default)]
     pub session_generation: u64,
+    /// When its owner had it erased: what is left is a tombstone without personal data.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub deleted_at: Option<OffsetDateTime>,
     /// When the account was created.
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
@@ -159,10 +166,12 @@ impl Account {
             password_hash,
             two_factor: TwoFactor::default(),
             email_verified: false,
+            google_sub: None,
             grants: Vec::new(),
             version: 1,
             token_generation: 0,
             session_generation: 0,
+            deleted_at: None,
             created_at: now,
             updated_at: now,
         }
@@ -171,6 +180,23 @@ impl Account {
     /// Whether this account counts towards the "at least one admin" rule.
     pub fn is_active_admin(&self) -> bool {
         self.role == Role::Admin && !self.disabled
+    }
+
+    /// Makes this account what is left once its owner had it erased: its id (orders and the
+    /// ledger name it), role and dates; no address, name, password, factor, phone, grant or
+    /// Google account; disabled, every token and session ended.
+    pub fn erase(&mut self, now: OffsetDateTime) {
+        self.email = Email(format!("deleted-{}@deleted.invalid", self.id));
+        self.display_name = "Deleted account".into();
+        self.password_hash = String::new();
+        self.two_factor = TwoFactor::default();
+        self.email_verified = false;
+        self.google_sub = None;
+        self.grants = Vec::new();
+        self.disabled = true;
+        self.token_generation += 1;
+        self.session_generation += 1;
+        self.deleted_at = Some(now);
     }
 
     /// This account changed by `change`, as the next version.
@@ -193,6 +219,8 @@ impl Account {
             two_factor_enabled: self.two_factor.enabled(),
             two_factor_methods: self.two_factor.methods(),
             email_verified: self.email_verified,
+            google_linked: self.google_sub.is_some(),
+            has_password: !self.password_hash.is_empty(),
             grants: self.grants.clone(),
             version: self.version,
             created_at: self.created_at,
@@ -218,6 +246,10 @@ pub struct AccountView {
     pub two_factor_methods: Vec<&'static str>,
     /// Whether the address is verified (needed to place orders).
     pub email_verified: bool,
+    /// Whether a Google account signs in to this one.
+    pub google_linked: bool,
+    /// Whether the account has a password (one made with Google has none until it is reset).
+    pub has_password: bool,
     /// Permissions granted beyond the role.
     pub grants: Vec<Permission>,
     /// Version (the `ETag`).

@@ -28,6 +28,9 @@ impl From<StoreError> for ApiError {
             StoreError::Duplicate(Uniqueness::Email) => {
                 ApiError::Conflict("an account with this e-mail address already exists".into())
             }
+            StoreError::Duplicate(Uniqueness::GoogleAccount) => ApiError::Conflict(
+                "this Google account already signs in to another account".into(),
+            ),
             StoreError::LastAdmin => ApiError::Conflict(
                 "this is the last active admin; promote another admin first".into(),
             ),

@@ -25,6 +25,15 @@ impl Resource for Mailer {
     }
 }
 
+impl Resource for crate::google::GoogleVerifier {
+    async fn load(config: &Config, _: &AwsClients) -> Result<Self, StartError> {
+        Self::new(config.google.clone()).map_err(|e| StartError::Client {
+            client: "Google keys",
+            reason: e.to_string(),
+        })
+    }
+}
+
 impl Resource for crate::sms::Texter {
     async fn load(config: &Config, clients: &AwsClients) -> Result<Self, StartError> {
         Ok(Self::new(

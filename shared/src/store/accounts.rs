@@ -32,6 +32,12 @@ impl AccountStore {
             Write(Guard::Unique(Uniqueness::Email), self.claim_email(account)?),
             self.audit.put(audit)?,
         ];
+        if let Some(sub) = &account.google_sub {
+            writes.push(Write(
+                Guard::Unique(Uniqueness::GoogleAccount),
+                self.claim_google(account, sub)?,
+            ));
+        }
         if account.is_active_admin() {
             writes.push(Write(Guard::None, self.count_admins(1, false)?));
         }
@@ -65,6 +71,20 @@ impl AccountStore {
             ));
             writes.push(Write(Guard::None, self.release_email(previous)?));
         }
+        if previous.google_sub != next.google_sub {
+            if let Some(sub) = &next.google_sub {
+                writes.push(Write(
+                    Guard::Unique(Uniqueness::GoogleAccount),
+                    self.claim_google(next, sub)?,
+                ));
+            }
+            if let Some(sub) = &previous.google_sub {
+                writes.push(Write(
+                    Guard::None,
+                    self.release(google_pk(sub), GOOGLE_SK, previous)?,
+                ));
+            }
+        }
         if let Some(entry) = audit {
             writes.push(self.audit.put(entry)?);
         }
@@ -78,22 +98,28 @@ impl AccountStore {
 
     /// The account signing in with `email`, if any.
     pub async fn find_by_email(&self, email: &Email) -> Result<Option<Account>, StoreError> {
-        let Some(claim) = self
-            .table
-            .get_item(email_pk(email.as_str()), EMAIL_SK)
-            .await?
-        else {
+        self.find_by_claim(email_pk(email.as_str()), EMAIL_SK).await
+    }
+
+    /// The account holding the claim item at `pk`/`sk`, if any.
+    async fn find_by_claim(&self, pk: String, sk: &str) -> Result<Option<Account>, StoreError> {
+        let Some(claim) = self.table.get_item(pk, sk).await? else {
             return Ok(None);
         };
         let id = claim
             .get("user_id")
             .and_then(|v| v.as_s().ok())
-            .ok_or_else(|| StoreError::corrupt("e-mail claim without user_id"))?;
+            .ok_or_else(|| StoreError::corrupt("claim without user_id"))?;
         match self.get(id).await {
             Ok(account) => Ok(Some(account)),
             Err(StoreError::NotFound) => Ok(None),
             Err(e) => Err(e),
         }
+    }
+
+    /// The account a Google account (`sub`) signs in to, if any.
+    pub async fn find_by_google(&self, sub: &str) -> Result<Option<Account>, StoreError> {
+        self.find_by_claim(google_pk(sub), GOOGLE_SK).await
     }
 
     /// One page of accounts in creation order.
@@ -124,11 +150,26 @@ impl AccountStore {
     }
 
     fn claim_email(&self, account: &Account) -> Result<TransactWriteItem, StoreError> {
+        self.claim(email_pk(account.email.as_str()), EMAIL_SK, "email", account)
+    }
+
+    fn claim_google(&self, account: &Account, sub: &str) -> Result<TransactWriteItem, StoreError> {
+        self.claim(google_pk(sub), GOOGLE_SK, "google_account", account)
+    }
+
+    /// Claims the item `pk`/`sk` for `account`, if nobody holds it.
+    fn claim(
+        &self,
+        pk: String,
+        sk: &str,
+        entity: &str,
+        account: &Account,
+    ) -> Result<TransactWriteItem, StoreError> {
         let put = Put::builder()
             .table_name(self.table.name())
-            .item(PK, AttributeValue::S(email_pk(account.email.as_str())))
-            .item(SK, AttributeValue::S(EMAIL_SK.into()))
-            .item(ENTITY, AttributeValue::S("email".into()))
+            .item(PK, AttributeValue::S(pk))
+            .item(SK, AttributeValue::S(sk.into()))
+            .item(ENTITY, AttributeValue::S(entity.into()))
             .item("user_id", AttributeValue::S(account.id.clone()))
             .condition_expression("attribute_not_exists(PK)")
             .build()
@@ -138,10 +179,20 @@ impl AccountStore {
 
     /// Gives up `account`'s claim on its address (only if the claim is still its own).
     fn release_email(&self, account: &Account) -> Result<TransactWriteItem, StoreError> {
+        self.release(email_pk(account.email.as_str()), EMAIL_SK, account)
+    }
+
+    /// Gives up `account`'s claim item `pk`/`sk` (only if the claim is still its own).
+    fn release(
+        &self,
+        pk: String,
+        sk: &str,
+        account: &Account,
+    ) -> Result<TransactWriteItem, StoreError> {
         let delete = Delete::builder()
             .table_name(self.table.name())
-            .key(PK, AttributeValue::S(email_pk(account.email.as_str())))
-            .key(SK, AttributeValue::S(EMAIL_SK.into()))
+            .key(PK, AttributeValue::S(pk))
+            .key(SK, AttributeValue::S(sk.into()))
             .condition_expression("attribute_not_exists(PK) OR user_id = :id")
             .expression_attribute_values(":id", AttributeValue::S(account.id.clone()))
             .build()

@@ -23,12 +23,12 @@ pub enum Subject<'a> {
     Account(&'a str),
     /// One account's second factor, by account id (turning two-factor off).
     SecondFactor(&'a str),
-    /// One client address.
+    /// One client address, by a keyed hash of it (the table keeps no address).
     Client(&'a str),
     /// Password-reset requests for one address, by the same keyed hash as [`Subject::Account`].
     ResetRequests(&'a str),
     /// Requests that send mail to an address of the caller's choosing (password resets,
-    /// registrations), from one client address.
+    /// registrations), from one client address (by the same keyed hash as [`Subject::Client`]).
     MailClient(&'a str),
     /// Texts to one account.
     TextsFor(&'a str),

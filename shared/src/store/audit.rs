@@ -114,6 +114,74 @@ impl AuditLog {
 
     /// The write that appends `entry`, to commit it with the change it records.
     pub fn put(&self, entry: &AuditEntry) -> Result<Write, StoreError> {
+        let put = Put::builder()
+            .table_name(self.table.name())
+            .set_item(Some(Self::item(entry)?))
+            .condition_expression("attribute_not_exists(PK)")
+            .build()
+            .map_err(StoreError::internal)?;
+        Ok(Write(
+            Guard::None,
+            TransactWriteItem::builder().put(put).build(),
+        ))
+    }
+
+    /// Every entry by or about `subject` (its actor or its target), oldest first; at most
+    /// `cap`, and whether there were more.
+    pub async fn about(
+        &self,
+        subject: &str,
+        cap: usize,
+    ) -> Result<(Vec<AuditEntry>, bool), StoreError> {
+        let mut entries: Vec<AuditEntry> = Vec::new();
+        let mut more = false;
+        for (index, partition) in [
+            (BY_GSI2, audit_actor_partition(subject)),
+            (BY_GSI3, audit_target_partition(subject)),
+        ] {
+            let listing = IndexListing::new(index, partition, "AUDIT#", AUDIT_SK);
+            let (items, cut) = super::all_pages(cap, |after| {
+                let listing = &listing;
+                async move { self.table.query_page(listing, 100, after.as_ref()).await }
+            })
+            .await?;
+            more |= cut;
+            for item in items {
+                let entry: AuditEntry = codec::decode(item)?;
+                if !entries.iter().any(|e| e.id == entry.id) {
+                    entries.push(entry);
+                }
+            }
+        }
+        entries.sort_by(|a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));
+        Ok((entries, more))
+    }
+
+    /// Rewrites `entry` in place (an erasure: the person it named replaced by a pseudonym); an
+    /// entry gone meanwhile (its TTL ran out) stays gone.
+    pub async fn rewrite(&self, entry: &AuditEntry) -> Result<(), StoreError> {
+        let written = self
+            .table
+            .client()
+            .put_item()
+            .table_name(self.table.name())
+            .set_item(Some(Self::item(entry)?))
+            .condition_expression("attribute_exists(PK)")
+            .send()
+            .await;
+        match written {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(StoreError::from_sdk(e)),
+        }
+    }
+
+    fn item(entry: &AuditEntry) -> Result<Item, StoreError> {
         let mut item: Item = codec::encode(entry)?;
         let s = AttributeValue::S;
         let sort = entry.sort_key();
@@ -123,21 +191,16 @@ impl AuditLog {
         item.insert(GSI1PK.into(), s(AUDIT_PARTITION.into()));
         item.insert(GSI1SK.into(), s(sort.clone()));
         item.insert(GSI2PK.into(), s(audit_actor_partition(&entry.actor)));
-        item.insert(GSI2SK.into(), s(sort));
+        item.insert(GSI2SK.into(), s(sort.clone()));
+        if let Some(target) = &entry.target {
+            item.insert(GSI3PK.into(), s(audit_target_partition(target)));
+            item.insert(GSI3SK.into(), s(sort));
+        }
         if SHORT_LIVED.contains(&entry.action.as_str()) {
             let expires = (entry.at + SHORT_LIVED_FOR).unix_timestamp();
             item.insert(EXPIRES_AT.into(), AttributeValue::N(expires.to_string()));
         }
-        let put = Put::builder()
-            .table_name(self.table.name())
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(PK)")
-            .build()
-            .map_err(StoreError::internal)?;
-        Ok(Write(
-            Guard::None,
-            TransactWriteItem::builder().put(put).build(),
-        ))
+        Ok(item)
     }
 
     /// One page of entries matching `filter`, newest first.

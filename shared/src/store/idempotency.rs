@@ -54,6 +54,36 @@ impl IdempotencyStore {
         )
     }
 
+    /// Notes record `pk` under the partition of the account that made it (the scope's
+    /// `<account id>:` prefix), so erasing the account finds the responses it kept (an
+    /// order's, say). Best effort: without the note the record still expires with its TTL.
+    async fn point_from_owner(&self, scope: &str, pk: &str, now: i64) {
+        let Some((owner, _)) = scope.split_once(':') else {
+            return;
+        };
+        let noted = self
+            .table
+            .client()
+            .put_item()
+            .table_name(self.table.name())
+            .item(PK, AttributeValue::S(user_pk(owner)))
+            .item(
+                SK,
+                AttributeValue::S(format!("{IDEMPOTENCY_REF_PREFIX}{pk}")),
+            )
+            .item(ENTITY, AttributeValue::S("idempotency_ref".into()))
+            .item(IDEMPOTENCY_REF, AttributeValue::S(pk.to_owned()))
+            .item(
+                EXPIRES_AT,
+                AttributeValue::N((now + secs(RETENTION)).to_string()),
+            )
+            .send()
+            .await;
+        if let Err(e) = noted {
+            tracing::warn!(error = %e, "could not note an idempotency record under its account");
+        }
+    }
+
     /// Claims `key` in `scope` for a request whose body hashes to `payload_hash`.
     pub async fn begin(
         &self,
@@ -84,7 +114,10 @@ impl IdempotencyStore {
             .send()
             .await;
         match claimed {
-            Ok(_) => return Ok(Begin::Proceed),
+            Ok(_) => {
+                self.point_from_owner(scope, &pk, now).await;
+                return Ok(Begin::Proceed);
+            }
             Err(e)
                 if e.as_service_error()
                     .is_some_and(|s| s.is_conditional_check_failed_exception()) => {}
@@ -155,7 +188,7 @@ impl IdempotencyStore {
             .client()
             .delete_item()
             .table_name(self.table.name())
-            .key(PK, AttributeValue::S(pk))
+            .key(PK, AttributeValue::S(pk.clone()))
             .key(SK, AttributeValue::S(sk))
             .condition_expression("#state = :running")
             .expression_attribute_names("#state", "state")
@@ -163,15 +196,31 @@ impl IdempotencyStore {
             .send()
             .await;
         match result {
-            Ok(_) => Ok(()),
+            Ok(_) => {}
             Err(e)
                 if e.as_service_error()
                     .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
             {
-                Ok(())
+                return Ok(());
             }
-            Err(e) => Err(StoreError::from_sdk(e)),
+            Err(e) => return Err(StoreError::from_sdk(e)),
         }
+        // The record is gone, so is its note.
+        if let Some((owner, _)) = scope.split_once(':') {
+            self.table
+                .client()
+                .delete_item()
+                .table_name(self.table.name())
+                .key(PK, AttributeValue::S(user_pk(owner)))
+                .key(
+                    SK,
+                    AttributeValue::S(format!("{IDEMPOTENCY_REF_PREFIX}{pk}")),
+                )
+                .send()
+                .await
+                .map_err(StoreError::from_sdk)?;
+        }
+        Ok(())
     }
 }
 

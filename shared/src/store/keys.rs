@@ -32,6 +32,13 @@ pub const GSI2PK: &str = "GSI2PK";
 /// Its sort key attribute.
 pub const GSI2SK: &str = "GSI2SK";
 
+/// Third index: audit entries by target.
+pub const GSI3: &str = "GSI3";
+/// Its partition key attribute.
+pub const GSI3PK: &str = "GSI3PK";
+/// Its sort key attribute.
+pub const GSI3SK: &str = "GSI3SK";
+
 /// An overloaded global secondary index: its name and key attributes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Gsi {
@@ -55,6 +62,13 @@ pub const BY_GSI2: Gsi = Gsi {
     name: GSI2,
     pk: GSI2PK,
     sk: GSI2SK,
+};
+
+/// `GSI3` with its key attributes.
+pub const BY_GSI3: Gsi = Gsi {
+    name: GSI3,
+    pk: GSI3PK,
+    sk: GSI3SK,
 };
 /// The attribute naming an item's entity type.
 pub const ENTITY: &str = "entity";
@@ -90,11 +104,13 @@ pub fn user_pk(id: &str) -> String {
 }
 /// Sort key of an account item.
 pub const USER_SK: &str = "USER";
-/// `<KIND>#<sha256 of the token>`: a single-use link's token (`RESET#`, `VERIFY#`); its sort
-/// key is the kind alone.
-pub fn link_pk(kind: &str, token_digest: &str) -> String {
-    format!("{kind}#{token_digest}")
+/// Sort key of a single-use link's token under its account's partition:
+/// `LINK#<KIND>#<sha256 of the token>` (`RESET`, `VERIFY`, `LINKGOOGLE`).
+pub fn link_sk(kind: &str, token_digest: &str) -> String {
+    format!("{LINK_PREFIX}{kind}#{token_digest}")
 }
+/// What every link's sort key starts with.
+pub const LINK_PREFIX: &str = "LINK#";
 /// Sort key of the count of a customer's open (unpaid) orders, under the account's partition.
 pub const OPEN_ORDERS_SK: &str = "OPEN_ORDERS";
 /// GSI1 partition listing every account.
@@ -105,6 +121,12 @@ pub fn email_pk(email: &str) -> String {
 }
 /// Sort key of an e-mail claim.
 pub const EMAIL_SK: &str = "EMAIL";
+/// `GOOGLE#<sub>`: the claim of a Google account (its stable `sub`) by the account it signs in.
+pub fn google_pk(sub: &str) -> String {
+    format!("GOOGLE#{sub}")
+}
+/// Sort key of a Google account's claim.
+pub const GOOGLE_SK: &str = "GOOGLE";
 /// The counter of active admins (PK `ADMINS`, SK `COUNTER`).
 pub const ADMINS_PK: &str = "ADMINS";
 /// Sort key of the admin counter.
@@ -129,6 +151,10 @@ pub fn audit_pk(id: &str) -> String {
 pub const AUDIT_SK: &str = "AUDIT";
 /// GSI1 partition listing every audit entry by time.
 pub const AUDIT_PARTITION: &str = "AUDIT";
+/// GSI3 partition listing the audit entries about one target by time.
+pub fn audit_target_partition(target: &str) -> String {
+    format!("AUDIT#TARGET#{target}")
+}
 /// GSI2 partition listing one actor's audit entries by time.
 pub fn audit_actor_partition(actor: &str) -> String {
     format!("AUDIT#ACTOR#{actor}")
@@ -185,6 +211,11 @@ pub fn idempotency_pk(scope: &str, key_digest: &str) -> String {
 }
 /// Sort key of an idempotency record.
 pub const IDEMPOTENCY_SK: &str = "IDEMPOTENCY";
+/// What the sort key of a note of an idempotency record, under its account's partition,
+/// starts with (the rest is the record's PK).
+pub const IDEMPOTENCY_REF_PREFIX: &str = "IDEMPOTENCY_REF#";
+/// The attribute of such a note naming the record's PK.
+pub const IDEMPOTENCY_REF: &str = "record_pk";
 /// `RESERVATION#<id>`.
 pub fn reservation_pk(id: &str) -> String {
     format!("RESERVATION#{id}")

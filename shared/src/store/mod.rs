@@ -324,6 +324,8 @@ pub enum Uniqueness {
     Barcode,
     /// Another account has this e-mail address.
     Email,
+    /// Another account signs in with this Google account.
+    GoogleAccount,
     /// Another warehouse has this code.
     WarehouseCode,
     /// This webhook delivery was already applied.

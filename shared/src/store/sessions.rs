@@ -74,6 +74,8 @@ pub enum LinkKind {
     PasswordReset,
     /// Proves an address is read by the account's owner.
     VerifyEmail,
+    /// Lets a Google account sign in to an existing account, confirmed from its mailbox.
+    LinkGoogle,
 }
 
 impl LinkKind {
@@ -81,6 +83,7 @@ impl LinkKind {
         match self {
             LinkKind::PasswordReset => "RESET",
             LinkKind::VerifyEmail => "VERIFY",
+            LinkKind::LinkGoogle => "LINKGOOGLE",
         }
     }
 }
@@ -98,6 +101,13 @@ pub enum Purpose {
         /// The address being verified.
         to: String,
     },
+    /// Lets Google account `google_sub` sign in to the account, whose address is `email`.
+    LinkGoogle {
+        /// The account's address when the link was sent: the link is dead once it changed.
+        email: String,
+        /// The Google account's `sub`.
+        google_sub: String,
+    },
 }
 
 impl Purpose {
@@ -105,6 +115,7 @@ impl Purpose {
         match self {
             Purpose::PasswordReset => LinkKind::PasswordReset.as_str(),
             Purpose::VerifyEmail { .. } => LinkKind::VerifyEmail.as_str(),
+            Purpose::LinkGoogle { .. } => LinkKind::LinkGoogle.as_str(),
         }
     }
 
@@ -112,6 +123,7 @@ impl Purpose {
         match self {
             Purpose::PasswordReset => "password_reset",
             Purpose::VerifyEmail { .. } => "email_verification",
+            Purpose::LinkGoogle { .. } => "google_link",
         }
     }
 }
@@ -135,6 +147,10 @@ impl Link {
             LinkKind::VerifyEmail => Purpose::VerifyEmail {
                 from: text("from")?,
                 to: text("to")?,
+            },
+            LinkKind::LinkGoogle => Purpose::LinkGoogle {
+                email: text("email")?,
+                google_sub: text("google_sub")?,
             },
         };
         Some(Self {
@@ -330,13 +346,15 @@ impl SessionStore {
         Ok(Some((record.user_id, record.family_id)))
     }
 
-    /// Issues a single-use `link` token good within `lifetime`. Only its SHA-256 is stored.
+    /// Issues a single-use `link` token good within `lifetime`: `<account id>.<secret>`, so
+    /// it is found under its account's partition (and goes with the account's other items
+    /// when the account is erased). Only its SHA-256 is stored.
     pub async fn start_link(
         &self,
         link: &Link,
         lifetime: time::Duration,
     ) -> Result<String, StoreError> {
-        let token = opaque_token();
+        let token = format!("{}.{}", link.user_id, opaque_token());
         let expires = (OffsetDateTime::now_utc() + lifetime).unix_timestamp();
         let kind = link.purpose.kind();
         let mut put = self
@@ -344,32 +362,45 @@ impl SessionStore {
             .client()
             .put_item()
             .table_name(self.table.name())
-            .item(PK, AttributeValue::S(link_pk(kind, &digest(&token))))
-            .item(SK, AttributeValue::S(kind.into()))
+            .item(PK, AttributeValue::S(user_pk(&link.user_id)))
+            .item(SK, AttributeValue::S(link_sk(kind, &digest(&token))))
             .item(ENTITY, AttributeValue::S(link.purpose.entity().into()))
             .item("user_id", AttributeValue::S(link.user_id.clone()))
             .item("generation", AttributeValue::N(link.generation.to_string()))
             .item(EXPIRES_AT, AttributeValue::N(expires.to_string()));
-        if let Purpose::VerifyEmail { from, to } = &link.purpose {
-            put = put
-                .item("from", AttributeValue::S(from.clone()))
-                .item("to", AttributeValue::S(to.clone()));
+        match &link.purpose {
+            Purpose::VerifyEmail { from, to } => {
+                put = put
+                    .item("from", AttributeValue::S(from.clone()))
+                    .item("to", AttributeValue::S(to.clone()));
+            }
+            Purpose::LinkGoogle { email, google_sub } => {
+                put = put
+                    .item("email", AttributeValue::S(email.clone()))
+                    .item("google_sub", AttributeValue::S(google_sub.clone()));
+            }
+            Purpose::PasswordReset => {}
         }
         put.send().await.map_err(StoreError::from_sdk)?;
         Ok(token)
     }
 
+    /// The key of the `kind` link `token`, if it is shaped like one.
+    fn link_key(kind: LinkKind, token: &str) -> Option<(String, String)> {
+        let (user_id, secret) = token.split_once('.')?;
+        let plausible = !user_id.is_empty() && user_id.len() <= 64 && !secret.is_empty();
+        (plausible && token.len() <= 200)
+            .then(|| (user_pk(user_id), link_sk(kind.as_str(), &digest(token))))
+    }
+
     /// The `kind` link `token` stands for, while it is unused and unexpired (nothing
     /// changes).
     pub async fn link(&self, kind: LinkKind, token: &str) -> Result<Option<Link>, StoreError> {
-        if token.is_empty() || token.len() > 200 {
+        let Some((pk, sk)) = Self::link_key(kind, token) else {
             return Ok(None);
-        }
+        };
         let now = OffsetDateTime::now_utc().unix_timestamp();
-        let item = self
-            .table
-            .get_item(link_pk(kind.as_str(), &digest(token)), kind.as_str())
-            .await?;
+        let item = self.table.get_item(pk, &sk).await?;
         Ok(item.and_then(|i| {
             let live = number(&i, EXPIRES_AT).is_some_and(|expires| expires > now);
             live.then(|| Link::decode(kind, &i)).flatten()
@@ -379,20 +410,17 @@ impl SessionStore {
     /// Uses `kind` link `token` up: what it stood for, if it was unused and unexpired. Of
     /// two requests presenting it, one gets the link and the other `None`.
     pub async fn take_link(&self, kind: LinkKind, token: &str) -> Result<Option<Link>, StoreError> {
-        if token.is_empty() || token.len() > 200 {
+        let Some((pk, sk)) = Self::link_key(kind, token) else {
             return Ok(None);
-        }
+        };
         let now = OffsetDateTime::now_utc().unix_timestamp();
         let taken = self
             .table
             .client()
             .delete_item()
             .table_name(self.table.name())
-            .key(
-                PK,
-                AttributeValue::S(link_pk(kind.as_str(), &digest(token))),
-            )
-            .key(SK, AttributeValue::S(kind.as_str().into()))
+            .key(PK, AttributeValue::S(pk))
+            .key(SK, AttributeValue::S(sk))
             .condition_expression("attribute_exists(PK) AND #expires > :now")
             .expression_attribute_names("#expires", EXPIRES_AT)
             .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
@@ -473,6 +501,64 @@ impl SessionStore {
                 Ok(None)
             }
             Err(e) => Err(StoreError::from_sdk(e)),
+        }
+    }
+
+    /// Deletes everything stored under `user_id`'s partition but the account itself and its
+    /// count of open orders: sessions (with their addresses and user agents), links, codes,
+    /// and the idempotency records (kept responses) noted there. For an erasure; how many
+    /// items went.
+    pub async fn forget_all(&self, user_id: &str) -> Result<usize, StoreError> {
+        let mut forgotten = 0;
+        let mut start = None;
+        loop {
+            let page = self
+                .table
+                .client()
+                .query()
+                .table_name(self.table.name())
+                .key_condition_expression("PK = :pk")
+                .expression_attribute_values(":pk", AttributeValue::S(user_pk(user_id)))
+                .projection_expression("PK, SK, #record")
+                .expression_attribute_names("#record", IDEMPOTENCY_REF)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(StoreError::from_sdk)?;
+            for item in page.items.unwrap_or_default() {
+                let Some(sk) = item.get(SK).and_then(|v| v.as_s().ok()) else {
+                    continue;
+                };
+                if sk == USER_SK || sk == OPEN_ORDERS_SK {
+                    continue;
+                }
+                if let Some(record) = item.get(IDEMPOTENCY_REF).and_then(|v| v.as_s().ok()) {
+                    self.table
+                        .client()
+                        .delete_item()
+                        .table_name(self.table.name())
+                        .key(PK, AttributeValue::S(record.clone()))
+                        .key(SK, AttributeValue::S(IDEMPOTENCY_SK.into()))
+                        .send()
+                        .await
+                        .map_err(StoreError::from_sdk)?;
+                    forgotten += 1;
+                }
+                self.table
+                    .client()
+                    .delete_item()
+                    .table_name(self.table.name())
+                    .key(PK, AttributeValue::S(user_pk(user_id)))
+                    .key(SK, AttributeValue::S(sk.clone()))
+                    .send()
+                    .await
+                    .map_err(StoreError::from_sdk)?;
+                forgotten += 1;
+            }
+            start = page.last_evaluated_key;
+            if start.is_none() {
+                return Ok(forgotten);
+            }
         }
     }
 

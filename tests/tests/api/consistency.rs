@@ -104,7 +104,7 @@ fn every_openapi_operation_documents_its_success_and_error_responses() {
                     "/2fa/sms/send",
                     "/commit",
                     "/cancel",
-                    "/confirm",
+                    "}/confirm",
                     "/submit",
                     "/suggestions",
                     "/email/verification",
@@ -320,7 +320,7 @@ fn every_function_is_watched_by_alarms_that_roll_back_its_deployments() {
 }
 
 /// Routes anyone may call; every other route needs an access token.
-const PUBLIC: [&str; 10] = [
+const PUBLIC: [&str; 12] = [
     "GET /health",
     "GET /.well-known/jwks.json",
     "POST /v1/auth/register",
@@ -330,6 +330,8 @@ const PUBLIC: [&str; 10] = [
     "POST /v1/auth/password/forgot",
     "POST /v1/auth/password/reset",
     "POST /v1/auth/email/verify",
+    "POST /v1/auth/google",
+    "POST /v1/auth/google/confirm",
     "POST /v1/webhooks/razorpay",
 ];
 

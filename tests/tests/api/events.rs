@@ -8,7 +8,7 @@ use shared::auth::{Role, two_factor};
 use stockroom_tests::{TestApp, root, template};
 
 /// The events in replay order, with the status each must produce.
-const SCRIPT: [(&str, u16); 78] = [
+const SCRIPT: [(&str, u16); 83] = [
     ("health.get", 200),
     ("products.create", 201),
     ("products.list", 200),
@@ -64,6 +64,9 @@ const SCRIPT: [(&str, u16); 78] = [
     ("auth.login", 200),
     ("auth.refresh", 200),
     ("auth.me", 200),
+    ("auth.export", 200),
+    // Not the account's password: the documented 422 (the account stays).
+    ("auth.erase", 422),
     ("auth.resend-verification", 202),
     // A token no verification mail carried: the documented 422.
     ("auth.verify-email", 422),
@@ -78,6 +81,12 @@ const SCRIPT: [(&str, u16); 78] = [
     ("auth.2fa-sms-enable", 422),
     // Text-message codes are not on for the sample account: the documented 409.
     ("auth.2fa-sms-send", 409),
+    // An ID token from the Google stand-in for a new address: a new customer, signed in.
+    ("auth.google", 200),
+    // Not an ID token Google issued: the documented 401.
+    ("auth.google-link", 401),
+    // A token no link mail carried: the documented 422.
+    ("auth.google-confirm", 422),
     ("auth.change-password", 200),
     ("auth.forgot-password", 202),
     // A token no reset mail carried: the documented 422.
@@ -175,6 +184,11 @@ async fn every_sample_event_replays_through_its_handler() {
             );
             event = event.replace("{{webhook_signature}}", &signature);
         }
+        // What `make google-token EMAIL=...` prints on the local stack.
+        event = event.replace(
+            "{{google_id_token}}",
+            &app.google.id_token("events-google@example.com"),
+        );
         assert!(
             !event.contains("{{"),
             "{name}.json has an unknown placeholder"

@@ -4,11 +4,13 @@
 
 mod auth_admin;
 mod auth_email;
+mod auth_google;
 mod auth_grants;
 mod auth_jwt_attacks;
 mod auth_keys;
 mod auth_login;
 mod auth_password;
+mod auth_privacy;
 mod auth_tokens;
 mod auth_two_factor;
 mod authz;

@@ -1,0 +1,241 @@
+//! The account holder's own data: everything stored about them as one JSON document, and
+//! erasure (the account becomes a tombstone; what others rely on keeps its integrity without
+//! the person).
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::json;
+use time::OffsetDateTime;
+
+use shared::auth::Caller;
+use shared::domain::Account;
+use shared::http::{ApiError, ApiJson, RequestMeta};
+use shared::services::audit::audit;
+use shared::services::commit::contending_for;
+use shared::store::{AuditEntry, OrderListing, StoreError, all_pages};
+
+use crate::guards::{Proof, prove_password};
+use crate::{AuthState, account_of, change_account, mail_owner};
+
+/// The most orders, or audit entries, one export or erasure reads.
+const CAP: usize = 10_000;
+
+/// `GET /v1/auth/me/export`: the account, its orders, sessions and the audit entries by or
+/// about it, as one JSON document (a download).
+#[tracing::instrument(name = "Exporting an account's data", skip_all)]
+pub(crate) async fn export(
+    State(state): State<AuthState>,
+    caller: Caller,
+) -> Result<Response, ApiError> {
+    let account = account_of(&state, &caller).await?;
+    let customer = OrderListing::Customer(account.id.clone());
+    let (orders, orders_cut) = all_pages(CAP, |after| {
+        let customer = &customer;
+        let orders = &state.orders;
+        async move { orders.list(customer, None, 100, after.as_ref()).await }
+    })
+    .await?;
+    let sessions = state.sessions.sessions(&account.id).await?;
+    let (entries, audit_cut) = state.audit.about(&account.id, CAP).await?;
+    let document = json!({
+        "exported_at": OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default(),
+        "account": account.view(),
+        "phone": account.two_factor.phone,
+        "orders": orders,
+        "sessions": sessions,
+        "audit": entries,
+        "truncated": orders_cut || audit_cut,
+    });
+    let mut response = Json(document).into_response();
+    if let Ok(disposition) = HeaderValue::from_str(&format!(
+        "attachment; filename=\"stockroom-export-{}.json\"",
+        account.id
+    )) {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_DISPOSITION, disposition);
+    }
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Erasure {
+    /// The account's password (accounts made with Google and no password: `id_token`).
+    #[serde(default)]
+    password: Option<String>,
+    /// A fresh Google ID token of the account's Google account, for accounts without a password.
+    #[serde(default)]
+    id_token: Option<String>,
+}
+
+/// `DELETE /v1/auth/me`: erases the caller's personal data. Everything else is done before the
+/// account becomes a tombstone (which ends its tokens), so a failure part-way leaves the
+/// owner signed in to try again, and a retry finishes the job.
+#[tracing::instrument(name = "Erasing an account", skip_all)]
+pub(crate) async fn erase(
+    State(state): State<AuthState>,
+    caller: Caller,
+    meta: RequestMeta,
+    ApiJson(input): ApiJson<Erasure>,
+) -> Result<Response, ApiError> {
+    let account = account_of(&state, &caller).await?;
+    if account.is_active_admin() {
+        return Err(ApiError::Conflict(
+            "an admin account cannot erase itself: another admin changes its role first".into(),
+        ));
+    }
+    prove_owner(&state, &meta, &account, &input).await?;
+    // Told first: the address is about to go.
+    let body = "Your Stockroom account and the personal data in it were erased at your \
+                request. Orders you placed are kept for the shop's books, without your name, \
+                address or phone.\n\nIf you did not ask for this, contact the shop.";
+    mail_owner(&state, &account, "Your Stockroom account was erased", body).await;
+    let pseudonym = format!(
+        "erased-{}",
+        &state
+            .own
+            .signing_key
+            .keyed_hash("erased person", &account.id)[..32]
+    );
+    state.sessions.forget_all(&account.id).await?;
+    clear_order_notes(&state, &account.id).await?;
+    let personal: Vec<&str> = [
+        Some(account.email.as_str()),
+        account.two_factor.phone.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let (entries, _) = state.audit.about(&account.id, usize::MAX).await?;
+    for entry in entries {
+        state
+            .audit
+            .rewrite(&pseudonymised(entry, &account.id, &pseudonym, &personal))
+            .await?;
+    }
+    let mut entry = audit(&meta, &pseudonym, "auth.account_erased").target(account.id.clone());
+    entry.source_ip = None;
+    change_account(
+        &state,
+        &account.id,
+        Some(&entry),
+        |a| {
+            if a.is_active_admin() {
+                Err(ApiError::Conflict(
+                    "the account became an admin meanwhile".into(),
+                ))
+            } else {
+                Ok(())
+            }
+        },
+        |a| a.erase(OffsetDateTime::now_utc()),
+    )
+    .await?;
+    // Anything stored while the account was being erased (a session started meanwhile).
+    state.sessions.forget_all(&account.id).await?;
+    tracing::info!(user_id = %account.id, "account erased");
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Checks the owner's proof: the password, or for an account without one a fresh Google ID
+/// token of its Google account.
+async fn prove_owner(
+    state: &AuthState,
+    meta: &RequestMeta,
+    account: &Account,
+    input: &Erasure,
+) -> Result<(), ApiError> {
+    if !account.password_hash.is_empty() {
+        let password = input
+            .password
+            .as_deref()
+            .ok_or_else(|| ApiError::invalid("password", "is required to erase the account"))?;
+        return prove_password(
+            state,
+            meta,
+            account,
+            password,
+            Proof::password_for("erasure"),
+        )
+        .await;
+    }
+    let refused = || {
+        ApiError::invalid(
+            "id_token",
+            "must be a fresh Google ID token of the account's Google account",
+        )
+    };
+    let token = input.id_token.as_deref().ok_or_else(refused)?;
+    let identity = state
+        .own
+        .google
+        .verify(token.trim())
+        .await
+        .map_err(|_| refused())?;
+    if account.google_sub.as_deref() == Some(identity.sub.as_str()) {
+        Ok(())
+    } else {
+        Err(refused())
+    }
+}
+
+/// Removes the customer's free-text notes from their orders (they may hold anything, an
+/// address or a phone number); the lines, amounts and payments stay.
+async fn clear_order_notes(state: &AuthState, customer_id: &str) -> Result<(), ApiError> {
+    let customer = OrderListing::Customer(customer_id.to_owned());
+    let (orders, _) = all_pages(usize::MAX, |after| {
+        let customer = &customer;
+        let orders = &state.orders;
+        async move { orders.list(customer, None, 100, after.as_ref()).await }
+    })
+    .await?;
+    for order in orders.into_iter().filter(|o| o.notes.is_some()) {
+        contending_for("order", || async {
+            let current = state.orders.order(&order.id).await?;
+            if current.notes.is_none() {
+                return Ok(Some(()));
+            }
+            let mut next = current.clone();
+            next.notes = None;
+            next.version += 1;
+            let write = state.orders.order_write(&next, Some(current.version))?;
+            match state.orders.commit(vec![write]).await {
+                Ok(()) => Ok(Some(())),
+                Err(StoreError::VersionMismatch) => Ok(None),
+                Err(e) => Err(e.into()),
+            }
+        })
+        .await?;
+    }
+    Ok(())
+}
+
+/// `entry` with `person` replaced by `pseudonym` wherever it named them, without the client
+/// address, and without any detail holding one of the `personal` values.
+fn pseudonymised(
+    mut entry: AuditEntry,
+    person: &str,
+    pseudonym: &str,
+    personal: &[&str],
+) -> AuditEntry {
+    if entry.actor == person {
+        entry.actor = pseudonym.to_owned();
+    }
+    if entry.target.as_deref() == Some(person) {
+        entry.target = Some(pseudonym.to_owned());
+    }
+    entry.source_ip = None;
+    entry.details.retain(|key, value| {
+        key.as_str() != "email" && !personal.iter().any(|p| value.contains(p))
+    });
+    entry
+}
