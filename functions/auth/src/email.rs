@@ -14,7 +14,9 @@ use shared::http::{ApiError, ApiJson, RequestMeta};
 use shared::services::audit::audit;
 use shared::store::{Link, LinkKind, Purpose};
 
-use crate::guards::{Proof, address_mail_allowed, open_link, prove_password, still_for};
+use crate::guards::{
+    Proof, address_mail_allowed, client_mail_allowed, open_link, prove_password, still_for,
+};
 use crate::{AuthState, account_of, change_account, mail, mail_owner};
 
 /// How long a verification link works.
@@ -59,10 +61,8 @@ pub(crate) async fn send_verification(
 
 /// Tells the owner of `to`, which already has an account, that someone tried to give it to
 /// another one (registration or an address change), instead of telling the one who tried.
-pub(crate) async fn tell_taken(state: &AuthState, to: &Email) -> Result<(), ApiError> {
-    if address_mail_allowed(state, to).await?.is_some() {
-        return Ok(());
-    }
+/// The caller has claimed the mail from `to`'s allowance.
+pub(crate) async fn tell_taken(state: &AuthState, to: &Email) {
     let body = format!(
         "Someone tried to use {} for a new Stockroom account, but it already has one.\n\n\
          If that was you, sign in at {} (or reset your password there). If not, you can \
@@ -77,7 +77,6 @@ pub(crate) async fn tell_taken(state: &AuthState, to: &Email) -> Result<(), ApiE
         &body,
     )
     .await;
-    Ok(())
 }
 
 /// The one answer to a request that sent (or may have sent) a verification link.
@@ -141,6 +140,8 @@ pub(crate) async fn change(
         Proof::password_for("email_change"),
     )
     .await?;
+    // It mails an address of the caller's choosing: the client's allowance and the address's.
+    client_mail_allowed(&state, &meta).await?;
     if let Some(wait) = address_mail_allowed(&state, &to).await? {
         return Err(ApiError::TooManyRequests(wait));
     }
@@ -150,11 +151,13 @@ pub(crate) async fn change(
             &audit(&meta, &account.id, "auth.email_change_requested").target(account.id.clone()),
         )
         .await?;
+    // Everything the caller can see (the answer, the notice in their own mailbox) is the same
+    // whether or not the new address has an account.
     if state.accounts.find_by_email(&to).await?.is_some() {
-        tell_taken(&state, &to).await?;
-        return Ok(link_sent());
+        tell_taken(&state, &to).await;
+    } else {
+        send_verification(&state, &account, &to).await?;
     }
-    send_verification(&state, &account, &to).await?;
     let body = format!(
         "Someone signed in to your Stockroom account asked to move it to another address. It \
          moves only once a link sent there is opened.\n\nIf this was not you, sign in at {} \
@@ -206,6 +209,11 @@ pub(crate) async fn verify(
     };
     let entry = audit(&meta, &link.user_id, action).target(link.user_id.clone());
     let account = change_account(&state, &link.user_id, Some(&entry), allowed, |a| {
+        if a.email != to {
+            // Every link sent so far (a reset to the old address) and every access token
+            // die with the old address; sessions refresh into the new generation.
+            a.token_generation += 1;
+        }
         a.email = to.clone();
         a.email_verified = true;
     })

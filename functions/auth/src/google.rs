@@ -18,10 +18,10 @@ use shared::http::{ApiError, ApiJson, RequestMeta};
 use shared::services::audit::audit;
 use shared::store::{Link, LinkKind, Purpose, StoreError, Uniqueness};
 
-use crate::guards::{address_mail_allowed, open_link, still_for};
+use crate::guards::{Proof, address_mail_allowed, open_link, prove_password, still_for};
 use crate::sessions::new_session;
 use crate::sign_in::{Codes, second_factor_alone};
-use crate::{AuthState, account_of, change_account, mail};
+use crate::{AuthState, account_of, change_account, mail, mail_owner};
 
 /// How long a link letting a Google account in works.
 const LINK_LIFETIME: time::Duration = time::Duration::hours(24);
@@ -94,7 +94,7 @@ pub(crate) async fn sign_in(
         offer_link(&state, &existing, &identity).await?;
         return Err(ApiError::Conflict(
             "an account with this address exists: sign in to it and link Google at \
-             /v1/auth/google/link, or open the link just e-mailed to the address"
+             /v1/auth/google/link, or open the link e-mailed to the address"
                 .into(),
         ));
     }
@@ -163,10 +163,12 @@ async fn offer_link(
 #[serde(deny_unknown_fields)]
 pub(crate) struct GoogleLink {
     id_token: String,
+    password: String,
 }
 
 /// `POST /v1/auth/google/link`: lets the caller's Google account sign in to the caller's
-/// account (being signed in is the proof).
+/// account. The password is the proof (an access token alone could be a thief's), and the
+/// owner is told.
 #[tracing::instrument(name = "Linking a Google account", skip_all)]
 pub(crate) async fn link(
     State(state): State<AuthState>,
@@ -175,6 +177,21 @@ pub(crate) async fn link(
     ApiJson(input): ApiJson<GoogleLink>,
 ) -> Result<Response, ApiError> {
     let account = account_of(&state, &caller).await?;
+    if account.password_hash.is_empty() {
+        return Err(ApiError::Conflict(
+            "this account signs in only with its Google account; set a password (reset it) \
+             before linking another"
+                .into(),
+        ));
+    }
+    prove_password(
+        &state,
+        &meta,
+        &account,
+        &input.password,
+        Proof::password_for("google_link"),
+    )
+    .await?;
     let (identity, email) = identity(&state, &input.id_token).await?;
     // Google vouches for the account's address only when it signs in with that one.
     let verifies = email == account.email;
@@ -183,6 +200,52 @@ pub(crate) async fn link(
     })
     .await?;
     Ok(Json(linked.view()).into_response())
+}
+
+/// `DELETE /v1/auth/google`: the caller's Google account no longer signs in (the password
+/// is the proof; an account whose only way in is Google sets a password first).
+#[tracing::instrument(name = "Unlinking a Google account", skip_all)]
+pub(crate) async fn unlink(
+    State(state): State<AuthState>,
+    caller: Caller,
+    meta: RequestMeta,
+    ApiJson(input): ApiJson<PasswordOnly>,
+) -> Result<Response, ApiError> {
+    let account = account_of(&state, &caller).await?;
+    if account.google_sub.is_none() {
+        return Err(ApiError::Conflict("no Google account is linked".into()));
+    }
+    if account.password_hash.is_empty() {
+        return Err(ApiError::Conflict(
+            "Google is this account's only way in; set a password (reset it) first".into(),
+        ));
+    }
+    prove_password(
+        &state,
+        &meta,
+        &account,
+        &input.password,
+        Proof::password_for("google_unlink"),
+    )
+    .await?;
+    let entry = audit(&meta, &account.id, "auth.google_unlinked").target(account.id.clone());
+    let next = change_account(
+        &state,
+        &account.id,
+        Some(&entry),
+        |_| Ok(()),
+        |a| {
+            a.google_sub = None;
+        },
+    )
+    .await?;
+    Ok(Json(next.view()).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PasswordOnly {
+    password: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -222,9 +285,13 @@ pub(crate) async fn confirm(
     Ok(Json(json!({"linked": true, "email": account.email.as_str()})).into_response())
 }
 
-/// Makes Google account `sub` sign in to account `user_id` (replacing any other), audited;
-/// `verifies`: the link proved the account's address too (its mailbox, or a Google account
-/// with the same verified address).
+/// Makes Google account `sub` sign in to account `user_id` (replacing any other), audited,
+/// and tells the owner; `verifies`: the link proved the account's address too (its mailbox,
+/// or a Google account with the same verified address).
+///
+/// An address proven this way for an account that had not verified it means whoever
+/// registered the account may not be its owner (anyone can register any address): its
+/// password, factors and sessions go, and the owner continues with Google (and a reset).
 async fn attach(
     state: &AuthState,
     meta: &RequestMeta,
@@ -234,9 +301,36 @@ async fn attach(
     allowed: impl Fn(&Account) -> Result<(), ApiError>,
 ) -> Result<Account, ApiError> {
     let entry = audit(meta, user_id, "auth.google_linked").target(user_id.to_owned());
-    change_account(state, user_id, Some(&entry), allowed, |a| {
+    // Whether the change (as last applied, after any lost race) took the account over.
+    let claimed = std::sync::atomic::AtomicBool::new(false);
+    let account = change_account(state, user_id, Some(&entry), allowed, |a| {
         a.google_sub = Some(sub.to_owned());
+        let takes_over = verifies && !a.email_verified;
+        claimed.store(takes_over, std::sync::atomic::Ordering::Relaxed);
+        if takes_over {
+            a.password_hash = String::new();
+            a.two_factor = Default::default();
+            a.token_generation += 1;
+            a.session_generation += 1;
+        }
         a.email_verified |= verifies;
     })
-    .await
+    .await?;
+    if claimed.load(std::sync::atomic::Ordering::Relaxed) {
+        state.sessions.revoke_all(&account.id).await?;
+    }
+    let body = format!(
+        "A Google account can now sign in to your Stockroom account {}.\n\n\
+         If you did not do this, sign in at {}, change your password and unlink Google.",
+        account.email.as_str(),
+        state.own.mailer.app_url()
+    );
+    mail_owner(
+        state,
+        &account,
+        "Google can now sign you in to Stockroom",
+        &body,
+    )
+    .await;
+    Ok(account)
 }

@@ -24,15 +24,19 @@ pub(crate) fn client_lock(key: &SigningKey, meta: &RequestMeta) -> String {
     )
 }
 
-/// Whether `link` still acts on `account`: not disabled, and with the address the link was
-/// sent about (a link from before the address changed is dead).
+/// Whether `link` still acts on `account`: not disabled, in the token generation it was sent
+/// in, and with the address it was sent about.
 pub(crate) fn still_for(account: &Account, link: &Link) -> bool {
     let sent_about = match &link.purpose {
         Purpose::VerifyEmail { from, .. } => Some(from),
         Purpose::LinkGoogle { email, .. } => Some(email),
         Purpose::PasswordReset => None,
     };
-    !account.disabled && sent_about.map(String::as_str) == Some(account.email.as_str())
+    // A link from before the last password change, reset, sign-out everywhere or address
+    // change is dead too: the owner cleaning up after a thief ends what the thief asked for.
+    !account.disabled
+        && account.token_generation == link.generation
+        && sent_about.map(String::as_str) == Some(account.email.as_str())
 }
 
 /// Opens `kind` link `token` while [`still_for`] its account: uses it up (of two requests

@@ -10,7 +10,8 @@
 //! | `DELETE /v1/auth/me`           | any signed-in account but an admin (password) |
 //! | `GET /v1/auth/me/export`       | any signed-in account        |
 //! | `POST /v1/auth/google`         | holder of a Google ID token for a configured client id |
-//! | `POST /v1/auth/google/link`    | any signed-in account (with its Google ID token) |
+//! | `DELETE /v1/auth/google`       | any signed-in account (password) |
+//! | `POST /v1/auth/google/link`    | any signed-in account (password, and its Google ID token) |
 //! | `POST /v1/auth/google/confirm` | holder of a link e-mailed when Google first tried |
 //! | `POST /v1/auth/email`          | any signed-in account (password; the new address verifies) |
 //! | `POST /v1/auth/email/verification` | any signed-in account (rate-limited) |
@@ -104,7 +105,10 @@ pub fn router() -> Router<AuthState> {
         .route("/v1/auth/logout", post(logout))
         .route("/v1/auth/me", get(me).delete(privacy::erase))
         .route("/v1/auth/me/export", get(privacy::export))
-        .route("/v1/auth/google", post(google::sign_in))
+        .route(
+            "/v1/auth/google",
+            post(google::sign_in).delete(google::unlink),
+        )
         .route("/v1/auth/google/link", post(google::link))
         .route("/v1/auth/google/confirm", post(google::confirm))
         .route("/v1/auth/email", post(email::change))

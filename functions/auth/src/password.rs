@@ -252,13 +252,27 @@ pub(crate) async fn reset(
     let entry = audit(&meta, &account.id, "auth.password_reset").target(account.id.clone());
     // The account may have changed since it was read; the reset applies to it as it is now,
     // unless it was disabled meanwhile.
-    let account = set_password(&state, &holder, &hash, &entry, |current| {
-        if current.disabled {
-            Err(unusable())
-        } else {
-            Ok(())
-        }
-    })
+    // A reset takes the account back: a Google account linked to it (perhaps by whoever knew
+    // the old password) no longer signs in; the owner links it again if it was theirs. An
+    // account made with Google (no password yet) keeps it: the reset only adds a password.
+    let account = signed_out(
+        &state,
+        &holder,
+        Some(&entry),
+        |current| {
+            if current.disabled {
+                Err(unusable())
+            } else {
+                Ok(())
+            }
+        },
+        |a| {
+            if !a.password_hash.is_empty() {
+                a.google_sub = None;
+            }
+            a.password_hash = hash.clone();
+        },
+    )
     .await?;
     after_new_password(&state, &account, "reset").await?;
     Ok(StatusCode::NO_CONTENT.into_response())

@@ -39,7 +39,11 @@ pub(crate) async fn export(
     })
     .await?;
     let sessions = state.sessions.sessions(&account.id).await?;
-    let (entries, audit_cut) = state.audit.about(&account.id, CAP).await?;
+    let (mut entries, audit_cut) = state.audit.about(&account.id, CAP).await?;
+    // Entries others (an admin) wrote about the account: what was done, not where they were.
+    for entry in entries.iter_mut().filter(|e| e.actor != account.id) {
+        entry.source_ip = None;
+    }
     let document = json!({
         "exported_at": OffsetDateTime::now_utc()
             .format(&time::format_description::well_known::Rfc3339)
@@ -78,8 +82,8 @@ pub(crate) struct Erasure {
 }
 
 /// `DELETE /v1/auth/me`: erases the caller's personal data. Everything else is done before the
-/// account becomes a tombstone (which ends its tokens), so a failure part-way leaves the
-/// owner signed in to try again, and a retry finishes the job.
+/// account becomes a tombstone (which ends its tokens), so after a failure part-way the access
+/// token the owner holds still works to try again, and a retry finishes the job.
 #[tracing::instrument(name = "Erasing an account", skip_all)]
 pub(crate) async fn erase(
     State(state): State<AuthState>,
@@ -94,11 +98,6 @@ pub(crate) async fn erase(
         ));
     }
     prove_owner(&state, &meta, &account, &input).await?;
-    // Told first: the address is about to go.
-    let body = "Your Stockroom account and the personal data in it were erased at your \
-                request. Orders you placed are kept for the shop's books, without your name, \
-                address or phone.\n\nIf you did not ask for this, contact the shop.";
-    mail_owner(&state, &account, "Your Stockroom account was erased", body).await;
     let pseudonym = format!(
         "erased-{}",
         &state
@@ -115,13 +114,7 @@ pub(crate) async fn erase(
     .into_iter()
     .flatten()
     .collect();
-    let (entries, _) = state.audit.about(&account.id, usize::MAX).await?;
-    for entry in entries {
-        state
-            .audit
-            .rewrite(&pseudonymised(entry, &account.id, &pseudonym, &personal))
-            .await?;
-    }
+    pseudonymise_audit(&state, &account.id, &pseudonym, &personal).await?;
     let mut entry = audit(&meta, &pseudonym, "auth.account_erased").target(account.id.clone());
     entry.source_ip = None;
     change_account(
@@ -140,9 +133,16 @@ pub(crate) async fn erase(
         |a| a.erase(OffsetDateTime::now_utc()),
     )
     .await?;
-    // Anything stored while the account was being erased (a session started meanwhile).
+    // A second pass for what was stored while the account was being erased (a session
+    // started, an entry the index had not shown yet): nothing new can come now.
     state.sessions.forget_all(&account.id).await?;
+    pseudonymise_audit(&state, &account.id, &pseudonym, &personal).await?;
     tracing::info!(user_id = %account.id, "account erased");
+    // Told last, at the address that just went (the message leaves no trace in the table).
+    let body = "Your Stockroom account and the personal data in it were erased at your \
+                request. Orders you placed are kept for the shop's books, without your name, \
+                address or phone.\n\nIf you did not ask for this, contact the shop.";
+    mail_owner(&state, &account, "Your Stockroom account was erased", body).await;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -215,6 +215,23 @@ async fn clear_order_notes(state: &AuthState, customer_id: &str) -> Result<(), A
             }
         })
         .await?;
+    }
+    Ok(())
+}
+
+/// Rewrites every audit entry by or about `person` with [`pseudonymised`].
+async fn pseudonymise_audit(
+    state: &AuthState,
+    person: &str,
+    pseudonym: &str,
+    personal: &[&str],
+) -> Result<(), ApiError> {
+    let (entries, _) = state.audit.about(person, usize::MAX).await?;
+    for entry in entries {
+        state
+            .audit
+            .rewrite(&pseudonymised(entry, person, pseudonym, personal))
+            .await?;
     }
     Ok(())
 }

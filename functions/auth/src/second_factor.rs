@@ -12,12 +12,12 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use crate::guards::{Proof, prove_password, sms_code_digest};
-use crate::{AuthState, account_of, change_account};
+use crate::guards::{Proof, client_lock, prove_password, sms_code_digest};
+use crate::{AuthState, account_of, change_account, mail_owner};
 use shared::auth::{Caller, random_digits, two_factor};
 use shared::domain::Account;
 use shared::domain::account::TwoFactor;
-use shared::http::{ApiError, ApiJson, RequestMeta};
+use shared::http::{ApiError, ApiJson, RequestMeta, require_verified_email};
 use shared::services::audit::audit;
 use shared::sms::{masked, parse_phone};
 use shared::store::{Claim, CodePurpose, LockPolicy, Subject};
@@ -52,10 +52,17 @@ pub(crate) fn router() -> Router<AuthState> {
         .route("/v1/auth/2fa/sms/send", post(sms_send))
 }
 
+/// Setting up an authenticator: the password, and a current factor when two-factor is on.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct PasswordOnly {
+struct TotpSetup {
     password: String,
+    #[serde(default)]
+    code: Option<String>,
+    #[serde(default)]
+    sms_code: Option<String>,
+    #[serde(default)]
+    recovery_code: Option<String>,
 }
 
 #[tracing::instrument(name = "Setting up an authenticator", skip_all)]
@@ -63,10 +70,16 @@ async fn setup(
     State(state): State<AuthState>,
     caller: Caller,
     meta: RequestMeta,
-    ApiJson(input): ApiJson<PasswordOnly>,
+    ApiJson(input): ApiJson<TotpSetup>,
 ) -> Result<Response, ApiError> {
     let account = account_of(&state, &caller).await?;
     proven(&state, &meta, &account, &input.password).await?;
+    let proofs = Proofs {
+        code: input.code.as_deref(),
+        sms_code: input.sms_code.as_deref(),
+        recovery_code: input.recovery_code.as_deref(),
+    };
+    let used = current_factor(&state, &account, &proofs).await?;
     let secret = two_factor::new_secret();
     let uri = two_factor::provisioning_uri(&secret, account.email.as_str())
         .ok_or_else(|| ApiError::internal("could not build the otpauth URI"))?;
@@ -78,6 +91,7 @@ async fn setup(
         |_| Ok(()),
         |a| {
             a.two_factor.pending_secret = Some(secret.clone());
+            spend(used.as_ref(), a);
         },
     )
     .await?;
@@ -141,6 +155,7 @@ async fn turn_on(
         },
     )
     .await?;
+    tell_the_owner(state, &next).await;
     let issued = next.two_factor.recovery_codes == digests;
     let mut body = json!({"enabled": true, "methods": next.two_factor.methods()});
     if issued {
@@ -154,6 +169,12 @@ async fn turn_on(
 struct PhoneSetup {
     phone: String,
     password: String,
+    #[serde(default)]
+    code: Option<String>,
+    #[serde(default)]
+    sms_code: Option<String>,
+    #[serde(default)]
+    recovery_code: Option<String>,
 }
 
 #[tracing::instrument(name = "Setting up text-message codes", skip_all)]
@@ -163,10 +184,27 @@ async fn sms_setup(
     meta: RequestMeta,
     ApiJson(input): ApiJson<PhoneSetup>,
 ) -> Result<Response, ApiError> {
+    // Texts cost money: only an account whose owner proved an address may send them.
+    require_verified_email(&caller)?;
     let account = account_of(&state, &caller).await?;
     let phone = parse_phone(&input.phone).map_err(|e| ApiError::invalid("phone", e))?;
     proven(&state, &meta, &account, &input.password).await?;
-    text_code(&state, &account.id, &phone, CodePurpose::Enrol).await?;
+    let proofs = Proofs {
+        code: input.code.as_deref(),
+        sms_code: input.sms_code.as_deref(),
+        recovery_code: input.recovery_code.as_deref(),
+    };
+    if let Some(used) = current_factor(&state, &account, &proofs).await? {
+        change_account(
+            &state,
+            &account.id,
+            None,
+            |_| Ok(()),
+            |a| spend(Some(&used), a),
+        )
+        .await?;
+    }
+    text_code(&state, &meta, &account.id, &phone, CodePurpose::Enrol).await?;
     Ok(code_sent(&phone))
 }
 
@@ -216,28 +254,39 @@ async fn sms_enable(
 /// `POST /v1/auth/2fa/sms/send`: texts a code to the account's phone, to prove the second
 /// factor when turning two-factor off.
 #[tracing::instrument(name = "Texting a code", skip_all)]
-async fn sms_send(State(state): State<AuthState>, caller: Caller) -> Result<Response, ApiError> {
+async fn sms_send(
+    State(state): State<AuthState>,
+    caller: Caller,
+    meta: RequestMeta,
+) -> Result<Response, ApiError> {
     let account = account_of(&state, &caller).await?;
     let Some(phone) = account.two_factor.phone.clone() else {
         return Err(ApiError::Conflict(
             "text-message codes are not on for this account".into(),
         ));
     };
-    text_code(&state, &account.id, &phone, CodePurpose::SignIn).await?;
+    text_code(&state, &meta, &account.id, &phone, CodePurpose::SignIn).await?;
     Ok(code_sent(&phone))
 }
 
 /// Texts a new `purpose` code to `phone` for account `user_id`, replacing any earlier one. At
-/// most 5 texts an hour go to one account and to one number (429 past that).
+/// most 5 texts an hour go to one account and to one number, and 20 are asked for from one
+/// client address (429 past that).
 pub(crate) async fn text_code(
     state: &AuthState,
+    meta: &RequestMeta,
     user_id: &str,
     phone: &str,
     purpose: CodePurpose,
 ) -> Result<(), ApiError> {
     let number = state.own.signing_key.keyed_hash("phone", phone);
-    for subject in [Subject::TextsFor(user_id), Subject::TextsTo(&number)] {
-        if let Claim::Locked(wait) = state.attempts.claim(subject, LockPolicy::TEXTS).await? {
+    let client = client_lock(&state.own.signing_key, meta);
+    for (subject, policy) in [
+        (Subject::TextsFor(user_id), LockPolicy::TEXTS),
+        (Subject::TextsTo(&number), LockPolicy::TEXTS),
+        (Subject::TextsFrom(&client), LockPolicy::TEXTS_CLIENT),
+    ] {
+        if let Claim::Locked(wait) = state.attempts.claim(subject, policy).await? {
             return Err(ApiError::TooManyRequests(wait));
         }
     }
@@ -296,20 +345,14 @@ async fn disable(
         }
         Some(_) => return Err(ApiError::invalid("method", "must be 'totp' or 'sms'")),
     };
-    let proofs = [&input.code, &input.sms_code, &input.recovery_code];
-    if proofs.iter().filter(|p| p.is_some()).count() != 1 {
-        return Err(ApiError::invalid(
-            "code",
-            "send exactly one of code, sms_code and recovery_code",
-        ));
-    }
     proven(&state, &meta, &account, &input.password).await?;
-    // Each guess is claimed before it is checked, under the same lockout as sign-in.
-    let lock = Subject::SecondFactor(&account.id);
-    if let Claim::Locked(wait) = state.attempts.claim(lock, LockPolicy::ACCOUNT).await? {
-        return Err(ApiError::TooManyRequests(wait));
-    }
-    let proof = prove_second_factor(&state, &account, &input).await?;
+    let proofs = Proofs {
+        code: input.code.as_deref(),
+        sms_code: input.sms_code.as_deref(),
+        recovery_code: input.recovery_code.as_deref(),
+    };
+    let used = current_factor(&state, &account, &proofs).await?;
+    let proof = used.as_ref().map_or("none", Used::name);
     let entry = audit(&meta, &account.id, "auth.2fa_disabled")
         .target(account.id.clone())
         .detail("method", method.unwrap_or("all"))
@@ -332,50 +375,134 @@ async fn disable(
             if !f.enabled() {
                 *f = TwoFactor::default();
             }
+            spend(used.as_ref(), a);
         },
     )
     .await?;
-    state.attempts.clear(lock).await?;
+    tell_the_owner(&state, &next).await;
     let methods: Value = json!(next.two_factor.methods());
     Ok(Json(json!({"enabled": next.two_factor.enabled(), "methods": methods})).into_response())
 }
 
-/// Checks the one second-factor proof `input` carries; which kind it was.
-async fn prove_second_factor(
+/// The proofs of a current second factor a request may carry (exactly one is needed).
+struct Proofs<'a> {
+    code: Option<&'a str>,
+    sms_code: Option<&'a str>,
+    recovery_code: Option<&'a str>,
+}
+
+/// A second factor proven, to be used up with the change it allowed.
+enum Used {
+    /// An authenticator code of this time step.
+    Totp(u64),
+    /// A texted code (used up when it was checked).
+    Sms,
+    /// A recovery code, by its digest.
+    Recovery(String),
+}
+
+impl Used {
+    fn name(&self) -> &'static str {
+        match self {
+            Used::Totp(_) => "totp",
+            Used::Sms => "sms",
+            Used::Recovery(_) => "recovery_code",
+        }
+    }
+}
+
+/// Uses `used` up on `account`: the code's time step can no longer sign in, the recovery code
+/// is gone.
+fn spend(used: Option<&Used>, account: &mut Account) {
+    let factor = &mut account.two_factor;
+    match used {
+        Some(Used::Totp(step)) if factor.secret.is_some() => {
+            factor.last_step = factor.last_step.max(*step);
+        }
+        Some(Used::Recovery(digest)) => factor.recovery_codes.retain(|d| d != digest),
+        _ => {}
+    }
+}
+
+/// When `account` has two-factor on, checks the one current factor `proofs` carries (each
+/// guess claimed under the account's two-factor lock first): a change to the factors needs
+/// one, so the password alone cannot swap them. `None` when two-factor is off.
+async fn current_factor(
     state: &AuthState,
     account: &Account,
-    input: &Disable,
-) -> Result<&'static str, ApiError> {
+    proofs: &Proofs<'_>,
+) -> Result<Option<Used>, ApiError> {
     let factor = &account.two_factor;
-    if let Some(code) = &input.code {
+    if !factor.enabled() {
+        return Ok(None);
+    }
+    let given = [proofs.code, proofs.sms_code, proofs.recovery_code];
+    if given.iter().filter(|p| p.is_some()).count() != 1 {
+        return Err(ApiError::invalid(
+            "code",
+            "two-factor is on: send exactly one current factor, code, sms_code or recovery_code",
+        ));
+    }
+    let lock = Subject::SecondFactor(&account.id);
+    if let Claim::Locked(wait) = state.attempts.claim(lock, LockPolicy::ACCOUNT).await? {
+        return Err(ApiError::TooManyRequests(wait));
+    }
+    let used = if let Some(code) = proofs.code {
         let now = OffsetDateTime::now_utc().unix_timestamp().unsigned_abs();
         let secret = factor.secret.as_deref().unwrap_or_default();
-        return match two_factor::matching_step(secret, code, now) {
-            Some(step) if factor.secret.is_some() && step > factor.last_step => Ok("totp"),
-            _ => Err(ApiError::invalid("code", "is not a valid unused code")),
-        };
-    }
-    if let Some(code) = &input.sms_code {
+        match two_factor::matching_step(secret, code, now) {
+            Some(step) if factor.secret.is_some() && step > factor.last_step => Used::Totp(step),
+            _ => return Err(ApiError::invalid("code", "is not a valid unused code")),
+        }
+    } else if let Some(code) = proofs.sms_code {
         let digest = sms_code_digest(&state.own.signing_key, &account.id, code.trim());
-        return match state
+        match state
             .sessions
             .take_code(&account.id, CodePurpose::SignIn, &digest)
             .await?
         {
-            Some(_) => Ok("sms"),
-            None => Err(ApiError::invalid(
-                "sms_code",
-                "is not the code texted to the phone, or it expired",
-            )),
-        };
-    }
-    let digest = two_factor::recovery_code_digest(input.recovery_code.as_deref().unwrap_or(""));
-    if factor.recovery_codes.contains(&digest) {
-        Ok("recovery_code")
+            Some(_) => Used::Sms,
+            None => {
+                return Err(ApiError::invalid(
+                    "sms_code",
+                    "is not the code texted to the phone, or it expired",
+                ));
+            }
+        }
     } else {
-        Err(ApiError::invalid(
-            "recovery_code",
-            "is not an unused recovery code",
-        ))
-    }
+        let digest = two_factor::recovery_code_digest(proofs.recovery_code.unwrap_or(""));
+        if !factor.recovery_codes.contains(&digest) {
+            return Err(ApiError::invalid(
+                "recovery_code",
+                "is not an unused recovery code",
+            ));
+        }
+        Used::Recovery(digest)
+    };
+    state.attempts.clear(lock).await?;
+    Ok(Some(used))
+}
+
+/// E-mails the owner which second factors are on now, so a change they did not make does not
+/// go unnoticed.
+async fn tell_the_owner(state: &AuthState, account: &Account) {
+    let methods = account.two_factor.methods();
+    let now_on = if methods.is_empty() {
+        "Two-factor sign-in is now off".to_owned()
+    } else {
+        format!("Two-factor sign-in now uses: {}", methods.join(", "))
+    };
+    let body = format!(
+        "{now_on} for your Stockroom account {}.\n\nIf you did not change this, sign in at {} \
+         and change your password, or ask an administrator to disable the account.",
+        account.email.as_str(),
+        state.own.mailer.app_url()
+    );
+    mail_owner(
+        state,
+        account,
+        "Your Stockroom two-factor sign-in changed",
+        &body,
+    )
+    .await;
 }

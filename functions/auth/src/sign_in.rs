@@ -53,17 +53,21 @@ pub(crate) async fn register(
     let audit = audit(&meta, &account.id, "auth.register").target(account.id.clone());
     // A taken address gets the same answer, so registering tells nobody who has an account;
     // its owner is told by e-mail instead.
-    match state.accounts.create(&account, &audit).await {
+    let created = state.accounts.create(&account, &audit).await;
+    let may_mail = address_mail_allowed(&state, &account.email)
+        .await?
+        .is_none();
+    match created {
         Ok(()) => {
             tracing::info!(user_id = %account.id, "account registered");
-            if address_mail_allowed(&state, &account.email)
-                .await?
-                .is_none()
-            {
+            if may_mail {
                 send_verification(&state, &account, &account.email).await?;
             }
         }
-        Err(StoreError::Duplicate(Uniqueness::Email)) => tell_taken(&state, &account.email).await?,
+        Err(StoreError::Duplicate(Uniqueness::Email)) if may_mail => {
+            tell_taken(&state, &account.email).await;
+        }
+        Err(StoreError::Duplicate(Uniqueness::Email)) => {}
         Err(e) => return Err(e.into()),
     }
     Ok(link_sent())
@@ -250,7 +254,7 @@ pub(crate) async fn second_factor(
     if input.send_sms
         && let Some(phone) = &account.two_factor.phone
     {
-        text_code(state, &account.id, phone, CodePurpose::SignIn).await?;
+        text_code(state, meta, &account.id, phone, CodePurpose::SignIn).await?;
         sms_sent = true;
     }
     Err(ApiError::TwoFactorRequired {

@@ -80,6 +80,10 @@ async fn update_user(
         if role != current.role || (disabled && !current.disabled) {
             a.token_generation += 1;
         }
+        // Grants were given to the person in the old role; a new role starts without them.
+        if role != current.role {
+            a.grants.clear();
+        }
     });
     let action = match (role != current.role, disabled != current.disabled) {
         (true, false) => "user.role_changed",
@@ -238,6 +242,12 @@ async fn change_grants(
     granted: bool,
 ) -> Result<Response, ApiError> {
     let permission = Permission::parse(permission).map_err(ApiError::NotFound)?;
+    // Managing users includes changing one's own role: granting it would make an admin.
+    if granted && permission == Permission::ManageUsers {
+        return Err(ApiError::Conflict(
+            "manage_users cannot be granted: make the account an admin instead".into(),
+        ));
+    }
     let holds = |a: &shared::domain::Account| a.grants.contains(&permission);
     let current = state
         .accounts

@@ -34,6 +34,8 @@ pub enum Subject<'a> {
     TextsFor(&'a str),
     /// Texts to one phone number, by a keyed hash of it.
     TextsTo(&'a str),
+    /// Texts asked for from one client address, by a keyed hash of it.
+    TextsFrom(&'a str),
     /// Verification and notice mails to one address, by the same keyed hash as
     /// [`Subject::Account`].
     AddressMail(&'a str),
@@ -50,6 +52,7 @@ impl Subject<'_> {
             Subject::AddressMail(hash) => format!("LOCK#MAIL#{hash}"),
             Subject::TextsFor(id) => format!("LOCK#TEXTSFOR#{id}"),
             Subject::TextsTo(hash) => format!("LOCK#TEXTSTO#{hash}"),
+            Subject::TextsFrom(hash) => format!("LOCK#TEXTSFROM#{hash}"),
         }
     }
 }
@@ -116,6 +119,12 @@ impl LockPolicy {
         window: Duration::from_secs(60 * 60),
         base: Duration::from_secs(15 * 60),
         max: Duration::from_secs(60 * 60),
+    };
+    /// Texted codes asked for from one client address: 20 an hour (a shop's shared address),
+    /// then the same growth.
+    pub const TEXTS_CLIENT: LockPolicy = LockPolicy {
+        threshold: 20,
+        ..LockPolicy::TEXTS
     };
     /// Requests that send mail (resets, registrations) per client address: 30 an hour (many
     /// people may share one address), then locked for 15 minutes, at most an hour.

@@ -184,14 +184,15 @@ async fn a_new_address_takes_effect_only_once_a_link_sent_to_it_is_opened() {
     let moved = verify(&app, &link).await;
     assert_eq!(moved.status, StatusCode::OK, "{}", moved.text);
     assert_eq!(moved.body["email"], new.as_str());
-    let now = me(&app, &token).await;
+    // The move ended the access tokens of the old address; the new one signs in.
+    let signed_in = app.login(&new, STRONG_PASSWORD).await;
+    assert_eq!(signed_in.status, StatusCode::OK);
+    let stale = change_address(&app, &token, &unique("later"), STRONG_PASSWORD).await;
+    assert_eq!(stale.status, StatusCode::UNAUTHORIZED, "{}", stale.text);
+    let now = me(&app, &access(&signed_in)).await;
     assert_eq!(
         (now["email"].as_str(), now["email_verified"].as_bool()),
         (Some(new.as_str()), Some(true))
-    );
-    assert_eq!(
-        app.login(&new, STRONG_PASSWORD).await.status,
-        StatusCode::OK
     );
     assert_eq!(
         app.login(&old, STRONG_PASSWORD).await.status,
@@ -249,7 +250,35 @@ async fn a_link_sent_before_the_address_changed_is_dead() {
         "{}",
         stale.text
     );
-    assert_eq!(me(&app, &token).await["email"], third.as_str());
+    let signed_in = app.login(&third, STRONG_PASSWORD).await;
+    assert_eq!(me(&app, &access(&signed_in)).await["email"], third.as_str());
+}
+
+#[tokio::test]
+async fn an_address_change_asked_by_a_thief_dies_when_the_owner_signs_out_everywhere() {
+    let app = TestApp::spawn().await;
+    let (owner, thief) = (unique("owner"), unique("thief"));
+    let token = access(&app.register_verified(&owner).await);
+    let asked = change_address(&app, &token, &thief, STRONG_PASSWORD).await;
+    assert_eq!(asked.status, StatusCode::ACCEPTED);
+    // The owner reads the notice and signs out everywhere.
+    let fresh = access(&app.login(&owner, STRONG_PASSWORD).await);
+    let out = app
+        .call_with_token(Method::DELETE, "/v1/auth/sessions", &fresh, None)
+        .await;
+    assert_eq!(out.status, StatusCode::NO_CONTENT);
+    let link = app.mailed_token(&thief, CONFIRM_NEW).await;
+    let refused = verify(&app, &link).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.text
+    );
+    assert_eq!(
+        app.login(&owner, STRONG_PASSWORD).await.status,
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]

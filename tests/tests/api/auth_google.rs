@@ -173,7 +173,7 @@ async fn a_signed_in_owner_links_google_and_the_second_factor_still_applies() {
     let access = tokens.body["access_token"].as_str().unwrap().to_owned();
     // Another address's Google account: being signed in is the proof.
     let google_email = unique("careful-google");
-    let link = |token: String| {
+    let link = |token: String, password: &'static str| {
         let access = access.clone();
         let app = &app;
         async move {
@@ -181,12 +181,25 @@ async fn a_signed_in_owner_links_google_and_the_second_factor_still_applies() {
                 Method::POST,
                 "/v1/auth/google/link",
                 &access,
-                Some(&json!({ "id_token": token })),
+                Some(&json!({ "id_token": token, "password": password })),
             )
             .await
         }
     };
-    let linked = link(app.google.id_token(&google_email)).await;
+    // An access token alone (a thief's) cannot link a Google account.
+    let thief = link(
+        app.google.id_token(&google_email),
+        "not-the-password-at-all",
+    )
+    .await;
+    assert_eq!(
+        thief.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        thief.text
+    );
+    assert_eq!(thief.body["errors"][0]["field"], "password");
+    let linked = link(app.google.id_token(&google_email), STRONG_PASSWORD).await;
     assert_eq!(linked.status, StatusCode::OK, "{}", linked.text);
     assert_eq!(linked.body["google_linked"], true);
     assert_eq!(
@@ -239,8 +252,69 @@ async fn a_signed_in_owner_links_google_and_the_second_factor_still_applies() {
             Method::POST,
             "/v1/auth/google/link",
             other.body["access_token"].as_str().unwrap(),
-            Some(&json!({ "id_token": app.google.id_token(&google_email) })),
+            Some(&json!({
+                "id_token": app.google.id_token(&google_email),
+                "password": STRONG_PASSWORD,
+            })),
         )
         .await;
     assert_eq!(taken.status, StatusCode::CONFLICT, "{}", taken.text);
+    assert!(
+        app.subjects_for(&email)
+            .await
+            .contains(&"Google can now sign you in to Stockroom".to_owned()),
+        "the owner is told of the link"
+    );
+    // The owner unlinks it (the password again); Google no longer signs in to the account.
+    let unlinked = app
+        .call_with_token(
+            Method::DELETE,
+            "/v1/auth/google",
+            &access,
+            Some(&json!({ "password": STRONG_PASSWORD })),
+        )
+        .await;
+    assert_eq!(unlinked.status, StatusCode::OK, "{}", unlinked.text);
+    assert_eq!(unlinked.body["google_linked"], false);
+}
+
+#[tokio::test]
+async fn confirming_google_for_an_address_someone_else_registered_takes_the_account_back() {
+    let app = TestApp::spawn().await;
+    let victim = unique("victim");
+    // Someone registers the victim's address (never verifying it) with their own password.
+    let squatter = app.register_and_login(&victim).await;
+    assert_eq!(squatter.status, StatusCode::OK);
+    // The real owner signs in with Google and opens the link mailed to their address.
+    let tried = with_google(&app, &app.google.id_token(&victim)).await;
+    assert_eq!(tried.status, StatusCode::CONFLICT);
+    let token = app
+        .mailed_token(&victim, "Sign in to Stockroom with Google?")
+        .await;
+    let confirmed = app
+        .post_anonymous("/v1/auth/google/confirm", &json!({ "token": token }))
+        .await;
+    assert_eq!(confirmed.status, StatusCode::OK, "{}", confirmed.text);
+    // The squatter's password and session are gone; the owner signs in with Google.
+    assert_eq!(
+        app.login(&victim, STRONG_PASSWORD).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let refreshed = app
+        .post_anonymous(
+            "/v1/auth/refresh",
+            &json!({ "refresh_token": squatter.body["refresh_token"] }),
+        )
+        .await;
+    assert_eq!(refreshed.status, StatusCode::UNAUTHORIZED);
+    let owner = with_google(&app, &app.google.id_token(&victim)).await;
+    assert_eq!(owner.status, StatusCode::OK, "{}", owner.text);
+    let account = me(&app, &owner).await;
+    assert_eq!(
+        (
+            account["email_verified"].as_bool(),
+            account["has_password"].as_bool()
+        ),
+        (Some(true), Some(false))
+    );
 }

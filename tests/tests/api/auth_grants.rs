@@ -100,3 +100,40 @@ async fn only_admins_grant_and_only_known_permissions_to_known_accounts() {
         "nothing was granted"
     );
 }
+
+#[tokio::test]
+async fn manage_users_cannot_be_granted_and_a_new_role_drops_the_grants() {
+    let app = TestApp::spawn().await;
+    let email = format!("climber-{}@example.com", uuid::Uuid::new_v4().simple());
+    app.register_and_login(&email).await;
+    let id = app.account_id(&email).await;
+    let escalate = as_admin(
+        &app,
+        Method::PUT,
+        &format!("/v1/users/{id}/grants/manage_users"),
+    )
+    .await;
+    assert_eq!(escalate.status, StatusCode::CONFLICT, "{}", escalate.text);
+    let granted = as_admin(
+        &app,
+        Method::PUT,
+        &format!("/v1/users/{id}/grants/read_stock"),
+    )
+    .await;
+    assert_eq!(granted.body["grants"], json!(["read_stock"]));
+    let demoted = app
+        .send_json(
+            Method::PATCH,
+            &format!("/v1/users/{id}"),
+            Role::Admin,
+            &json!({"role": "staff"}),
+            &[],
+        )
+        .await;
+    assert_eq!(demoted.status, StatusCode::OK, "{}", demoted.text);
+    assert_eq!(
+        demoted.body["grants"],
+        json!([]),
+        "grants belonged to the old role"
+    );
+}

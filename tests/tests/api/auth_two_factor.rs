@@ -302,7 +302,8 @@ async fn texted_code(app: &TestApp, phone: &str) -> String {
 
 /// Registers `email` and signs in; its access token.
 async fn signed_in(app: &TestApp, email: &str) -> String {
-    let tokens = app.register_and_login(email).await;
+    // Texting needs a verified address.
+    let tokens = app.register_verified(email).await;
     tokens.body["access_token"].as_str().unwrap().to_owned()
 }
 
@@ -321,13 +322,21 @@ async fn sign_in(app: &TestApp, email: &str, extra: Value) -> TestResponse {
 
 /// Turns SMS codes on for the account of `access` with phone `number`.
 async fn enrol_phone(app: &TestApp, access: &str, number: &str) -> TestResponse {
-    let setup = post(
-        app,
-        access,
-        "/v1/auth/2fa/sms/setup",
-        json!({"phone": number, "password": STRONG_PASSWORD}),
-    )
-    .await;
+    enrol_phone_proving(app, access, number, json!({})).await
+}
+
+/// [`enrol_phone`] with `proof` (a current factor) added to the set-up request.
+async fn enrol_phone_proving(
+    app: &TestApp,
+    access: &str,
+    number: &str,
+    proof: Value,
+) -> TestResponse {
+    let mut body = json!({"phone": number, "password": STRONG_PASSWORD});
+    body.as_object_mut()
+        .unwrap()
+        .extend(proof.as_object().unwrap().clone());
+    let setup = post(app, access, "/v1/auth/2fa/sms/setup", body).await;
     assert_eq!(setup.status, StatusCode::ACCEPTED, "{}", setup.text);
     let code = texted_code(app, number).await;
     post(
@@ -385,6 +394,12 @@ async fn a_phone_proven_by_a_code_becomes_a_second_factor_and_sign_in_texts_sing
     assert_eq!(enabled.status, StatusCode::OK, "{}", enabled.text);
     assert_eq!(enabled.body["methods"], json!(["sms"]));
     assert_eq!(enabled.body["recovery_codes"].as_array().unwrap().len(), 10);
+    assert!(
+        app.subjects_for(&email)
+            .await
+            .contains(&"Your Stockroom two-factor sign-in changed".to_owned()),
+        "the owner is told"
+    );
 
     // The password alone is not enough; the answer names the methods the account offers.
     let without = sign_in(&app, &email, json!({})).await;
@@ -547,7 +562,40 @@ async fn an_account_may_offer_both_factors_and_turn_one_off_with_the_other() {
     .await;
     assert_eq!(totp.status, StatusCode::OK, "{}", totp.text);
     let number = phone();
-    let both = enrol_phone(&app, &access, &number).await;
+    // With an authenticator on, adding a phone needs it too: the password alone cannot.
+    let password_only = post(
+        &app,
+        &access,
+        "/v1/auth/2fa/sms/setup",
+        json!({"phone": number, "password": STRONG_PASSWORD}),
+    )
+    .await;
+    assert_eq!(
+        password_only.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        password_only.text
+    );
+    assert_eq!(password_only.body["errors"][0]["field"], "code");
+    let swap = post(
+        &app,
+        &access,
+        "/v1/auth/2fa/setup",
+        json!({"password": STRONG_PASSWORD}),
+    )
+    .await;
+    assert_eq!(
+        swap.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "replacing the authenticator too"
+    );
+    let both = enrol_phone_proving(
+        &app,
+        &access,
+        &number,
+        json!({"code": code(&secret, base + 1)}),
+    )
+    .await;
     assert_eq!(both.status, StatusCode::OK, "{}", both.text);
     assert_eq!(both.body["methods"], json!(["totp", "sms"]));
     assert!(
@@ -556,12 +604,13 @@ async fn an_account_may_offer_both_factors_and_turn_one_off_with_the_other() {
     );
     let without = sign_in(&app, &email, json!({})).await;
     assert_eq!(without.body["methods"], json!(["totp", "sms"]));
-    // Turning SMS off needs the password and a current factor: here a TOTP code.
+    // Turning SMS off needs the password and a current factor: here a recovery code, which
+    // is then used up.
     let off = post(
         &app,
         &access,
         "/v1/auth/2fa/disable",
-        json!({"password": STRONG_PASSWORD, "method": "sms", "code": code(&secret, base + 1)}),
+        json!({"password": STRONG_PASSWORD, "method": "sms", "recovery_code": totp.body["recovery_codes"][0]}),
     )
     .await;
     assert_eq!(off.status, StatusCode::OK, "{}", off.text);
@@ -577,6 +626,17 @@ async fn an_account_may_offer_both_factors_and_turn_one_off_with_the_other() {
     )
     .await;
     assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.text);
+    let reused = sign_in(
+        &app,
+        &email,
+        json!({"recovery_code": totp.body["recovery_codes"][0]}),
+    )
+    .await;
+    assert_eq!(
+        reused.status,
+        StatusCode::UNAUTHORIZED,
+        "the recovery code was used up"
+    );
     let totp_sign_in = sign_in(&app, &email, json!({"send_sms": true})).await;
     assert_eq!(totp_sign_in.body["sms_sent"], false, "no phone any more");
 }
