@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 ROLE ?= manager
 
-.PHONY: dev test bench build-times lint fmt token admin webhook reindex outbox google-token build package-size contract deny clean help
+.PHONY: dev test bench build-times lint fmt token admin webhook reindex outbox google-token migrate build package-size contract deny clean help
 export EMAIL PASSWORD EVENT ORDER PAYMENT_ID REFUND_ID EVENT_ID CHECKS
 
 help: ## list the targets
@@ -61,6 +61,10 @@ google-token: ## print a Google ID token from make dev's Google stand-in: make g
 	  curl -sfG "http://127.0.0.1:$$GOOGLE_PORT/_stand-in/token" --data-urlencode "email=$(EMAIL)" \
 	  | python3 -c 'import json,sys; print(json.load(sys.stdin)["id_token"])' \
 	  || { echo "the Google stand-in did not answer: is make dev running (with the stand-in)?"; exit 1; }
+
+migrate: ## run a data migration on the make dev stack: make migrate NAME=... [DRY_RUN=1] (no NAME: list)
+	@test -f .local/dev.env || { echo "run make dev first (it creates the local stack)"; exit 1; }
+	@set -a && . .local/dev.env && set +a && cargo run -q -p devstack -- migrate $(NAME) $(if $(DRY_RUN),--dry-run)
 
 reindex: ## rebuild the search index of the make dev stack from its table
 	@test -f .local/dev.env || { echo "run make dev first (it creates the local stack)"; exit 1; }

@@ -68,6 +68,10 @@ pub struct OrderLimits {
     pub max_open_per_customer: u32,
     /// Units a customer may order on one line (`ORDER_MAX_UNITS_PER_LINE`, default 10).
     pub max_units_per_line: i64,
+    /// A refund of at least this many minor units is counted as `LargeRefunds`, which
+    /// notifies someone (`REFUND_ALERT_MINOR`, default 1,000,000: 10,000.00 in a two-decimal
+    /// currency).
+    pub refund_alert_minor: i64,
 }
 
 /// Google sign-in's settings.
@@ -282,6 +286,11 @@ impl Config {
             orders: OrderLimits {
                 hold: Duration::from_secs(vars.number("ORDER_HOLD_SECONDS", 900, 60..=86_400)?),
                 max_open_per_customer: vars.number("ORDER_MAX_OPEN_PER_CUSTOMER", 3, 1..=100)?,
+                refund_alert_minor: vars.number(
+                    "REFUND_ALERT_MINOR",
+                    1_000_000,
+                    1..=crate::domain::MAX_MINOR_UNITS,
+                )?,
                 max_units_per_line: vars.number(
                     "ORDER_MAX_UNITS_PER_LINE",
                     10,

@@ -5,6 +5,7 @@ use shared::auth::SigningKey;
 use shared::auth::passwords;
 use shared::domain::{Account, Email};
 use shared::http::{ApiError, RequestMeta};
+use shared::services::AppState;
 use shared::services::audit::audit;
 use shared::store::{Claim, Link, LinkKind, LockPolicy, Purpose, StoreError, Subject};
 
@@ -14,6 +15,12 @@ use crate::AuthState;
 /// holds the address or anything that reveals it.
 pub fn account_lock(key: &SigningKey, email: &Email) -> String {
     key.keyed_hash("sign-in lock", email.as_str())
+}
+
+/// Counts one security signal (`SignInFailures`, `Lockouts`, `TwoFactorFailures`,
+/// `PrivilegeChanges`) for the alarms that watch for guessing and for changes of power.
+pub(crate) fn signal(state: &AppState, name: &str) {
+    shared::telemetry::metrics::emit_count(&state.metrics_namespace, "auth", name, 1);
 }
 
 /// What names the locks of a client address: a keyed hash, so the table keeps no address.

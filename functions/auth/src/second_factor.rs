@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use crate::guards::{Proof, client_lock, prove_password, sms_code_digest};
+use crate::guards::{Proof, client_lock, prove_password, signal, sms_code_digest};
 use crate::{AuthState, account_of, change_account, mail_owner};
 use shared::auth::{Caller, random_digits, two_factor};
 use shared::domain::Account;
@@ -239,6 +239,7 @@ async fn sms_enable(
         .take_code(&account.id, CodePurpose::Enrol, &digest)
         .await?
     else {
+        signal(&state, "TwoFactorFailures");
         return Err(ApiError::invalid(
             "code",
             "is not the code texted to the phone, or it expired; ask for a new one",
@@ -447,6 +448,26 @@ async fn current_factor(
     if let Claim::Locked(wait) = state.attempts.claim(lock, LockPolicy::ACCOUNT).await? {
         return Err(ApiError::TooManyRequests(wait));
     }
+    let used = match check(state, account, proofs).await {
+        Ok(used) => used,
+        Err(e) => {
+            if matches!(e, ApiError::Validation(_)) {
+                signal(state, "TwoFactorFailures");
+            }
+            return Err(e);
+        }
+    };
+    state.attempts.clear(lock).await?;
+    Ok(Some(used))
+}
+
+/// Checks the one current factor `proofs` carries (the caller claimed the guess).
+async fn check(
+    state: &AuthState,
+    account: &Account,
+    proofs: &Proofs<'_>,
+) -> Result<Used, ApiError> {
+    let factor = &account.two_factor;
     let used = if let Some(code) = proofs.code {
         let now = OffsetDateTime::now_utc().unix_timestamp().unsigned_abs();
         let secret = factor.secret.as_deref().unwrap_or_default();
@@ -479,8 +500,7 @@ async fn current_factor(
         }
         Used::Recovery(digest)
     };
-    state.attempts.clear(lock).await?;
-    Ok(Some(used))
+    Ok(used)
 }
 
 /// E-mails the owner which second factors are on now, so a change they did not make does not

@@ -18,7 +18,7 @@ use shared::store::{Claim, CodePurpose, LockPolicy, StoreError, Subject, Uniquen
 use crate::AuthState;
 use crate::email::{link_sent, send_verification, tell_taken};
 use crate::guards::{
-    account_lock, address_mail_allowed, client_lock, client_mail_allowed, sms_code_digest,
+    account_lock, address_mail_allowed, client_lock, client_mail_allowed, signal, sms_code_digest,
 };
 use crate::second_factor::text_code;
 use crate::sessions::new_session;
@@ -330,6 +330,10 @@ impl Failure<'_> {
             Err(e) => return e.into(),
         };
         let email = self.email.map_or("(not an e-mail address)", Email::as_str);
+        signal(state, "SignInFailures");
+        if reason != "password" {
+            signal(state, "TwoFactorFailures");
+        }
         let entry = audit(meta, actor, "auth.login_failed")
             .detail("email", email)
             .detail("reason", reason);
@@ -338,6 +342,7 @@ impl Failure<'_> {
         }
         let lock = self.starts_lock.max(client_lock);
         if let Some(wait) = lock {
+            signal(state, "Lockouts");
             let entry = audit(meta, actor, "auth.lockout")
                 .detail("email", email)
                 .detail("seconds", wait.as_secs().to_string());

@@ -10,6 +10,7 @@ use serde::Deserialize;
 use time::OffsetDateTime;
 
 use crate::AuthState;
+use crate::guards::signal;
 use shared::auth::can::{ManageUsers, ReadAudit};
 use shared::auth::{Permission, Role};
 use shared::domain::present;
@@ -104,6 +105,9 @@ async fn update_user(
         // Refresh also checks the flag, so a failure here cannot let the account back in.
         state.sessions.revoke_all(&current.id).await?;
     }
+    if role != current.role {
+        signal(&state, "PrivilegeChanges");
+    }
     respond(&next)
 }
 
@@ -195,6 +199,7 @@ async fn reset_two_factor(
         a.two_factor = Default::default();
     })
     .await?;
+    signal(&state, "PrivilegeChanges");
     state.sessions.revoke_all(&user.id).await?;
     let body = format!(
         "An administrator turned off two-factor sign-in for your Stockroom account {}, and \
@@ -278,5 +283,6 @@ async fn change_grants(
         },
     )
     .await?;
+    signal(state, "PrivilegeChanges");
     respond(&next)
 }

@@ -101,6 +101,11 @@ async fn make_refund(call: RefundCall<'_>, once: IdempotentRequest) -> Result<Re
         "RefundedAmountMinor",
         usize::try_from(made.amount).unwrap_or(0),
     );
+    if made.amount >= state.order_limits.refund_alert_minor {
+        // A notice, not a page: someone looks at large refunds the same day.
+        tracing::warn!(order_id = %order.id, amount = made.amount, by = %caller.user_id, "large refund");
+        emit_count(&state.metrics_namespace, "orders", "LargeRefunds", 1);
+    }
     Ok(response)
 }
 

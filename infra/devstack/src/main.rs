@@ -26,6 +26,8 @@ devstack index-stream                    rebuild, then follow the table's stream
                                          with the search indexer's handler (what `make dev` runs)
 devstack outbox                          print every message the stack sent (e-mail and SMS, through the
                                          moto at AWS_ENDPOINT_URL_SESV2) as JSON lines, oldest first
+devstack migrate [<name> [--dry-run]]    run a data migration on TABLE_NAME to the end, resumably, printing
+                                         progress as JSON lines (without a name: list them)
 devstack sweep [every-seconds]           run the stock-sweeper's sweep now and then every few seconds
                                          (default 10): unpaid orders expire, ended holds are released";
 
@@ -73,6 +75,7 @@ async fn main() -> Result<()> {
             Ok(())
         }
         Some("admin") => admin(arg(1, "email")?).await,
+        Some("migrate") => migrate(&args[1..]).await,
         Some("reindex") => reindex().await,
         Some("index-stream") => index_stream().await,
         Some("outbox") => {
@@ -219,6 +222,51 @@ async fn index_stream() -> Result<()> {
 
 /// Creates the account `email` as an admin, or promotes it, in the table named by
 /// `TABLE_NAME` (the local stack's, or a deployed one with AWS credentials).
+/// `devstack migrate [<name> [--dry-run]]`: runs a data migration on `TABLE_NAME` to the end,
+/// page by page, printing progress; without a name, lists them.
+async fn migrate(args: &[String]) -> Result<()> {
+    let Some(name) = args.first() else {
+        for (name, what) in shared::store::MIGRATIONS {
+            println!("{name:<22} {what}");
+        }
+        return Ok(());
+    };
+    let dry_run = match args.get(1).map(String::as_str) {
+        None => false,
+        Some("--dry-run") => true,
+        Some(other) => bail!("unknown option '{other}' (only --dry-run)"),
+    };
+    if !shared::store::MIGRATIONS.iter().any(|(n, _)| n == name) {
+        bail!("no migration '{name}' (`devstack migrate` lists them)");
+    }
+    let table = std::env::var("TABLE_NAME").map_err(|_| anyhow!("set TABLE_NAME"))?;
+    let sdk = aws_config::defaults(BehaviorVersion::latest()).load().await;
+    let migrations = shared::store::Migrations::new(shared::store::Table::new(
+        aws_sdk_dynamodb::Client::new(&sdk),
+        table,
+    ));
+    if dry_run {
+        // A dry run records nothing, so it reads the table in one go.
+        let report = migrations
+            .run(name, true, 500, None)
+            .await
+            .map_err(|e| anyhow!("{name}: {e}"))?;
+        println!("{}", serde_json::to_string(&report)?);
+        return Ok(());
+    }
+    loop {
+        // A page at a time, so progress shows (and is recorded) as it goes.
+        let report = migrations
+            .run(name, false, 500, Some(1))
+            .await
+            .map_err(|e| anyhow!("{name}: {e}"))?;
+        println!("{}", serde_json::to_string(&report)?);
+        if report.done {
+            return Ok(());
+        }
+    }
+}
+
 async fn admin(email: &str) -> Result<()> {
     let password = std::env::var("PASSWORD").unwrap_or_default();
     let table = std::env::var("TABLE_NAME").map_err(|_| anyhow!("set TABLE_NAME"))?;

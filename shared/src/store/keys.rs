@@ -151,6 +151,12 @@ pub fn audit_pk(id: &str) -> String {
 pub const AUDIT_SK: &str = "AUDIT";
 /// GSI1 partition listing every audit entry by time.
 pub const AUDIT_PARTITION: &str = "AUDIT";
+/// `MIGRATION#<name>`: where a data migration stands (SK [`MIGRATION_SK`]).
+pub fn migration_pk(name: &str) -> String {
+    format!("MIGRATION#{name}")
+}
+/// Sort key of a migration's progress.
+pub const MIGRATION_SK: &str = "MIGRATION";
 /// GSI3 partition listing the audit entries about one target by time.
 pub fn audit_target_partition(target: &str) -> String {
     format!("AUDIT#TARGET#{target}")

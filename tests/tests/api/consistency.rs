@@ -271,7 +271,9 @@ fn every_function_is_watched_by_alarms_that_roll_back_its_deployments() {
         let p = t.properties(alarm).unwrap();
         let actions = p["AlarmActions"].as_sequence().unwrap();
         assert!(
-            actions.iter().any(|a| ref_of(a) == Some("AlarmTopic")),
+            actions
+                .iter()
+                .any(|a| matches!(ref_of(a), Some("AlarmTopic" | "NoticeTopic"))),
             "{alarm} notifies the alarm topic"
         );
         if let Some(dimensions) = p.get("Dimensions").and_then(Value::as_sequence) {
@@ -434,4 +436,35 @@ fn make_dev_answers_a_request_a_rebuild_interrupted_instead_of_leaving_it_hangin
         .and_then(|t| t.parse().ok())
         .unwrap_or_else(|| timeout.parse().expect("a number of seconds"));
     assert!((1..=30).contains(&default), "--timeout {default}");
+}
+
+#[test]
+fn guessing_pages_and_changes_of_power_or_large_refunds_only_notify() {
+    let t = template();
+    let topic = |alarm: &str| {
+        let p = t
+            .properties(alarm)
+            .unwrap_or_else(|| panic!("{alarm} exists"));
+        p["AlarmActions"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .filter_map(ref_of)
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    for paging in [
+        "SignInFailuresSpikeAlarm",
+        "LockoutsSpikeAlarm",
+        "TwoFactorFailuresAlarm",
+    ] {
+        assert_eq!(topic(paging), ["AlarmTopic"], "{paging} pages");
+    }
+    for notice in ["PrivilegeChangesAlarm", "LargeRefundsAlarm"] {
+        assert_eq!(
+            topic(notice),
+            ["NoticeTopic"],
+            "{notice} is a notice, not a page"
+        );
+    }
 }

@@ -19,6 +19,7 @@ mod events;
 mod health;
 mod hostile_input;
 mod http_contract;
+mod migrations;
 mod orders_checkout;
 mod orders_limits;
 mod orders_refunds;
