@@ -171,6 +171,7 @@ impl TestApp {
             .unwrap();
         let functions = BTreeMap::from([
             built(auth::FUNCTION, &config, &clients, &state).await,
+            built(docs::FUNCTION, &config, &clients, &state).await,
             built(health::FUNCTION, &config, &clients, &state).await,
             built(orders::FUNCTION, &config, &clients, &state).await,
             built(payments_webhook::FUNCTION, &config, &clients, &state).await,

@@ -8,8 +8,11 @@ use shared::auth::{Role, two_factor};
 use stockroom_tests::{TestApp, root, template};
 
 /// The events in replay order, with the status each must produce.
-const SCRIPT: [(&str, u16); 84] = [
+const SCRIPT: [(&str, u16); 87] = [
     ("health.get", 200),
+    ("docs.openapi", 200),
+    ("docs.page", 200),
+    ("docs.asset", 200),
     ("products.create", 201),
     ("products.list", 200),
     ("products.get", 200),

@@ -15,6 +15,7 @@ mod auth_tokens;
 mod auth_two_factor;
 mod authz;
 mod consistency;
+mod docs;
 mod events;
 mod health;
 mod hostile_input;
