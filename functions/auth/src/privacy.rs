@@ -31,13 +31,7 @@ pub(crate) async fn export(
     caller: Caller,
 ) -> Result<Response, ApiError> {
     let account = account_of(&state, &caller).await?;
-    let customer = OrderListing::Customer(account.id.clone());
-    let (orders, orders_cut) = all_pages(CAP, |after| {
-        let customer = &customer;
-        let orders = &state.orders;
-        async move { orders.list(customer, None, 100, after.as_ref()).await }
-    })
-    .await?;
+    let (orders, orders_cut) = orders_of(&state, &account.id, CAP).await?;
     let sessions = state.sessions.sessions(&account.id).await?;
     let (mut entries, audit_cut) = state.audit.about(&account.id, CAP).await?;
     // Entries others (an admin) wrote about the account: what was done, not where they were.
@@ -188,16 +182,24 @@ async fn prove_owner(
     }
 }
 
+/// Up to `cap` of `customer_id`'s orders, and whether there were more.
+async fn orders_of(
+    state: &AuthState,
+    customer_id: &str,
+    cap: usize,
+) -> Result<(Vec<shared::domain::order::Order>, bool), StoreError> {
+    let customer = OrderListing::Customer(customer_id.to_owned());
+    all_pages(cap, |after| {
+        let customer = &customer;
+        async move { state.orders.list(customer, None, 100, after.as_ref()).await }
+    })
+    .await
+}
+
 /// Removes the customer's free-text notes from their orders (they may hold anything, an
 /// address or a phone number); the lines, amounts and payments stay.
 async fn clear_order_notes(state: &AuthState, customer_id: &str) -> Result<(), ApiError> {
-    let customer = OrderListing::Customer(customer_id.to_owned());
-    let (orders, _) = all_pages(usize::MAX, |after| {
-        let customer = &customer;
-        let orders = &state.orders;
-        async move { orders.list(customer, None, 100, after.as_ref()).await }
-    })
-    .await?;
+    let (orders, _) = orders_of(state, customer_id, usize::MAX).await?;
     for order in orders.into_iter().filter(|o| o.notes.is_some()) {
         contending_for("order", || async {
             let current = state.orders.order(&order.id).await?;

@@ -74,11 +74,7 @@ async fn setup(
 ) -> Result<Response, ApiError> {
     let account = account_of(&state, &caller).await?;
     proven(&state, &meta, &account, &input.password).await?;
-    let proofs = Proofs {
-        code: input.code.as_deref(),
-        sms_code: input.sms_code.as_deref(),
-        recovery_code: input.recovery_code.as_deref(),
-    };
+    let proofs = proofs!(input);
     let used = current_factor(&state, &account, &proofs).await?;
     let secret = two_factor::new_secret();
     let uri = two_factor::provisioning_uri(&secret, account.email.as_str())
@@ -189,11 +185,7 @@ async fn sms_setup(
     let account = account_of(&state, &caller).await?;
     let phone = parse_phone(&input.phone).map_err(|e| ApiError::invalid("phone", e))?;
     proven(&state, &meta, &account, &input.password).await?;
-    let proofs = Proofs {
-        code: input.code.as_deref(),
-        sms_code: input.sms_code.as_deref(),
-        recovery_code: input.recovery_code.as_deref(),
-    };
+    let proofs = proofs!(input);
     if let Some(used) = current_factor(&state, &account, &proofs).await? {
         change_account(
             &state,
@@ -347,11 +339,7 @@ async fn disable(
         Some(_) => return Err(ApiError::invalid("method", "must be 'totp' or 'sms'")),
     };
     proven(&state, &meta, &account, &input.password).await?;
-    let proofs = Proofs {
-        code: input.code.as_deref(),
-        sms_code: input.sms_code.as_deref(),
-        recovery_code: input.recovery_code.as_deref(),
-    };
+    let proofs = proofs!(input);
     let used = current_factor(&state, &account, &proofs).await?;
     let proof = used.as_ref().map_or("none", Used::name);
     let entry = audit(&meta, &account.id, "auth.2fa_disabled")
@@ -384,6 +372,19 @@ async fn disable(
     let methods: Value = json!(next.two_factor.methods());
     Ok(Json(json!({"enabled": next.two_factor.enabled(), "methods": methods})).into_response())
 }
+
+/// The [`Proofs`] a request body with `code`, `sms_code` and `recovery_code` carries (serde
+/// cannot share those fields through `flatten` in bodies that refuse unknown fields).
+macro_rules! proofs {
+    ($input:expr) => {
+        Proofs {
+            code: $input.code.as_deref(),
+            sms_code: $input.sms_code.as_deref(),
+            recovery_code: $input.recovery_code.as_deref(),
+        }
+    };
+}
+use proofs;
 
 /// The proofs of a current second factor a request may carry (exactly one is needed).
 struct Proofs<'a> {

@@ -81,6 +81,8 @@ struct Keys {
 pub struct GoogleVerifier {
     http: reqwest::Client,
     config: GoogleConfig,
+    /// What every token must satisfy, built once.
+    validation: Validation,
     keys: Arc<Mutex<Keys>>,
 }
 
@@ -101,9 +103,15 @@ impl GoogleVerifier {
             .user_agent("stockroom")
             .build()
             .map_err(|e| GoogleError::Unavailable(Box::new(e)))?;
+        let mut validation = Validation::new(Algorithm::RS256);
+        validation.set_audience(&config.client_ids);
+        validation.set_issuer(&config.issuers);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        validation.leeway = 30;
         Ok(Self {
             http,
             config,
+            validation,
             keys: Arc::default(),
         })
     }
@@ -121,20 +129,16 @@ impl GoogleVerifier {
         }
         let kid = header.kid.ok_or(GoogleError::Invalid("no kid"))?;
         let key = self.key(&kid).await?;
-        let mut validation = Validation::new(Algorithm::RS256);
-        validation.set_audience(&self.config.client_ids);
-        validation.set_issuer(&self.config.issuers);
-        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        validation.leeway = 30;
-        let data = jsonwebtoken::decode::<Claims>(id_token, &key, &validation).map_err(|e| {
-            GoogleError::Invalid(match e.kind() {
-                jsonwebtoken::errors::ErrorKind::ExpiredSignature => "expired",
-                jsonwebtoken::errors::ErrorKind::InvalidAudience => "issued to another app",
-                jsonwebtoken::errors::ErrorKind::InvalidIssuer => "another issuer",
-                jsonwebtoken::errors::ErrorKind::InvalidSignature => "bad signature",
-                _ => "invalid",
-            })
-        })?;
+        let data =
+            jsonwebtoken::decode::<Claims>(id_token, &key, &self.validation).map_err(|e| {
+                GoogleError::Invalid(match e.kind() {
+                    jsonwebtoken::errors::ErrorKind::ExpiredSignature => "expired",
+                    jsonwebtoken::errors::ErrorKind::InvalidAudience => "issued to another app",
+                    jsonwebtoken::errors::ErrorKind::InvalidIssuer => "another issuer",
+                    jsonwebtoken::errors::ErrorKind::InvalidSignature => "bad signature",
+                    _ => "invalid",
+                })
+            })?;
         let claims = data.claims;
         let verified = matches!(&claims.email_verified, Some(serde_json::Value::Bool(true)))
             || matches!(&claims.email_verified, Some(serde_json::Value::String(s)) if s == "true");

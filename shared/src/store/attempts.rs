@@ -320,11 +320,8 @@ impl LoginAttempts {
     }
 }
 
-fn number(item: &std::collections::HashMap<String, AttributeValue>, name: &str) -> i64 {
-    item.get(name)
-        .and_then(|v| v.as_n().ok())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(0)
+fn number(item: &super::Item, name: &str) -> i64 {
+    super::number_of(item, name).unwrap_or(0)
 }
 
 #[cfg(test)]

@@ -9,7 +9,10 @@ use time::OffsetDateTime;
 
 use super::codec;
 use super::keys::*;
-use super::{Cursor, Guard, IndexListing, Item, StoreError, Table, Write, sortable, time_range};
+use super::{
+    Cursor, Guard, IndexListing, Item, StoreError, Table, Write, sortable, time_range,
+    unless_refused,
+};
 
 /// Entries about failed sign-ins keep an address (or an attempt) that led nowhere: DynamoDB's
 /// TTL deletes them after [`SHORT_LIVED_FOR`]; every other entry is kept.
@@ -169,16 +172,7 @@ impl AuditLog {
             .condition_expression("attribute_exists(PK)")
             .send()
             .await;
-        match written {
-            Ok(_) => Ok(()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                Ok(())
-            }
-            Err(e) => Err(StoreError::from_sdk(e)),
-        }
+        unless_refused(written).map(|_| ())
     }
 
     fn item(entry: &AuditEntry) -> Result<Item, StoreError> {

@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 use time::OffsetDateTime;
 
 use super::keys::*;
-use super::{Guard, StoreError, Table, Write};
+use super::{Guard, StoreError, Table, Write, unless_refused};
 use crate::auth::digest;
 
 /// How long a key is remembered.
@@ -195,15 +195,8 @@ impl IdempotencyStore {
             .expression_attribute_values(":running", AttributeValue::S("in_progress".into()))
             .send()
             .await;
-        match result {
-            Ok(_) => {}
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                return Ok(());
-            }
-            Err(e) => return Err(StoreError::from_sdk(e)),
+        if unless_refused(result)?.is_none() {
+            return Ok(());
         }
         // The record is gone, so is its note.
         if let Some((owner, _)) = scope.split_once(':') {

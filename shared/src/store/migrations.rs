@@ -14,7 +14,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use time::OffsetDateTime;
 
 use super::keys::*;
-use super::{Item, StoreError, Table};
+use super::{Item, StoreError, Table, number_of, unless_refused};
 
 /// Every migration: its name and what it does.
 pub const MIGRATIONS: [(&str, &str); 1] = [(
@@ -146,16 +146,7 @@ impl Migrations {
             .expression_attribute_values(":sk3", AttributeValue::S(sort))
             .send()
             .await;
-        match updated {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(StoreError::from_sdk(e)),
-        }
+        Ok(unless_refused(updated)?.is_some())
     }
 
     async fn progress(&self, name: &str) -> Result<Progress, StoreError> {
@@ -176,10 +167,8 @@ impl Migrations {
         };
         Ok(Progress {
             cursor,
-            changed: item
-                .get("changed")
-                .and_then(|v| v.as_n().ok())
-                .and_then(|n| n.parse().ok())
+            changed: number_of(&item, "changed")
+                .and_then(|n| u64::try_from(n).ok())
                 .unwrap_or_default(),
             done: item
                 .get("done")

@@ -420,6 +420,36 @@ const RETRYABLE_CODES: [&str; 6] = [
     "TransactionInProgressException",
 ];
 
+/// The outcome of a conditional write: `Some` with the output when it was made, `None` when its
+/// condition did not hold (DynamoDB's `ConditionalCheckFailedException`); other errors as
+/// [`StoreError::from_sdk`].
+pub(crate) fn unless_refused<T, E, R>(
+    result: Result<T, SdkError<E, R>>,
+) -> Result<Option<T>, StoreError>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    match result {
+        Ok(out) => Ok(Some(out)),
+        Err(e)
+            if e.as_service_error()
+                .and_then(ProvideErrorMetadata::code)
+                .is_some_and(|c| c == "ConditionalCheckFailedException") =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(StoreError::from_sdk(e)),
+    }
+}
+
+/// A number attribute of `item`, if it has one that parses.
+pub(crate) fn number_of(item: &Item, name: &str) -> Option<i64> {
+    item.get(name)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|n| n.parse().ok())
+}
+
 impl StoreError {
     /// Classifies an SDK error: transient failures are `Unavailable`, the rest `Internal`.
     pub(crate) fn from_sdk<E, R>(err: SdkError<E, R>) -> Self

@@ -8,7 +8,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use time::OffsetDateTime;
 
 use super::keys::*;
-use super::{Guard, StoreError, Table, Write};
+use super::{Guard, StoreError, Table, Write, number_of, unless_refused};
 use crate::auth::{digest, opaque_token};
 
 /// What presenting a refresh token led to.
@@ -155,17 +155,10 @@ impl Link {
         };
         Some(Self {
             user_id: text("user_id")?,
-            generation: number(item, "generation")?.try_into().ok()?,
+            generation: number_of(item, "generation")?.try_into().ok()?,
             purpose,
         })
     }
-}
-
-/// A number attribute of `item`.
-fn number(item: &super::Item, name: &str) -> Option<i64> {
-    item.get(name)
-        .and_then(|v| v.as_n().ok())
-        .and_then(|n| n.parse().ok())
 }
 
 /// What a one-time code sent by text message is for; each account has at most one live code
@@ -402,7 +395,7 @@ impl SessionStore {
         let now = OffsetDateTime::now_utc().unix_timestamp();
         let item = self.table.get_item(pk, &sk).await?;
         Ok(item.and_then(|i| {
-            let live = number(&i, EXPIRES_AT).is_some_and(|expires| expires > now);
+            let live = number_of(&i, EXPIRES_AT).is_some_and(|expires| expires > now);
             live.then(|| Link::decode(kind, &i)).flatten()
         }))
     }
@@ -427,16 +420,9 @@ impl SessionStore {
             .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
             .send()
             .await;
-        match taken {
-            Ok(out) => Ok(out.attributes.and_then(|a| Link::decode(kind, &a))),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                Ok(None)
-            }
-            Err(e) => Err(StoreError::from_sdk(e)),
-        }
+        Ok(unless_refused(taken)?
+            .and_then(|out| out.attributes)
+            .and_then(|a| Link::decode(kind, &a)))
     }
 
     /// Stores `digest` (a keyed hash of a code just sent to `phone`) as `user_id`'s live
@@ -490,18 +476,9 @@ impl SessionStore {
             .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
             .send()
             .await;
-        match taken {
-            Ok(out) => Ok(out
-                .attributes
-                .and_then(|a| a.get("phone").and_then(|v| v.as_s().ok()).cloned())),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                Ok(None)
-            }
-            Err(e) => Err(StoreError::from_sdk(e)),
-        }
+        Ok(unless_refused(taken)?
+            .and_then(|out| out.attributes)
+            .and_then(|a| a.get("phone").and_then(|v| v.as_s().ok()).cloned()))
     }
 
     /// Deletes everything stored under `user_id`'s partition but the account itself and its
