@@ -2,8 +2,8 @@
 SHELL := /bin/bash
 ROLE ?= manager
 
-.PHONY: dev test bench build-times lint fmt token admin webhook reindex outbox google-token migrate build package-size contract deny clean help
-export EMAIL PASSWORD EVENT ORDER PAYMENT_ID REFUND_ID EVENT_ID CHECKS
+.PHONY: dev test coverage smoke restore-drill bench build-times lint fmt token admin webhook reindex outbox google-token migrate build package-size contract deny clean help
+export EMAIL PASSWORD EVENT ORDER PAYMENT_ID REFUND_ID EVENT_ID CHECKS STAGE AT KEEP
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -13,6 +13,15 @@ dev: ## run the whole API on http://localhost:9000 against local DynamoDB and S3
 
 test: ## start throwaway emulators, run every test, stop the emulators
 	@infra/test.sh
+
+coverage: ## make test under cargo llvm-cov (needs llvm-tools-preview; CI runs it): target/coverage
+	@COVERAGE=1 infra/test.sh
+
+smoke: ## the post-deployment smoke test of a deployed stage: make smoke STAGE=staging (see docs/DEPLOYMENT.md)
+	@infra/smoke.sh
+
+restore-drill: ## restore a stage's table to a point in time, check its invariants, delete it: make restore-drill STAGE=staging [AT=...] [KEEP=1]
+	@infra/restore-drill.sh
 
 contract: ## schemathesis against every route of docs/openapi.yaml (also part of make test)
 	@infra/contract.sh

@@ -35,6 +35,24 @@ ensure_sam() {
   export SAM_CLI_TELEMETRY=0
 }
 
+# stack_output STAGE KEY: an output of the stage's deployed stack (its name from samconfig.toml),
+# read with the SAM CLI's boto3; credentials and region from the environment.
+stack_output() {
+  ensure_sam
+  local stack
+  stack=$(python3 -c 'import sys, tomllib; print(tomllib.load(open("samconfig.toml", "rb"))[sys.argv[1]]["deploy"]["parameters"]["stack_name"])' "$1") ||
+    die "samconfig.toml has no stage '$1' (dev, staging, prod)"
+  "$TOOLS/sam/bin/python" - "$stack" "$2" <<'PY'
+import sys, boto3
+stack, key = sys.argv[1], sys.argv[2]
+outputs = boto3.client("cloudformation").describe_stacks(StackName=stack)["Stacks"][0].get("Outputs", [])
+values = [o["OutputValue"] for o in outputs if o["OutputKey"] == key]
+if not values:
+    sys.exit(f"the stack {stack} has no output {key}")
+print(values[0])
+PY
+}
+
 # Installs whatever is missing, from pinned versions, into git-ignored .tools/ (or via apt).
 ensure_tools() {
   ensure_venv "$VENV" "$ROOT/infra/requirements.txt" "moto, cargo-lambda and cfn-lint"
@@ -47,6 +65,10 @@ ensure_tools() {
   if ! java_ok; then
     say "installing Java 17 (openjdk-17-jre-headless) for DynamoDB Local"
     apt_install openjdk-17-jre-headless
+  fi
+  if [ ! -x /usr/bin/chromium ]; then
+    say "installing Chromium (Debian's chromium) for the /docs browser test"
+    apt_install chromium
   fi
   if ! cargo nextest --version >/dev/null 2>&1; then
     say "installing cargo-nextest $NEXTEST_VERSION"

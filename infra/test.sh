@@ -16,8 +16,20 @@ say "checkov template.yaml (skipped checks are listed, with reasons, in the temp
 "$TOOLS/checkov/bin/checkov" -f template.yaml --framework cloudformation --skip-download \
   --quiet --compact
 
-say "cargo nextest run --workspace"
-cargo nextest run --workspace --no-fail-fast "$@"
+if [ -n "${COVERAGE:-}" ]; then
+  # `make coverage`: the same tests, instrumented; the report goes to target/coverage.
+  command -v cargo-llvm-cov >/dev/null || die "make coverage needs cargo-llvm-cov and the llvm-tools-preview component (CI installs both)"
+  say "cargo llvm-cov nextest --workspace"
+  mkdir -p target/coverage
+  cargo llvm-cov nextest --workspace --no-fail-fast --lcov --output-path target/coverage/lcov.info "$@"
+  cargo llvm-cov report --summary-only | tee target/coverage/summary.txt
+else
+  say "cargo nextest run --workspace"
+  cargo nextest run --workspace --no-fail-fast "$@"
+fi
+
+say "infra/live_versions.py (the deployment roll-back) against moto"
+"$VENV/bin/python" infra/tests/test_live_versions.py
 
 # The contract run: generated requests against every documented route (infra/contract.sh).
 infra/contract.sh

@@ -31,6 +31,52 @@ fn entry(record: &EventRecord, bus: &str) -> Option<PutEventsRequestEntry> {
     )
 }
 
+/// The name the forwarder's progress is recorded under ([`crate::store::ConsumerLog`]).
+pub const CONSUMER: &str = "events-forwarder";
+
+/// The stream consumer: forwards each batch, then records how far behind it was.
+#[derive(Debug, Clone)]
+pub struct Forwarder {
+    /// The bus events go to.
+    pub bus: String,
+    /// EventBridge.
+    pub events: aws_sdk_eventbridge::Client,
+    /// Where progress is recorded.
+    pub progress: crate::store::ConsumerLog,
+}
+
+impl Forwarder {
+    /// Forwards `event`'s outbox events and records the batch's progress. A failure to record
+    /// is logged, never retried: the events went out, and the next batch records again.
+    pub async fn handle(&self, event: &Event) -> DynamoDbEventResponse {
+        let response = forward(event, &self.bus, &self.events).await;
+        let outbox: Vec<&EventRecord> = event
+            .records
+            .iter()
+            .filter(|r| entry(r, &self.bus).is_some())
+            .collect();
+        if outbox.is_empty() {
+            return response;
+        }
+        let made = outbox.iter().filter_map(|r| {
+            time::OffsetDateTime::from_unix_timestamp_nanos(
+                i128::from(r.change.approximate_creation_date_time.timestamp_millis()) * 1_000_000,
+            )
+            .ok()
+        });
+        let progress = crate::store::Progress::of_batch(
+            time::OffsetDateTime::now_utc(),
+            made,
+            u32::try_from(outbox.len()).unwrap_or(u32::MAX),
+            u32::try_from(response.batch_item_failures.len()).unwrap_or(u32::MAX),
+        );
+        if let Err(e) = self.progress.record(CONSUMER, &progress).await {
+            tracing::warn!(error = %e, "could not record the forwarder's progress");
+        }
+        response
+    }
+}
+
 /// Publishes every outbox event of `event` to `bus`; answers with the records to retry.
 pub async fn forward(
     event: &Event,

@@ -75,6 +75,18 @@ pub struct TestApp {
     pub razorpay: razorpay_local::StandIn,
     /// The Google sign-in stand-in the auth function trusts (client id [`GOOGLE_CLIENT_ID`]).
     pub google: google_local::StandIn,
+    /// The signing key's file (`AUTH_SIGNING_KEY_FILE`): read at start-up and by `/health`.
+    _key_file: RemovedOnDrop,
+}
+
+/// A temporary file removed when the app that wrote it is dropped.
+#[derive(Debug)]
+struct RemovedOnDrop(std::path::PathBuf);
+
+impl Drop for RemovedOnDrop {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
 }
 
 /// The sender of every test app's e-mail (verified in the local SES).
@@ -154,11 +166,11 @@ impl TestApp {
         devstack::verify_sender(&clients.sdk, MAIL_FROM)
             .await
             .unwrap();
-        let key_file = std::env::temp_dir().join(format!("stockroom-test-{id}.der"));
-        std::fs::write(&key_file, key.pkcs8()).unwrap();
+        let key_file = RemovedOnDrop(std::env::temp_dir().join(format!("stockroom-test-{id}.der")));
+        std::fs::write(&key_file.0, key.pkcs8()).unwrap();
         env.insert(
             "AUTH_SIGNING_KEY_FILE".into(),
-            key_file.display().to_string(),
+            key_file.0.display().to_string(),
         );
         env.insert("AUTH_SIGNING_KEY_ID".into(), key.kid().to_owned());
         adjust(&mut env);
@@ -184,7 +196,6 @@ impl TestApp {
             ),
             built(stock::FUNCTION, &config, &clients, &state).await,
         ]);
-        let _ = std::fs::remove_file(&key_file);
         let unrouted = shared::lambda::serve(
             Function {
                 name: "gateway",
@@ -204,6 +215,7 @@ impl TestApp {
             search,
             razorpay,
             google,
+            _key_file: key_file,
         }
     }
 
@@ -249,6 +261,49 @@ impl TestApp {
         Self::send(router, request).await
     }
 
+    /// A new Secrets Manager secret (in the local stack's moto) holding `text`; answers its ARN.
+    pub async fn secret(&self, text: &str) -> String {
+        aws_sdk_secretsmanager::Client::new(&self.clients.sdk)
+            .create_secret()
+            .name(format!("stockroom/test/{}", uuid::Uuid::new_v4()))
+            .secret_string(text)
+            .send()
+            .await
+            .unwrap()
+            .arn()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// Serves every function's routes on a free local port, as API Gateway would (for tests
+    /// that need a real HTTP client: the canary, the smoke test, the contract run). Answers
+    /// the base URL; serves until the process ends.
+    pub async fn serve(self: std::sync::Arc<Self>) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let router = Router::new().fallback(move |request: axum::extract::Request| {
+            let app = self.clone();
+            async move { app.forward(request).await }
+        });
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        format!("http://{address}")
+    }
+
+    async fn forward(&self, request: axum::extract::Request) -> axum::response::Response {
+        let (parts, body) = request.into_parts();
+        let bytes = body
+            .collect()
+            .await
+            .map(|b| b.to_bytes())
+            .unwrap_or_default();
+        let request = Request::from_parts(parts, lambda_http::Body::from(bytes.to_vec()));
+        let answer = self.call(request).await;
+        let mut response = axum::response::Response::new(axum::body::Body::from(answer.text));
+        *response.status_mut() = answer.status;
+        *response.headers_mut() = answer.headers;
+        response
+    }
+
     /// Sends `request` straight to the function named `name`, whatever its route.
     pub async fn call_function(
         &self,
@@ -258,7 +313,7 @@ impl TestApp {
         Self::send(&self.functions[name], request).await
     }
 
-    async fn send(router: &Router, request: Request<lambda_http::Body>) -> TestResponse {
+    pub async fn send(router: &Router, request: Request<lambda_http::Body>) -> TestResponse {
         let response = router.clone().oneshot(request).await.unwrap();
         let status = response.status();
         let headers = response.headers().clone();

@@ -1,4 +1,17 @@
-//! The health function: is the table reachable, is the bucket reachable.
+//! The health function: can the API serve, and what is degraded.
+//!
+//! | check          | what it asks                                         | when it fails  |
+//! |----------------|------------------------------------------------------|----------------|
+//! | `dynamodb`     | does the table answer                                | 503            |
+//! | `signing_key`  | does the signing key load and does `AUTH_JWKS` publish it | 503       |
+//! | `s3`           | does the media bucket answer (images, search index)  | degraded (200) |
+//! | `razorpay`     | do Razorpay's keys load (payments, webhooks)         | degraded (200) |
+//! | `search_index` | is an index published, and how old is it             | degraded (200) |
+//! | `events`       | does the forwarder keep up with the stream           | degraded (200) |
+//!
+//! Only what makes the API unusable is a 503: without the table nothing works, and without the
+//! signing key nobody can sign in or refresh. The rest is reported as `"degraded"` with a 200,
+//! so a load balancer or canary keeps the API in service while an operator is told.
 
 use std::future::Future;
 use std::time::{Duration, Instant};
@@ -9,41 +22,110 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Map, Value, json};
+use time::OffsetDateTime;
 
-use shared::services::AppState;
+use shared::aws::AwsClients;
+use shared::config::Config;
+use shared::lambda::{Resource, StartError, With};
+use shared::payments::Payments;
+use shared::store::{ConsumerLog, Progress};
 
 /// How long each dependency check may take.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// How long a secrets check is reused: each one reads Secrets Manager.
+const SECRETS_REUSED_FOR: Duration = Duration::from_secs(60);
+
+/// How far behind the stream the events forwarder may be before it counts as behind (the
+/// template's `IteratorAgeMs` alarm pages at the same default).
+const EVENTS_LAG_LIMIT_MS: u64 = 60_000;
+
+/// Where the search indexer publishes the current index's manifest (`shared::search`).
+const SEARCH_MANIFEST: &str = "search/manifest.json";
+
+/// What `/health` checks besides the shared state: the secrets' sources and the forwarder's
+/// progress.
+#[derive(Debug)]
+pub struct Checks {
+    config: Config,
+    clients: AwsClients,
+    consumers: ConsumerLog,
+    secrets: tokio::sync::Mutex<Option<(Instant, Secrets)>>,
+}
+
+impl Resource for Checks {
+    async fn load(config: &Config, clients: &AwsClients) -> Result<Self, StartError> {
+        Ok(Self {
+            config: config.clone(),
+            clients: clients.clone(),
+            consumers: ConsumerLog::new(shared::store::Table::new(
+                clients.dynamodb.clone(),
+                config.table_name.as_str(),
+            )),
+            secrets: tokio::sync::Mutex::new(None),
+        })
+    }
+}
+
+/// The state `/health` runs with.
+pub type HealthState = With<Checks>;
+
 /// The `health` function as `main` starts it and the test harness builds it.
-pub const FUNCTION: shared::lambda::Function<AppState> = shared::lambda::Function {
+pub const FUNCTION: shared::lambda::Function<HealthState> = shared::lambda::Function {
     name: "health",
     routes: router,
 };
 
 /// The health function's routes.
-pub fn router() -> Router<AppState> {
+pub fn router() -> Router<HealthState> {
     Router::new().route("/health", get(health))
 }
 
-async fn health(State(state): State<AppState>) -> Response {
-    let (dynamodb, s3) = tokio::join!(
-        check("DynamoDB", state.table.ping()),
-        check("S3", state.media.ping()),
+/// Whether a check's failure makes the API unusable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Weight {
+    Vital,
+    Degrading,
+}
+
+async fn health(State(state): State<HealthState>) -> Response {
+    let checks = &state.own;
+    let (dynamodb, s3, secrets, search_index, events) = tokio::join!(
+        probe(state.table.ping()),
+        probe(state.media.ping()),
+        checks.secrets(),
+        search_index(&state),
+        events(&checks.consumers),
     );
-    let checks: Map<String, Value> = [dynamodb, s3]
-        .into_iter()
-        .map(|(name, result)| (name.to_lowercase(), result))
-        .collect();
-    let failing: Vec<String> = checks
+    let report = [
+        ("dynamodb", Weight::Vital, dynamodb),
+        ("signing_key", Weight::Vital, secrets.signing_key),
+        ("s3", Weight::Degrading, s3),
+        ("razorpay", Weight::Degrading, secrets.razorpay),
+        ("search_index", Weight::Degrading, search_index),
+        ("events", Weight::Degrading, events),
+    ];
+    let failing = |weight: Weight| -> Vec<&str> {
+        report
+            .iter()
+            .filter(|(_, w, c)| *w == weight && c["status"] != "ok")
+            .map(|(name, _, _)| *name)
+            .collect()
+    };
+    let (down, degraded) = (failing(Weight::Vital), failing(Weight::Degrading));
+    let checks: Map<String, Value> = report
         .iter()
-        .filter(|(_, c)| c["status"] != "ok")
-        .map(|(name, _)| name.clone())
+        .map(|(name, _, check)| ((*name).to_owned(), check.clone()))
         .collect();
-    if failing.is_empty() {
+    if down.is_empty() {
+        let status = if degraded.is_empty() {
+            "ok"
+        } else {
+            "degraded"
+        };
         return (
             StatusCode::OK,
-            Json(json!({"status": "ok", "checks": checks})),
+            Json(json!({"status": status, "degraded": degraded, "checks": checks})),
         )
             .into_response();
     }
@@ -53,28 +135,152 @@ async fn health(State(state): State<AppState>) -> Response {
         StatusCode::SERVICE_UNAVAILABLE,
         "dependency-unavailable",
         "Service unavailable",
-        &format!("unhealthy: {}", failing.join(", ")),
+        &format!("unhealthy: {}", down.join(", ")),
         extensions,
     )
 }
 
-async fn check<E: std::error::Error>(
-    name: &'static str,
-    probe: impl Future<Output = Result<(), E>>,
-) -> (&'static str, Value) {
+/// A dependency's answer within [`CHECK_TIMEOUT`], with its latency.
+async fn probe<E: std::error::Error>(call: impl Future<Output = Result<(), E>>) -> Value {
     let started = Instant::now();
-    let outcome = tokio::time::timeout(CHECK_TIMEOUT, probe).await;
+    let outcome = tokio::time::timeout(CHECK_TIMEOUT, call).await;
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
     let status = match outcome {
         Ok(Ok(())) => "ok",
         Ok(Err(e)) => {
-            tracing::warn!(dependency = name, error = %e, "health check failed");
+            tracing::warn!(error = %e, "health check failed");
             "unavailable"
         }
         Err(_) => {
-            tracing::warn!(dependency = name, "health check timed out");
+            tracing::warn!("health check timed out");
             "timeout"
         }
     };
-    (name, json!({"status": status, "latency_ms": latency_ms}))
+    json!({"status": status, "latency_ms": latency_ms})
+}
+
+/// Whether the secrets the API needs load as their functions load them.
+#[derive(Debug, Clone)]
+struct Secrets {
+    signing_key: Value,
+    razorpay: Value,
+}
+
+impl Checks {
+    /// The secrets check, reused for [`SECRETS_REUSED_FOR`]. Loaded values are dropped at once;
+    /// why one failed goes to the log, never into the public answer.
+    async fn secrets(&self) -> Secrets {
+        let mut cached = self.secrets.lock().await;
+        if let Some((at, secrets)) = cached.as_ref()
+            && at.elapsed() < SECRETS_REUSED_FOR
+        {
+            return secrets.clone();
+        }
+        let (signing_key, razorpay) = tokio::join!(
+            loaded(
+                "signing key",
+                shared::lambda::load_signing_key(&self.config, &self.clients)
+            ),
+            loaded("Razorpay keys", Payments::load(&self.config, &self.clients)),
+        );
+        let secrets = Secrets {
+            signing_key,
+            razorpay,
+        };
+        *cached = Some((Instant::now(), secrets.clone()));
+        secrets
+    }
+}
+
+async fn loaded<T>(what: &str, load: impl Future<Output = Result<T, StartError>>) -> Value {
+    let status = match tokio::time::timeout(CHECK_TIMEOUT, load).await {
+        Ok(Ok(_)) => "ok",
+        Ok(Err(StartError::Missing { .. })) => {
+            tracing::warn!("health: the {what} are not configured");
+            "missing"
+        }
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "health: the {what} do not load");
+            "invalid"
+        }
+        Err(_) => {
+            tracing::warn!("health: loading the {what} timed out");
+            "timeout"
+        }
+    };
+    json!({"status": status})
+}
+
+/// The published search index: its age and size, from its manifest.
+async fn search_index(state: &HealthState) -> Value {
+    #[derive(serde::Deserialize)]
+    struct Manifest {
+        /// Milliseconds since the epoch when it was published.
+        version: i64,
+        documents: u64,
+    }
+    match tokio::time::timeout(CHECK_TIMEOUT, state.media.get(SEARCH_MANIFEST)).await {
+        Ok(Ok(Some(body))) => match serde_json::from_slice::<Manifest>(&body) {
+            Ok(m) => {
+                let now_ms =
+                    i64::try_from(OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000)
+                        .unwrap_or(i64::MAX);
+                json!({
+                    "status": "ok",
+                    "age_s": (now_ms - m.version).max(0) / 1000,
+                    "documents": m.documents,
+                })
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "health: the search manifest is unreadable");
+                json!({"status": "unreadable"})
+            }
+        },
+        Ok(Ok(None)) => json!({"status": "missing"}),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "health: reading the search manifest failed");
+            json!({"status": "unavailable"})
+        }
+        Err(_) => json!({"status": "timeout"}),
+    }
+}
+
+/// The events forwarder's last batch: `ok`, `behind` (its oldest change waited longer than
+/// [`EVENTS_LAG_LIMIT_MS`]) or `failing` (it handed records back to the stream). Before its
+/// first batch (a new stage) there is no backlog to report: `ok` with no `last_batch_at`.
+async fn events(consumers: &ConsumerLog) -> Value {
+    let last = tokio::time::timeout(CHECK_TIMEOUT, consumers.last(shared::outbox::CONSUMER)).await;
+    match last {
+        Ok(Ok(Some(progress))) => {
+            let Progress {
+                at,
+                lag_ms,
+                records,
+                failed,
+            } = progress;
+            let status = if failed > 0 {
+                "failing"
+            } else if lag_ms > EVENTS_LAG_LIMIT_MS {
+                "behind"
+            } else {
+                "ok"
+            };
+            let at = at
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default();
+            json!({
+                "status": status,
+                "last_batch_at": at,
+                "lag_ms": lag_ms,
+                "records": records,
+                "failed": failed,
+            })
+        }
+        Ok(Ok(None)) => json!({"status": "ok", "last_batch_at": null}),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "health: reading the forwarder's progress failed");
+            json!({"status": "unavailable"})
+        }
+        Err(_) => json!({"status": "timeout"}),
+    }
 }

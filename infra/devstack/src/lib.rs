@@ -3,12 +3,16 @@
 //!
 //! Used by `make dev` (through the `devstack` binary) and by the tests (per-test tables).
 
+mod drill;
 mod keys;
 mod outbox;
+mod smoke;
 mod stream;
 mod template;
 
+pub use drill::{Drill, DrillReport};
 pub use keys::{load_or_create_signing_key, mint_token};
 pub use outbox::{SentMessage, outbox, verify_sender};
+pub use smoke::{Smoke, SmokeUser};
 pub use stream::{StreamPoller, index as index_batch};
 pub use template::{Route, Template};

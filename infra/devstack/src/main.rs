@@ -29,7 +29,15 @@ devstack outbox                          print every message the stack sent (e-m
 devstack migrate [<name> [--dry-run]]    run a data migration on TABLE_NAME to the end, resumably, printing
                                          progress as JSON lines (without a name: list them)
 devstack sweep [every-seconds]           run the stock-sweeper's sweep now and then every few seconds
-                                         (default 10): unpaid orders expire, ended holds are released";
+                                         (default 10): unpaid orders expire, ended holds are released
+devstack restore-drill <table> [--at <RFC 3339 time>] [--keep]
+                                         restore <table> to a point in time (default: the latest) into a new
+                                         table, check its invariants, print the report as JSON, delete the copy;
+                                         exits 1 when an invariant does not hold
+devstack smoke <api-url> <smoke-secret-id> <razorpay-secret-id>
+                                         the post-deployment smoke test: health, sign in as the smoke user, read
+                                         their paid order, replay a signed payment.captured webhook for it, read
+                                         it again (unchanged); exits 1 naming the step that failed";
 
 #[tokio::main]
 async fn main() -> Result<()> {
@@ -76,6 +84,15 @@ async fn main() -> Result<()> {
         }
         Some("admin") => admin(arg(1, "email")?).await,
         Some("migrate") => migrate(&args[1..]).await,
+        Some("restore-drill") => restore_drill(&args[1..]).await,
+        Some("smoke") => {
+            smoke(
+                arg(1, "api url")?,
+                arg(2, "smoke secret id")?,
+                arg(3, "razorpay secret id")?,
+            )
+            .await
+        }
         Some("reindex") => reindex().await,
         Some("index-stream") => index_stream().await,
         Some("outbox") => {
@@ -265,6 +282,57 @@ async fn migrate(args: &[String]) -> Result<()> {
             return Ok(());
         }
     }
+}
+
+/// `devstack restore-drill <table> [--at <time>] [--keep]`.
+async fn restore_drill(args: &[String]) -> Result<()> {
+    let Some(source) = args.first() else {
+        bail!("missing argument: table (see `devstack help`)");
+    };
+    let mut drill = devstack::Drill {
+        source: source.clone(),
+        at: None,
+        keep: false,
+        wait: std::time::Duration::from_secs(4 * 3600),
+        poll: std::time::Duration::from_secs(15),
+    };
+    let mut rest = args[1..].iter();
+    while let Some(option) = rest.next() {
+        match option.as_str() {
+            "--keep" => drill.keep = true,
+            "--at" => {
+                let at = rest.next().ok_or_else(|| anyhow!("--at needs a time"))?;
+                drill.at = Some(
+                    time::OffsetDateTime::parse(at, &time::format_description::well_known::Rfc3339)
+                        .map_err(|e| anyhow!("--at {at}: not an RFC 3339 time: {e}"))?,
+                );
+            }
+            other => bail!("unknown option '{other}' (--at <time>, --keep)"),
+        }
+    }
+    let sdk = aws_config::defaults(BehaviorVersion::latest()).load().await;
+    let report = drill.run(&aws_sdk_dynamodb::Client::new(&sdk)).await?;
+    println!("{}", serde_json::to_string_pretty(&report)?);
+    if !report.invariants.holds() {
+        bail!(
+            "{} invariant violations in the restored copy of {source}",
+            report.invariants.violation_count
+        );
+    }
+    Ok(())
+}
+
+/// `devstack smoke <api-url> <smoke-secret-id> <razorpay-secret-id>`.
+async fn smoke(url: &str, user_secret: &str, razorpay_secret: &str) -> Result<()> {
+    let sdk = aws_config::defaults(BehaviorVersion::latest()).load().await;
+    let smoke = devstack::Smoke::from_secrets(&sdk, url, user_secret, razorpay_secret).await?;
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(30))
+        .build()?;
+    for step in smoke.run(&client).await? {
+        println!("ok: {step}");
+    }
+    Ok(())
 }
 
 async fn admin(email: &str) -> Result<()> {

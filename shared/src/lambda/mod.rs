@@ -65,21 +65,27 @@ where
 }
 
 /// Starts the stream consumer that forwards outbox events to the bus named by
-/// `EVENT_BUS_NAME`.
+/// `EVENT_BUS_NAME`, recording its progress in `TABLE_NAME` (read by `/health`).
 pub async fn run_outbox_forwarder() -> Result<(), lambda_http::Error> {
     telemetry::init_logging();
-    let bus = std::env::var("EVENT_BUS_NAME").map_err(|_| {
-        tracing::error!("missing environment variable EVENT_BUS_NAME; refusing to start");
-        "missing environment variable EVENT_BUS_NAME"
-    })?;
+    let setting = |name: &'static str| {
+        std::env::var(name).map_err(|_| {
+            tracing::error!("missing environment variable {name}; refusing to start");
+            format!("missing environment variable {name}")
+        })
+    };
+    let (bus, table) = (setting("EVENT_BUS_NAME")?, setting("TABLE_NAME")?);
     let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .load()
         .await;
-    let client = aws_sdk_eventbridge::Client::new(&sdk);
-    let (bus, client) = (&bus, &client);
+    let forwarder = &crate::outbox::Forwarder {
+        bus,
+        events: aws_sdk_eventbridge::Client::new(&sdk),
+        progress: crate::store::ConsumerLog::in_table(&sdk, table),
+    };
     lambda_http::lambda_runtime::run(lambda_http::service_fn(
         move |event: lambda_http::LambdaEvent<aws_lambda_events::dynamodb::Event>| async move {
-            Ok::<_, lambda_http::Error>(crate::outbox::forward(&event.payload, bus, client).await)
+            Ok::<_, lambda_http::Error>(forwarder.handle(&event.payload).await)
         },
     ))
     .await

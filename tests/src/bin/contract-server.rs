@@ -9,27 +9,8 @@
 use std::io::Write as _;
 use std::sync::Arc;
 
-use axum::body::Body;
-use axum::extract::Request;
-use axum::response::Response;
-use http_body_util::BodyExt as _;
 use shared::auth::Role;
 use stockroom_tests::TestApp;
-
-async fn forward(app: &TestApp, request: Request) -> Response {
-    let (parts, body) = request.into_parts();
-    let bytes = body
-        .collect()
-        .await
-        .map(|b| b.to_bytes())
-        .unwrap_or_default();
-    let request = http::Request::from_parts(parts, lambda_http::Body::from(bytes.to_vec()));
-    let answer = app.call(request).await;
-    let mut response = Response::new(Body::from(answer.text));
-    *response.status_mut() = answer.status;
-    *response.headers_mut() = answer.headers;
-    response
-}
 
 #[tokio::main]
 async fn main() {
@@ -37,13 +18,8 @@ async fn main() {
     // A deployed stack has a search index (the first catalogue change builds one).
     search::rebuild(&app.search).await.unwrap();
     let token = app.token(Role::Admin);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    let router = axum::Router::new().fallback(move |request: Request| {
-        let app = app.clone();
-        async move { forward(&app, request).await }
-    });
-    println!("url=http://{address}\ntoken={token}");
+    let url = app.serve().await;
+    println!("url={url}\ntoken={token}");
     std::io::stdout().flush().unwrap();
-    axum::serve(listener, router).await.unwrap();
+    std::future::pending::<()>().await;
 }

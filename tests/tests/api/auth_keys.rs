@@ -15,16 +15,7 @@ fn config_with(app: &TestApp, source: SigningKeySource, jwks: &str) -> Config {
 async fn the_auth_function_loads_its_key_from_secrets_manager_and_checks_it_is_published() {
     let app = TestApp::spawn().await;
     let key = SigningKey::generate("prod-1").unwrap();
-    let secrets = aws_sdk_secretsmanager::Client::new(&app.clients.sdk);
-    let name = format!("stockroom/test/{}", uuid::Uuid::new_v4());
-    let created = secrets
-        .create_secret()
-        .name(&name)
-        .secret_string(key.to_secret_json())
-        .send()
-        .await
-        .unwrap();
-    let arn = created.arn().unwrap().to_owned();
+    let arn = app.secret(&key.to_secret_json()).await;
     let published = json!({"keys": [key.public_jwk().unwrap()]}).to_string();
 
     let config = config_with(

@@ -73,3 +73,65 @@ async fn the_docs_page_loads_only_assets_this_api_serves() {
         Some("application/problem+json")
     );
 }
+
+/// What headless Chromium (Debian's, installed by `make test`) shows at `url` once its scripts
+/// ran: the page's DOM after up to 20 s of (virtual) time.
+fn rendered(url: &str) -> String {
+    let browser = std::path::Path::new("/usr/bin/chromium");
+    assert!(
+        browser.exists(),
+        "the /docs browser test needs Debian's chromium: run it with `make test`, which installs it"
+    );
+    let profile = std::env::temp_dir().join(format!("stockroom-chromium-{}", uuid::Uuid::new_v4()));
+    let output = std::process::Command::new(browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--virtual-time-budget=20000",
+            "--dump-dom",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(url)
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&profile);
+    assert!(
+        output.status.success(),
+        "chromium failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+#[tokio::test]
+async fn the_docs_page_renders_every_operation_in_a_real_browser() {
+    let app = std::sync::Arc::new(TestApp::spawn().await);
+    let url = app.serve().await;
+    let dom = tokio::task::spawn_blocking(move || rendered(&format!("{url}/docs")))
+        .await
+        .unwrap();
+    // Swagger UI drew the document it fetched from /openapi.json under the page's CSP: one
+    // block per operation, each with its operationId, not just the HTML shell.
+    let yaml = std::fs::read_to_string(root().join("docs/openapi.yaml")).unwrap();
+    let document: serde_json::Value = serde_norway::from_str(&yaml).unwrap();
+    let operations: Vec<String> = document["paths"]
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|item| item.as_object().unwrap().values())
+        .filter_map(|op| op["operationId"].as_str().map(str::to_owned))
+        .collect();
+    assert!(operations.len() > 80, "{}", operations.len());
+    let blocks = dom.matches("class=\"opblock opblock-").count();
+    assert_eq!(blocks, operations.len(), "rendered operations: {dom:.2000}");
+    for id in ["listProducts", "login", "razorpayWebhook", "getHealth"] {
+        assert!(dom.contains(&format!("-{id}\"")), "{id} is not on the page");
+    }
+    assert!(dom.contains("Stockroom"), "the document's title is shown");
+}

@@ -21,6 +21,7 @@ mod health;
 mod hostile_input;
 mod http_contract;
 mod migrations;
+mod operations;
 mod orders_checkout;
 mod orders_limits;
 mod orders_refunds;

@@ -5,17 +5,6 @@ use shared::lambda::{Resource, StartError};
 use shared::payments::Payments;
 use stockroom_tests::TestApp;
 
-async fn secret(app: &TestApp, value: &str) -> String {
-    let created = aws_sdk_secretsmanager::Client::new(&app.clients.sdk)
-        .create_secret()
-        .name(format!("stockroom/test/{}", uuid::Uuid::new_v4()))
-        .secret_string(value)
-        .send()
-        .await
-        .unwrap();
-    created.arn().unwrap().to_owned()
-}
-
 fn with_credentials(app: &TestApp, credentials: PaymentCredentials) -> shared::config::Config {
     let mut config = app.config.clone();
     let base = config
@@ -48,16 +37,14 @@ async fn payments_refuse_to_start_without_keys_or_with_a_bad_secret_naming_the_s
         "{missing}"
     );
 
-    let not_json = secret(&app, "rzp_live_key").await;
+    let not_json = app.secret("rzp_live_key").await;
     let config = with_credentials(&app, PaymentCredentials::SecretsManager { arn: not_json });
     let err = Payments::load(&config, &app.clients).await.unwrap_err();
     assert_eq!(setting(err), "RAZORPAY_SECRET_ARN");
 
-    let no_webhook_secret = secret(
-        &app,
-        r#"{"key_id":"k","key_secret":"s","webhook_secrets":[]}"#,
-    )
-    .await;
+    let no_webhook_secret = app
+        .secret(r#"{"key_id":"k","key_secret":"s","webhook_secrets":[]}"#)
+        .await;
     let config = with_credentials(
         &app,
         PaymentCredentials::SecretsManager {
@@ -78,11 +65,9 @@ async fn payments_refuse_to_start_without_keys_or_with_a_bad_secret_naming_the_s
     let err = Payments::load(&blank, &app.clients).await.unwrap_err();
     assert_eq!(setting(err), "RAZORPAY_WEBHOOK_SECRET");
 
-    let good = secret(
-        &app,
-        r#"{"key_id":"k","key_secret":"s","webhook_secrets":["w"]}"#,
-    )
-    .await;
+    let good = app
+        .secret(r#"{"key_id":"k","key_secret":"s","webhook_secrets":["w"]}"#)
+        .await;
     let config = with_credentials(&app, PaymentCredentials::SecretsManager { arn: good });
     let loaded = Payments::load(&config, &app.clients).await.unwrap();
     assert_eq!(loaded.razorpay.key_id(), "k");

@@ -80,6 +80,8 @@ fn stream_record(detail: &Value, sequence: &str) -> Value {
         "awsRegion": "us-east-1",
         "dynamodb": {
             "SequenceNumber": sequence,
+            // Made three seconds ago, as the stream stamps it (epoch seconds).
+            "ApproximateCreationDateTime": time::OffsetDateTime::now_utc().unix_timestamp() - 3,
             "Keys": {"PK": {"S": "EVENT#x"}, "SK": {"S": "EVENT"}},
             "NewImage": {
                 "PK": {"S": "EVENT#x"}, "SK": {"S": "EVENT"},
@@ -87,8 +89,7 @@ fn stream_record(detail: &Value, sequence: &str) -> Value {
                 "detail": {"S": detail.to_string()}
             },
             "StreamViewType": "NEW_AND_OLD_IMAGES",
-            "SizeBytes": 256,
-            "ApproximateCreationDateTime": 1795255200.0
+            "SizeBytes": 256
         }
     })
 }
@@ -162,8 +163,23 @@ async fn outbox_events_reach_the_event_bus_and_failures_are_reported_for_retry()
     let batch: aws_lambda_events::dynamodb::Event =
         serde_json::from_value(json!({"Records": [ignored, stream_record(&detail, "101")]}))
             .unwrap();
-    let response = shared::outbox::forward(&batch, &bus, &events).await;
+    let progress = shared::store::ConsumerLog::new(app.state.table.clone());
+    let forwarder = shared::outbox::Forwarder {
+        bus: bus.clone(),
+        events: events.clone(),
+        progress: progress.clone(),
+    };
+    let response = forwarder.handle(&batch).await;
     assert!(response.batch_item_failures.is_empty(), "{response:?}");
+    // The batch's progress is recorded for /health: one outbox record, none handed back,
+    // and how long it waited.
+    let last = progress
+        .last(shared::outbox::CONSUMER)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((last.records, last.failed), (1, 0));
+    assert!((3000..60_000).contains(&last.lag_ms), "{last:?}");
 
     let received = sqs
         .receive_message()
@@ -184,11 +200,21 @@ async fn outbox_events_reach_the_event_bus_and_failures_are_reported_for_retry()
     // A bus that refuses the event: the record is handed back for the stream to retry.
     let failing: aws_lambda_events::dynamodb::Event =
         serde_json::from_value(json!({"Records": [stream_record(&detail, "202")]})).unwrap();
-    let response = shared::outbox::forward(&failing, "no-such-bus", &events).await;
+    let refusing = shared::outbox::Forwarder {
+        bus: "no-such-bus".into(),
+        ..forwarder
+    };
+    let response = refusing.handle(&failing).await;
     let retried: Vec<_> = response
         .batch_item_failures
         .iter()
         .map(|f| f.item_identifier.clone().unwrap())
         .collect();
     assert_eq!(retried, vec!["202".to_owned()]);
+    let last = progress
+        .last(shared::outbox::CONSUMER)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((last.records, last.failed), (1, 1));
 }
