@@ -56,12 +56,19 @@ def a_failed_deployment_is_rolled_back_to_the_versions_that_served_before():
     second = lambda_.publish_version(FunctionName="stockroom-staging-auth")["Version"]
     lambda_.update_alias(FunctionName="stockroom-staging-auth", Name="live", FunctionVersion=second)
 
+    assert live_versions.behind("stockroom-staging", cloudformation, lambda_) == {}
     moved = live_versions.restore(before, lambda_)
     assert moved == {"stockroom-staging-auth": {"from": second, "to": "1"}}, moved
     live = lambda_.get_alias(FunctionName="stockroom-staging-auth", Name="live")
     assert live["FunctionVersion"] == "1", live
     # A second roll-back moves nothing.
     assert live_versions.restore(before, lambda_) == {}
+    # Rolled back, the stage is behind what was deployed: a re-run that deploys nothing must
+    # not pass the smoke test on the old code and promote the new code to production.
+    lagging = live_versions.behind("stockroom-staging", cloudformation, lambda_)
+    assert lagging == {"stockroom-staging-auth": ("1", second)}, lagging
+    # A stack that does not exist yet (the first deployment) has nothing to record.
+    assert live_versions.record("stockroom-new", cloudformation, lambda_) == {}
 
 
 if __name__ == "__main__":

@@ -25,8 +25,8 @@ use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 
 use shared::aws::AwsClients;
-use shared::config::Config;
-use shared::lambda::{Resource, StartError, With};
+use shared::config::{Config, PaymentCredentials, SigningKeySource};
+use shared::lambda::{Resource, SecretState, StartError, With};
 use shared::payments::Payments;
 use shared::store::{ConsumerLog, Progress};
 
@@ -97,9 +97,14 @@ async fn health(State(state): State<HealthState>) -> Response {
         search_index(&state),
         events(&checks.consumers),
     );
+    // Secrets Manager not answering says nothing about the key: degraded, not down.
+    let key_weight = match secrets.signing_key["status"].as_str() {
+        Some("missing" | "invalid") => Weight::Vital,
+        _ => Weight::Degrading,
+    };
     let report = [
         ("dynamodb", Weight::Vital, dynamodb),
-        ("signing_key", Weight::Vital, secrets.signing_key),
+        ("signing_key", key_weight, secrets.signing_key),
         ("s3", Weight::Degrading, s3),
         ("razorpay", Weight::Degrading, secrets.razorpay),
         ("search_index", Weight::Degrading, search_index),
@@ -159,16 +164,26 @@ async fn probe<E: std::error::Error>(call: impl Future<Output = Result<(), E>>) 
     json!({"status": status, "latency_ms": latency_ms})
 }
 
-/// Whether the secrets the API needs load as their functions load them.
+/// Whether the secrets the API needs are there for their functions to load.
 #[derive(Debug, Clone)]
 struct Secrets {
     signing_key: Value,
     razorpay: Value,
 }
 
+impl Secrets {
+    fn all_ok(&self) -> bool {
+        self.signing_key["status"] == "ok" && self.razorpay["status"] == "ok"
+    }
+}
+
 impl Checks {
-    /// The secrets check, reused for [`SECRETS_REUSED_FOR`]. Loaded values are dropped at once;
-    /// why one failed goes to the log, never into the public answer.
+    /// The secrets check; a passing one is reused for [`SECRETS_REUSED_FOR`] (each reads
+    /// Secrets Manager), a failing one never is. In AWS the secrets are only described
+    /// (`DescribeSecret`: present, current, not being deleted): this public function never
+    /// holds the signing key or Razorpay's keys. Locally (a key file, keys in the environment)
+    /// they are loaded as their functions load them. Why one failed goes to the log, never
+    /// into the answer.
     async fn secrets(&self) -> Secrets {
         let mut cached = self.secrets.lock().await;
         if let Some((at, secrets)) = cached.as_ref()
@@ -176,22 +191,56 @@ impl Checks {
         {
             return secrets.clone();
         }
-        let (signing_key, razorpay) = tokio::join!(
-            loaded(
-                "signing key",
-                shared::lambda::load_signing_key(&self.config, &self.clients)
-            ),
-            loaded("Razorpay keys", Payments::load(&self.config, &self.clients)),
-        );
+        let signing_key = async {
+            match &self.config.signing_key {
+                Some(SigningKeySource::SecretsManager { arn }) => {
+                    described(&self.clients, arn).await
+                }
+                _ => {
+                    loaded(
+                        "signing key",
+                        shared::lambda::load_signing_key(&self.config, &self.clients),
+                    )
+                    .await
+                }
+            }
+        };
+        let razorpay = async {
+            match self.config.payments.as_ref().map(|p| &p.credentials) {
+                Some(PaymentCredentials::SecretsManager { arn }) => {
+                    described(&self.clients, arn).await
+                }
+                _ => loaded("Razorpay keys", Payments::load(&self.config, &self.clients)).await,
+            }
+        };
+        let (signing_key, razorpay) = tokio::join!(signing_key, razorpay);
         let secrets = Secrets {
             signing_key,
             razorpay,
         };
-        *cached = Some((Instant::now(), secrets.clone()));
+        *cached = secrets.all_ok().then(|| (Instant::now(), secrets.clone()));
         secrets
     }
 }
 
+/// A secret in Secrets Manager, described within [`CHECK_TIMEOUT`].
+async fn described(clients: &AwsClients, arn: &str) -> Value {
+    let status =
+        match tokio::time::timeout(CHECK_TIMEOUT, shared::lambda::secret_state(clients, arn)).await
+        {
+            Ok(SecretState::Current) => "ok",
+            Ok(SecretState::Missing) => "missing",
+            Ok(SecretState::Unusable) => "invalid",
+            Ok(SecretState::Unknown) => "unavailable",
+            Err(_) => "timeout",
+        };
+    if status != "ok" {
+        tracing::warn!(secret = arn, status, "health: a secret is not usable");
+    }
+    json!({"status": status})
+}
+
+/// A secret loaded as its functions load it (locally).
 async fn loaded<T>(what: &str, load: impl Future<Output = Result<T, StartError>>) -> Value {
     let status = match tokio::time::timeout(CHECK_TIMEOUT, load).await {
         Ok(Ok(_)) => "ok",
@@ -211,7 +260,7 @@ async fn loaded<T>(what: &str, load: impl Future<Output = Result<T, StartError>>
     json!({"status": status})
 }
 
-/// The published search index: its age and size, from its manifest.
+/// The published search index: its age, from its manifest (its size goes to the log only).
 async fn search_index(state: &HealthState) -> Value {
     #[derive(serde::Deserialize)]
     struct Manifest {
@@ -225,11 +274,9 @@ async fn search_index(state: &HealthState) -> Value {
                 let now_ms =
                     i64::try_from(OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000)
                         .unwrap_or(i64::MAX);
-                json!({
-                    "status": "ok",
-                    "age_s": (now_ms - m.version).max(0) / 1000,
-                    "documents": m.documents,
-                })
+                let age_s = (now_ms - m.version).max(0) / 1000;
+                tracing::debug!(age_s, documents = m.documents, "health: the search index");
+                json!({"status": "ok", "age_s": age_s})
             }
             Err(e) => {
                 tracing::warn!(error = %e, "health: the search manifest is unreadable");
@@ -246,8 +293,10 @@ async fn search_index(state: &HealthState) -> Value {
 }
 
 /// The events forwarder's last batch: `ok`, `behind` (its oldest change waited longer than
-/// [`EVENTS_LAG_LIMIT_MS`]) or `failing` (it handed records back to the stream). Before its
-/// first batch (a new stage) there is no backlog to report: `ok` with no `last_batch_at`.
+/// [`EVENTS_LAG_LIMIT_MS`]) or `failing` (it handed records back to the stream; the stream
+/// retries at once, so this stays only while the retries fail). Before its first batch (a new
+/// stage) there is no backlog: `ok` with no `last_batch_age_s`. How many records and when
+/// exactly go to the log, not the public answer.
 async fn events(consumers: &ConsumerLog) -> Value {
     let last = tokio::time::timeout(CHECK_TIMEOUT, consumers.last(shared::outbox::CONSUMER)).await;
     match last {
@@ -265,18 +314,17 @@ async fn events(consumers: &ConsumerLog) -> Value {
             } else {
                 "ok"
             };
-            let at = at
-                .format(&time::format_description::well_known::Rfc3339)
-                .unwrap_or_default();
-            json!({
-                "status": status,
-                "last_batch_at": at,
-                "lag_ms": lag_ms,
-                "records": records,
-                "failed": failed,
-            })
+            let age_s = (OffsetDateTime::now_utc() - at).whole_seconds().max(0);
+            tracing::debug!(
+                records,
+                failed,
+                lag_ms,
+                age_s,
+                "health: the forwarder's last batch"
+            );
+            json!({"status": status, "lag_ms": lag_ms, "last_batch_age_s": age_s})
         }
-        Ok(Ok(None)) => json!({"status": "ok", "last_batch_at": null}),
+        Ok(Ok(None)) => json!({"status": "ok", "last_batch_age_s": null}),
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "health: reading the forwarder's progress failed");
             json!({"status": "unavailable"})

@@ -48,16 +48,23 @@ pub struct DrillReport {
 }
 
 impl Drill {
-    /// Runs the drill with `client`; the copy is deleted (unless kept) whether or not the
-    /// checks pass or could run.
-    pub async fn run(&self, client: &aws_sdk_dynamodb::Client) -> Result<DrillReport> {
-        let stamp = OffsetDateTime::now_utc().unix_timestamp();
-        let target = format!("{}-drill-{stamp}", self.source);
+    /// The name of the copy a drill started at `stamp` (seconds since the epoch) makes.
+    pub fn target(&self, stamp: i64) -> String {
+        format!("{}-drill-{stamp}", self.source)
+    }
+
+    /// Runs the drill with `client`, its copy named [`Drill::target`] of `stamp`; the copy is
+    /// deleted (unless kept) whether or not the checks pass or could run.
+    pub async fn run(&self, client: &aws_sdk_dynamodb::Client, stamp: i64) -> Result<DrillReport> {
+        let target = self.target(stamp);
+        // Without its indexes: the checks scan the table, and the copy restores faster and
+        // costs less.
         let mut restore = client
             .restore_table_to_point_in_time()
             .source_table_name(&self.source)
             .target_table_name(&target)
-            .billing_mode_override(BillingMode::PayPerRequest);
+            .billing_mode_override(BillingMode::PayPerRequest)
+            .set_global_secondary_index_override(Some(Vec::new()));
         restore = match self.at {
             Some(at) => restore.restore_date_time(
                 aws_sdk_dynamodb::primitives::DateTime::from_secs(at.unix_timestamp()),
@@ -70,7 +77,7 @@ impl Drill {
             .with_context(|| format!("restoring {} into {target}", self.source))?;
         let started = Instant::now();
         let checked = self.checked(client, &target, started).await;
-        let deleted = !self.keep && delete(client, &target).await;
+        let deleted = !self.keep && delete_copy(client, &target, self.poll).await;
         let (restore_seconds, check_seconds, invariants) = checked?;
         Ok(DrillReport {
             source: self.source.clone(),
@@ -121,12 +128,25 @@ impl Drill {
     }
 }
 
-async fn delete(client: &aws_sdk_dynamodb::Client, table: &str) -> bool {
-    match client.delete_table().table_name(table).send().await {
-        Ok(_) => true,
-        Err(e) => {
-            eprintln!("could not delete {table}; delete it by hand: {e}");
-            false
+/// Deletes the drill's copy `table`, waiting while it is still being restored (a table cannot
+/// be deleted then) for up to 4 hours; says on stderr when it could not, so the copy (a full
+/// copy of production data) is not forgotten.
+pub async fn delete_copy(client: &aws_sdk_dynamodb::Client, table: &str, poll: Duration) -> bool {
+    let started = Instant::now();
+    loop {
+        match client.delete_table().table_name(table).send().await {
+            Ok(_) => return true,
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_in_use_exception())
+                    && started.elapsed() < Duration::from_secs(4 * 3600) =>
+            {
+                tokio::time::sleep(poll).await;
+            }
+            Err(e) => {
+                eprintln!("could not delete the drill's copy {table}; delete it by hand: {e}");
+                return false;
+            }
         }
     }
 }

@@ -10,7 +10,7 @@ mod smoke;
 mod stream;
 mod template;
 
-pub use drill::{Drill, DrillReport};
+pub use drill::{Drill, DrillReport, delete_copy};
 pub use keys::{load_or_create_signing_key, mint_token};
 pub use outbox::{SentMessage, outbox, verify_sender};
 pub use smoke::{Smoke, SmokeUser};

@@ -311,7 +311,18 @@ async fn restore_drill(args: &[String]) -> Result<()> {
         }
     }
     let sdk = aws_config::defaults(BehaviorVersion::latest()).load().await;
-    let report = drill.run(&aws_sdk_dynamodb::Client::new(&sdk)).await?;
+    let client = aws_sdk_dynamodb::Client::new(&sdk);
+    let stamp = time::OffsetDateTime::now_utc().unix_timestamp();
+    // Interrupted, it still deletes its copy: it holds the table's data.
+    let report = tokio::select! {
+        report = drill.run(&client, stamp) => report?,
+        _ = tokio::signal::ctrl_c() => {
+            let target = drill.target(stamp);
+            eprintln!("interrupted: deleting {target} (it may still be restoring; waiting for that)");
+            devstack::delete_copy(&client, &target, drill.poll).await;
+            bail!("interrupted");
+        }
+    };
     println!("{}", serde_json::to_string_pretty(&report)?);
     if !report.invariants.holds() {
         bail!(

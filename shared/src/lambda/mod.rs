@@ -6,7 +6,7 @@ mod function;
 mod resources;
 
 pub use function::{Function, FunctionState, Resource, StartError, With, build, serve};
-pub use resources::load_signing_key;
+pub use resources::{SecretState, load_signing_key, secret_state};
 
 use crate::aws::AwsClients;
 use crate::config::Config;

@@ -164,6 +164,54 @@ async fn secret(
         .ok_or_else(|| invalid("the secret has no string value".into()))
 }
 
+/// Where a Secrets Manager secret stands, read without its value (`DescribeSecret`): what
+/// `/health` may know about a secret it must not hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretState {
+    /// It exists, is not scheduled for deletion and has a current version.
+    Current,
+    /// There is no such secret.
+    Missing,
+    /// It is scheduled for deletion or has no current version: the next start-up of the
+    /// functions that read it would fail.
+    Unusable,
+    /// Secrets Manager did not answer (throttling, network): nothing is known.
+    Unknown,
+}
+
+/// The state of the secret `arn`.
+pub async fn secret_state(clients: &AwsClients, arn: &str) -> SecretState {
+    match aws_sdk_secretsmanager::Client::new(&clients.sdk)
+        .describe_secret()
+        .secret_id(arn)
+        .send()
+        .await
+    {
+        Ok(secret) => {
+            let current = secret.version_ids_to_stages().is_some_and(|versions| {
+                versions
+                    .values()
+                    .any(|stages| stages.iter().any(|s| s == "AWSCURRENT"))
+            });
+            if secret.deleted_date().is_none() && current {
+                SecretState::Current
+            } else {
+                SecretState::Unusable
+            }
+        }
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_resource_not_found_exception()) =>
+        {
+            SecretState::Missing
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "describing a secret failed");
+            SecretState::Unknown
+        }
+    }
+}
+
 /// The search function's copy of the published index, loaded on its first query.
 #[cfg(feature = "search")]
 impl Resource for crate::search::SearchCache {

@@ -10,6 +10,7 @@
 //! Neither stream consumer's filter matches these items, so recording progress never
 //! starts another batch.
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -17,6 +18,10 @@ use super::keys::{PK, SK};
 use super::{StoreError, Table, codec};
 
 const PROGRESS_SK: &str = "PROGRESS";
+
+/// When the recorded batch was handled, in ms since the epoch (what a later batch is compared
+/// with).
+const AT_MS: &str = "at_ms";
 
 fn progress_pk(consumer: &str) -> String {
     format!("STREAM#{consumer}")
@@ -78,21 +83,36 @@ impl ConsumerLog {
         Self::new(Table::new(aws_sdk_dynamodb::Client::new(sdk), name))
     }
 
-    /// Records `progress` as `consumer`'s latest (one item per consumer, overwritten).
+    /// Records `progress` as `consumer`'s latest (one item per consumer), unless a batch
+    /// handled later is already recorded: with several shards, batches finish out of order.
     pub async fn record(&self, consumer: &str, progress: &Progress) -> Result<(), StoreError> {
-        let item = codec::encode_keyed(
+        let at_ms = (progress.at.unix_timestamp_nanos() / 1_000_000).to_string();
+        let mut item = codec::encode_keyed(
             progress,
             &[(PK, progress_pk(consumer)), (SK, PROGRESS_SK.to_owned())],
         )?;
-        self.table
+        item.insert(AT_MS.into(), AttributeValue::N(at_ms.clone()));
+        let written = self
+            .table
             .client()
             .put_item()
             .table_name(self.table.name())
             .set_item(Some(item))
+            .condition_expression("attribute_not_exists(#at) OR #at < :at")
+            .expression_attribute_names("#at", AT_MS)
+            .expression_attribute_values(":at", AttributeValue::N(at_ms))
             .send()
-            .await
-            .map_err(StoreError::from_sdk)?;
-        Ok(())
+            .await;
+        match written {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(StoreError::from_sdk(e)),
+        }
     }
 
     /// `consumer`'s latest progress; `None` before its first batch.

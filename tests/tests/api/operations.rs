@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use aws_sdk_dynamodb::types::AttributeValue::S;
 use http::{Method, StatusCode};
 use razorpay_local::PayOutcome;
 use serde_json::{Value, json};
@@ -234,7 +235,7 @@ async fn trading(app: &TestApp) -> Value {
         )
         .await;
     assert_eq!(cancel.status, StatusCode::OK, "{}", cancel.text);
-    json!({"p1": shop.p1, "w": shop.w})
+    json!({"p1": shop.p1, "w": shop.w, "paid": orders[0]["id"]})
 }
 
 #[tokio::test]
@@ -294,7 +295,10 @@ async fn the_restore_drill_restores_checks_reports_and_deletes_the_copy() {
         wait: std::time::Duration::from_secs(60),
         poll: std::time::Duration::from_millis(200),
     };
-    let report = drill.run(&moto).await.unwrap();
+    let report = drill
+        .run(&moto, time::OffsetDateTime::now_utc().unix_timestamp())
+        .await
+        .unwrap();
     assert!(report.invariants.holds(), "{report:?}");
     assert_eq!(report.invariants.orders, 3);
     assert!(report.deleted);
@@ -317,10 +321,7 @@ async fn the_restore_drill_restores_checks_reports_and_deletes_the_copy() {
         .scan()
         .table_name(&drill.source)
         .filter_expression("entity = :r")
-        .expression_attribute_values(
-            ":r",
-            aws_sdk_dynamodb::types::AttributeValue::S("reservation".into()),
-        )
+        .expression_attribute_values(":r", S("reservation".into()))
         .send()
         .await
         .unwrap()
@@ -334,7 +335,10 @@ async fn the_restore_drill_restores_checks_reports_and_deletes_the_copy() {
         .send()
         .await
         .unwrap();
-    let report = drill.run(&moto).await.unwrap();
+    let report = drill
+        .run(&moto, time::OffsetDateTime::now_utc().unix_timestamp())
+        .await
+        .unwrap();
     assert!(!report.invariants.holds());
     assert!(
         report
@@ -350,5 +354,5 @@ async fn the_restore_drill_restores_checks_reports_and_deletes_the_copy() {
         source: "no-such-table".into(),
         ..drill
     };
-    assert!(gone.run(&moto).await.is_err());
+    assert!(gone.run(&moto, 1).await.is_err());
 }
