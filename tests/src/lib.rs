@@ -10,6 +10,7 @@
 )]
 
 pub mod bench;
+pub mod faults;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -75,8 +76,62 @@ pub struct TestApp {
     pub razorpay: razorpay_local::StandIn,
     /// The Google sign-in stand-in the auth function trusts (client id [`GOOGLE_CLIENT_ID`]).
     pub google: google_local::StandIn,
+    /// The proxies between the functions and their dependencies ([`TestApp::spawn_faulty`]).
+    pub faults: Option<Faults>,
     /// The signing key's file (`AUTH_SIGNING_KEY_FILE`): read at start-up and by `/health`.
     _key_file: RemovedOnDrop,
+}
+
+/// The fault proxies of a [`TestApp::spawn_faulty`] app.
+#[derive(Debug, Clone)]
+pub struct Faults {
+    /// In front of DynamoDB Local.
+    pub dynamodb: faults::FaultProxy,
+    /// In front of moto's S3.
+    pub s3: faults::FaultProxy,
+    /// In front of the Razorpay stand-in.
+    pub razorpay: faults::FaultProxy,
+}
+
+impl Faults {
+    async fn start(razorpay: &str) -> Self {
+        let endpoint = |name: &str| {
+            std::env::var(name).unwrap_or_else(|_| panic!("{name} is set by make test"))
+        };
+        Self {
+            dynamodb: faults::FaultProxy::start(
+                faults::Upstream::DynamoDb,
+                &endpoint("AWS_ENDPOINT_URL_DYNAMODB"),
+            )
+            .await,
+            s3: faults::FaultProxy::start(faults::Upstream::S3, &endpoint("AWS_ENDPOINT_URL_S3"))
+                .await,
+            razorpay: faults::FaultProxy::start(faults::Upstream::Razorpay, razorpay).await,
+        }
+    }
+
+    /// `direct`'s clients, pointed at the proxies.
+    fn clients(&self, direct: &AwsClients) -> AwsClients {
+        let dynamodb = aws_sdk_dynamodb::config::Builder::from(&direct.sdk)
+            .endpoint_url(&self.dynamodb.url)
+            .build();
+        let s3 = aws_sdk_s3::config::Builder::from(&direct.sdk)
+            .endpoint_url(&self.s3.url)
+            .force_path_style(true)
+            .build();
+        AwsClients {
+            dynamodb: aws_sdk_dynamodb::Client::from_conf(dynamodb),
+            s3: aws_sdk_s3::Client::from_conf(s3),
+            sdk: direct.sdk.clone(),
+        }
+    }
+
+    /// Every proxy healed.
+    pub fn heal(&self) {
+        for proxy in [&self.dynamodb, &self.s3, &self.razorpay] {
+            proxy.heal();
+        }
+    }
 }
 
 /// A temporary file removed when the app that wrote it is dropped.
@@ -109,6 +164,17 @@ impl TestApp {
 
     /// A new isolated app whose environment `adjust` may change before it is read.
     pub async fn spawn_with(adjust: impl FnOnce(&mut HashMap<String, String>)) -> Self {
+        Box::pin(Self::spawn_inner(adjust, false)).await
+    }
+
+    /// A new isolated app whose functions reach DynamoDB, S3 and Razorpay through
+    /// [`faults::FaultProxy`]s (in [`TestApp::faults`]), so a test can make any call fail.
+    /// The test's own clients ([`TestApp::clients`]) reach them directly.
+    pub async fn spawn_faulty() -> Self {
+        Box::pin(Self::spawn_inner(|_| {}, true)).await
+    }
+
+    async fn spawn_inner(adjust: impl FnOnce(&mut HashMap<String, String>), faulty: bool) -> Self {
         assert!(
             std::env::var("STOCKROOM_LOCAL_STACK").is_ok(),
             "integration tests need the local stack: run them with `make test`"
@@ -144,7 +210,15 @@ impl TestApp {
             webhook_secret: RAZORPAY_WEBHOOK_SECRET.into(),
             webhook_url: None,
         });
-        env.insert("RAZORPAY_BASE_URL".into(), razorpay.spawn().await.unwrap());
+        let razorpay_url = razorpay.spawn().await.unwrap();
+        let faults = match faulty {
+            true => Some(Faults::start(&razorpay_url).await),
+            false => None,
+        };
+        let razorpay_url = faults
+            .as_ref()
+            .map_or(razorpay_url, |f| f.razorpay.url.clone());
+        env.insert("RAZORPAY_BASE_URL".into(), razorpay_url);
         env.insert("RAZORPAY_KEY_ID".into(), RAZORPAY_KEY_ID.into());
         env.insert("RAZORPAY_KEY_SECRET".into(), RAZORPAY_KEY_SECRET.into());
         env.insert(
@@ -175,6 +249,11 @@ impl TestApp {
         env.insert("AUTH_SIGNING_KEY_ID".into(), key.kid().to_owned());
         adjust(&mut env);
         let config = Config::from_lookup(|k| env.get(k).cloned()).unwrap();
+        // The functions' clients: through the proxies when the app is faulty.
+        let direct = clients;
+        let clients = faults
+            .as_ref()
+            .map_or_else(|| direct.clone(), |f| f.clients(&direct));
         let state = AppState::new(&config, &clients);
         // Every HTTP function, built as its main builds it. The search function's state is
         // kept, so tests can refresh its copy of the index after a rebuild.
@@ -207,7 +286,8 @@ impl TestApp {
         Self {
             key,
             config,
-            clients,
+            clients: direct,
+            faults,
             functions,
             routes: template.routes().unwrap().into_iter().collect(),
             unrouted,
@@ -259,6 +339,37 @@ impl TestApp {
             None => &self.unrouted,
         };
         Self::send(router, request).await
+    }
+
+    /// Ends every running idempotency lease, as if their 30 s had passed: what a client that
+    /// honours `Retry-After` meets after an outage cut a request off.
+    pub async fn lapse_idempotency_leases(&self) {
+        use aws_sdk_dynamodb::types::AttributeValue;
+        let table = self.config.table_name.as_str();
+        let running = self
+            .clients
+            .dynamodb
+            .scan()
+            .table_name(table)
+            .filter_expression("#state = :running")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":running", AttributeValue::S("in_progress".into()))
+            .send()
+            .await
+            .unwrap();
+        for item in running.items.unwrap_or_default() {
+            self.clients
+                .dynamodb
+                .update_item()
+                .table_name(table)
+                .key("PK", item["PK"].clone())
+                .key("SK", item["SK"].clone())
+                .update_expression("SET lease_ends = :past")
+                .expression_attribute_values(":past", AttributeValue::N("0".into()))
+                .send()
+                .await
+                .unwrap();
+        }
     }
 
     /// A new Secrets Manager secret (in the local stack's moto) holding `text`; answers its ARN.

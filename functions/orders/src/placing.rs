@@ -126,10 +126,14 @@ async fn choose_warehouse(
         best = best.max(level.available());
         if level.available() >= quantity
             && let Ok(id) = WarehouseId::parse(&level.warehouse_id)
-            && let Ok(w) = state.stock.warehouse(id.as_str()).await
-            && w.active
         {
-            return Ok(id);
+            // A warehouse that is gone or closed is passed over; one that cannot be read
+            // (DynamoDB throttling, unreachable) is an outage, not a lack of stock.
+            match state.stock.warehouse(id.as_str()).await {
+                Ok(w) if w.active => return Ok(id),
+                Ok(_) | Err(StoreError::NotFound) => {}
+                Err(e) => return Err(e.into()),
+            }
         }
     }
     Err(ApiError::InsufficientStock {

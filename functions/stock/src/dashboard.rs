@@ -20,7 +20,7 @@ use shared::domain::stock::{Movement, StockLevel, Warehouse};
 use shared::domain::{Product, ProductId};
 use shared::http::{ApiError, Authorized};
 use shared::services::AppState;
-use shared::store::{LedgerFilter, LevelListing};
+use shared::store::{LedgerFilter, LevelListing, StoreError};
 
 /// Most warehouses, levels per warehouse and products the dashboard reads.
 const MAX_WAREHOUSES: usize = 200;
@@ -78,10 +78,16 @@ async fn dashboard(
         for level in &levels {
             if !catalogue.contains_key(&level.product_id) {
                 // Stock of an archived product still counts; fetch it once.
-                if let Ok(id) = ProductId::parse(&level.product_id)
-                    && let Ok(p) = state.products.get(&id).await
-                {
-                    catalogue.insert(level.product_id.clone(), p);
+                // A product that is gone is left out; one that cannot be read is an outage,
+                // not a reason to report smaller totals.
+                if let Ok(id) = ProductId::parse(&level.product_id) {
+                    match state.products.get(&id).await {
+                        Ok(p) => {
+                            catalogue.insert(level.product_id.clone(), p);
+                        }
+                        Err(StoreError::NotFound) => {}
+                        Err(e) => return Err(e.into()),
+                    }
                 }
             }
             let Some(product) = catalogue.get(&level.product_id) else {

@@ -49,6 +49,13 @@ pub enum ApiError {
     /// 409: the change conflicts with current state (duplicate SKU, ...).
     #[error("{0}")]
     Conflict(String),
+    /// 409: a request with the same Idempotency-Key is running, or was cut off by an outage
+    /// before it could release the key; the lease ends in the given time (`Retry-After`).
+    #[error(
+        "a request with this Idempotency-Key is still in progress; retry in {} seconds",
+        .0.as_secs().max(1)
+    )]
+    InProgress(std::time::Duration),
     /// 409: not enough available stock; nothing was written.
     #[error("insufficient stock: {available} available, {requested} requested")]
     InsufficientStock {
@@ -148,7 +155,7 @@ impl ApiError {
                 "method-not-allowed",
                 "Method not allowed",
             ),
-            Conflict(_) => (StatusCode::CONFLICT, "conflict", "Conflict"),
+            Conflict(_) | InProgress(_) => (StatusCode::CONFLICT, "conflict", "Conflict"),
             InsufficientStock { .. } => (
                 StatusCode::CONFLICT,
                 "insufficient-stock",
@@ -324,7 +331,9 @@ impl IntoResponse for ApiError {
         let retry_after = match &self {
             ApiError::Unavailable { .. } => Some(1),
             ApiError::Upstream(failure) if failure.retryable => Some(2),
-            ApiError::TooManyRequests(wait) => Some(wait.as_secs().max(1)),
+            ApiError::TooManyRequests(wait) | ApiError::InProgress(wait) => {
+                Some(wait.as_secs().max(1))
+            }
             _ => None,
         };
         if let Some(seconds) = retry_after {

@@ -67,9 +67,7 @@ impl IdempotentRequest {
                 "Idempotency-Key",
                 "was already used with a different request body",
             )),
-            Begin::InProgress => Err(ApiError::Conflict(
-                "a request with this Idempotency-Key is still in progress; retry shortly".into(),
-            )),
+            Begin::InProgress { retry_in } => Err(ApiError::InProgress(retry_in)),
         }
     }
 

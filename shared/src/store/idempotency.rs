@@ -31,8 +31,12 @@ pub enum Begin {
     },
     /// The key was used with another body.
     Mismatch,
-    /// Another request with this key is running now.
-    InProgress,
+    /// Another request with this key is running now, or ran into an outage that kept it from
+    /// releasing the key: its lease ends in `retry_in`.
+    InProgress {
+        /// Until the lease ends (at least a second).
+        retry_in: Duration,
+    },
 }
 
 /// Idempotency records in the single table.
@@ -125,7 +129,9 @@ impl IdempotencyStore {
         }
         let Some(item) = self.table.get_item(pk, &sk).await? else {
             // Expired and removed between the two calls: the caller may simply retry.
-            return Ok(Begin::InProgress);
+            return Ok(Begin::InProgress {
+                retry_in: Duration::from_secs(1),
+            });
         };
         let text = |name: &str| {
             item.get(name)
@@ -137,7 +143,15 @@ impl IdempotencyStore {
             return Ok(Begin::Mismatch);
         }
         if text("state") != "done" {
-            return Ok(Begin::InProgress);
+            let lease_ends = item
+                .get("lease_ends")
+                .and_then(|v| v.as_n().ok())
+                .and_then(|n| n.parse::<i64>().ok())
+                .unwrap_or(now);
+            let left = u64::try_from(lease_ends - now).unwrap_or(0).max(1);
+            return Ok(Begin::InProgress {
+                retry_in: Duration::from_secs(left),
+            });
         }
         let status = item
             .get("response_status")

@@ -34,6 +34,8 @@ pub struct InvariantReport {
     pub movements: u64,
     /// Reservations read.
     pub reservations: u64,
+    /// Of those, how many hold stock.
+    pub held: u64,
     /// Orders checked.
     pub orders: u64,
     /// How many checks failed.
@@ -104,6 +106,7 @@ pub async fn check_invariants(table: &Table) -> Result<InvariantReport, StoreErr
                     Ok(r) => {
                         report.reservations += 1;
                         if r.status == ReservationStatus::Held {
+                            report.held += 1;
                             for line in &r.lines {
                                 *held
                                     .entry((line.product_id.clone(), line.warehouse_id.clone()))

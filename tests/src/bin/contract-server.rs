@@ -5,6 +5,8 @@
 
 // A test harness: failing loudly at start-up is what it should do.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+// Building every function's app nests deeper than the compiler's default layout limit.
+#![recursion_limit = "256"]
 
 use std::io::Write as _;
 use std::sync::Arc;

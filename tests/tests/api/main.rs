@@ -17,6 +17,7 @@ mod authz;
 mod consistency;
 mod docs;
 mod events;
+mod faults_orders;
 mod health;
 mod hostile_input;
 mod http_contract;
