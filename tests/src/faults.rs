@@ -19,9 +19,10 @@ pub enum Upstream {
     /// DynamoDB: operations from `X-Amz-Target`; throttling is
     /// `ProvisionedThroughputExceededException` (400).
     DynamoDb,
-    /// S3: operations as `METHOD /path`; throttling is `SlowDown` (503).
+    /// S3: operations as `METHOD key` (ids masked); throttling is `SlowDown` (503).
     S3,
-    /// Razorpay: operations as `METHOD /path`; throttling is 429 with Razorpay's error body.
+    /// Razorpay: operations as `METHOD /path` (ids masked); throttling is 429 with Razorpay's
+    /// error body.
     Razorpay,
 }
 
@@ -34,6 +35,13 @@ pub enum Fault {
     Reset,
     /// The answer comes this much later (past the SDK's timeouts, the call times out).
     Delay(Duration),
+    /// The call reaches the service and takes effect, then the connection is reset: the
+    /// caller cannot tell whether it happened.
+    Lost,
+    /// The call reaches the service and takes effect, and the answer never comes; the proxy
+    /// tells [`FaultProxy::stopped`], so a test can drop the handler there, as Lambda stops a
+    /// function at its timeout between two calls.
+    Abort,
 }
 
 #[derive(Debug, Default)]
@@ -53,6 +61,7 @@ pub struct FaultProxy {
     pub url: String,
     upstream: Upstream,
     state: Arc<Mutex<State>>,
+    stopped: Arc<tokio::sync::Notify>,
 }
 
 impl FaultProxy {
@@ -64,6 +73,7 @@ impl FaultProxy {
             url,
             upstream,
             state: Arc::default(),
+            stopped: Arc::default(),
         };
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(60))
@@ -109,6 +119,11 @@ impl FaultProxy {
         state.refusing = false;
     }
 
+    /// Resolves once a call has met [`Fault::Abort`].
+    pub async fn stopped(&self) {
+        self.stopped.notified().await;
+    }
+
     /// The operations seen so far, in order.
     pub fn calls(&self) -> Vec<String> {
         self.lock().calls.clone()
@@ -150,15 +165,27 @@ impl FaultProxy {
                 .and_then(|(from, fault)| (n >= from).then_some(fault))
         };
         match fault {
-            Some(Fault::Throttle) => return Ok(self.throttled()),
+            None => Ok(forward(request, client, target).await),
+            Some(Fault::Throttle) => Ok(self.throttled()),
+            Some(Fault::Delay(d)) => {
+                tokio::time::sleep(d).await;
+                Ok(forward(request, client, target).await)
+            }
             Some(Fault::Reset) => {
                 reset.notify_one();
-                std::future::pending::<()>().await;
+                never().await
             }
-            Some(Fault::Delay(d)) => tokio::time::sleep(d).await,
-            None => {}
+            Some(Fault::Lost) => {
+                let _ = forward(request, client, target).await;
+                reset.notify_one();
+                never().await
+            }
+            Some(Fault::Abort) => {
+                let _ = forward(request, client, target).await;
+                self.stopped.notify_one();
+                never().await
+            }
         }
-        Ok(forward(request, client, target).await)
     }
 
     fn operation(&self, request: &Request<Incoming>) -> String {
@@ -170,9 +197,22 @@ impl FaultProxy {
                 .and_then(|t| t.rsplit('.').next())
                 .unwrap_or("?")
                 .to_owned(),
-            Upstream::S3 | Upstream::Razorpay => {
-                format!("{} {}", request.method(), request.uri().path())
+            // The same call of the same flow names different objects from run to run: ids
+            // (and the test's bucket) become `*`.
+            Upstream::S3 => {
+                let path = request.uri().path().trim_start_matches('/');
+                let key = path.split_once('/').map_or("", |(_bucket, key)| key);
+                format!(
+                    "{} {}",
+                    request.method(),
+                    masked(key, |s| s.contains(|c: char| c.is_ascii_digit()))
+                )
             }
+            Upstream::Razorpay => format!(
+                "{} {}",
+                request.method(),
+                masked(request.uri().path(), |s| s.contains('_'))
+            ),
         }
     }
 
@@ -200,6 +240,19 @@ impl FaultProxy {
             .body(Full::new(Bytes::from_static(body.as_bytes())))
             .unwrap()
     }
+}
+
+/// `path` with every segment that `varies` says is an id replaced by `*`.
+fn masked(path: &str, varies: impl Fn(&str) -> bool) -> String {
+    path.split('/')
+        .map(|segment| if varies(segment) { "*" } else { segment })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Waits for ever (the connection is reset, or the test drops the handler waiting here).
+async fn never<T>() -> T {
+    match std::future::pending::<std::convert::Infallible>().await {}
 }
 
 /// `request` sent on to `target`, and its answer; a 502 when the target does not answer.

@@ -162,8 +162,12 @@ async fn generate(
         writes.push(state.audit.put(&entry)?);
         writes.push(once.completion(state, &body)?);
         if let Err(e) = state.personas.commit(writes).await {
-            for p in &personas {
-                let _ = state.media.delete(&document_key(&p.id)).await;
+            // Refused, it wrote nothing: the documents go. Unanswered, it may have committed
+            // (the retry replays it), so they stay; at worst they are unreachable.
+            if !matches!(e, StoreError::Unavailable(_)) {
+                for p in &personas {
+                    let _ = state.media.delete(&document_key(&p.id)).await;
+                }
             }
             return Err(e.into());
         }

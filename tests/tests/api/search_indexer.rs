@@ -4,7 +4,7 @@
 
 use aws_lambda_events::dynamodb::{Event, EventRecord};
 use aws_sdk_dynamodb::types::AttributeValue;
-use devstack::{StreamPoller, index_batch};
+use devstack::index_batch;
 use http::StatusCode;
 use serde_json::{Value, json};
 use shared::auth::Role;
@@ -40,23 +40,10 @@ fn ids(hits: &[Value]) -> Vec<&str> {
     hits.iter().map(|h| h["id"].as_str().unwrap()).collect()
 }
 
-async fn poller(app: &TestApp) -> StreamPoller {
-    let mut p = StreamPoller::new(
-        &app.clients.sdk,
-        &app.clients.dynamodb,
-        &app.config.table_name,
-        false,
-    )
-    .await
-    .unwrap();
-    p.poll().await.unwrap();
-    p
-}
-
 #[tokio::test]
 async fn stream_batches_keep_the_index_in_step_with_the_table() {
     let app = TestApp::spawn().await;
-    let mut stream = poller(&app).await;
+    let mut stream = app.stream_poller().await;
     let indexer = app.state.indexer();
     assert_eq!(indexer.rebuild().await.unwrap().documents, 0);
 
@@ -165,7 +152,7 @@ async fn only_the_records_that_fail_are_sent_back() {
 #[tokio::test]
 async fn the_first_batch_with_no_index_published_rebuilds_from_the_table() {
     let app = TestApp::spawn().await;
-    let mut stream = poller(&app).await;
+    let mut stream = app.stream_poller().await;
     let older = product(&app, 1, "Canvas tent").await;
     let newer = product(&app, 2, "Camping stove").await;
     let records = stream.poll().await.unwrap();
