@@ -10,6 +10,7 @@ use stockroom_tests::faults::Fault;
 use stockroom_tests::{TestApp, TestResponse};
 
 use crate::faults_support::{Dep, EVERY_FAULT, Flow, matrix, stall};
+use crate::orders_refunds::{paid, refund};
 use crate::orders_support::{Shop, fetch, level, order, shop};
 
 async fn place(app: &TestApp, shop: &Shop, key: &str) -> TestResponse {
@@ -195,32 +196,24 @@ impl Flow for Webhooks {
 struct Refunding;
 
 impl Flow for Refunding {
-    type Setup = Placed;
-    async fn setup(&self, app: &TestApp) -> Placed {
-        let p = Placed::new(app, PayOutcome::Captured).await;
-        for d in &p.paid.deliveries {
-            assert_eq!(app.deliver(d).await.status, StatusCode::OK);
-        }
-        p
+    /// The paid order and its payment id.
+    type Setup = (Shop, Value, String);
+    async fn setup(&self, app: &TestApp) -> Self::Setup {
+        paid(app).await
     }
-    async fn act(&self, app: &TestApp, p: &Placed, key: &str) -> TestResponse {
-        app.send_json(
-            Method::POST,
-            &format!("/v1/orders/{}/refund", p.id()),
-            Role::Manager,
-            &json!({"amount": 1001, "reason": "damaged", "restock": [{"product_id": p.shop.p1, "quantity": 1}]}),
-            &[("idempotency-key", key)],
-        )
-        .await
+    async fn act(&self, app: &TestApp, (shop, o, _): &Self::Setup, key: &str) -> TestResponse {
+        let body = json!({"amount": 1001, "reason": "damaged",
+                          "restock": [{"product_id": shop.p1, "quantity": 1}]});
+        refund(app, o["id"].as_str().unwrap(), &body, key).await
     }
     fn done(&self) -> StatusCode {
         StatusCode::CREATED
     }
-    async fn check(&self, app: &TestApp, p: &Placed, _: bool, what: &str) {
-        let o = p.now(app).await;
+    async fn check(&self, app: &TestApp, (shop, o, payment): &Self::Setup, _: bool, what: &str) {
+        let o = fetch(app, o["id"].as_str().unwrap()).await;
         let at_razorpay: Vec<i64> = app
             .razorpay
-            .refunds_of(&p.paid.payment_id)
+            .refunds_of(payment)
             .iter()
             .map(|r| r["amount"].as_i64().unwrap())
             .collect();
@@ -228,7 +221,7 @@ impl Flow for Refunding {
         assert_eq!(o["amount_refunded"], 1001, "{what}: recorded once: {o}");
         assert_eq!(o["refunds"].as_array().unwrap().len(), 1, "{what}: {o}");
         assert_eq!(
-            level(app, &p.shop.p1, &p.shop.w).await,
+            level(app, &shop.p1, &shop.w).await,
             (9, 0),
             "{what}: one unit back on the shelf"
         );

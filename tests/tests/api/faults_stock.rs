@@ -5,10 +5,11 @@
 use http::{Method, StatusCode};
 use serde_json::{Value, json};
 use shared::auth::Role;
-use stockroom_tests::{TestApp, TestResponse, product_body};
+use stockroom_tests::{TestApp, TestResponse};
 
 use crate::faults_support::{Dep, EVERY_FAULT, Flow, matrix};
 use crate::orders_support::{Shop, level, shop};
+use crate::purchasing::{receipt, submitted};
 
 /// `POST /v1/stock/movements` under an Idempotency-Key: one ledger entry, one level change.
 struct Moving;
@@ -142,76 +143,22 @@ impl Flow for Settling {
 /// stock and the order's received count move once.
 struct Receiving;
 
-struct Submitted {
-    product: String,
-    warehouse: String,
-    order: String,
-}
-
 impl Flow for Receiving {
-    type Setup = Submitted;
-    async fn setup(&self, app: &TestApp) -> Submitted {
-        let product = app.create_product(&product_body(1)).await.body["id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        let warehouse = app.create_warehouse("BLR-IN").await;
-        let supplier = app
-            .send_json(
-                Method::POST,
-                "/v1/suppliers",
-                Role::Manager,
-                &json!({"name": "Acme Textiles", "currency": "INR", "lead_time_days": 5,
-                        "products": [{"product_id": product, "unit_cost": 250, "min_order_quantity": 10}]}),
-                &[],
-            )
-            .await;
-        assert_eq!(supplier.status, StatusCode::CREATED, "{}", supplier.text);
-        let po = app
-            .send_json(
-                Method::POST,
-                "/v1/purchase-orders",
-                Role::Manager,
-                &json!({"supplier_id": supplier.body["id"], "warehouse_id": warehouse,
-                        "lines": [{"product_id": product, "quantity": 20}]}),
-                &[],
-            )
-            .await;
-        assert_eq!(po.status, StatusCode::CREATED, "{}", po.text);
-        let order = po.body["id"].as_str().unwrap().to_owned();
-        let submit = app
-            .send_json(
-                Method::POST,
-                &format!("/v1/purchase-orders/{order}/submit"),
-                Role::Manager,
-                &json!({}),
-                &[],
-            )
-            .await;
-        assert_eq!(submit.status, StatusCode::OK, "{}", submit.text);
-        Submitted {
-            product,
-            warehouse,
-            order,
-        }
+    /// (product, warehouse, purchase order).
+    type Setup = (String, String, String);
+    async fn setup(&self, app: &TestApp) -> Self::Setup {
+        submitted(app).await
     }
-    async fn act(&self, app: &TestApp, s: &Submitted, key: &str) -> TestResponse {
-        app.send_json(
-            Method::POST,
-            &format!("/v1/purchase-orders/{}/receipts", s.order),
-            Role::Staff,
-            &json!({"lines": [{"product_id": s.product, "quantity": 5}], "note": "delivery note 4411"}),
-            &[("idempotency-key", key)],
-        )
-        .await
+    async fn act(&self, app: &TestApp, (p, _, id): &Self::Setup, key: &str) -> TestResponse {
+        receipt(app, id, json!([{"product_id": p, "quantity": 5}]), key).await
     }
     fn done(&self) -> StatusCode {
         StatusCode::CREATED
     }
-    async fn check(&self, app: &TestApp, s: &Submitted, _: bool, what: &str) {
-        assert_eq!(level(app, &s.product, &s.warehouse).await, (5, 0), "{what}");
+    async fn check(&self, app: &TestApp, (p, w, id): &Self::Setup, _: bool, what: &str) {
+        assert_eq!(level(app, p, w).await, (5, 0), "{what}");
         let po = app
-            .get(&format!("/v1/purchase-orders/{}", s.order), Role::Staff)
+            .get(&format!("/v1/purchase-orders/{id}"), Role::Staff)
             .await;
         assert_eq!(
             po.body["status"], "partially_received",

@@ -9,7 +9,8 @@ use stockroom_tests::{TestApp, TestResponse};
 
 use crate::orders_support::{Shop, fetch, level, order, shop};
 
-async fn paid(app: &TestApp) -> (Shop, Value, String) {
+/// A customer's order, paid and captured, its webhooks applied; answers the payment id.
+pub(crate) async fn paid(app: &TestApp) -> (Shop, Value, String) {
     let shop = shop(app).await;
     let o = order(app, &shop).await;
     let p = app
@@ -26,7 +27,7 @@ async fn paid(app: &TestApp) -> (Shop, Value, String) {
     (shop, o, p.payment_id)
 }
 
-async fn refund(app: &TestApp, id: &str, body: &Value, key: &str) -> TestResponse {
+pub(crate) async fn refund(app: &TestApp, id: &str, body: &Value, key: &str) -> TestResponse {
     app.send_json(
         Method::POST,
         &format!("/v1/orders/{id}/refund"),

@@ -55,7 +55,7 @@ async fn act(app: &TestApp, id: &str, action: &str) -> TestResponse {
     .await
 }
 
-async fn receipt(app: &TestApp, id: &str, lines: Value, key: &str) -> TestResponse {
+pub(crate) async fn receipt(app: &TestApp, id: &str, lines: Value, key: &str) -> TestResponse {
     app.send_json(
         Method::POST,
         &format!("/v1/purchase-orders/{id}/receipts"),
@@ -67,7 +67,7 @@ async fn receipt(app: &TestApp, id: &str, lines: Value, key: &str) -> TestRespon
 }
 
 /// A submitted order of 20 x p (cost 250) to a new warehouse.
-async fn submitted(app: &TestApp) -> (String, String, String) {
+pub(crate) async fn submitted(app: &TestApp) -> (String, String, String) {
     let p = product(app, 1, 3).await;
     let w = app.create_warehouse("BLR-IN").await;
     let s = supplier(app, "Acme Textiles", &[(&p, 250, 10)]).await;
