@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 ROLE ?= manager
 
-.PHONY: dev test coverage smoke restore-drill bench build-times lint fmt token admin webhook reindex outbox google-token migrate build package-size contract deny clean help
+.PHONY: dev test coverage smoke restore-drill bench build-times lint fmt token admin webhook carrier-update reindex outbox google-token migrate build package-size contract deny clean help
 export EMAIL PASSWORD EVENT ORDER PAYMENT_ID REFUND_ID EVENT_ID CHECKS STAGE AT KEEP
 
 help: ## list the targets
@@ -58,6 +58,9 @@ admin: ## create or promote an admin in the make dev stack: make admin EMAIL=...
 
 webhook: ## send a signed sample Razorpay webhook to make dev: make webhook EVENT=order.paid ORDER=<order id>
 	@infra/webhook.sh
+
+carrier-update: ## post a signed carrier tracking update to make dev: make carrier-update TRACKING=<number> STATUS=in_transit
+	@infra/carrier-update.sh
 
 outbox: ## print every e-mail the make dev stack sent, as JSON lines, oldest first
 	@test -f .local/dev.env || { echo "run make dev first (it creates the local stack)"; exit 1; }

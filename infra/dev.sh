@@ -82,6 +82,14 @@ export RAZORPAY_KEY_ID=${RAZORPAY_KEY_ID:-rzp_test_stockroomlocal}
 export RAZORPAY_KEY_SECRET=${RAZORPAY_KEY_SECRET:-$LOCAL_RAZORPAY_KEY_SECRET}
 export RAZORPAY_WEBHOOK_SECRET=${RAZORPAY_WEBHOOK_SECRET:-$LOCAL_RAZORPAY_WEBHOOK_SECRET}
 export RAZORPAY_BASE_URL=${RAZORPAY_BASE_URL:-http://127.0.0.1:$RAZORPAY_PORT}
+# The secret carriers sign tracking updates with, generated once (`make carrier-update` signs
+# with it; an environment value wins).
+if [ ! -f "$LOCAL/carrier.env" ]; then
+  python3 -c 'import secrets; print(f"LOCAL_CARRIER_WEBHOOK_SECRET={secrets.token_hex(16)}")' >"$LOCAL/carrier.env"
+fi
+# shellcheck disable=SC1091
+source "$LOCAL/carrier.env"
+export CARRIER_WEBHOOK_SECRET=${CARRIER_WEBHOOK_SECRET:-$LOCAL_CARRIER_WEBHOOK_SECRET}
 if [ "$STAND_IN" = 1 ]; then
   say "starting the local Razorpay stand-in on :$RAZORPAY_PORT (not Razorpay; see infra/razorpay-local)"
   RAZORPAY_LOCAL_PORT=$RAZORPAY_PORT \
@@ -119,6 +127,7 @@ fi
   echo "RAZORPAY_KEY_ID=$RAZORPAY_KEY_ID"
   echo "RAZORPAY_KEY_SECRET=$RAZORPAY_KEY_SECRET"
   echo "RAZORPAY_WEBHOOK_SECRET=$RAZORPAY_WEBHOOK_SECRET"
+  echo "CARRIER_WEBHOOK_SECRET=$CARRIER_WEBHOOK_SECRET"
   for v in ORDER_HOLD_SECONDS ORDER_MAX_OPEN_PER_CUSTOMER ORDER_MAX_UNITS_PER_LINE; do
     if [ -n "${!v:-}" ]; then echo "$v=${!v}"; fi
   done

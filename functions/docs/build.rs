@@ -7,7 +7,11 @@ use std::path::Path;
 use sha2::{Digest, Sha256};
 
 fn main() {
-    let spec = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/openapi.yaml");
+    // Read at run time: a build script compiled for one checkout may be reused by another
+    // sharing the target directory, and must read that checkout's files.
+    let crate_dir =
+        std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|e| panic!("CARGO_MANIFEST_DIR: {e}"));
+    let spec = Path::new(&crate_dir).join("../../docs/openapi.yaml");
     println!("cargo:rerun-if-changed={}", spec.display());
     let yaml = std::fs::read_to_string(&spec)
         .unwrap_or_else(|e| panic!("reading {}: {e}", spec.display()));
@@ -29,7 +33,7 @@ fn main() {
         "assets/swagger-ui/swagger-ui-bundle.js",
         "assets/swagger-ui/swagger-ui.css",
     ] {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
+        let path = Path::new(&crate_dir).join(file);
         println!("cargo:rerun-if-changed={}", path.display());
         assets.update(std::fs::read(&path).unwrap_or_else(|e| panic!("{file}: {e}")));
     }

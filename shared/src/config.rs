@@ -41,6 +41,9 @@ pub struct Config {
     pub refresh_token_ttl: Duration,
     /// Razorpay, for the functions that take payments; `None` when nothing configures it.
     pub payments: Option<PaymentsConfig>,
+    /// The secrets carriers sign tracking updates with, for the shipments function; `None`
+    /// when nothing configures them.
+    pub carrier: Option<CarrierCredentials>,
     /// How long unpaid orders hold stock, and how much a customer may hold at once.
     pub orders: OrderLimits,
     /// Outgoing e-mail, for the functions that send it; `None` when `MAIL_FROM` is not set.
@@ -174,6 +177,35 @@ impl std::fmt::Debug for PaymentCredentials {
     }
 }
 
+/// Where the secrets carriers sign their tracking updates with come from.
+#[derive(Clone, PartialEq, Eq)]
+pub enum CarrierCredentials {
+    /// `CARRIER_WEBHOOK_SECRET` (comma separated while rotating): local development.
+    Environment {
+        /// Accepted secrets.
+        webhook_secrets: Vec<String>,
+    },
+    /// A Secrets Manager secret (`CARRIER_SECRET_ARN`) holding `{"webhook_secrets": ["..."]}`:
+    /// AWS.
+    SecretsManager {
+        /// The secret's ARN.
+        arn: String,
+    },
+}
+
+impl std::fmt::Debug for CarrierCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CarrierCredentials::Environment { webhook_secrets } => write!(
+                f,
+                "Environment({} secret(s), redacted)",
+                webhook_secrets.len()
+            ),
+            CarrierCredentials::SecretsManager { arn } => write!(f, "SecretsManager({arn:?})"),
+        }
+    }
+}
+
 /// Where the private key that signs access tokens comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SigningKeySource {
@@ -283,6 +315,7 @@ impl Config {
                 3600..=90 * 86_400,
             )?),
             payments: payments(&vars)?,
+            carrier: carrier(&vars)?,
             orders: OrderLimits {
                 hold: Duration::from_secs(vars.number("ORDER_HOLD_SECONDS", 900, 60..=86_400)?),
                 max_open_per_customer: vars.number("ORDER_MAX_OPEN_PER_CUSTOMER", 3, 1..=100)?,
@@ -349,6 +382,30 @@ fn personas<F: Fn(&str) -> Option<String>>(
             name: "PERSONAS_PROVIDER",
             reason: format!("'{other}' is not template or openai"),
         }),
+    }
+}
+
+fn carrier<F: Fn(&str) -> Option<String>>(
+    vars: &Vars<'_, F>,
+) -> Result<Option<CarrierCredentials>, ConfigError> {
+    match (
+        vars.get("CARRIER_WEBHOOK_SECRET"),
+        vars.get("CARRIER_SECRET_ARN"),
+    ) {
+        (None, None) => Ok(None),
+        (Some(_), Some(_)) => Err(ConfigError::Invalid {
+            name: "CARRIER_WEBHOOK_SECRET",
+            reason: "set either it or CARRIER_SECRET_ARN, not both".into(),
+        }),
+        (None, Some(arn)) => Ok(Some(CarrierCredentials::SecretsManager { arn })),
+        (Some(list), None) => Ok(Some(CarrierCredentials::Environment {
+            webhook_secrets: list
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect(),
+        })),
     }
 }
 

@@ -15,6 +15,7 @@ pub mod faults;
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use axum::Router;
 use http::{HeaderMap, Method, Request, StatusCode};
 use http_body_util::BodyExt;
@@ -161,6 +162,8 @@ pub const RAZORPAY_KEY_ID: &str = "rzp_test_stockroom";
 pub const RAZORPAY_KEY_SECRET: &str = "test-key-secret-0123456789";
 /// The webhook secret Razorpay signs deliveries with.
 pub const RAZORPAY_WEBHOOK_SECRET: &str = "test-webhook-secret-9876543210";
+/// The secret carriers sign tracking updates with in tests.
+pub const CARRIER_WEBHOOK_SECRET: &str = "test-carrier-secret-0123456789";
 
 impl TestApp {
     /// A new isolated app on the local stack.
@@ -232,6 +235,10 @@ impl TestApp {
             RAZORPAY_WEBHOOK_SECRET.into(),
         );
         env.insert("RAZORPAY_TIMEOUT_MS".into(), "1500".into());
+        env.insert(
+            "CARRIER_WEBHOOK_SECRET".into(),
+            CARRIER_WEBHOOK_SECRET.into(),
+        );
         let google = google_local::StandIn::new(GOOGLE_CLIENT_ID).unwrap();
         let google_url = google.spawn().await.unwrap();
         env.insert(
@@ -275,6 +282,7 @@ impl TestApp {
             built(personas::FUNCTION, &config, &clients, &state).await,
             built(products::FUNCTION, &config, &clients, &state).await,
             built(purchasing::FUNCTION, &config, &clients, &state).await,
+            built(shipments::FUNCTION, &config, &clients, &state).await,
             (
                 search::FUNCTION.name,
                 shared::lambda::serve(search::FUNCTION, &config, search.clone()),
@@ -898,6 +906,30 @@ impl TestApp {
                 return items;
             }
         }
+    }
+
+    /// The domain events in the outbox, oldest first, as published (`detail`); only those of
+    /// type `kind` when given.
+    pub async fn domain_events(&self, kind: Option<&str>) -> Vec<Value> {
+        let items: Vec<_> = self
+            .clients
+            .dynamodb
+            .scan()
+            .table_name(&self.config.table_name)
+            .filter_expression("entity = :e")
+            .expression_attribute_values(":e", AttributeValue::S("outbox_event".into()))
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Vec<_>>()
+            .await;
+        let mut events: Vec<Value> = items
+            .into_iter()
+            .map(|i| serde_json::from_str(i.unwrap()["detail"].as_s().unwrap()).unwrap())
+            .filter(|e: &Value| kind.is_none_or(|k| e["type"] == k))
+            .collect();
+        events.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
+        events
     }
 
     /// Every item in the table, to prove that failed requests wrote nothing.

@@ -209,8 +209,8 @@ async fn clear_order_notes(state: &AuthState, customer_id: &str) -> Result<(), A
             let mut next = current.clone();
             next.notes = None;
             next.version += 1;
-            let write = state.orders.order_write(&next, Some(current.version))?;
-            match state.orders.commit(vec![write]).await {
+            let writes = state.orders.order_writes(Some(&current), &next)?;
+            match state.orders.commit(writes).await {
                 Ok(()) => Ok(Some(())),
                 Err(StoreError::VersionMismatch) => Ok(None),
                 Err(e) => Err(e.into()),

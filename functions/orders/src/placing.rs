@@ -225,13 +225,13 @@ async fn place(
     let entry = audit(meta, &caller.user_id, "order.create")
         .target(order.id.clone())
         .detail("amount", format!("{} {}", order.amount, order.currency));
-    let writes = vec![
-        state.orders.order_write(&order, None)?,
+    let mut writes = state.orders.order_writes(None, &order)?;
+    writes.extend([
         state.orders.link_write(&order)?,
         state.orders.open_order_claim(&caller.user_id, cap)?,
         state.audit.put(&entry)?,
         once.completion(state, &body)?,
-    ];
+    ]);
     if let Err(e) = state.orders.commit(writes).await {
         give_back(state, &reservation, meta).await;
         return Err(match (e, cap) {

@@ -20,6 +20,7 @@ use shared::services::audit::audit;
 use shared::services::commit::{committed, until_committed};
 use shared::services::idempotency::IdempotentRequest;
 use shared::services::settlement::load_order;
+use shared::services::stock_alerts::level_alerts;
 use shared::store::AuditEntry;
 use shared::telemetry::metrics::emit_count;
 
@@ -192,6 +193,7 @@ async fn record_refund(
     // refund may have put units back since. What is left is decided on this read, which the
     // order's version guards in the commit below (a lost race reads and decides again).
     let restock = restock_left(&current, &request.restock);
+    let mut before = Vec::new();
     let mut levels = Vec::new();
     let mut movements = Vec::new();
     for r in &restock {
@@ -214,7 +216,9 @@ async fn record_refund(
             Some(format!("order:{id}:refund:{}", made.id)),
         ));
         levels.push((level.version, next));
+        before.push(level);
     }
+    let alerts = level_alerts(state, &before, &levels, &[]).await?;
     let record = RefundRecord {
         id: made.id.clone(),
         amount: made.amount,
@@ -237,11 +241,10 @@ async fn record_refund(
             "reduced: a concurrent refund had put units back already",
         );
     }
-    let writes = vec![
-        state.orders.order_write(&next, Some(current.version))?,
-        state.audit.put(&entry)?,
-        once.completion(state, &body)?,
-    ];
+    let mut writes = state.orders.order_writes(Some(&current), &next)?;
+    writes.push(state.audit.put(&entry)?);
+    writes.push(once.completion(state, &body)?);
+    writes.extend(alerts.writes);
     committed(
         state.stock.commit(&levels, &movements, writes).await,
         || json_response(StatusCode::CREATED, body),

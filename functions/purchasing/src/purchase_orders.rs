@@ -49,13 +49,9 @@ pub(crate) async fn place(
     let entry = audit(meta, &caller.user_id, "purchasing.po_create")
         .target(po.id.clone())
         .detail("total", format!("{} {}", po.total, po.currency));
-    state
-        .purchasing
-        .commit(vec![
-            state.purchasing.purchase_order_write(&po, None)?,
-            state.audit.put(&entry)?,
-        ])
-        .await?;
+    let mut writes = state.purchasing.purchase_order_writes(None, &po)?;
+    writes.push(state.audit.put(&entry)?);
+    state.purchasing.commit(writes).await?;
     Ok(po)
 }
 
@@ -135,15 +131,11 @@ pub(crate) async fn replace(
     let entry = audit(meta, &caller.user_id, action)
         .target(next.id.clone())
         .detail("status", next.status.as_str());
-    state
+    let mut writes = state
         .purchasing
-        .commit(vec![
-            state
-                .purchasing
-                .purchase_order_write(next, Some(current.version))?,
-            state.audit.put(&entry)?,
-        ])
-        .await?;
+        .purchase_order_writes(Some(current), next)?;
+    writes.push(state.audit.put(&entry)?);
+    state.purchasing.commit(writes).await?;
     Ok(())
 }
 

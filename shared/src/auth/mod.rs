@@ -10,9 +10,11 @@ mod random;
 mod roles;
 mod tokens;
 pub mod two_factor;
+pub(crate) mod webhook_signatures;
 
 pub use keys::{Jwks, SigningKey};
 pub use passwords::Verified;
 pub use random::{digest, opaque_token, random_digits};
 pub use roles::{Guard, Permission, Role, can};
 pub use tokens::{AccessClaims, Caller, TokenError, TokenVerifier};
+pub use webhook_signatures::{WebhookSecrets, sign_hex};

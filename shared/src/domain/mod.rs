@@ -9,6 +9,7 @@
 
 pub mod account;
 mod barcode;
+pub mod event;
 #[cfg(test)]
 mod fixtures;
 mod money;
@@ -23,6 +24,7 @@ pub mod purchasing;
 mod quantity;
 pub mod refund;
 pub mod role;
+pub mod shipment;
 pub mod stock;
 mod validation;
 

@@ -17,6 +17,11 @@ use super::{Currency, Product, ProductId, Quantity};
 pub const MAX_SUPPLIER_PRODUCTS: usize = 200;
 /// Most lines on one purchase order (a receipt of every line is one transaction).
 pub const MAX_PO_LINES: usize = 40;
+
+/// Most lines one receipt may name: each commits its level, its ledger entry and possibly a
+/// `stock.restocked` event in the receipt's one transaction (at most 100 items), so a larger
+/// delivery is received in two.
+pub const MAX_RECEIPT_LINES: usize = 30;
 /// A line may be received up to this many percent over what was ordered (rounded down):
 /// suppliers ship by the case. More is refused with 409.
 pub const OVER_RECEIPT_TOLERANCE_PERCENT: i64 = 5;
@@ -641,7 +646,7 @@ impl ReceiptInput {
             self.lines
                 .iter()
                 .map(|l| (id_key(&l.product_id), l.quantity)),
-            MAX_PO_LINES,
+            MAX_RECEIPT_LINES,
             Some("product_id"),
             "repeats an earlier line",
         );
@@ -652,7 +657,7 @@ impl ReceiptInput {
     }
 }
 
-/// A receipt that passed every check ([`ReceiptInput::parse`]): 1 to [`MAX_PO_LINES`]
+/// A receipt that passed every check ([`ReceiptInput::parse`]): 1 to [`MAX_RECEIPT_LINES`]
 /// lines, each product once, quantities in range, a bounded note.
 #[derive(Debug, Clone)]
 pub struct Receipt {

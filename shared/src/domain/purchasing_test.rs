@@ -291,3 +291,23 @@ proptest! {
         prop_assert_eq!(got, expected);
     }
 }
+
+#[test]
+fn a_receipt_names_at_most_the_lines_one_transaction_can_hold() {
+    let receipt = |n: usize| ReceiptInput {
+        lines: (0..n)
+            .map(|_| ReceiptLine {
+                product_id: ProductId::generate().to_string(),
+                quantity: 1,
+            })
+            .collect(),
+        note: None,
+    };
+    assert!(receipt(MAX_RECEIPT_LINES).parse().is_ok());
+    let errors = receipt(MAX_RECEIPT_LINES + 1)
+        .parse()
+        .unwrap_err()
+        .into_vec();
+    assert_eq!(errors[0].field, "lines");
+    assert!(errors[0].message.contains("1 to 30"), "{errors:?}");
+}

@@ -10,6 +10,7 @@ pub mod pagination;
 mod problem;
 mod refusals;
 mod response;
+mod webhooks;
 
 pub use refusals::OrMissing;
 
@@ -20,3 +21,4 @@ pub use layers::{HttpSettings, RequestId, RequestMeta, X_REQUEST_ID, service};
 pub use pagination::{Cursor, Page, PageParams};
 pub use problem::{ApiError, PROBLEM_JSON, UpstreamFailure, problem_response};
 pub use response::json_response;
+pub use webhooks::SignedWebhook;

@@ -6,6 +6,7 @@ use crate::domain::MAX_MINOR_UNITS;
 use crate::domain::pricing::PricingRefused;
 use crate::domain::purchasing::{OVER_RECEIPT_TOLERANCE_PERCENT, ReceiptRefused};
 use crate::domain::refund::RefundRefused;
+use crate::domain::shipment::ShipmentRefused;
 use crate::domain::stock::MovementRefused;
 use crate::store::{StoreError, Uniqueness};
 
@@ -22,6 +23,9 @@ impl From<StoreError> for ApiError {
             StoreError::Duplicate(Uniqueness::WarehouseCode) => {
                 ApiError::Conflict("another warehouse already has this code".into())
             }
+            StoreError::Duplicate(Uniqueness::TrackingNumber) => ApiError::Conflict(
+                "another shipment already has this carrier's tracking number".into(),
+            ),
             StoreError::Duplicate(Uniqueness::WebhookDelivery) => {
                 ApiError::Conflict("this delivery was already applied".into())
             }
@@ -162,5 +166,11 @@ impl From<ReceiptRefused> for ApiError {
                 OVER_RECEIPT_TOLERANCE_PERCENT
             )),
         }
+    }
+}
+
+impl From<ShipmentRefused> for ApiError {
+    fn from(refused: ShipmentRefused) -> Self {
+        ApiError::Conflict(refused.to_string())
     }
 }

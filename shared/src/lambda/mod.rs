@@ -6,7 +6,7 @@ mod function;
 mod resources;
 
 pub use function::{Function, FunctionState, Resource, StartError, With, build, serve};
-pub use resources::{SecretState, load_signing_key, secret_state};
+pub use resources::{CarrierWebhook, SecretState, load_signing_key, secret_state};
 
 use crate::aws::AwsClients;
 use crate::config::Config;
@@ -81,14 +81,40 @@ pub async fn run_outbox_forwarder() -> Result<(), lambda_http::Error> {
     let forwarder = &crate::outbox::Forwarder {
         bus,
         events: aws_sdk_eventbridge::Client::new(&sdk),
-        progress: crate::store::ConsumerLog::in_table(&sdk, table),
+        progress: crate::store::ConsumerLog::in_table(&sdk, table.clone()),
+        outbox: crate::store::Outbox::in_table(&sdk, table),
     };
     lambda_http::lambda_runtime::run(lambda_http::service_fn(
-        move |event: lambda_http::LambdaEvent<aws_lambda_events::dynamodb::Event>| async move {
-            Ok::<_, lambda_http::Error>(forwarder.handle(&event.payload).await)
+        move |event: lambda_http::LambdaEvent<serde_json::Value>| async move {
+            let answer = match serde_json::from_value::<ForwarderInput>(event.payload) {
+                Ok(ForwarderInput::Stream(batch)) => {
+                    serde_json::to_value(forwarder.handle(&batch).await)
+                }
+                Ok(ForwarderInput::Republish { republish }) => serde_json::to_value(
+                    forwarder
+                        .republish(republish, crate::outbox::REPUBLISH_BUDGET)
+                        .await?,
+                ),
+                Err(e) => {
+                    return Err(lambda_http::Error::from(format!(
+                        "expected a stream batch or {{\"republish\": {{\"from\", \"to\"}}}}: {e}"
+                    )));
+                }
+            };
+            answer.map_err(lambda_http::Error::from)
         },
     ))
     .await
+}
+
+/// What the events forwarder accepts: a batch of the table's stream, or a window of outbox
+/// events to publish again (`{"republish": {"from": ..., "to": ...}}`, sent with
+/// `aws lambda invoke`).
+#[derive(Debug, serde::Deserialize)]
+#[serde(untagged)]
+enum ForwarderInput {
+    Stream(aws_lambda_events::dynamodb::Event),
+    Republish { republish: crate::outbox::Window },
 }
 
 /// What the search indexer accepts: a batch of the table's stream, or a request to rebuild the

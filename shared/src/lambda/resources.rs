@@ -5,7 +5,9 @@
 use super::{Resource, StartError};
 use crate::auth::SigningKey;
 use crate::aws::AwsClients;
-use crate::config::{ApiKeySource, Config, PaymentCredentials, PersonasConfig, SigningKeySource};
+use crate::config::{
+    ApiKeySource, CarrierCredentials, Config, PaymentCredentials, PersonasConfig, SigningKeySource,
+};
 use crate::mail::Mailer;
 use crate::payments::{Payments, RazorpayClient, RazorpaySettings, WebhookSecrets};
 use crate::personas::{OpenAiProvider, OpenAiSettings, Provider};
@@ -101,6 +103,46 @@ impl Resource for Payments {
             webhook_secrets,
         })
     }
+}
+
+/// The secrets carriers sign tracking updates with (the shipments function).
+#[derive(Debug, Clone)]
+pub struct CarrierWebhook {
+    /// Accepted signing secrets (more than one while rotating).
+    pub secrets: WebhookSecrets,
+}
+
+impl Resource for CarrierWebhook {
+    async fn load(config: &Config, clients: &AwsClients) -> Result<Self, StartError> {
+        let credentials = config.carrier.as_ref().ok_or(StartError::Missing {
+            needs: "takes carriers' tracking updates",
+            settings: "CARRIER_SECRET_ARN (AWS) or CARRIER_WEBHOOK_SECRET (local)",
+        })?;
+        let (secrets, setting) = match credentials {
+            CarrierCredentials::Environment { webhook_secrets } => {
+                (webhook_secrets.clone(), "CARRIER_WEBHOOK_SECRET")
+            }
+            CarrierCredentials::SecretsManager { arn } => {
+                const SETTING: &str = "CARRIER_SECRET_ARN";
+                let text = secret(clients, SETTING, arn).await?;
+                let doc: CarrierSecret =
+                    serde_json::from_str(&text).map_err(|e| StartError::Invalid {
+                        setting: SETTING,
+                        reason: format!("the secret must be {{\"webhook_secrets\": [..]}}: {e}"),
+                    })?;
+                (doc.webhook_secrets, SETTING)
+            }
+        };
+        let secrets = WebhookSecrets::new(secrets)
+            .map_err(|reason| StartError::Invalid { setting, reason })?;
+        Ok(Self { secrets })
+    }
+}
+
+/// The carrier secret's document in Secrets Manager.
+#[derive(serde::Deserialize)]
+struct CarrierSecret {
+    webhook_secrets: Vec<String>,
 }
 
 /// The Razorpay secret's document in Secrets Manager.

@@ -5,11 +5,12 @@ mod razorpay;
 mod signature;
 mod webhook;
 
+pub use crate::auth::{WebhookSecrets, sign_hex};
 pub use razorpay::{
     NewRazorpayOrder, NewRefund, PaymentError, RazorpayClient, RazorpayOrder, RazorpayRefund,
     RazorpaySettings,
 };
-pub use signature::{WebhookSecrets, checkout_signature_valid, sign_hex};
+pub use signature::checkout_signature_valid;
 pub use webhook::{PaymentEvent, PaymentEventKind, RefundEvent, RefundState, WebhookEvent};
 
 /// What the order and webhook functions need of Razorpay: the API client and the webhook

@@ -1,6 +1,7 @@
 //! Unit tests of `signature`.
 
 use super::*;
+use crate::auth::{WebhookSecrets, sign_hex};
 
 #[test]
 fn signs_like_the_published_hmac_sha256_test_vector() {

@@ -6,11 +6,12 @@
 //! |------------------|-------------------------------------------|
 //! | [`idempotency`]  | every write a client may retry            |
 //! | [`commit`]       | every optimistic write that can lose a race |
-//! | [`movements`]    | stock (movements, scanner); its low-stock events also serve holds and settlement |
+//! | [`movements`]    | stock (movements, scanner)                |
 //! | [`reservations`] | stock (reservations), orders                |
 //! | [`settlement`]   | orders (verify, cancel, refunds read through it), payments-webhook, the sweep |
 //! | [`sweep`]        | stock-sweeper, `make dev`                  |
 //! | [`receiving`]    | purchasing (receipts), stock (scanner)    |
+//! | [`stock_alerts`] | every flow that changes a level (low, out, restocked events) |
 //! | [`catalogue`]    | lookups behind all of the above           |
 //! | [`audit`]        | everything that records an audit entry    |
 
@@ -24,6 +25,7 @@ pub mod receiving;
 pub mod reservations;
 pub mod settlement;
 mod state;
+pub mod stock_alerts;
 pub mod sweep;
 
 pub use state::AppState;

@@ -12,11 +12,10 @@ use super::audit::audit;
 use super::catalogue::{active_warehouse, orderable};
 use super::commit::{after_commit, until_committed};
 use super::idempotency::IdempotentRequest;
+use super::stock_alerts::level_alerts;
 use crate::auth::Caller;
-use crate::domain::Product;
 use crate::domain::stock::{CheckedMovement, Movement, StockLevel};
 use crate::http::{ApiError, RequestMeta};
-use crate::store::Write;
 
 /// A stock level as the API shows it, with what is available.
 pub fn level_view(level: &StockLevel) -> Value {
@@ -47,44 +46,6 @@ pub async fn move_once(
         |once| async move { apply(state, caller, meta, movement, &once).await },
     )
     .await
-}
-
-/// Outbox events for every level that `next` takes from above the product's reorder level to
-/// at or below it (once per crossing: a level already below raises nothing), and their count.
-pub fn low_stock_writes(
-    state: &AppState,
-    product: &Product,
-    before: &[StockLevel],
-    next: &[StockLevel],
-) -> Result<(Vec<Write>, usize), ApiError> {
-    let reorder = i64::from(product.reorder_level);
-    let mut writes = Vec::new();
-    for (old, new) in before.iter().zip(next) {
-        if old.product_id == product.id.as_str()
-            && old.available() > reorder
-            && new.available() <= reorder
-        {
-            writes.push(state.stock.low_stock_event(
-                new,
-                product.reorder_level,
-                product.sku.as_str(),
-            )?);
-        }
-    }
-    let crossings = writes.len();
-    Ok((writes, crossings))
-}
-
-/// Counts committed low-stock crossings as a CloudWatch metric.
-pub fn record_low_stock(state: &AppState, crossings: usize) {
-    if crossings > 0 {
-        crate::telemetry::metrics::emit_count(
-            &state.metrics_namespace,
-            "stock",
-            "LowStockCrossings",
-            crossings,
-        );
-    }
 }
 
 async fn apply(
@@ -119,17 +80,18 @@ async fn apply(
         let entry = audit(meta, &caller.user_id, request.action())
             .target(target.product.to_string())
             .detail("movements", summarize(&movements));
-        let (mut others, crossings) = low_stock_writes(state, &product, &levels, &next)?;
+        let guarded: Vec<(u64, StockLevel)> = levels.iter().map(|l| l.version).zip(next).collect();
+        let mut alerts = level_alerts(state, &levels, &guarded, &[&product]).await?;
+        let mut others = std::mem::take(&mut alerts.writes);
         others.push(state.audit.put(&entry)?);
         others.push(once.completion(state, &body)?);
-        let guarded: Vec<(u64, StockLevel)> = levels.iter().map(|l| l.version).zip(next).collect();
         let outcome = after_commit(
             state.stock.commit(&guarded, &movements, others).await,
             StatusCode::CREATED,
             body,
         )?;
         if outcome.is_some() {
-            record_low_stock(state, crossings);
+            alerts.record(state);
         }
         Ok(outcome)
     })

@@ -15,6 +15,7 @@ use super::audit::audit;
 use super::commit::{committed, until_committed};
 use super::idempotency::IdempotentRequest;
 use super::movements::summarize;
+use super::stock_alerts::level_alerts;
 use crate::auth::Caller;
 use crate::domain::purchasing::{PurchaseOrder, Receipt};
 use crate::domain::stock::{Movement, MovementKind};
@@ -48,6 +49,7 @@ pub async fn receive_goods(
             let current = load_purchase_order(state, id).await?;
             let now = OffsetDateTime::now_utc();
             let next = current.receiving(arrived, now)?;
+            let mut before = Vec::with_capacity(arrived.len());
             let mut levels = Vec::with_capacity(arrived.len());
             let mut movements = Vec::with_capacity(arrived.len());
             for (product_id, units) in arrived {
@@ -70,19 +72,20 @@ pub async fn receive_goods(
                     Some(format!("po:{}", current.id)),
                 ));
                 levels.push((level.version, after));
+                before.push(level);
             }
+            let alerts = level_alerts(state, &before, &levels, &[]).await?;
             let body = json!({"purchase_order": next, "movements": movements}).to_string();
             let entry = audit(meta, &caller.user_id, "purchasing.po_receive")
                 .target(current.id.clone())
                 .detail("status", next.status.as_str())
                 .detail("movements", summarize(&movements));
-            let writes = vec![
-                state
-                    .purchasing
-                    .purchase_order_write(&next, Some(current.version))?,
-                state.audit.put(&entry)?,
-                once.completion(state, &body)?,
-            ];
+            let mut writes = state
+                .purchasing
+                .purchase_order_writes(Some(&current), &next)?;
+            writes.push(state.audit.put(&entry)?);
+            writes.push(once.completion(state, &body)?);
+            writes.extend(alerts.writes);
             let value: i64 = arrived
                 .iter()
                 .filter_map(|(p, u)| {

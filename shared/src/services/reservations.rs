@@ -12,7 +12,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::commit::{committed, until_committed};
 use super::idempotency::IdempotentRequest;
-use super::movements::{low_stock_writes, record_low_stock};
+use super::stock_alerts::level_alerts;
+use crate::domain::Product;
 use crate::domain::stock::{
     HoldRequest, Movement, MovementKind, Reservation, ReservationLine, ReservationStatus,
     StockLevel, StockLine,
@@ -37,24 +38,19 @@ pub async fn hold(
     let id = uuid::Uuid::now_v7().to_string();
     until_committed(|| async {
         let now = OffsetDateTime::now_utc();
+        let mut before = Vec::with_capacity(request.lines().len());
         let mut levels = Vec::with_capacity(request.lines().len());
-        let mut crossings = (Vec::new(), 0);
-        for (line, product) in request.lines().iter().zip(&products) {
+        for line in request.lines() {
             let level = state
                 .stock
                 .level(line.product.as_str(), line.warehouse.as_str())
                 .await?;
             let next = level.reserving(line.quantity.get(), now)?;
-            let (writes, count) = low_stock_writes(
-                state,
-                product,
-                std::slice::from_ref(&level),
-                std::slice::from_ref(&next),
-            )?;
-            crossings.0.extend(writes);
-            crossings.1 += count;
             levels.push((level.version, next));
+            before.push(level);
         }
+        let known: Vec<&Product> = products.iter().collect();
+        let mut alerts = level_alerts(state, &before, &levels, &known).await?;
         let reservation = Reservation {
             id: id.clone(),
             lines: request.lines().iter().map(StockLine::stored).collect(),
@@ -76,12 +72,12 @@ pub async fn hold(
         if let Some(once) = once {
             others.push(once.completion(state, &json!(reservation).to_string())?);
         }
-        others.extend(crossings.0);
+        others.append(&mut alerts.writes);
         let outcome = committed(state.stock.commit(&levels, &[], others).await, || {
             reservation.clone()
         })?;
         if outcome.is_some() {
-            record_low_stock(state, crossings.1);
+            alerts.record(state);
         }
         Ok(outcome)
     })
@@ -104,22 +100,24 @@ async fn held_levels<'r>(
     Ok(levels)
 }
 
-/// The levels after giving a held reservation's stock back, computed from levels read now.
+/// The levels after giving a held reservation's stock back, computed from levels read now,
+/// with the announcements of the lines they cross (stock back above its reorder level).
 pub async fn release_levels(
     state: &AppState,
     reservation: &Reservation,
     now: OffsetDateTime,
-) -> Result<Vec<(u64, StockLevel)>, ApiError> {
-    held_levels(state, reservation)
-        .await?
-        .into_iter()
-        .map(|(level, line)| {
-            let next = level
-                .reserving(-line.quantity, now)
-                .map_err(|_| ApiError::internal("releasing a reservation cannot run short"))?;
-            Ok((level.version, next))
-        })
-        .collect()
+) -> Result<(Vec<(u64, StockLevel)>, Vec<Write>), ApiError> {
+    let held = held_levels(state, reservation).await?;
+    let mut levels = Vec::with_capacity(held.len());
+    for (level, line) in &held {
+        let next = level
+            .reserving(-line.quantity, now)
+            .map_err(|_| ApiError::internal("releasing a reservation cannot run short"))?;
+        levels.push((level.version, next));
+    }
+    let before: Vec<StockLevel> = held.into_iter().map(|(level, _)| level).collect();
+    let alerts = level_alerts(state, &before, &levels, &[]).await?;
+    Ok((levels, alerts.writes))
 }
 
 /// The levels and ship movements that turn a held reservation into shipments.
@@ -184,10 +182,11 @@ pub async fn release_held(
             return Ok(Some(current));
         }
         let now = OffsetDateTime::now_utc();
-        let levels = release_levels(state, &current, now).await?;
+        let (levels, alerts) = release_levels(state, &current, now).await?;
         let next = current.settled(ReservationStatus::Released, now);
         let entry = audit(meta, actor, action).target(current.id.clone());
-        let others = rewrite(state, &current, &next, &entry)?;
+        let mut others = rewrite(state, &current, &next, &entry)?;
+        others.extend(alerts);
         committed(state.stock.commit(&levels, &[], others).await, || next)
     })
     .await

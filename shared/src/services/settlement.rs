@@ -3,8 +3,9 @@
 //! the expiry sweep and Razorpay's webhook all decide through the pure state machine
 //! in [`crate::domain::order`] and commit here, with the stock the decision moves (shipping or
 //! releasing the reservation), the customer's count of open orders, an audit entry and the
-//! webhook delivery record, in one transaction. Money that arrives for an order that will not
-//! ship is refunded here ([`refund_owed`]).
+//! webhook delivery record, in one transaction; a payment that ships stock creates the order's
+//! shipments (one per warehouse) in that transaction too. Money that arrives for an order that
+//! will not ship is refunded here ([`refund_owed`]).
 
 use time::OffsetDateTime;
 
@@ -15,6 +16,7 @@ use super::reservations::{release_levels, ship_levels};
 use crate::auth::digest;
 use crate::domain::order::{Concern, Order, Outcome, RefundRecord, StockState};
 use crate::domain::payment::RefundState;
+use crate::domain::shipment::Shipment;
 use crate::domain::stock::{Movement, Reservation, ReservationStatus, StockLevel};
 use crate::http::OrMissing;
 use crate::http::{ApiError, RequestMeta};
@@ -123,6 +125,9 @@ struct Plan {
     movements: Vec<Movement>,
     others: Writes,
     concern: Option<Concern>,
+    /// Parcels the payment creates, written after the order so that their events come after
+    /// `order.paid` (event ids sort by when they were made).
+    shipments: Vec<Shipment>,
 }
 
 async fn plan(
@@ -138,6 +143,7 @@ async fn plan(
         movements: Vec::new(),
         others: Vec::new(),
         concern: None,
+        shipments: Vec::new(),
     };
     let action = match outcome {
         Outcome::Unchanged => return Ok(None),
@@ -163,7 +169,9 @@ async fn plan(
             if current.stock == StockState::Held {
                 let reservation = state.stock.reservation(&current.reservation_id).await?;
                 if reservation.status == ReservationStatus::Held {
-                    plan.levels = release_levels(state, &reservation, now).await?;
+                    let (levels, alerts) = release_levels(state, &reservation, now).await?;
+                    plan.levels = levels;
+                    plan.others.extend(alerts);
                     plan.others.extend(settle_reservation(
                         state,
                         &reservation,
@@ -189,11 +197,12 @@ async fn plan(
     {
         entry = entry.detail("review", review.clone());
     }
-    plan.others.push(
-        state
-            .orders
-            .order_write(&plan.next, Some(current.version))?,
-    );
+    plan.others
+        .extend(state.orders.order_writes(Some(current), &plan.next)?);
+    for shipment in &plan.shipments {
+        plan.others
+            .extend(state.shipments.shipment_writes(None, shipment)?);
+    }
     // Orders stored before the count existed (no `expires_at`) were never counted.
     if current.status.awaits_payment()
         && !plan.next.status.awaits_payment()
@@ -245,6 +254,7 @@ async fn ship(
                 now,
             )?);
             plan.next.stock = StockState::Shipped;
+            plan.shipments = Shipment::for_order(&plan.next, now);
         }
         ReservationStatus::Committed => plan.next.stock = StockState::Shipped,
         ReservationStatus::Released => {

@@ -16,7 +16,7 @@ use crate::config::{Config, OrderLimits};
 use crate::http::{BodyLimit, Standings};
 use crate::store::{
     AccountStore, AuditLog, IdempotencyStore, LoginAttempts, OrderStore, PersonaStore,
-    ProductStore, PurchasingStore, SessionStore, StockStore, Table,
+    ProductStore, PurchasingStore, SessionStore, ShipmentStore, StockStore, Table,
 };
 
 /// Everything handlers need, built once per process and cloned cheaply per request.
@@ -64,6 +64,8 @@ pub struct AppState {
     pub purchasing: PurchasingStore,
     /// Persona summaries.
     pub personas: PersonaStore,
+    /// Paid orders' parcels.
+    pub shipments: ShipmentStore,
     /// How long unpaid orders hold stock, and the customers' caps.
     pub order_limits: OrderLimits,
     /// Each account's standing (token generation, grants, verified address): the revocation point.
@@ -101,6 +103,7 @@ impl AppState {
             orders: OrderStore::new(table.clone()),
             purchasing: PurchasingStore::new(table.clone()),
             personas: PersonaStore::new(table.clone()),
+            shipments: ShipmentStore::new(table.clone()),
             order_limits: config.orders,
             standings: Standings::new(AccountStore::new(table.clone())),
         }

@@ -237,6 +237,26 @@ pub fn event_pk(id: &str) -> String {
 }
 /// Sort key of an outbox event.
 pub const EVENT_SK: &str = "EVENT";
+/// `SHIPMENT#<id>`: one shipment.
+pub fn shipment_pk(id: &str) -> String {
+    format!("SHIPMENT#{id}")
+}
+/// Sort key of a shipment.
+pub const SHIPMENT_SK: &str = "SHIPMENT";
+/// GSI1 partition of one order's shipments.
+pub fn shipments_of_order(order_id: &str) -> String {
+    format!("SHIPMENTS#ORDER#{order_id}")
+}
+/// GSI2 partition of the shipments leaving a warehouse that are not delivered or returned.
+pub fn open_shipments(warehouse_id: &str) -> String {
+    format!("SHIPMENTS#OPEN#{warehouse_id}")
+}
+/// `TRACKING#<carrier>#<number>`: the claim of a carrier's tracking number by one shipment.
+pub fn tracking_pk(carrier: &str, number: &str) -> String {
+    format!("TRACKING#{carrier}#{number}")
+}
+/// Sort key of a tracking-number claim.
+pub const TRACKING_SK: &str = "TRACKING";
 /// `ORDER#<id>`: one order.
 pub fn order_pk(id: &str) -> String {
     format!("ORDER#{id}")

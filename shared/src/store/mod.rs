@@ -14,10 +14,12 @@ mod invariants;
 pub mod keys;
 mod migrations;
 mod orders;
+mod outbox;
 mod personas;
 mod products;
 mod purchasing;
 mod sessions;
+mod shipments;
 mod stock;
 pub mod stream;
 
@@ -38,16 +40,23 @@ pub use idempotency::{Begin, IdempotencyStore};
 pub use invariants::{InvariantReport, check_invariants};
 pub use migrations::{MIGRATIONS, MigrationReport, Migrations};
 pub use orders::{OrderListing, OrderStore};
+pub use outbox::{OUTBOX_RETENTION_DAYS, Outbox, StoredEvent, hour_of};
 pub use personas::{PersonaFilter, PersonaStore};
 pub use products::{ProductListing, ProductStore};
 pub use purchasing::{PurchaseOrderFilter, PurchasingStore};
 pub use sessions::{
     CodePurpose, Link, LinkKind, Purpose, Rotation, Session, SessionOrigin, SessionStore,
 };
+pub use shipments::ShipmentStore;
 pub use stock::{LedgerFilter, LevelListing, StockStore};
 
 /// A DynamoDB item.
 pub(crate) type Item = HashMap<String, AttributeValue>;
+
+/// Most items one `TransactWriteItems` takes. Every flow's worst case stays under it (the
+/// settlement of an order of 20 lines from 20 warehouses is 86 items; a receipt of 30 lines,
+/// 95); a transaction built larger is refused here, by name, rather than by DynamoDB.
+const MAX_TRANSACTION_ITEMS: usize = 100;
 
 /// How many times a transaction that lost a race with another is tried again.
 const CONFLICT_RETRIES: u32 = 4;
@@ -185,6 +194,12 @@ impl Table {
     /// Runs `writes` as one transaction, retrying when it lost a race with another transaction.
     /// A failed condition is reported as what its [`Guard`] protects.
     pub(crate) async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+        if writes.len() > MAX_TRANSACTION_ITEMS {
+            return Err(StoreError::corrupt(format!(
+                "a transaction of {} items; DynamoDB takes at most {MAX_TRANSACTION_ITEMS}",
+                writes.len()
+            )));
+        }
         let (guards, items): (Vec<_>, Vec<_>) =
             writes.into_iter().map(|Write(g, i)| (g, i)).unzip();
         let mut attempt = 0;
@@ -336,6 +351,8 @@ pub enum Uniqueness {
     WarehouseCode,
     /// This webhook delivery was already applied.
     WebhookDelivery,
+    /// Another shipment has this carrier's tracking number.
+    TrackingNumber,
 }
 
 /// One write of a transaction and what its condition guards. The stores build them; their

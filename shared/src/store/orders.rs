@@ -7,7 +7,9 @@ use time::OffsetDateTime;
 
 use super::codec;
 use super::keys::*;
+use super::outbox::event_writes;
 use super::{Cursor, Guard, IndexListing, Item, StoreError, Table, Uniqueness, Write, sortable};
+use crate::domain::event::order_events;
 use crate::domain::order::{Order, OrderStatus};
 
 /// How long a delivery record is kept (Razorpay retries for 24 hours).
@@ -49,13 +51,14 @@ impl OrderStore {
         self.table.get_as(order_pk(id), ORDER_SK).await
     }
 
-    /// The write storing `order`, created (`expected_version` `None`) or replacing the version
-    /// read; to be guarded by [`Guard::Version`].
-    pub fn order_write(
+    /// The writes storing `order`, created (`before` `None`) or replacing the version read
+    /// (`before`), with the events the change announces ([`order_events`]); the order's is
+    /// guarded by [`Guard::Version`].
+    pub fn order_writes(
         &self,
+        before: Option<&Order>,
         order: &Order,
-        expected_version: Option<u64>,
-    ) -> Result<Write, StoreError> {
+    ) -> Result<Vec<Write>, StoreError> {
         let mut item: Item = codec::encode(order)?;
         let sort = format!("{}#{}", sortable(order.created_at), order.id);
         for (name, value) in [
@@ -69,10 +72,12 @@ impl OrderStore {
         ] {
             item.insert(name.into(), AttributeValue::S(value));
         }
-        Ok(Write(
+        let mut writes = vec![Write(
             Guard::Version,
-            self.table.versioned_put(item, expected_version)?,
-        ))
+            self.table.versioned_put(item, before.map(|b| b.version))?,
+        )];
+        writes.extend(event_writes(&self.table, &order_events(before, order))?);
+        Ok(writes)
     }
 
     /// The write linking a Razorpay order to `order`, made once with the order.

@@ -4,7 +4,9 @@ use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
 
 use super::codec::{self, decode_all};
 use super::keys::*;
+use super::outbox::event_writes;
 use super::{Cursor, Guard, IndexListing, Item, StoreError, Table, Uniqueness, Write};
+use crate::domain::event::product_events;
 use crate::domain::{Barcode, Product, ProductId, Sku};
 
 /// Which products a listing returns.
@@ -38,7 +40,7 @@ impl ProductStore {
         Self { table }
     }
 
-    /// Creates `product` and claims its SKU and barcode, all or nothing.
+    /// Creates `product` and claims its SKU and barcode, all or nothing, announcing it.
     #[tracing::instrument(name = "store: create product", skip_all, fields(product_id = %product.id))]
     pub async fn create(&self, product: &Product) -> Result<(), StoreError> {
         let mut writes = vec![
@@ -54,10 +56,12 @@ impl ProductStore {
                 self.claim_barcode(code, &product.id),
             ));
         }
+        writes.extend(event_writes(&self.table, &product_events(None, product))?);
         self.table.transact(writes).await
     }
 
-    /// Replaces `previous` by `next`, moving SKU and barcode claims when they change. Fails
+    /// Replaces `previous` by `next`, moving SKU and barcode claims when they change and
+    /// announcing what changed ([`product_events`]). Fails
     /// with [`StoreError::VersionMismatch`] if the stored version is no longer `previous`'s.
     #[tracing::instrument(name = "store: save product", skip_all, fields(product_id = %next.id))]
     pub async fn replace(&self, previous: &Product, next: &Product) -> Result<(), StoreError> {
@@ -89,6 +93,10 @@ impl ProductStore {
                 ));
             }
         }
+        writes.extend(event_writes(
+            &self.table,
+            &product_events(Some(previous), next),
+        )?);
         self.table.transact(writes).await
     }
 

@@ -5,7 +5,9 @@ use aws_sdk_dynamodb::types::TransactWriteItem;
 
 use super::codec::{decode_all, encode_keyed};
 use super::keys::*;
+use super::outbox::event_writes;
 use super::{Cursor, Guard, IndexListing, StoreError, Table, Write, sortable};
+use crate::domain::event::purchase_order_events;
 use crate::domain::purchasing::{PoStatus, PurchaseOrder, Supplier};
 
 /// Which purchase orders to list.
@@ -77,13 +79,14 @@ impl PurchasingStore {
         Ok((decode_all(items)?, next))
     }
 
-    /// The write storing `po`, created or replacing the version read; open orders are indexed
-    /// by warehouse for suggestions.
-    pub fn purchase_order_write(
+    /// The writes storing `po`, created (`before` `None`) or replacing the version read, with
+    /// the events the change announces ([`purchase_order_events`]); open orders are indexed by
+    /// warehouse for suggestions.
+    pub fn purchase_order_writes(
         &self,
+        before: Option<&PurchaseOrder>,
         po: &PurchaseOrder,
-        expected: Option<u64>,
-    ) -> Result<Write, StoreError> {
+    ) -> Result<Vec<Write>, StoreError> {
         let sort = format!("{}#{}", sortable(po.created_at), po.id);
         let mut keys = vec![
             (PK, purchase_order_pk(&po.id)),
@@ -96,11 +99,16 @@ impl PurchasingStore {
             keys.push((GSI1PK, open_purchase_orders(&po.warehouse_id)));
             keys.push((GSI1SK, sort));
         }
-        Ok(Write(
+        let mut writes = vec![Write(
             Guard::Version,
             self.table
-                .versioned_put(encode_keyed(po, &keys)?, expected)?,
-        ))
+                .versioned_put(encode_keyed(po, &keys)?, before.map(|b| b.version))?,
+        )];
+        writes.extend(event_writes(
+            &self.table,
+            &purchase_order_events(before, po),
+        )?);
+        Ok(writes)
     }
 
     /// Commits `writes` as one transaction.

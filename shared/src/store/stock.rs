@@ -7,9 +7,11 @@ use time::OffsetDateTime;
 
 use super::codec::{decode, decode_all, encode, keyed};
 use super::keys::*;
+use super::outbox::event_writes;
 use super::{
     Cursor, Guard, IndexListing, Item, StoreError, Table, Uniqueness, Write, sortable, time_range,
 };
+use crate::domain::event::DomainEvent;
 use crate::domain::stock::{Movement, Reservation, ReservationStatus, StockLevel, Warehouse};
 
 /// Which levels to list.
@@ -197,43 +199,10 @@ impl StockStore {
         self.table.transact(writes).await
     }
 
-    /// An outbox event saying `level` fell to or below `reorder_level`, to commit with the
-    /// movement that caused it (so it exists exactly once per crossing). Kept 7 days.
-    pub fn low_stock_event(
-        &self,
-        level: &StockLevel,
-        reorder_level: u32,
-        sku: &str,
-    ) -> Result<Write, StoreError> {
-        let id = uuid::Uuid::now_v7().to_string();
-        let now = OffsetDateTime::now_utc();
-        let detail = serde_json::json!({
-            "product_id": level.product_id,
-            "sku": sku,
-            "warehouse_id": level.warehouse_id,
-            "available": level.available(),
-            "on_hand": level.on_hand,
-            "reorder_level": reorder_level,
-        });
-        let put = Put::builder()
-            .table_name(self.table.name())
-            .item(PK, AttributeValue::S(event_pk(&id)))
-            .item(SK, AttributeValue::S(EVENT_SK.into()))
-            .item(ENTITY, AttributeValue::S("outbox_event".into()))
-            .item("type", AttributeValue::S("stock.low".into()))
-            .item("detail", AttributeValue::S(detail.to_string()))
-            .item("at", AttributeValue::S(sortable(now)))
-            .item(
-                EXPIRES_AT,
-                AttributeValue::N((now + time::Duration::days(7)).unix_timestamp().to_string()),
-            )
-            .condition_expression("attribute_not_exists(PK)")
-            .build()
-            .map_err(StoreError::internal)?;
-        Ok(Write(
-            Guard::None,
-            TransactWriteItem::builder().put(put).build(),
-        ))
+    /// The writes announcing `events` (the lines a level change crossed), to commit with the
+    /// change that made them, so each exists exactly once per crossing.
+    pub fn announce(&self, events: &[DomainEvent]) -> Result<Vec<Write>, StoreError> {
+        event_writes(&self.table, events)
     }
 
     /// The write storing `r`, created (`expected_version` `None`) or replacing the version read.

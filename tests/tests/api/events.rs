@@ -8,7 +8,7 @@ use shared::auth::{Role, two_factor};
 use stockroom_tests::{TestApp, root, template};
 
 /// The events in replay order, with the status each must produce.
-const SCRIPT: [(&str, u16); 87] = [
+const SCRIPT: [(&str, u16); 94] = [
     ("health.get", 200),
     ("docs.openapi", 200),
     ("docs.page", 200),
@@ -40,6 +40,14 @@ const SCRIPT: [(&str, u16); 87] = [
     ("orders.get", 200),
     ("orders.verify", 200),
     ("payments-webhook.razorpay", 200),
+    // The payment created the order's shipment.
+    ("shipments.list-for-order", 200),
+    ("shipments.get", 200),
+    ("shipments.list-open", 200),
+    ("shipments.pack", 200),
+    ("shipments.ship", 200),
+    ("shipments.carrier-update", 200),
+    ("shipments.checkpoint", 200),
     ("orders.refund", 201),
     ("orders.cancel", 200),
     ("purchasing.create-supplier", 201),
@@ -159,6 +167,7 @@ fn learn(name: &str, body: &serde_json::Value, values: &mut HashMap<&'static str
             keep("refresh_token", &body["refresh_token"]);
         }
         "auth.me" => keep("user_id", &body["id"]),
+        "shipments.list-for-order" => keep("shipment_id", &body["items"][0]["id"]),
         "auth.list-sessions" => keep("session_id", &body["items"][0]["id"]),
         "auth.2fa-setup" => {
             let secret = body["secret"].as_str().unwrap();
@@ -176,6 +185,12 @@ fn learn(name: &str, body: &serde_json::Value, values: &mut HashMap<&'static str
 async fn every_sample_event_replays_through_its_handler() {
     let app = TestApp::spawn().await;
     let mut values: HashMap<&'static str, String> = HashMap::new();
+    values.insert(
+        "carrier_occurred_at",
+        time::OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap(),
+    );
     for (name, expected) in SCRIPT {
         if name == "search.query" {
             // The index is built from the table, as the rebuild does after deployment.
@@ -190,6 +205,15 @@ async fn every_sample_event_replays_through_its_handler() {
                 raw["body"].as_str().unwrap().as_bytes(),
             );
             event = event.replace("{{webhook_signature}}", &signature);
+        }
+        if name == "shipments.carrier-update" {
+            // Signed the way a carrier signs: HMAC-SHA256 of the raw body.
+            let raw: serde_json::Value = serde_json::from_str(&event).unwrap();
+            let signature = shared::auth::sign_hex(
+                stockroom_tests::CARRIER_WEBHOOK_SECRET,
+                raw["body"].as_str().unwrap().as_bytes(),
+            );
+            event = event.replace("{{carrier_signature}}", &signature);
         }
         // What `make google-token EMAIL=...` prints on the local stack.
         event = event.replace(

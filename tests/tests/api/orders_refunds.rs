@@ -2,28 +2,17 @@
 //! and refund webhooks in any order.
 
 use http::{Method, StatusCode};
-use razorpay_local::PayOutcome;
 use serde_json::{Value, json};
 use shared::auth::Role;
 use stockroom_tests::{TestApp, TestResponse};
 
-use crate::orders_support::{Shop, fetch, level, order, shop};
+use crate::orders_support::{Shop, fetch, level, order, pay, shop};
 
 /// A customer's order, paid and captured, its webhooks applied; answers the payment id.
 pub(crate) async fn paid(app: &TestApp) -> (Shop, Value, String) {
     let shop = shop(app).await;
     let o = order(app, &shop).await;
-    let p = app
-        .razorpay
-        .pay(
-            o["razorpay_order_id"].as_str().unwrap(),
-            PayOutcome::Captured,
-            None,
-        )
-        .unwrap();
-    for d in &p.deliveries {
-        app.deliver(d).await;
-    }
+    let p = pay(app, &o).await;
     (shop, o, p.payment_id)
 }
 

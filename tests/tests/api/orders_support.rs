@@ -63,6 +63,23 @@ pub(crate) async fn order(app: &TestApp, shop: &Shop) -> Value {
     r.body
 }
 
+/// Pays `order` (as `POST /v1/orders` answered it) in full at the stand-in's checkout and
+/// applies every webhook the payment caused; answers the payment.
+pub(crate) async fn pay(app: &TestApp, order: &Value) -> razorpay_local::Checkout {
+    let paid = app
+        .razorpay
+        .pay(
+            order["razorpay_order_id"].as_str().unwrap(),
+            razorpay_local::PayOutcome::Captured,
+            None,
+        )
+        .unwrap();
+    for d in &paid.deliveries {
+        assert_eq!(app.deliver(d).await.status, StatusCode::OK);
+    }
+    paid
+}
+
 /// `(on_hand, reserved)` of a level.
 pub(crate) async fn level(app: &TestApp, p: &str, w: &str) -> (i64, i64) {
     let r = app

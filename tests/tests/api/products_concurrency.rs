@@ -25,8 +25,10 @@ async fn concurrent_creates_of_one_sku_have_exactly_one_winner() {
     assert_eq!((created, conflicts), (1, 7), "{statuses:?}");
     let listed = app.get("/v1/products", Role::Staff).await;
     assert_eq!(listed.body["items"].as_array().unwrap().len(), 1);
-    // One product item and one SKU claim: the losers left nothing behind.
-    assert_eq!(app.table_item_count().await, 2);
+    // One product item, one SKU claim and one product.created event: the losers left
+    // nothing behind, and announced nothing.
+    assert_eq!(app.table_item_count().await, 3);
+    assert_eq!(app.domain_events(Some("product.created")).await.len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

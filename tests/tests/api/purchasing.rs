@@ -14,7 +14,7 @@ async fn product(app: &TestApp, n: usize, reorder: u32) -> String {
     r.body["id"].as_str().unwrap().to_owned()
 }
 
-async fn supplier(app: &TestApp, name: &str, offers: &[(&str, i64, i64)]) -> String {
+pub(crate) async fn supplier(app: &TestApp, name: &str, offers: &[(&str, i64, i64)]) -> String {
     let products: Vec<Value> = offers
         .iter()
         .map(|(p, cost, moq)| json!({"product_id": p, "unit_cost": cost, "min_order_quantity": moq, "supplier_sku": "S-1"}))
@@ -33,7 +33,12 @@ async fn supplier(app: &TestApp, name: &str, offers: &[(&str, i64, i64)]) -> Str
     r.body["id"].as_str().unwrap().to_owned()
 }
 
-async fn po(app: &TestApp, supplier: &str, warehouse: &str, lines: Value) -> TestResponse {
+pub(crate) async fn po(
+    app: &TestApp,
+    supplier: &str,
+    warehouse: &str,
+    lines: Value,
+) -> TestResponse {
     app.send_json(
         Method::POST,
         "/v1/purchase-orders",
@@ -44,7 +49,7 @@ async fn po(app: &TestApp, supplier: &str, warehouse: &str, lines: Value) -> Tes
     .await
 }
 
-async fn act(app: &TestApp, id: &str, action: &str) -> TestResponse {
+pub(crate) async fn act(app: &TestApp, id: &str, action: &str) -> TestResponse {
     app.send_json(
         Method::POST,
         &format!("/v1/purchase-orders/{id}/{action}"),

@@ -5,25 +5,7 @@ use stockroom_tests::{TestApp, product_body};
 
 /// The low-stock events waiting in the outbox.
 async fn low_stock_events(app: &TestApp) -> Vec<Value> {
-    let items = app
-        .clients
-        .dynamodb
-        .scan()
-        .table_name(&app.config.table_name)
-        .filter_expression("entity = :e")
-        .expression_attribute_values(
-            ":e",
-            aws_sdk_dynamodb::types::AttributeValue::S("outbox_event".into()),
-        )
-        .send()
-        .await
-        .unwrap()
-        .items
-        .unwrap_or_default();
-    items
-        .iter()
-        .map(|i| serde_json::from_str(i["detail"].as_s().unwrap()).unwrap())
-        .collect()
+    app.domain_events(Some("stock.low")).await
 }
 
 #[tokio::test]
@@ -51,9 +33,10 @@ async fn falling_to_the_reorder_level_raises_one_event_per_crossing() {
     go("ship", 1).await; // 3: still below, no new event
     let events = low_stock_events(&app).await;
     assert_eq!(events.len(), 1, "{events:?}");
-    assert_eq!(events[0]["available"], 4);
-    assert_eq!(events[0]["reorder_level"], 5);
-    assert_eq!(events[0]["sku"], "SKU-0001");
+    assert_eq!(events[0]["data"]["available"], 4);
+    assert_eq!(events[0]["data"]["previous_available"], 6);
+    assert_eq!(events[0]["data"]["reorder_level"], 5);
+    assert_eq!(events[0]["data"]["sku"], "SKU-0001");
 
     go("receive", 10).await; // 13: back above
     // A reservation that takes availability to the level counts as a crossing too.
@@ -94,22 +77,17 @@ fn stream_record(detail: &Value, sequence: &str) -> Value {
     })
 }
 
-#[tokio::test]
-async fn outbox_events_reach_the_event_bus_and_failures_are_reported_for_retry() {
-    let app = TestApp::spawn().await;
-    let mut body = product_body(1);
-    body["reorder_level"] = json!(5);
-    let p = app.create_product(&body).await.body["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let w = app.create_warehouse("BLR-1").await;
-    app.move_stock(&json!({"type": "receive", "product_id": p, "warehouse_id": w, "quantity": 6}))
-        .await;
-    app.move_stock(&json!({"type": "ship", "product_id": p, "warehouse_id": w, "quantity": 2}))
-        .await;
-    let detail = low_stock_events(&app).await.remove(0);
-
+/// A new event bus whose events of `types` (a list of detail-types) land in a new queue:
+/// `(EventBridge, bus name, SQS, queue URL)`.
+pub(crate) async fn bus_to_queue(
+    app: &TestApp,
+    types: Value,
+) -> (
+    aws_sdk_eventbridge::Client,
+    String,
+    aws_sdk_sqs::Client,
+    String,
+) {
     let sdk = &app.clients.sdk;
     let events = aws_sdk_eventbridge::Client::new(sdk);
     let sqs = aws_sdk_sqs::Client::new(sdk);
@@ -136,15 +114,15 @@ async fn outbox_events_reach_the_event_bus_and_failures_are_reported_for_retry()
         .clone();
     events
         .put_rule()
-        .name("low-stock")
+        .name("subscribed")
         .event_bus_name(&bus)
-        .event_pattern(json!({"source": ["stockroom"], "detail-type": ["stock.low"]}).to_string())
+        .event_pattern(json!({"source": ["stockroom"], "detail-type": types}).to_string())
         .send()
         .await
         .unwrap();
     events
         .put_targets()
-        .rule("low-stock")
+        .rule("subscribed")
         .event_bus_name(&bus)
         .targets(
             aws_sdk_eventbridge::types::Target::builder()
@@ -157,6 +135,27 @@ async fn outbox_events_reach_the_event_bus_and_failures_are_reported_for_retry()
         .await
         .unwrap();
 
+    (events, bus, sqs, queue_url)
+}
+
+#[tokio::test]
+async fn outbox_events_reach_the_event_bus_and_failures_are_reported_for_retry() {
+    let app = TestApp::spawn().await;
+    let mut body = product_body(1);
+    body["reorder_level"] = json!(5);
+    let p = app.create_product(&body).await.body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let w = app.create_warehouse("BLR-1").await;
+    app.move_stock(&json!({"type": "receive", "product_id": p, "warehouse_id": w, "quantity": 6}))
+        .await;
+    app.move_stock(&json!({"type": "ship", "product_id": p, "warehouse_id": w, "quantity": 2}))
+        .await;
+    let detail = low_stock_events(&app).await.remove(0);
+
+    let (events, bus, sqs, queue_url) = bus_to_queue(&app, json!(["stock.low"])).await;
+
     let ignored = json!({"eventID": "e0", "eventName": "MODIFY", "awsRegion": "us-east-1",
         "dynamodb": {"SequenceNumber": "100", "SizeBytes": 64, "StreamViewType": "NEW_AND_OLD_IMAGES",
             "NewImage": {"entity": {"S": "product"}}}});
@@ -168,6 +167,7 @@ async fn outbox_events_reach_the_event_bus_and_failures_are_reported_for_retry()
         bus: bus.clone(),
         events: events.clone(),
         progress: progress.clone(),
+        outbox: shared::store::Outbox::new(app.state.table.clone()),
     };
     let response = forwarder.handle(&batch).await;
     assert!(response.batch_item_failures.is_empty(), "{response:?}");
@@ -194,8 +194,9 @@ async fn outbox_events_reach_the_event_bus_and_failures_are_reported_for_retry()
     let envelope: Value = serde_json::from_str(received[0].body().unwrap()).unwrap();
     assert_eq!(envelope["source"], "stockroom");
     assert_eq!(envelope["detail-type"], "stock.low");
-    assert_eq!(envelope["detail"]["product_id"], p.as_str());
-    assert_eq!(envelope["detail"]["available"], 4);
+    assert_eq!(envelope["detail"]["data"]["product_id"], p.as_str());
+    assert_eq!(envelope["detail"]["data"]["available"], 4);
+    assert_eq!(envelope["detail"]["id"], detail["id"]);
 
     // A bus that refuses the event: the record is handed back for the stream to retry.
     let failing: aws_lambda_events::dynamodb::Event =
