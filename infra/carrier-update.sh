@@ -24,7 +24,8 @@ update = {
     "carrier": e["CARRIER"],
     "tracking_number": e["TRACKING"],
     "status": e["STATUS"],
-    "occurred_at": e["OCCURRED_AT"] or datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    "occurred_at": e["OCCURRED_AT"]
+    or datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
 }
 for field in ("location", "note"):
     if e[field.upper()]:

@@ -13,6 +13,7 @@ pub mod event;
 #[cfg(test)]
 mod fixtures;
 mod money;
+pub mod notification;
 pub mod order;
 mod patch;
 pub mod payment;
