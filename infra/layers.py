@@ -33,6 +33,7 @@ LAYERS = [
     "outbox",
     "store",
     "blob",
+    "sockets",
     "aws",
     "payments",
     "mail",

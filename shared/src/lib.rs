@@ -23,5 +23,7 @@ pub mod personas;
 pub mod search;
 pub mod services;
 pub mod sms;
+#[cfg(feature = "sockets")]
+pub mod sockets;
 pub mod store;
 pub mod telemetry;

@@ -4,13 +4,16 @@
 //! Used by `make dev` (through the `devstack` binary) and by the tests (per-test tables).
 
 mod drill;
+mod gateway;
 mod keys;
+pub mod live;
 mod outbox;
 mod smoke;
 mod stream;
 mod template;
 
 pub use drill::{Drill, DrillReport, delete_copy};
+pub use gateway::{Gateway, Integration};
 pub use keys::{load_or_create_signing_key, mint_token};
 pub use outbox::{SentMessage, outbox, verify_sender};
 pub use smoke::{Smoke, SmokeUser};

@@ -24,6 +24,9 @@ devstack reindex                         rebuild the search index from the table
                                          (reads the functions' environment: TABLE_NAME, MEDIA_BUCKET, ...)
 devstack index-stream                    rebuild, then follow the table's stream and apply every batch
                                          with the search indexer's handler (what `make dev` runs)
+devstack live <template> <ws-port>       serve the WebSocket API on ws://localhost:<ws-port> (a local gateway) and
+                                         carry domain events to it: stream, forwarder, bus, queue, notifications
+                                         (what `make dev` runs; reads the functions' environment)
 devstack outbox                          print every message the stack sent (e-mail and SMS, through the
                                          moto at AWS_ENDPOINT_URL_SESV2) as JSON lines, oldest first
 devstack migrate [<name> [--dry-run]]    run a data migration on TABLE_NAME to the end, resumably, printing
@@ -95,6 +98,7 @@ async fn main() -> Result<()> {
         }
         Some("reindex") => reindex().await,
         Some("index-stream") => index_stream().await,
+        Some("live") => live(arg(1, "template")?, arg(2, "ws port")?).await,
         Some("outbox") => {
             let endpoint = std::env::var("AWS_ENDPOINT_URL_SESV2")
                 .map_err(|_| anyhow!("AWS_ENDPOINT_URL_SESV2 is not set; run make dev first"))?;
@@ -194,6 +198,37 @@ async fn sweep(every: u64) -> Result<()> {
 
 /// Follows the table's stream and keeps the search index fresh, as the search-indexer function
 /// does in AWS: batches go to the same handler, and records it reports failed are retried.
+/// Serves the WebSocket API locally and carries domain events to it, until stopped.
+async fn live(template: &str, port: &str) -> Result<()> {
+    shared::telemetry::init_logging();
+    let port: u16 = port
+        .parse()
+        .map_err(|_| anyhow!("ws port must be a port number, got '{port}'"))?;
+    let template = devstack::Template::load(template)?;
+    let config = shared::config::Config::from_env().map_err(|e| anyhow!(e))?;
+    let clients = shared::aws::AwsClients::from_env(&config).await;
+    let state = shared::services::AppState::new(&config, &clients);
+    let mut live = devstack::live::Live::start(
+        &state,
+        &clients.sdk,
+        &template,
+        "stockroom-dev",
+        std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+    )
+    .await?;
+    println!(
+        "WebSocket API on {} (management endpoint {}); carrying domain events",
+        live.gateway.url(),
+        live.gateway.endpoint()
+    );
+    loop {
+        if let Err(e) = live.pipeline.step().await {
+            eprintln!("carrying events failed (retrying): {e:#}");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+}
+
 async fn index_stream() -> Result<()> {
     shared::telemetry::init_logging();
     let config = shared::config::Config::from_env().map_err(|e| anyhow!(e))?;

@@ -126,6 +126,7 @@ impl TokenVerifier {
             generation: data.claims.generation,
             grants: Vec::new(),
             email_verified: true,
+            expires_at: data.claims.exp,
         })
     }
 }
@@ -145,6 +146,8 @@ pub struct Caller {
     /// Whether the account's address is verified, read like `grants` (true for tokens that
     /// name no account, which operators mint for tooling).
     pub email_verified: bool,
+    /// When the token expires (`exp`, seconds since the epoch).
+    pub expires_at: i64,
 }
 
 impl Caller {

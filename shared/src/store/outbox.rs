@@ -4,9 +4,14 @@
 //! hour they were made (spread over [`SHARDS`] partitions, so a busy hour is not one hot key)
 //! so that an operator can publish a window of them again.
 //!
-//! | item  | PK           | SK      | GSI1PK                            | GSI1SK                 |
-//! |-------|--------------|---------|-----------------------------------|------------------------|
-//! | event | `EVENT#<id>` | `EVENT` | `EVENTS#<yyyy-mm-ddThh>#<shard>`  | `<sortable time>#<id>` |
+//!
+//! The live-updates feeds index them too, so a reconnecting WebSocket client gets what it
+//! missed with one query per audience: by the customer whose business it is (GSI2) and by
+//! topic (GSI3, over [`SHARDS`] partitions per topic for the same reason).
+//!
+//! | item  | PK           | SK      | GSI1PK / GSI1SK                                          | GSI2PK / GSI2SK                | GSI3PK / GSI3SK                       |
+//! |-------|--------------|---------|----------------------------------------------------------|--------------------------------|---------------------------------------|
+//! | event | `EVENT#<id>` | `EVENT` | `EVENTS#<yyyy-mm-ddThh>#<shard>` / `<sortable time>#<id>` | `FEED#ACCOUNT#<customer>` / `<id>` | `FEED#TOPIC#<topic>#<shard>` / `<id>` |
 
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use time::OffsetDateTime;
@@ -14,6 +19,7 @@ use time::OffsetDateTime;
 use super::keys::*;
 use super::{Guard, StoreError, Table, Write, sortable};
 use crate::domain::event::DomainEvent;
+use crate::domain::notification::{Audience, Published};
 
 /// How long an outbox event stays in the table after it was made.
 pub const OUTBOX_RETENTION_DAYS: i64 = 7;
@@ -56,8 +62,18 @@ pub fn hour_of(at: OffsetDateTime) -> OffsetDateTime {
     at.replace_time(time::Time::MIDNIGHT) + time::Duration::hours(i64::from(at.hour()))
 }
 
+/// The feed index holding `audience`'s events, and its partition for those of shard `shard`.
+fn feed_partition(audience: &Audience, shard: u8) -> (Gsi, String) {
+    match audience {
+        Audience::Account(id) => (BY_GSI2, format!("FEED#ACCOUNT#{id}")),
+        Audience::Topic(t) => (BY_GSI3, format!("FEED#TOPIC#{}#{shard}", t.as_str())),
+    }
+}
+
 fn event_write(table: &Table, event: &DomainEvent) -> Result<Write, StoreError> {
-    let detail = serde_json::to_string(event).map_err(StoreError::internal)?;
+    let json = serde_json::to_value(event).map_err(StoreError::internal)?;
+    let detail = json.to_string();
+    let published: Published = serde_json::from_value(json).map_err(StoreError::internal)?;
     let expires = event.occurred_at + time::Duration::days(OUTBOX_RETENTION_DAYS);
     let at = sortable(event.occurred_at);
     let put = Put::builder()
@@ -77,7 +93,16 @@ fn event_write(table: &Table, event: &DomainEvent) -> Result<Write, StoreError> 
             EXPIRES_AT,
             AttributeValue::N(expires.unix_timestamp().to_string()),
         )
-        .condition_expression("attribute_not_exists(PK)")
+        .condition_expression("attribute_not_exists(PK)");
+    let shard = shard_of(&event.id);
+    let put = published
+        .audiences()
+        .iter()
+        .fold(put, |put, audience| {
+            let (gsi, partition) = feed_partition(audience, shard);
+            put.item(gsi.pk, AttributeValue::S(partition))
+                .item(gsi.sk, AttributeValue::S(event.id.clone()))
+        })
         .build()
         .map_err(StoreError::internal)?;
     Ok(Write(
@@ -145,22 +170,81 @@ impl Outbox {
                 .await;
             for item in pages {
                 let item = item.map_err(StoreError::from_sdk)?;
-                let text = |name: &str| match item.get(name) {
-                    Some(AttributeValue::S(s)) => Ok(s.clone()),
-                    _ => Err(StoreError::corrupt(format!(
-                        "an outbox event without {name}"
-                    ))),
-                };
-                events.push((
-                    text(GSI1SK)?,
-                    StoredEvent {
-                        kind: text("type")?,
-                        detail: text("detail")?,
-                    },
-                ));
+                events.push((text_of(&item, GSI1SK)?, stored(&item)?));
             }
         }
         events.sort_by(|a, b| a.0.cmp(&b.0));
         Ok(events.into_iter().map(|(_, e)| e).collect())
     }
+
+    /// `audience`'s events with ids after `after`, oldest first, at most `limit` of them.
+    pub async fn feed(
+        &self,
+        audience: &Audience,
+        after: &str,
+        limit: usize,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        let shards = match audience {
+            Audience::Account(_) => 1,
+            Audience::Topic(_) => SHARDS,
+        };
+        let mut events = Vec::new();
+        for shard in 0..shards {
+            let (gsi, partition) = feed_partition(audience, shard);
+            let mut start = None;
+            let mut read = 0;
+            loop {
+                let page = self
+                    .table
+                    .client()
+                    .query()
+                    .table_name(self.table.name())
+                    .index_name(gsi.name)
+                    .key_condition_expression("#pk = :pk AND #sk > :after")
+                    .expression_attribute_names("#pk", gsi.pk)
+                    .expression_attribute_names("#sk", gsi.sk)
+                    .expression_attribute_values(":pk", AttributeValue::S(partition.clone()))
+                    .expression_attribute_values(":after", AttributeValue::S(after.to_owned()))
+                    .limit(i32::try_from(limit - read).unwrap_or(i32::MAX))
+                    .set_exclusive_start_key(start)
+                    .send()
+                    .await
+                    .map_err(StoreError::from_lookup)?;
+                for item in page.items.unwrap_or_default() {
+                    read += 1;
+                    events.push((text_of(&item, gsi.sk)?, stored(&item)?));
+                }
+                start = page.last_evaluated_key;
+                if start.is_none() || read >= limit {
+                    break;
+                }
+            }
+        }
+        events.sort_by(|a, b| a.0.cmp(&b.0));
+        events.truncate(limit);
+        Ok(events.into_iter().map(|(_, e)| e).collect())
+    }
+}
+
+/// The text attribute `name` of an outbox item.
+fn text_of(
+    item: &std::collections::HashMap<String, AttributeValue>,
+    name: &str,
+) -> Result<String, StoreError> {
+    match item.get(name) {
+        Some(AttributeValue::S(s)) => Ok(s.clone()),
+        _ => Err(StoreError::corrupt(format!(
+            "an outbox event without {name}"
+        ))),
+    }
+}
+
+/// An outbox item as the event it keeps.
+fn stored(
+    item: &std::collections::HashMap<String, AttributeValue>,
+) -> Result<StoredEvent, StoreError> {
+    Ok(StoredEvent {
+        kind: text_of(item, "type")?,
+        detail: text_of(item, "detail")?,
+    })
 }

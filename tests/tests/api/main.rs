@@ -26,6 +26,7 @@ mod health;
 mod hostile_input;
 mod http_contract;
 mod migrations;
+mod notifications;
 mod operations;
 mod orders_checkout;
 mod orders_limits;

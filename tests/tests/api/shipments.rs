@@ -80,7 +80,7 @@ async fn shipped(app: &TestApp, tracking: &str) -> Value {
 }
 
 /// Posts `body` to the carrier webhook, signed with `secret` (unsigned when `None`).
-async fn carrier(app: &TestApp, body: &str, secret: Option<&str>) -> TestResponse {
+pub(crate) async fn carrier(app: &TestApp, body: &str, secret: Option<&str>) -> TestResponse {
     let mut request = Request::builder()
         .method(Method::POST)
         .uri("/v1/webhooks/carrier")
@@ -99,7 +99,7 @@ async fn carrier(app: &TestApp, body: &str, secret: Option<&str>) -> TestRespons
     .await
 }
 
-fn update(event: &str, tracking: &str, status: &str, minutes_ago: i64) -> String {
+pub(crate) fn update(event: &str, tracking: &str, status: &str, minutes_ago: i64) -> String {
     let at = time::OffsetDateTime::now_utc() - time::Duration::minutes(minutes_ago);
     json!({
         "event_id": event, "carrier": "delhivery", "tracking_number": tracking, "status": status,
