@@ -6,5 +6,5 @@ cd "$ROOT"
 
 ensure_tools
 start_throwaway_stack
-say "cargo bench -p stockroom-tests --bench api --bench search"
-cargo bench -p stockroom-tests --bench api --bench search
+say "cargo bench -p stockroom-tests --bench api --bench search --bench live"
+cargo bench -p stockroom-tests --bench api --bench search --bench live

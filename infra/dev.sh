@@ -3,7 +3,7 @@
 # DynamoDB Local keeps its data in .local/dynamodb across restarts; Ctrl-C stops everything.
 #
 # Every setting can be overridden from the environment, e.g.
-#   make dev PORT=9100 DYNAMODB_PORT=8100 S3_PORT=4600 MAIL_PORT=4601 RAZORPAY_PORT=9011 GOOGLE_PORT=9021 LOG_LEVEL=debug
+#   make dev PORT=9100 WS_PORT=9102 DYNAMODB_PORT=8100 S3_PORT=4600 MAIL_PORT=4601 RAZORPAY_PORT=9011 GOOGLE_PORT=9021 LOG_LEVEL=debug
 # Razorpay: RAZORPAY_KEY_ID, RAZORPAY_KEY_SECRET, RAZORPAY_WEBHOOK_SECRET and RAZORPAY_BASE_URL
 # (a test-mode account) replace the local stand-in and its generated keys. Google sign-in
 # trusts the local Google stand-in (`make google-token EMAIL=...`) unless GOOGLE_CERTS_URL and
@@ -13,6 +13,7 @@ source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 
 PORT=${PORT:-9000}
+WS_PORT=${WS_PORT:-9002}
 DYNAMODB_PORT=${DYNAMODB_PORT:-8000}
 S3_PORT=${S3_PORT:-4569}
 MAIL_PORT=${MAIL_PORT:-4570}
@@ -23,6 +24,7 @@ LOG_DIR="$LOCAL/logs"
 mkdir -p "$LOG_DIR"
 
 require_free_port "$PORT" PORT "the API"
+require_free_port "$WS_PORT" WS_PORT "the WebSocket API"
 require_free_port "$DYNAMODB_PORT" DYNAMODB_PORT "DynamoDB Local"
 require_free_port "$S3_PORT" S3_PORT "moto S3"
 require_free_port "$MAIL_PORT" MAIL_PORT "moto SES"
@@ -143,6 +145,8 @@ fi
   echo "AWS_ENDPOINT_URL_S3=$AWS_ENDPOINT_URL_S3"
   echo "AWS_ENDPOINT_URL_SESV2=$AWS_ENDPOINT_URL_SESV2"
   echo "AWS_ENDPOINT_URL_SNS=$AWS_ENDPOINT_URL_SNS"
+  echo "AWS_ENDPOINT_URL_EVENTBRIDGE=$AWS_ENDPOINT_URL_EVENTBRIDGE"
+  echo "AWS_ENDPOINT_URL_SQS=$AWS_ENDPOINT_URL_SQS"
   echo "GOOGLE_CLIENT_IDS=$GOOGLE_CLIENT_IDS"
   echo "GOOGLE_CERTS_URL=$GOOGLE_CERTS_URL"
   echo "GOOGLE_PORT=$GOOGLE_PORT"
@@ -160,6 +164,18 @@ say "following the table's stream for search (log: .local/logs/search-indexer.lo
   set +a
   exec target/debug/devstack index-stream
 ) >"$LOG_DIR/search-indexer.log" 2>&1 &
+PIDS+=($!)
+
+# The WebSocket API: a local gateway speaking API Gateway's WebSocket events to the
+# notifications function, fed as in AWS (stream -> events forwarder -> bus -> queue).
+say "serving the WebSocket API on ws://localhost:$WS_PORT (log: .local/logs/live.log)"
+(
+  set -a
+  # shellcheck disable=SC1091
+  source "$LOCAL/dev.env"
+  set +a
+  exec target/debug/devstack live template.yaml "$WS_PORT"
+) >"$LOG_DIR/live.log" 2>&1 &
 PIDS+=($!)
 
 # The stock-sweeper's sweep (a schedule in AWS): unpaid orders expire and ended holds are
@@ -188,6 +204,8 @@ cat >&2 <<MSG
   Sign in with Google (the local stand-in's ID tokens):
     curl -X POST http://localhost:$PORT/v1/auth/google -H 'Content-Type: application/json' \\
       -d "{\"id_token\":\"\$(make -s google-token EMAIL=you@example.com)\"}"
+  Live updates (order.paid, shipments, ...; subscribe as staff, see docs/asyncapi.yaml):
+    .tools/venv/bin/python -m websockets "ws://localhost:$WS_PORT/?token=\$TOKEN"
   Mail and texts the stack sent: make outbox
   Emulator logs: .local/logs/   Function environment: .local/dev.env
 

@@ -10,7 +10,11 @@ pub enum SocketError {
     /// The connection has closed (API Gateway answers 410): forget it.
     #[error("the connection is gone")]
     Gone,
-    /// Anything else (throttled, the endpoint unreachable, ...): worth another try.
+    /// API Gateway refused this one message (the client reads too slowly, the message is
+    /// too large, the call is not allowed): trying again soon would fare the same.
+    #[error("the message was refused: {0}")]
+    Refused(String),
+    /// Anything else (the endpoint unreachable, a server error): worth another try.
     #[error("posting to the connection failed: {0}")]
     Failed(String),
 }

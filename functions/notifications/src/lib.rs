@@ -23,14 +23,17 @@ use shared::domain::notification::{
     Action, Audience, Connection, Published, RESUME_LIMIT, RESUME_WINDOW, Refusal, Topic,
     first_id_at, made_at,
 };
-use shared::http::Standings;
+use shared::http::{Standing, Standings};
 use shared::services::AppState;
 use shared::sockets::{SocketError, Sockets};
-use shared::store::{ConnectionStore, Outbox, StoreError};
+use shared::store::{ConnectionStore, Listener, Outbox, StoreError};
 use time::OffsetDateTime;
 
 /// How many connections one event is posted to at once.
 const FAN_OUT: usize = 32;
+
+/// How long one `resume` posts before it answers `more` (the function has 10 s).
+const RESUME_BUDGET: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The function's name in logs and metrics.
 const SERVICE: &str = "notifications";
@@ -134,7 +137,7 @@ impl Notifications {
         }
     }
 
-    /// Accepts a connection whose token is valid and not revoked.
+    /// Accepts a connection whose token is valid, unexpired and not revoked.
     async fn connect(
         &self,
         id: &str,
@@ -152,6 +155,13 @@ impl Notifications {
             .filter(|t| !t.is_empty())
             .ok_or(unauthenticated(TokenError::Missing))?;
         let caller = self.verifier.verify(token).map_err(unauthenticated)?;
+        // The verifier allows a little clock skew; a connection lives only until its token
+        // expires, so one that already has is refused outright.
+        let expires = OffsetDateTime::from_unix_timestamp(caller.expires_at)
+            .map_err(|_| unauthenticated(TokenError::Invalid))?;
+        if expires <= now {
+            return Err(unauthenticated(TokenError::Expired));
+        }
         let standing = self
             .standings
             .current(&caller.user_id, true)
@@ -160,8 +170,6 @@ impl Notifications {
         if caller.generation < standing.generation {
             return Err(unauthenticated(TokenError::Revoked));
         }
-        let expires = OffsetDateTime::from_unix_timestamp(caller.expires_at)
-            .map_err(|_| unauthenticated(TokenError::Invalid))?;
         let connection = Connection::opened(
             id,
             &caller.user_id,
@@ -178,8 +186,8 @@ impl Notifications {
         Ok(())
     }
 
-    /// The open, still authorised connection `id` and its account's current grants; an ended
-    /// or revoked one is closed.
+    /// The open, still authorised connection `id` and its account as it stands now; an ended
+    /// or revoked one is closed, and topics its account may no longer hear of are dropped.
     async fn open_connection(
         &self,
         id: &str,
@@ -190,7 +198,7 @@ impl Notifications {
             .get(id)
             .await
             .map_err(|e| unavailable(&e))?
-            .ok_or_else(|| refusal(410, "Gone", "this connection is closed; connect again"))?;
+            .ok_or_else(gone)?;
         let standing = self
             .standings
             .current(&connection.user_id, true)
@@ -218,58 +226,75 @@ impl Notifications {
             email_verified: standing.email_verified,
             expires_at: connection.ends_at.unix_timestamp(),
         };
+        let allowed: BTreeSet<Topic> = connection
+            .topics
+            .iter()
+            .copied()
+            .filter(|t| caller.can(t.permission()))
+            .collect();
+        let connection = if allowed == connection.topics {
+            connection
+        } else {
+            self.connections
+                .set_topics(&connection, allowed)
+                .await
+                .map_err(|e| stale_or_unavailable(&e))?
+        };
         Ok((connection, caller))
     }
 
-    /// Answers a client's message with its reply.
+    /// Answers a client's message with its reply. A subscription change that raced another
+    /// message of the same connection is read and applied again.
     async fn message(&self, id: &str, body: &str, now: OffsetDateTime) -> Result<Value, Refusal> {
         let action = Action::parse(body)?;
-        let (connection, caller) = self.open_connection(id, now).await?;
-        match action {
-            Action::Subscribe(topics) => {
-                let refused: Vec<&str> = topics
-                    .iter()
-                    .filter(|t| !caller.can(t.permission()))
-                    .map(|t| t.as_str())
-                    .collect();
-                if !refused.is_empty() {
-                    return Err(refusal(
-                        403,
-                        "Forbidden",
-                        format!(
-                            "the '{}' role may not hear of: {}; nothing was subscribed",
-                            caller.role.as_str(),
-                            refused.join(", ")
-                        ),
-                    ));
-                }
-                let all = connection.topics.union(&topics).copied().collect();
-                let next = self.set_topics(&connection, all).await?;
-                Ok(json!({"type": "subscribed", "topics": names(&next.topics)}))
+        for _ in 0..3 {
+            let (connection, caller) = match self.open_connection(id, now).await {
+                Err(r) if r.status == 409 => continue,
+                other => other?,
+            };
+            let outcome =
+                match &action {
+                    Action::Subscribe(topics) => {
+                        let refused: Vec<&str> = topics
+                            .iter()
+                            .filter(|t| !caller.can(t.permission()))
+                            .map(|t| t.as_str())
+                            .collect();
+                        if !refused.is_empty() {
+                            return Err(refusal(
+                                403,
+                                "Forbidden",
+                                format!(
+                                    "the '{}' role may not hear of: {}; nothing was subscribed",
+                                    caller.role.as_str(),
+                                    refused.join(", ")
+                                ),
+                            ));
+                        }
+                        let all = connection.topics.union(topics).copied().collect();
+                        self.connections.set_topics(&connection, all).await.map(
+                            |next| json!({"type": "subscribed", "topics": names(&next.topics)}),
+                        )
+                    }
+                    Action::Unsubscribe(topics) => {
+                        let rest = connection.topics.difference(topics).copied().collect();
+                        self.connections.set_topics(&connection, rest).await.map(
+                            |next| json!({"type": "unsubscribed", "topics": names(&next.topics)}),
+                        )
+                    }
+                    Action::Resume { after } => return self.resume(&connection, *after, now).await,
+                };
+            match outcome {
+                Ok(reply) => return Ok(reply),
+                Err(StoreError::VersionMismatch) => continue,
+                Err(e) => return Err(unavailable(&e)),
             }
-            Action::Unsubscribe(topics) => {
-                let rest = connection.topics.difference(&topics).copied().collect();
-                let next = self.set_topics(&connection, rest).await?;
-                Ok(json!({"type": "unsubscribed", "topics": names(&next.topics)}))
-            }
-            Action::Resume { after } => self.resume(&connection, after, now).await,
         }
-    }
-
-    async fn set_topics(
-        &self,
-        connection: &Connection,
-        topics: BTreeSet<Topic>,
-    ) -> Result<Connection, Refusal> {
-        match self.connections.set_topics(connection, topics).await {
-            Ok(next) => Ok(next),
-            Err(StoreError::Gone) => Err(refusal(
-                410,
-                "Gone",
-                "this connection is closed; connect again",
-            )),
-            Err(e) => Err(unavailable(&e)),
-        }
+        Err(refusal(
+            409,
+            "Conflict",
+            "the connection kept changing; send the message again",
+        ))
     }
 
     /// Sends `connection` what it would have heard since the event `after`, oldest first,
@@ -294,26 +319,31 @@ impl Notifications {
         let floor = after.max(first_id_at(window_start)).to_string();
         let mut audiences = vec![Audience::Account(connection.user_id.clone())];
         audiences.extend(connection.topics.iter().map(|t| Audience::Topic(*t)));
+        let feeds = futures::future::try_join_all(
+            audiences
+                .iter()
+                .map(|a| self.outbox.feed(a, &floor, RESUME_LIMIT + 1)),
+        )
+        .await
+        .map_err(|e| unavailable(&e))?;
         let mut found = BTreeMap::new();
-        for audience in &audiences {
-            for stored in self
-                .outbox
-                .feed(audience, &floor, RESUME_LIMIT + 1)
-                .await
-                .map_err(|e| unavailable(&e))?
-            {
-                match serde_json::from_str::<Published>(&stored.detail) {
-                    Ok(event) => {
-                        found.insert(event.id.clone(), event);
-                    }
-                    Err(e) => tracing::error!(error = %e, "an outbox event that does not parse"),
+        for stored in feeds.into_iter().flatten() {
+            match serde_json::from_str::<Published>(&stored.detail) {
+                Ok(event) => {
+                    found.insert(event.id.clone(), event);
                 }
+                Err(e) => tracing::error!(error = %e, "an outbox event that does not parse"),
             }
         }
-        let more = found.len() > RESUME_LIMIT;
+        let mut more = found.len() > RESUME_LIMIT;
         let mut sent = 0;
         let mut last = None;
+        let started = std::time::Instant::now();
         for event in found.values().take(RESUME_LIMIT) {
+            if started.elapsed() > RESUME_BUDGET {
+                more = true;
+                break;
+            }
             let text = serde_json::to_string(&event.message()).unwrap_or_default();
             match self.sockets.post(&connection.id, &text).await {
                 Ok(()) => {
@@ -322,13 +352,12 @@ impl Notifications {
                 }
                 Err(SocketError::Gone) => {
                     self.forget(&connection.id).await;
-                    return Err(refusal(410, "Gone", "the connection closed"));
+                    return Err(gone());
                 }
-                Err(SocketError::Failed(e)) => {
+                Err(e) => {
                     tracing::warn!(error = %e, "a resumed event was not sent");
-                    return Ok(json!({
-                        "type": "resumed", "count": sent, "more": true, "last": last,
-                    }));
+                    more = true;
+                    break;
                 }
             }
         }
@@ -364,93 +393,180 @@ impl Notifications {
                 Some(event) => events.push((id, event)),
                 // Retrying cannot mend it: logged, counted, dropped.
                 None => {
-                    tracing::error!(message_id = %id, "a queue message that is not a domain event")
+                    tracing::error!(message_id = %id, "a queue message that is not a domain event");
                 }
             }
         }
         events.sort_by(|a, b| a.1.id.cmp(&b.1.id));
-        let now = OffsetDateTime::now_utc();
-        let mut listeners = HashMap::new();
-        let mut gone = HashSet::new();
+        let mut run = Delivery::new(self);
         let mut failures = Vec::new();
-        let (mut sent, mut failed) = (0, 0);
         for (message_id, event) in &events {
-            let mut to = BTreeSet::new();
-            let mut ended = BTreeSet::new();
-            let mut looked_up = true;
-            for audience in event.audiences() {
-                if !listeners.contains_key(&audience) {
-                    match self.connections.listeners(&audience).await {
-                        Ok(found) => {
-                            listeners.insert(audience.clone(), found);
-                        }
-                        Err(e) => {
-                            tracing::error!(error = %e, "reading listeners failed");
-                            looked_up = false;
-                            continue;
-                        }
-                    }
-                }
-                for listener in listeners.get(&audience).into_iter().flatten() {
-                    if gone.contains(&listener.connection) {
-                        continue;
-                    }
-                    if listener.ends_at <= now {
-                        ended.insert(listener.connection.clone());
-                    } else {
-                        to.insert(listener.connection.clone());
-                    }
-                }
-            }
-            for id in ended {
-                self.end(&id).await;
-                gone.insert(id);
-            }
-            let text = serde_json::to_string(&event.message()).unwrap_or_default();
-            let outcomes: Vec<(String, Result<(), SocketError>)> = futures::stream::iter(to)
-                .map(|c| {
-                    let text = &text;
-                    async move {
-                        let outcome = self.sockets.post(&c, text).await;
-                        (c, outcome)
-                    }
-                })
-                .buffer_unordered(FAN_OUT)
-                .collect()
-                .await;
-            let mut retry = !looked_up;
-            for (connection, outcome) in outcomes {
-                match outcome {
-                    Ok(()) => sent += 1,
-                    Err(SocketError::Gone) => {
-                        self.forget(&connection).await;
-                        gone.insert(connection);
-                    }
-                    Err(SocketError::Failed(e)) => {
-                        tracing::warn!(error = %e, event = %event.id, "posting failed; retried");
-                        failed += 1;
-                        retry = true;
-                    }
-                }
-            }
-            if retry {
+            if !run.event(event).await {
                 failures.push(json!({"itemIdentifier": message_id}));
             }
         }
         let count = |name, value| {
             shared::telemetry::metrics::emit_count(&self.metrics_namespace, SERVICE, name, value);
         };
-        count("NotificationsSent", sent);
-        count("NotificationsGone", gone.len());
-        count("NotificationsFailed", failed);
+        count("NotificationsSent", run.sent);
+        count("NotificationsGone", run.gone.len());
+        count("NotificationsFailed", run.failed);
         tracing::info!(
             events = events.len(),
-            sent,
-            gone = gone.len(),
-            failed,
+            sent = run.sent,
+            gone = run.gone.len(),
+            failed = run.failed,
             "delivered a batch"
         );
         json!({"batchItemFailures": failures})
+    }
+}
+
+/// One batch's delivery: what it has read (listeners, accounts' standing) and done so far.
+struct Delivery<'a> {
+    function: &'a Notifications,
+    now: OffsetDateTime,
+    listeners: HashMap<Audience, Vec<Listener>>,
+    standings: HashMap<String, Option<Standing>>,
+    /// Connections closed or found gone in this batch.
+    gone: HashSet<String>,
+    sent: usize,
+    failed: usize,
+}
+
+impl<'a> Delivery<'a> {
+    fn new(function: &'a Notifications) -> Self {
+        Self {
+            function,
+            now: OffsetDateTime::now_utc(),
+            listeners: HashMap::new(),
+            standings: HashMap::new(),
+            gone: HashSet::new(),
+            sent: 0,
+            failed: 0,
+        }
+    }
+
+    /// The account's standing (a copy up to a few seconds old, as reads over the HTTP API
+    /// use); `None` when it could not be read.
+    async fn standing(&mut self, user_id: &str) -> Option<Standing> {
+        if !self.standings.contains_key(user_id) {
+            let read = self.function.standings.current(user_id, false).await.ok();
+            self.standings.insert(user_id.to_owned(), read);
+        }
+        self.standings.get(user_id).cloned().flatten()
+    }
+
+    /// Posts `event` to everyone who may hear of it now; false when it should be tried again.
+    async fn event(&mut self, event: &Published) -> bool {
+        let function = self.function;
+        let mut complete = true;
+        // Each connection once, with the audiences it was reached through.
+        let mut to: BTreeMap<String, Vec<Audience>> = BTreeMap::new();
+        let mut ended = BTreeSet::new();
+        for audience in event.audiences() {
+            if !self.listeners.contains_key(&audience) {
+                match function.connections.listeners(&audience).await {
+                    Ok(found) => {
+                        self.listeners.insert(audience.clone(), found);
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "reading listeners failed");
+                        complete = false;
+                        continue;
+                    }
+                }
+            }
+            let listeners = self.listeners.get(&audience).cloned().unwrap_or_default();
+            for listener in listeners {
+                if self.gone.contains(&listener.connection) {
+                    continue;
+                }
+                if listener.ends_at <= self.now {
+                    ended.insert(listener.connection);
+                    continue;
+                }
+                let Some(standing) = self.standing(&listener.user_id).await else {
+                    complete = false;
+                    continue;
+                };
+                if listener.generation < standing.generation {
+                    // Signed out everywhere, disabled or given another role since.
+                    ended.insert(listener.connection);
+                    continue;
+                }
+                if let Audience::Topic(topic) = &audience {
+                    let permission = topic.permission();
+                    if !listener.role.allows(permission) && !standing.grants.contains(&permission) {
+                        // A grant taken back: the topic is dropped at its next message.
+                        continue;
+                    }
+                }
+                to.entry(listener.connection)
+                    .or_default()
+                    .push(audience.clone());
+            }
+        }
+        for id in ended {
+            function.end(&id).await;
+            self.gone.insert(id);
+        }
+        let text = serde_json::to_string(&event.message()).unwrap_or_default();
+        let outcomes: Vec<(String, Vec<Audience>, Result<(), SocketError>)> =
+            futures::stream::iter(to)
+                .map(|(connection, audiences)| {
+                    let text = &text;
+                    async move {
+                        let outcome = function.sockets.post(&connection, text).await;
+                        (connection, audiences, outcome)
+                    }
+                })
+                .buffer_unordered(FAN_OUT)
+                .collect()
+                .await;
+        for (connection, audiences, outcome) in outcomes {
+            match outcome {
+                Ok(()) => self.sent += 1,
+                Err(SocketError::Gone) => {
+                    function.forget(&connection).await;
+                    // A listener may outlive its connection item (a close that raced).
+                    for audience in &audiences {
+                        if let Err(e) = function
+                            .connections
+                            .drop_listener(audience, &connection)
+                            .await
+                        {
+                            tracing::warn!(error = %e, "dropping a listener failed; TTL will");
+                        }
+                    }
+                    self.gone.insert(connection);
+                }
+                Err(SocketError::Refused(e)) => {
+                    // That client's problem, not the event's: it can resume.
+                    tracing::warn!(error = %e, event = %event.id, "a message was refused");
+                    self.failed += 1;
+                }
+                Err(SocketError::Failed(e)) => {
+                    tracing::warn!(error = %e, event = %event.id, "posting failed; retried");
+                    self.failed += 1;
+                    complete = false;
+                }
+            }
+        }
+        complete
+    }
+}
+
+fn gone() -> Refusal {
+    refusal(410, "Gone", "this connection is closed; connect again")
+}
+
+/// A subscription change that lost a race (409: the message is applied again), or a storage
+/// failure.
+fn stale_or_unavailable(e: &StoreError) -> Refusal {
+    match e {
+        StoreError::VersionMismatch => refusal(409, "Conflict", "the connection changed"),
+        other => unavailable(other),
     }
 }
 

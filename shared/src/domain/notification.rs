@@ -190,6 +190,10 @@ pub struct Connection {
     /// it opened. The client reconnects with a fresh token and resumes.
     #[serde(with = "time::serde::rfc3339")]
     pub ends_at: OffsetDateTime,
+    /// Bumped by every change, so concurrent messages of one connection cannot undo each
+    /// other.
+    #[serde(default)]
+    pub version: u64,
 }
 
 impl Connection {
@@ -210,6 +214,7 @@ impl Connection {
             topics: BTreeSet::new(),
             connected_at: now,
             ends_at: token_expires_at.min(now + MAX_CONNECTION),
+            version: 0,
         }
     }
 }

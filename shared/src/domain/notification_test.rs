@@ -64,3 +64,89 @@ fn the_message_is_the_event_without_its_envelope_bookkeeping() {
     assert!(Topic::parse("orders").is_ok());
     assert!(Topic::parse(&"x".repeat(10_000)).unwrap_err().len() < 200);
 }
+
+#[test]
+fn a_client_message_is_read_strictly() {
+    assert_eq!(
+        Action::parse(r#"{"action":"subscribe","topics":["stock","orders","stock"]}"#),
+        Ok(Action::Subscribe(BTreeSet::from([
+            Topic::Orders,
+            Topic::Stock
+        ])))
+    );
+    assert_eq!(
+        Action::parse(r#"{"action":"unsubscribe","topics":["stock"]}"#),
+        Ok(Action::Unsubscribe(BTreeSet::from([Topic::Stock])))
+    );
+    let id = uuid::Uuid::now_v7();
+    assert_eq!(
+        Action::parse(&format!(r#"{{"action":"resume","after":"{id}"}}"#)),
+        Ok(Action::Resume { after: id })
+    );
+    let status = |text: &str| Action::parse(text).unwrap_err().status;
+    assert_eq!(status("[]"), 400);
+    assert_eq!(status(r#"{"action":7}"#), 400);
+    assert_eq!(status(r#"{"action":"$connect"}"#), 400);
+    assert_eq!(status(r#"{"action":"subscribe","topics":"stock"}"#), 422);
+    assert_eq!(
+        status(r#"{"action":"subscribe","topics":["everything"]}"#),
+        422
+    );
+    let many = vec!["stock"; 17];
+    assert_eq!(
+        status(&serde_json::json!({"action": "subscribe", "topics": many}).to_string()),
+        422
+    );
+    let v4 = uuid::Uuid::new_v4();
+    assert_eq!(
+        status(&format!(r#"{{"action":"resume","after":"{v4}"}}"#)),
+        422
+    );
+}
+
+#[test]
+fn an_event_id_tells_when_it_was_made_and_ids_of_a_moment_sort_after_its_first() {
+    let now = OffsetDateTime::now_utc();
+    let id = uuid::Uuid::now_v7();
+    let made = made_at(id).unwrap();
+    assert!(
+        (made - now).abs() < time::Duration::seconds(5),
+        "{made} vs {now}"
+    );
+    let earlier = first_id_at(now - time::Duration::seconds(1));
+    assert!(earlier < id);
+    assert!(first_id_at(now + time::Duration::seconds(1)) > id);
+    let at = made_at(earlier).unwrap();
+    assert!((at - (now - time::Duration::seconds(1))).abs() < time::Duration::milliseconds(1));
+}
+
+#[test]
+fn a_connection_ends_with_its_token_or_api_gateways_limit() {
+    let now = OffsetDateTime::now_utc();
+    let soon = now + time::Duration::minutes(15);
+    let c = Connection::opened("c", "u", Role::Staff, 0, soon, now);
+    assert_eq!(c.ends_at, soon);
+    let late = now + time::Duration::hours(24);
+    let c = Connection::opened("c", "u", Role::Staff, 0, late, now);
+    assert_eq!(c.ends_at, now + MAX_CONNECTION);
+}
+
+#[test]
+fn a_customers_event_reaches_them_and_its_topic() {
+    let mine = serde_json::json!({"customer_id": "c1"});
+    assert_eq!(
+        published("order.paid", mine.clone()).audiences(),
+        [
+            Audience::Account("c1".into()),
+            Audience::Topic(Topic::Orders)
+        ]
+    );
+    assert_eq!(
+        published("order.flagged", mine).audiences(),
+        [Audience::Topic(Topic::Orders)]
+    );
+    assert_eq!(
+        published("stock.low", serde_json::json!({"customer_id": "c1"})).audiences(),
+        [Audience::Topic(Topic::Stock)]
+    );
+}

@@ -9,6 +9,10 @@
 //! | connection | `CONNECTION#<id>`                                    | `CONNECTION`   |
 //! | listener   | `LISTENERS#ACCOUNT#<user id>` or `LISTENERS#TOPIC#<topic>` | `<connection id>` |
 //!
+//! A listener carries what delivery checks without reading the connection: whose it is, the
+//! token's role and generation, and when it ends. The connection item is versioned, so two
+//! messages of one connection handled at once cannot undo each other's subscriptions.
+//!
 //! Access patterns: a connection by id (`GetItem`); the connections an event goes to
 //! (`Query PK=LISTENERS#...` per audience).
 
@@ -20,6 +24,7 @@ use time::OffsetDateTime;
 use super::codec::{decode, encode_keyed};
 use super::keys::*;
 use super::{Guard, StoreError, Table, Write, number_of};
+use crate::domain::Role;
 use crate::domain::notification::{Audience, Connection, Topic};
 
 /// How long after a connection ends its items are kept before TTL removes them.
@@ -33,6 +38,12 @@ const MAX_LISTENERS: usize = 10_000;
 pub struct Listener {
     /// API Gateway's connection id.
     pub connection: String,
+    /// The account whose token opened it.
+    pub user_id: String,
+    /// The token's role.
+    pub role: Role,
+    /// The token's generation.
+    pub generation: u64,
     /// When the connection stops hearing anything.
     pub ends_at: OffsetDateTime,
 }
@@ -74,6 +85,12 @@ impl ConnectionStore {
             .item(PK, AttributeValue::S(listeners_pk(audience)))
             .item(SK, AttributeValue::S(connection.id.clone()))
             .item(ENTITY, AttributeValue::S("listener".into()))
+            .item("user_id", AttributeValue::S(connection.user_id.clone()))
+            .item("role", AttributeValue::S(connection.role.as_str().into()))
+            .item(
+                "generation",
+                AttributeValue::N(connection.generation.to_string()),
+            )
             .item(
                 "ends_at",
                 AttributeValue::N(connection.ends_at.unix_timestamp().to_string()),
@@ -101,7 +118,8 @@ impl ConnectionStore {
     }
 
     /// The write of `connection` itself: created (failing if the id is taken) or replacing
-    /// one still there.
+    /// the version read (`create` false; [`StoreError::VersionMismatch`] when it changed,
+    /// [`StoreError::Gone`] when it closed).
     fn connection_put(&self, connection: &Connection, create: bool) -> Result<Write, StoreError> {
         let mut item = encode_keyed(
             connection,
@@ -114,18 +132,29 @@ impl ConnectionStore {
         item.insert(EXPIRES_AT.into(), Self::expiry(connection));
         let put = Put::builder()
             .table_name(self.table.name())
-            .set_item(Some(item))
-            .condition_expression(if create {
-                "attribute_not_exists(PK)"
-            } else {
-                "attribute_exists(PK)"
-            })
-            .build()
-            .map_err(StoreError::internal)?;
+            .set_item(Some(item));
+        let put = if create {
+            put.condition_expression("attribute_not_exists(PK)")
+        } else {
+            self.same_version(put, connection.version.saturating_sub(1))
+        };
         Ok(Write(
-            if create { Guard::Version } else { Guard::Alive },
-            TransactWriteItem::builder().put(put).build(),
+            Guard::Version,
+            TransactWriteItem::builder()
+                .put(put.build().map_err(StoreError::internal)?)
+                .build(),
         ))
+    }
+
+    /// `put` on condition that the connection is still at `version`.
+    fn same_version(
+        &self,
+        put: aws_sdk_dynamodb::types::builders::PutBuilder,
+        version: u64,
+    ) -> aws_sdk_dynamodb::types::builders::PutBuilder {
+        put.condition_expression("#version = :version")
+            .expression_attribute_names("#version", "version")
+            .expression_attribute_values(":version", AttributeValue::N(version.to_string()))
     }
 
     /// Stores a newly accepted connection; its account hears of its own business at once.
@@ -151,8 +180,9 @@ impl ConnectionStore {
         Ok(Some(decode(item)?))
     }
 
-    /// Makes `connection` hear of exactly `topics`; [`StoreError::Gone`] when it closed
-    /// meanwhile.
+    /// Makes `connection` (as read) hear of exactly `topics`;
+    /// [`StoreError::VersionMismatch`] when it changed since it was read (read it again),
+    /// which includes its closing.
     pub async fn set_topics(
         &self,
         connection: &Connection,
@@ -160,6 +190,7 @@ impl ConnectionStore {
     ) -> Result<Connection, StoreError> {
         let mut next = connection.clone();
         next.topics = topics;
+        next.version += 1;
         let mut writes = vec![self.connection_put(&next, false)?];
         for added in next.topics.difference(&connection.topics) {
             writes.push(self.listener_put(&next, &Audience::Topic(*added))?);
@@ -176,11 +207,40 @@ impl ConnectionStore {
 
     /// Forgets the connection `id` and everything it listened to (nothing when it is gone).
     pub async fn close(&self, id: &str) -> Result<(), StoreError> {
+        // A subscription committed between the read and the delete would leave a listener
+        // behind: the delete is guarded by the version read, and read again when it lost.
+        for _ in 0..3 {
+            match self.close_once(id).await {
+                Err(StoreError::VersionMismatch) => continue,
+                done => return done,
+            }
+        }
+        Err(StoreError::Unavailable(
+            "the connection kept changing while it was closed".into(),
+        ))
+    }
+
+    async fn close_once(&self, id: &str) -> Result<(), StoreError> {
         let Some(connection) = self.get(id).await? else {
             return Ok(());
         };
+        let delete = Delete::builder()
+            .table_name(self.table.name())
+            .key(PK, AttributeValue::S(format!("CONNECTION#{id}")))
+            .key(SK, AttributeValue::S("CONNECTION".into()))
+            .condition_expression("#version = :version")
+            .expression_attribute_names("#version", "version")
+            .expression_attribute_values(
+                ":version",
+                AttributeValue::N(connection.version.to_string()),
+            )
+            .build()
+            .map_err(StoreError::internal)?;
         let mut writes = vec![
-            self.delete(format!("CONNECTION#{id}"), "CONNECTION".into())?,
+            Write(
+                Guard::Version,
+                TransactWriteItem::builder().delete(delete).build(),
+            ),
             self.delete(
                 listeners_pk(&Audience::Account(connection.user_id.clone())),
                 id.to_owned(),
@@ -190,6 +250,20 @@ impl ConnectionStore {
             writes.push(self.delete(listeners_pk(&Audience::Topic(*topic)), id.to_owned())?);
         }
         self.table.transact(writes).await
+    }
+
+    /// Removes `connection`'s listener for `audience` (one left behind by a connection that
+    /// is gone).
+    pub async fn drop_listener(
+        &self,
+        audience: &Audience,
+        connection: &str,
+    ) -> Result<(), StoreError> {
+        self.table
+            .transact(vec![
+                self.delete(listeners_pk(audience), connection.to_owned())?,
+            ])
+            .await
     }
 
     /// The connections hearing of `audience`'s events (including some that ended and were
@@ -212,7 +286,14 @@ impl ConnectionStore {
                 .map_err(StoreError::from_lookup)?;
             items.extend(page.items.unwrap_or_default());
             start = page.last_evaluated_key;
-            if start.is_none() || items.len() >= MAX_LISTENERS {
+            if start.is_none() {
+                break;
+            }
+            if items.len() >= MAX_LISTENERS {
+                tracing::warn!(
+                    listeners = items.len(),
+                    "an audience has more listeners than one event is sent to; the rest miss it"
+                );
                 break;
             }
         }
@@ -227,8 +308,20 @@ impl ConnectionStore {
                 let ends_at = number_of(&item, "ends_at")
                     .and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok())
                     .ok_or_else(|| StoreError::corrupt("a listener without its end"))?;
+                let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
+                let user_id = text("user_id")
+                    .ok_or_else(|| StoreError::corrupt("a listener without its account"))?;
+                let role = text("role")
+                    .and_then(|r| serde_json::from_value(serde_json::Value::String(r)).ok())
+                    .ok_or_else(|| StoreError::corrupt("a listener without its role"))?;
+                let generation = number_of(&item, "generation")
+                    .and_then(|g| u64::try_from(g).ok())
+                    .ok_or_else(|| StoreError::corrupt("a listener without its generation"))?;
                 Ok(Listener {
                     connection,
+                    user_id,
+                    role,
+                    generation,
                     ends_at,
                 })
             })

@@ -188,41 +188,52 @@ impl Outbox {
             Audience::Account(_) => 1,
             Audience::Topic(_) => SHARDS,
         };
-        let mut events = Vec::new();
-        for shard in 0..shards {
+        let shards = futures::future::try_join_all((0..shards).map(|shard| {
             let (gsi, partition) = feed_partition(audience, shard);
-            let mut start = None;
-            let mut read = 0;
-            loop {
-                let page = self
-                    .table
-                    .client()
-                    .query()
-                    .table_name(self.table.name())
-                    .index_name(gsi.name)
-                    .key_condition_expression("#pk = :pk AND #sk > :after")
-                    .expression_attribute_names("#pk", gsi.pk)
-                    .expression_attribute_names("#sk", gsi.sk)
-                    .expression_attribute_values(":pk", AttributeValue::S(partition.clone()))
-                    .expression_attribute_values(":after", AttributeValue::S(after.to_owned()))
-                    .limit(i32::try_from(limit - read).unwrap_or(i32::MAX))
-                    .set_exclusive_start_key(start)
-                    .send()
-                    .await
-                    .map_err(StoreError::from_lookup)?;
-                for item in page.items.unwrap_or_default() {
-                    read += 1;
-                    events.push((text_of(&item, gsi.sk)?, stored(&item)?));
-                }
-                start = page.last_evaluated_key;
-                if start.is_none() || read >= limit {
-                    break;
-                }
-            }
-        }
+            self.feed_shard(gsi, partition, after, limit)
+        }))
+        .await?;
+        let mut events: Vec<(String, StoredEvent)> = shards.into_iter().flatten().collect();
         events.sort_by(|a, b| a.0.cmp(&b.0));
         events.truncate(limit);
         Ok(events.into_iter().map(|(_, e)| e).collect())
+    }
+
+    /// The first `limit` events after `after` of one feed partition, with their ids.
+    async fn feed_shard(
+        &self,
+        gsi: Gsi,
+        partition: String,
+        after: &str,
+        limit: usize,
+    ) -> Result<Vec<(String, StoredEvent)>, StoreError> {
+        let mut events = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .table
+                .client()
+                .query()
+                .table_name(self.table.name())
+                .index_name(gsi.name)
+                .key_condition_expression("#pk = :pk AND #sk > :after")
+                .expression_attribute_names("#pk", gsi.pk)
+                .expression_attribute_names("#sk", gsi.sk)
+                .expression_attribute_values(":pk", AttributeValue::S(partition.clone()))
+                .expression_attribute_values(":after", AttributeValue::S(after.to_owned()))
+                .limit(i32::try_from(limit - events.len()).unwrap_or(i32::MAX))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(StoreError::from_lookup)?;
+            for item in page.items.unwrap_or_default() {
+                events.push((text_of(&item, gsi.sk)?, stored(&item)?));
+            }
+            start = page.last_evaluated_key;
+            if start.is_none() || events.len() >= limit {
+                return Ok(events);
+            }
+        }
     }
 }
 

@@ -238,7 +238,7 @@ async fn a_staff_subscription_to_a_topic_its_role_may_not_see_is_refused() {
     let mut manager = connect(&live, &app.token(Role::Manager)).await;
     say(
         &mut manager,
-        &json!({"action": "subscribe", "topics": ["purchasing"]}),
+        &json!({"action": "subscribe", "topics": ["purchasing", "stock"]}),
     )
     .await;
     assert_eq!(next(&mut live, &mut manager).await["type"], "subscribed");
@@ -254,6 +254,99 @@ async fn a_staff_subscription_to_a_topic_its_role_may_not_see_is_refused() {
     );
     app.move_stock(&movement(10, "receive")).await; // restocked
     assert_eq!(drain(&mut live, &mut staff).await, Vec::<Value>::new());
+    // ... while a subscriber still hears of it.
+    assert_eq!(
+        types(&drain(&mut live, &mut manager).await),
+        ["stock.restocked"]
+    );
+}
+
+#[tokio::test]
+async fn a_connection_stops_hearing_once_its_account_is_signed_out_or_its_grant_taken_back() {
+    let app = TestApp::spawn().await;
+    let mut live = live(&app).await;
+    let shop = shop(&app).await;
+    let login =
+        |r: stockroom_tests::TestResponse| r.body["access_token"].as_str().unwrap().to_owned();
+    // A customer who signs out everywhere while connected.
+    let leaver = format!("leaver-{}@example.com", uuid::Uuid::new_v4().simple());
+    let leaving = login(app.register_verified(&leaver).await);
+    let mut leaving_socket = connect(&live, &leaving).await;
+    // A customer granted reading every order, subscribed to them, whose grant is taken back.
+    let clerk = format!("clerk-{}@example.com", uuid::Uuid::new_v4().simple());
+    let clerk_token = login(app.register_verified(&clerk).await);
+    let clerk_id = app.account_id(&clerk).await;
+    let grant = format!("/v1/users/{clerk_id}/grants/read_all_orders");
+    let r = app
+        .send_json(Method::PUT, &grant, Role::Admin, &json!({}), &[])
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let mut clerk_socket = connect(&live, &clerk_token).await;
+    say(
+        &mut clerk_socket,
+        &json!({"action": "subscribe", "topics": ["orders"]}),
+    )
+    .await;
+    assert_eq!(
+        next(&mut live, &mut clerk_socket).await["type"],
+        "subscribed"
+    );
+    order(&app, &shop).await;
+    assert_eq!(
+        types(&drain(&mut live, &mut clerk_socket).await),
+        ["order.placed"]
+    );
+
+    let r = app
+        .send_with_token(Method::DELETE, "/v1/auth/sessions", &leaving, None, &[])
+        .await;
+    assert!(r.status.is_success(), "{}", r.text);
+    let r = app
+        .send_json(Method::DELETE, &grant, Role::Admin, &json!({}), &[])
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    // Deliveries read an account's standing from a copy at most 10 s old, as HTTP reads do.
+    tokio::time::sleep(std::time::Duration::from_millis(10_500)).await;
+
+    // The leaver orders again from a new sign-in: the old connection is closed, not told.
+    let fresh = login(app.login(&leaver, stockroom_tests::STRONG_PASSWORD).await);
+    let key = uuid::Uuid::new_v4().to_string();
+    let r = app
+        .send_with_token(
+            Method::POST,
+            "/v1/orders",
+            &fresh,
+            Some(&json!({"lines": [{"product_id": shop.p1, "quantity": 1}]})),
+            &[("idempotency-key", &key)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    order(&app, &shop).await;
+    while live.pipeline.step().await.unwrap() > 0 {}
+    loop {
+        match tokio::time::timeout(std::time::Duration::from_secs(5), leaving_socket.next())
+            .await
+            .unwrap()
+        {
+            Some(Ok(Message::Close(_))) | None => break,
+            Some(Ok(Message::Text(text))) => panic!("a revoked connection was sent {text}"),
+            Some(_) => {}
+        }
+    }
+    // The clerk hears no more orders, and the topic is gone at their next message.
+    assert_eq!(
+        drain(&mut live, &mut clerk_socket).await,
+        Vec::<Value>::new()
+    );
+    say(
+        &mut clerk_socket,
+        &json!({"action": "unsubscribe", "topics": ["stock"]}),
+    )
+    .await;
+    assert_eq!(
+        next(&mut live, &mut clerk_socket).await,
+        json!({"type": "unsubscribed", "topics": []})
+    );
 }
 
 #[tokio::test]
@@ -490,4 +583,99 @@ async fn a_replayed_or_forged_carrier_update_is_not_announced() {
     let replayed = carrier(&app, &update, Some(CARRIER_WEBHOOK_SECRET)).await;
     assert_eq!(replayed.body["status"], "duplicate");
     assert_eq!(drain(&mut live, &mut socket).await, Vec::<Value>::new());
+}
+
+/// `events/notifications/<name>.json` with its placeholders filled in.
+fn sample(name: &str, values: &[(&str, &str)]) -> Value {
+    let mut text = std::fs::read_to_string(
+        stockroom_tests::root().join(format!("events/notifications/{name}.json")),
+    )
+    .unwrap();
+    for (key, value) in values {
+        text = text.replace(&format!("{{{{{key}}}}}"), value);
+    }
+    assert!(!text.contains("{{"), "{name}: a placeholder left in {text}");
+    serde_json::from_str(&text).unwrap()
+}
+
+#[tokio::test]
+async fn the_sample_events_drive_the_function_as_api_gateway_and_the_queue_send_them() {
+    let app = TestApp::spawn().await;
+    let live = live(&app).await;
+    let token = app.token(Role::Staff);
+    let now = time::OffsetDateTime::now_utc();
+    let recent = shared::domain::notification::first_id_at(now - time::Duration::minutes(1));
+    let event_id = uuid::Uuid::now_v7().to_string();
+    let values = [
+        ("token:staff", token.as_str()),
+        ("connection_id", "sample-connection"),
+        ("event_id", &event_id),
+        ("product_id", "0193a5c2-0000-7000-8000-00000000000p"),
+        ("warehouse_id", "0193a5c2-0000-7000-8000-00000000000w"),
+    ];
+    let call = |name: &str, values: &[(&str, &str)]| {
+        let event = sample(name, values);
+        let live = &live;
+        async move { live.notifications.handle(event).await.unwrap() }
+    };
+    assert_eq!(call("connect", &values).await["statusCode"], 200);
+    let reply = call("subscribe", &values).await;
+    assert_eq!(
+        serde_json::from_str::<Value>(reply["body"].as_str().unwrap()).unwrap(),
+        json!({"type": "subscribed", "topics": ["orders", "stock"]})
+    );
+    let recent = recent.to_string();
+    let resumed = call("resume", &[("event_id", recent.as_str()), values[1]]).await;
+    assert_eq!(
+        serde_json::from_str::<Value>(resumed["body"].as_str().unwrap()).unwrap()["type"],
+        "resumed"
+    );
+    // The gateway has no such connection: posting is answered 410, and it is forgotten.
+    let connections = ConnectionStore::new(app.state.table.clone());
+    assert!(
+        connections
+            .get("sample-connection")
+            .await
+            .unwrap()
+            .is_some()
+    );
+    let answer = call("queue", &values).await;
+    assert_eq!(answer, json!({"batchItemFailures": []}));
+    assert!(
+        connections
+            .get("sample-connection")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(call("disconnect", &values).await["statusCode"], 200);
+    // Neither a route nor a batch: an error, not a guess.
+    assert!(
+        live.notifications
+            .handle(json!({"hello": 1}))
+            .await
+            .is_err()
+    );
+}
+
+#[test]
+fn the_asyncapi_document_describes_every_event_type() {
+    let text = std::fs::read_to_string(stockroom_tests::root().join("docs/asyncapi.yaml")).unwrap();
+    let doc: Value = serde_norway::from_str(&text).unwrap();
+    let described: std::collections::BTreeSet<&str> = doc["components"]["messages"]
+        .as_object()
+        .unwrap()
+        .values()
+        .filter_map(|m| m["name"].as_str())
+        .collect();
+    let emitted: std::collections::BTreeSet<&str> =
+        shared::domain::event::TYPES.iter().copied().collect();
+    assert_eq!(described, emitted);
+    for kind in emitted {
+        assert!(
+            stockroom_tests::root()
+                .join(format!("events/schemas/{kind}.v1.json"))
+                .exists()
+        );
+    }
 }

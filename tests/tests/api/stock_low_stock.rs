@@ -89,52 +89,16 @@ pub(crate) async fn bus_to_queue(
     String,
 ) {
     let sdk = &app.clients.sdk;
-    let events = aws_sdk_eventbridge::Client::new(sdk);
-    let sqs = aws_sdk_sqs::Client::new(sdk);
     let suffix = uuid::Uuid::new_v4().simple().to_string();
     let bus = format!("stockroom-{suffix}");
-    events.create_event_bus().name(&bus).send().await.unwrap();
-    let queue_url = sqs
-        .create_queue()
-        .queue_name(format!("q-{suffix}"))
-        .send()
-        .await
-        .unwrap()
-        .queue_url
-        .unwrap();
-    let queue_arn = sqs
-        .get_queue_attributes()
-        .queue_url(&queue_url)
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .unwrap()
-        .attributes
-        .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
-        .clone();
-    events
-        .put_rule()
-        .name("subscribed")
-        .event_bus_name(&bus)
-        .event_pattern(json!({"source": ["stockroom"], "detail-type": types}).to_string())
-        .send()
+    let pattern = json!({"source": ["stockroom"], "detail-type": types});
+    let queue_url = devstack::live::wire(sdk, &bus, &format!("q-{suffix}"), &pattern)
         .await
         .unwrap();
-    events
-        .put_targets()
-        .rule("subscribed")
-        .event_bus_name(&bus)
-        .targets(
-            aws_sdk_eventbridge::types::Target::builder()
-                .id("queue")
-                .arn(&queue_arn)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
-
+    let (events, sqs) = (
+        aws_sdk_eventbridge::Client::new(sdk),
+        aws_sdk_sqs::Client::new(sdk),
+    );
     (events, bus, sqs, queue_url)
 }
 
