@@ -10,7 +10,7 @@ use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use shared::auth::Role;
 use stockroom_tests::bench::{machine, stats, table, write_section};
-use stockroom_tests::{TestApp, product_body, template};
+use stockroom_tests::{TestApp, product_body};
 use tokio_tungstenite::tungstenite::Message;
 
 /// How often the local pipeline reads the stream and the queue (Lambda's pollers do this in
@@ -52,16 +52,7 @@ async fn text(socket: &mut Socket) -> Value {
 #[tokio::main]
 async fn main() {
     let app = TestApp::spawn().await;
-    let prefix = format!("bench{}", uuid::Uuid::new_v4().simple());
-    let live = devstack::live::Live::start(
-        &app.state,
-        &app.clients.sdk,
-        &template(),
-        &prefix,
-        "127.0.0.1:0".parse().unwrap(),
-    )
-    .await
-    .unwrap();
+    let live = app.live().await;
     let devstack::live::Live {
         gateway,
         notifications,

@@ -721,6 +721,22 @@ impl TestApp {
         poller
     }
 
+    /// The live-updates path over this app's table, as `make dev` runs it: a local WebSocket
+    /// gateway on a free port, fed from the table's stream through the forwarder, a bus and a
+    /// queue of its own (moto), carrying what is written from now on.
+    pub async fn live(&self) -> devstack::live::Live {
+        let prefix = format!("t{}", uuid::Uuid::new_v4().simple());
+        devstack::live::Live::start(
+            &self.state,
+            &self.clients.sdk,
+            &template(),
+            &prefix,
+            std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+        )
+        .await
+        .unwrap()
+    }
+
     /// Sends a webhook delivery the way Razorpay does.
     pub async fn deliver(&self, d: &razorpay_local::Delivery) -> TestResponse {
         self.call(

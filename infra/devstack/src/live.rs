@@ -121,21 +121,7 @@ impl Pipeline {
             let mut batch = Event::default();
             batch.records = records;
             let response = self.forwarder.handle(&batch).await;
-            let failed: std::collections::BTreeSet<String> = response
-                .batch_item_failures
-                .into_iter()
-                .filter_map(|f| f.item_identifier)
-                .collect();
-            self.pending = batch
-                .records
-                .into_iter()
-                .filter(|r| {
-                    r.change
-                        .sequence_number
-                        .as_ref()
-                        .is_some_and(|s| failed.contains(s))
-                })
-                .collect();
+            self.pending = crate::stream::to_retry(batch, response);
         }
         let mut delivered = 0;
         loop {

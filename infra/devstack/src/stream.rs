@@ -248,12 +248,21 @@ pub async fn index(
     let mut event = Event::default();
     event.records = records;
     let (report, response) = indexer.handle(&event).await;
+    (report, to_retry(event, response))
+}
+
+/// The records of `batch` its consumer's `response` asked to have again (as Lambda would
+/// redeliver them).
+pub(crate) fn to_retry(
+    batch: Event,
+    response: aws_lambda_events::streams::DynamoDbEventResponse,
+) -> Vec<EventRecord> {
     let failed: BTreeSet<String> = response
         .batch_item_failures
         .into_iter()
         .filter_map(|f| f.item_identifier)
         .collect();
-    let retry = event
+    batch
         .records
         .into_iter()
         .filter(|r| {
@@ -262,8 +271,7 @@ pub async fn index(
                 .as_ref()
                 .is_some_and(|s| failed.contains(s))
         })
-        .collect();
-    (report, retry)
+        .collect()
 }
 
 #[cfg(test)]

@@ -269,33 +269,27 @@ impl ConnectionStore {
     /// The connections hearing of `audience`'s events (including some that ended and were
     /// not yet removed: compare [`Listener::ends_at`] with the time).
     pub async fn listeners(&self, audience: &Audience) -> Result<Vec<Listener>, StoreError> {
+        let mut pages = self
+            .table
+            .client()
+            .query()
+            .table_name(self.table.name())
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_values(":pk", AttributeValue::S(listeners_pk(audience)))
+            .into_paginator()
+            .items()
+            .send();
         let mut items = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .table
-                .client()
-                .query()
-                .table_name(self.table.name())
-                .key_condition_expression("#pk = :pk")
-                .expression_attribute_names("#pk", PK)
-                .expression_attribute_values(":pk", AttributeValue::S(listeners_pk(audience)))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(StoreError::from_lookup)?;
-            items.extend(page.items.unwrap_or_default());
-            start = page.last_evaluated_key;
-            if start.is_none() {
-                break;
-            }
-            if items.len() >= MAX_LISTENERS {
+        while let Some(item) = pages.try_next().await.map_err(StoreError::from_lookup)? {
+            if items.len() == MAX_LISTENERS {
                 tracing::warn!(
                     listeners = items.len(),
                     "an audience has more listeners than one event is sent to; the rest miss it"
                 );
                 break;
             }
+            items.push(item);
         }
         items
             .into_iter()

@@ -207,33 +207,28 @@ impl Outbox {
         after: &str,
         limit: usize,
     ) -> Result<Vec<(String, StoredEvent)>, StoreError> {
+        let mut pages = self
+            .table
+            .client()
+            .query()
+            .table_name(self.table.name())
+            .index_name(gsi.name)
+            .key_condition_expression("#pk = :pk AND #sk > :after")
+            .expression_attribute_names("#pk", gsi.pk)
+            .expression_attribute_names("#sk", gsi.sk)
+            .expression_attribute_values(":pk", AttributeValue::S(partition))
+            .expression_attribute_values(":after", AttributeValue::S(after.to_owned()))
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .into_paginator()
+            .items()
+            .send();
         let mut events = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .table
-                .client()
-                .query()
-                .table_name(self.table.name())
-                .index_name(gsi.name)
-                .key_condition_expression("#pk = :pk AND #sk > :after")
-                .expression_attribute_names("#pk", gsi.pk)
-                .expression_attribute_names("#sk", gsi.sk)
-                .expression_attribute_values(":pk", AttributeValue::S(partition.clone()))
-                .expression_attribute_values(":after", AttributeValue::S(after.to_owned()))
-                .limit(i32::try_from(limit - events.len()).unwrap_or(i32::MAX))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(StoreError::from_lookup)?;
-            for item in page.items.unwrap_or_default() {
-                events.push((text_of(&item, gsi.sk)?, stored(&item)?));
-            }
-            start = page.last_evaluated_key;
-            if start.is_none() || events.len() >= limit {
-                return Ok(events);
-            }
+        while events.len() < limit
+            && let Some(item) = pages.try_next().await.map_err(StoreError::from_lookup)?
+        {
+            events.push((text_of(&item, gsi.sk)?, stored(&item)?));
         }
+        Ok(events)
     }
 }
 

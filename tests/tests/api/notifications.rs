@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use shared::auth::Role;
 use shared::domain::notification::Connection;
 use shared::store::ConnectionStore;
-use stockroom_tests::{CARRIER_WEBHOOK_SECRET, TestApp, template};
+use stockroom_tests::{CARRIER_WEBHOOK_SECRET, TestApp};
 use tokio_tungstenite::tungstenite::{self, Message};
 
 use crate::orders_support::{order, pay, shop};
@@ -17,19 +17,6 @@ use crate::shipments::{carrier, update};
 
 type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-async fn live(app: &TestApp) -> devstack::live::Live {
-    let prefix = format!("t{}", uuid::Uuid::new_v4().simple());
-    devstack::live::Live::start(
-        &app.state,
-        &app.clients.sdk,
-        &template(),
-        &prefix,
-        "127.0.0.1:0".parse().unwrap(),
-    )
-    .await
-    .unwrap()
-}
 
 async fn connect(live: &devstack::live::Live, token: &str) -> Socket {
     tokio_tungstenite::connect_async(format!("{}/?token={token}", live.gateway.url()))
@@ -52,6 +39,12 @@ async fn say(socket: &mut Socket, message: &Value) {
         .send(Message::Text(message.to_string().into()))
         .await
         .unwrap();
+}
+
+/// Sends `message` and answers the reply.
+async fn ask(live: &mut devstack::live::Live, socket: &mut Socket, message: Value) -> Value {
+    say(socket, &message).await;
+    next(live, socket).await
 }
 
 /// The next message on `socket`, moving events along the pipeline while waiting (bounded:
@@ -93,7 +86,7 @@ fn types(messages: &[Value]) -> Vec<&str> {
 #[tokio::test]
 async fn a_customer_hears_their_order_paid_then_its_shipment_created_in_order() {
     let app = TestApp::spawn().await;
-    let mut live = live(&app).await;
+    let mut live = app.live().await;
     let shop = shop(&app).await;
     let mut socket = connect(&live, &app.token(Role::Customer)).await;
     let placed = order(&app, &shop).await;
@@ -117,7 +110,7 @@ async fn a_customer_hears_their_order_paid_then_its_shipment_created_in_order() 
 #[tokio::test]
 async fn a_connection_without_a_valid_token_is_refused() {
     let app = TestApp::spawn().await;
-    let live = live(&app).await;
+    let live = app.live().await;
     assert_eq!(refused(&live, "").await, StatusCode::UNAUTHORIZED);
     assert_eq!(refused(&live, "?token=").await, StatusCode::UNAUTHORIZED);
     assert_eq!(
@@ -167,7 +160,7 @@ async fn a_connection_without_a_valid_token_is_refused() {
 #[tokio::test]
 async fn a_second_customer_never_hears_the_first_ones_events() {
     let app = TestApp::spawn().await;
-    let mut live = live(&app).await;
+    let mut live = app.live().await;
     let shop = shop(&app).await;
     let mut first = connect(&live, &app.token(Role::Customer)).await;
     let mut second = connect(
@@ -184,12 +177,12 @@ async fn a_second_customer_never_hears_the_first_ones_events() {
     );
     assert_eq!(drain(&mut live, &mut second).await, Vec::<Value>::new());
     // Nor by subscribing to the business of others.
-    say(
+    let reply = ask(
+        &mut live,
         &mut second,
-        &json!({"action": "subscribe", "topics": ["orders"]}),
+        json!({"action": "subscribe", "topics": ["orders"]}),
     )
     .await;
-    let reply = next(&mut live, &mut second).await;
     assert_eq!(reply["type"], "error");
     assert_eq!(reply["status"], 403);
 }
@@ -197,14 +190,14 @@ async fn a_second_customer_never_hears_the_first_ones_events() {
 #[tokio::test]
 async fn a_staff_subscription_to_a_topic_its_role_may_not_see_is_refused() {
     let app = TestApp::spawn().await;
-    let mut live = live(&app).await;
+    let mut live = app.live().await;
     let mut staff = connect(&live, &app.token(Role::Staff)).await;
-    say(
+    let reply = ask(
+        &mut live,
         &mut staff,
-        &json!({"action": "subscribe", "topics": ["stock", "purchasing"]}),
+        json!({"action": "subscribe", "topics": ["stock", "purchasing"]}),
     )
     .await;
-    let reply = next(&mut live, &mut staff).await;
     assert_eq!(reply["type"], "error", "{reply}");
     assert_eq!(reply["status"], 403);
     assert!(reply["detail"].as_str().unwrap().contains("purchasing"));
@@ -221,12 +214,12 @@ async fn a_staff_subscription_to_a_topic_its_role_may_not_see_is_refused() {
     app.move_stock(&movement(2, "ship")).await; // 4: low
     assert_eq!(drain(&mut live, &mut staff).await, Vec::<Value>::new());
 
-    say(
+    let reply = ask(
+        &mut live,
         &mut staff,
-        &json!({"action": "subscribe", "topics": ["stock", "orders"]}),
+        json!({"action": "subscribe", "topics": ["stock", "orders"]}),
     )
     .await;
-    let reply = next(&mut live, &mut staff).await;
     assert_eq!(
         reply,
         json!({"type": "subscribed", "topics": ["orders", "stock"]})
@@ -236,20 +229,23 @@ async fn a_staff_subscription_to_a_topic_its_role_may_not_see_is_refused() {
     assert_eq!(types(&heard), ["stock.out"]);
     // A manager may hear of purchasing.
     let mut manager = connect(&live, &app.token(Role::Manager)).await;
-    say(
-        &mut manager,
-        &json!({"action": "subscribe", "topics": ["purchasing", "stock"]}),
-    )
-    .await;
-    assert_eq!(next(&mut live, &mut manager).await["type"], "subscribed");
-    // Unsubscribing stops it.
-    say(
-        &mut staff,
-        &json!({"action": "unsubscribe", "topics": ["stock"]}),
-    )
-    .await;
     assert_eq!(
-        next(&mut live, &mut staff).await,
+        ask(
+            &mut live,
+            &mut manager,
+            json!({"action": "subscribe", "topics": ["purchasing", "stock"]})
+        )
+        .await["type"],
+        "subscribed"
+    );
+    // Unsubscribing stops it.
+    assert_eq!(
+        ask(
+            &mut live,
+            &mut staff,
+            json!({"action": "unsubscribe", "topics": ["stock"]})
+        )
+        .await,
         json!({"type": "unsubscribed", "topics": ["orders"]})
     );
     app.move_stock(&movement(10, "receive")).await; // restocked
@@ -264,7 +260,7 @@ async fn a_staff_subscription_to_a_topic_its_role_may_not_see_is_refused() {
 #[tokio::test]
 async fn a_connection_stops_hearing_once_its_account_is_signed_out_or_its_grant_taken_back() {
     let app = TestApp::spawn().await;
-    let mut live = live(&app).await;
+    let mut live = app.live().await;
     let shop = shop(&app).await;
     let login =
         |r: stockroom_tests::TestResponse| r.body["access_token"].as_str().unwrap().to_owned();
@@ -338,13 +334,13 @@ async fn a_connection_stops_hearing_once_its_account_is_signed_out_or_its_grant_
         drain(&mut live, &mut clerk_socket).await,
         Vec::<Value>::new()
     );
-    say(
-        &mut clerk_socket,
-        &json!({"action": "unsubscribe", "topics": ["stock"]}),
-    )
-    .await;
     assert_eq!(
-        next(&mut live, &mut clerk_socket).await,
+        ask(
+            &mut live,
+            &mut clerk_socket,
+            json!({"action": "unsubscribe", "topics": ["stock"]})
+        )
+        .await,
         json!({"type": "unsubscribed", "topics": []})
     );
 }
@@ -352,7 +348,7 @@ async fn a_connection_stops_hearing_once_its_account_is_signed_out_or_its_grant_
 #[tokio::test]
 async fn resume_after_a_disconnect_delivers_the_missed_events_exactly_once_each() {
     let app = TestApp::spawn().await;
-    let mut live = live(&app).await;
+    let mut live = app.live().await;
     let shop = shop(&app).await;
     let token = app.token(Role::Customer);
     let mut socket = connect(&live, &token).await;
@@ -413,13 +409,13 @@ async fn resume_after_a_disconnect_delivers_the_missed_events_exactly_once_each(
     assert_eq!(reply["more"], false);
     assert_eq!(reply["last"], missed[3]["id"]);
     // Resuming again from the last one sends nothing twice.
-    say(
-        &mut socket,
-        &json!({"action": "resume", "after": reply["last"]}),
-    )
-    .await;
     assert_eq!(
-        next(&mut live, &mut socket).await,
+        ask(
+            &mut live,
+            &mut socket,
+            json!({"action": "resume", "after": reply["last"]})
+        )
+        .await,
         json!({"type": "resumed", "count": 0, "more": false, "last": null})
     );
 }
@@ -427,7 +423,7 @@ async fn resume_after_a_disconnect_delivers_the_missed_events_exactly_once_each(
 #[tokio::test]
 async fn hostile_messages_get_precise_errors_and_change_nothing() {
     let app = TestApp::spawn().await;
-    let mut live = live(&app).await;
+    let mut live = app.live().await;
     let mut socket = connect(&live, &app.token(Role::Staff)).await;
     let cases = [
         ("not json".to_owned(), 400),
@@ -475,13 +471,13 @@ async fn hostile_messages_get_precise_errors_and_change_nothing() {
         assert_eq!(reply["status"], status, "{message}: {reply}");
     }
     // The connection still works and subscribed to nothing.
-    say(
-        &mut socket,
-        &json!({"action": "unsubscribe", "topics": ["stock"]}),
-    )
-    .await;
     assert_eq!(
-        next(&mut live, &mut socket).await,
+        ask(
+            &mut live,
+            &mut socket,
+            json!({"action": "unsubscribe", "topics": ["stock"]})
+        )
+        .await,
         json!({"type": "unsubscribed", "topics": []})
     );
 }
@@ -489,7 +485,7 @@ async fn hostile_messages_get_precise_errors_and_change_nothing() {
 #[tokio::test]
 async fn a_connection_that_is_gone_is_forgotten_and_one_whose_token_expired_is_closed() {
     let app = TestApp::spawn().await;
-    let mut live = live(&app).await;
+    let mut live = app.live().await;
     let shop = shop(&app).await;
     let connections = ConnectionStore::new(app.state.table.clone());
     // A connection API Gateway no longer has (its $disconnect never came).
@@ -531,7 +527,7 @@ async fn a_connection_that_is_gone_is_forgotten_and_one_whose_token_expired_is_c
 #[tokio::test]
 async fn a_replayed_or_forged_carrier_update_is_not_announced() {
     let app = TestApp::spawn().await;
-    let mut live = live(&app).await;
+    let mut live = app.live().await;
     let shop = shop(&app).await;
     let mut socket = connect(&live, &app.token(Role::Customer)).await;
     let placed = order(&app, &shop).await;
@@ -601,7 +597,7 @@ fn sample(name: &str, values: &[(&str, &str)]) -> Value {
 #[tokio::test]
 async fn the_sample_events_drive_the_function_as_api_gateway_and_the_queue_send_them() {
     let app = TestApp::spawn().await;
-    let live = live(&app).await;
+    let live = app.live().await;
     let token = app.token(Role::Staff);
     let now = time::OffsetDateTime::now_utc();
     let recent = shared::domain::notification::first_id_at(now - time::Duration::minutes(1));
