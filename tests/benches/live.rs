@@ -131,7 +131,7 @@ async fn main() {
         .collect();
     let batch = serde_json::from_value(json!({"Records": records})).unwrap();
     let start = Instant::now();
-    let answer = notifications.deliver(&batch).await;
+    let answer = Box::pin(notifications.deliver(&batch)).await;
     let posted = start.elapsed();
     assert_eq!(answer, json!({"batchItemFailures": []}));
     let mut received = 0;

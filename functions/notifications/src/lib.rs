@@ -87,17 +87,19 @@ impl Notifications {
         }
     }
 
-    /// Answers one invocation: a WebSocket route or a batch of the queue.
+    /// Answers one invocation: a WebSocket route or a batch of the queue. (Each is boxed:
+    /// their futures nest deep enough to overflow the compiler's layout query limit when
+    /// inlined into the runtime's.)
     pub async fn handle(&self, event: Value) -> Result<Value, String> {
         if event.get("Records").is_some_and(Value::is_array) {
             let batch: aws_lambda_events::sqs::SqsEvent =
                 serde_json::from_value(event).map_err(|e| format!("not a queue batch: {e}"))?;
-            return Ok(self.deliver(&batch).await);
+            return Ok(Box::pin(self.deliver(&batch)).await);
         }
         let request: aws_lambda_events::apigw::ApiGatewayWebsocketProxyRequest =
             serde_json::from_value(event)
                 .map_err(|e| format!("expected a WebSocket route or a queue batch: {e}"))?;
-        Ok(self.route(&request).await)
+        Ok(Box::pin(self.route(&request)).await)
     }
 
     /// Answers a WebSocket route.

@@ -148,7 +148,7 @@ impl Pipeline {
                 })
                 .collect();
             let batch = serde_json::from_value(json!({"Records": records}))?;
-            let answer = self.notifications.deliver(&batch).await;
+            let answer = Box::pin(self.notifications.deliver(&batch)).await;
             let retry: Vec<&str> = answer["batchItemFailures"]
                 .as_array()
                 .into_iter()
