@@ -737,6 +737,32 @@ impl TestApp {
         .unwrap()
     }
 
+    /// A new event bus whose events of `types` (a list of detail-types) land in a new queue
+    /// (moto): `(EventBridge, bus name, SQS, queue URL)`.
+    pub async fn bus_to_queue(
+        &self,
+        types: Value,
+    ) -> (
+        aws_sdk_eventbridge::Client,
+        String,
+        aws_sdk_sqs::Client,
+        String,
+    ) {
+        let sdk = &self.clients.sdk;
+        let suffix = uuid::Uuid::new_v4().simple().to_string();
+        let bus = format!("stockroom-{suffix}");
+        let pattern = json!({"source": ["stockroom"], "detail-type": types});
+        let queue_url = devstack::live::wire(sdk, &bus, &format!("q-{suffix}"), &pattern)
+            .await
+            .unwrap();
+        (
+            aws_sdk_eventbridge::Client::new(sdk),
+            bus,
+            aws_sdk_sqs::Client::new(sdk),
+            queue_url,
+        )
+    }
+
     /// Sends a webhook delivery the way Razorpay does.
     pub async fn deliver(&self, d: &razorpay_local::Delivery) -> TestResponse {
         self.call(

@@ -78,11 +78,12 @@ pub async fn run_outbox_forwarder() -> Result<(), lambda_http::Error> {
     let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .load()
         .await;
+    let table = crate::store::Table::from_sdk(&sdk, table);
     let forwarder = &crate::outbox::Forwarder {
         bus,
         events: aws_sdk_eventbridge::Client::new(&sdk),
-        progress: crate::store::ConsumerLog::in_table(&sdk, table.clone()),
-        outbox: crate::store::Outbox::in_table(&sdk, table),
+        progress: crate::store::ConsumerLog::new(table.clone()),
+        outbox: crate::store::Outbox::new(table),
     };
     lambda_http::lambda_runtime::run(lambda_http::service_fn(
         move |event: lambda_http::LambdaEvent<serde_json::Value>| async move {

@@ -77,12 +77,6 @@ impl ConsumerLog {
         Self { table }
     }
 
-    /// Progress in the table named `name`, through a client made from `sdk` (for the stream
-    /// consumers, which start without the API's configuration).
-    pub fn in_table(sdk: &aws_config::SdkConfig, name: impl Into<std::sync::Arc<str>>) -> Self {
-        Self::new(Table::new(aws_sdk_dynamodb::Client::new(sdk), name))
-    }
-
     /// Records `progress` as `consumer`'s latest (one item per consumer), unless a batch
     /// handled later is already recorded: with several shards, batches finish out of order.
     pub async fn record(&self, consumer: &str, progress: &Progress) -> Result<(), StoreError> {

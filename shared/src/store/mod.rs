@@ -87,6 +87,12 @@ impl Table {
         }
     }
 
+    /// The table named `name`, through a client made from `sdk`'s settings (for the stream
+    /// consumers, which start without the API's configuration).
+    pub fn from_sdk(sdk: &aws_config::SdkConfig, name: impl Into<Arc<str>>) -> Self {
+        Self::new(aws_sdk_dynamodb::Client::new(sdk), name)
+    }
+
     /// The key that seals this table's cursors: read from the table, or made there first.
     async fn cursor_key(&self) -> Result<&aws_lc_rs::hmac::Key, StoreError> {
         self.cursor_key

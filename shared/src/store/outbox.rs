@@ -132,11 +132,6 @@ impl Outbox {
         Self { table }
     }
 
-    /// The outbox in the table named `name`, reached with `sdk`'s settings.
-    pub fn in_table(sdk: &aws_config::SdkConfig, name: impl Into<std::sync::Arc<str>>) -> Self {
-        Self::new(Table::new(aws_sdk_dynamodb::Client::new(sdk), name))
-    }
-
     /// Every event still kept that was made in the hour starting at `hour`, from `from` to
     /// `to` (inclusive), oldest first.
     pub async fn made_in_hour(

@@ -17,7 +17,6 @@ use stockroom_tests::{TestApp, root};
 use crate::orders_refunds::{paid, refund};
 use crate::orders_support::{fetch, order, pay, shop};
 use crate::purchasing::{act, po, receipt, supplier};
-use crate::stock_low_stock::bus_to_queue;
 
 /// Every schema in `events/schemas/`, compiled against the shared envelope, by event type.
 fn validators() -> BTreeMap<String, jsonschema::Validator> {
@@ -364,7 +363,7 @@ async fn a_window_of_events_the_forwarder_gave_up_on_is_published_again() {
     let to = time::OffsetDateTime::now_utc() + time::Duration::seconds(1);
     let stored = app.domain_events(None).await;
     assert_eq!(stored.len(), 4, "two products created and stocked");
-    let (events, bus, sqs, queue_url) = bus_to_queue(&app, json!(TYPES)).await;
+    let (events, bus, sqs, queue_url) = app.bus_to_queue(json!(TYPES)).await;
     let forwarder = Forwarder {
         bus,
         events,

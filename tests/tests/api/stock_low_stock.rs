@@ -77,31 +77,6 @@ fn stream_record(detail: &Value, sequence: &str) -> Value {
     })
 }
 
-/// A new event bus whose events of `types` (a list of detail-types) land in a new queue:
-/// `(EventBridge, bus name, SQS, queue URL)`.
-pub(crate) async fn bus_to_queue(
-    app: &TestApp,
-    types: Value,
-) -> (
-    aws_sdk_eventbridge::Client,
-    String,
-    aws_sdk_sqs::Client,
-    String,
-) {
-    let sdk = &app.clients.sdk;
-    let suffix = uuid::Uuid::new_v4().simple().to_string();
-    let bus = format!("stockroom-{suffix}");
-    let pattern = json!({"source": ["stockroom"], "detail-type": types});
-    let queue_url = devstack::live::wire(sdk, &bus, &format!("q-{suffix}"), &pattern)
-        .await
-        .unwrap();
-    let (events, sqs) = (
-        aws_sdk_eventbridge::Client::new(sdk),
-        aws_sdk_sqs::Client::new(sdk),
-    );
-    (events, bus, sqs, queue_url)
-}
-
 #[tokio::test]
 async fn outbox_events_reach_the_event_bus_and_failures_are_reported_for_retry() {
     let app = TestApp::spawn().await;
@@ -118,7 +93,7 @@ async fn outbox_events_reach_the_event_bus_and_failures_are_reported_for_retry()
         .await;
     let detail = low_stock_events(&app).await.remove(0);
 
-    let (events, bus, sqs, queue_url) = bus_to_queue(&app, json!(["stock.low"])).await;
+    let (events, bus, sqs, queue_url) = app.bus_to_queue(json!(["stock.low"])).await;
 
     let ignored = json!({"eventID": "e0", "eventName": "MODIFY", "awsRegion": "us-east-1",
         "dynamodb": {"SequenceNumber": "100", "SizeBytes": 64, "StreamViewType": "NEW_AND_OLD_IMAGES",
