@@ -151,18 +151,21 @@ async fn show(
 }
 
 /// Applies `change` to the shipment with `id` (read fresh each round), commits it with an
-/// audit entry named `action` when it changed anything, and answers with the shipment as it
-/// then is.
+/// audit entry named by `action` when it changed anything, and answers with the shipment as
+/// it then is. A change that sends the parcel on is refused for an order refunded in full.
 async fn change(
     state: &AppState,
     caller: &Caller,
     meta: &RequestMeta,
     id: &str,
-    action: &str,
+    (action, sends): (&str, Sends),
     change: impl Fn(&Shipment, OffsetDateTime) -> Result<Option<Shipment>, ShipmentRefused>,
 ) -> Result<Response, ApiError> {
     let shipment = contending_for("shipment", || async {
         let current = load_visible(state, caller, id).await?;
+        if sends == Sends::Parcel {
+            still_owed(state, &current).await?;
+        }
         let Some(next) = change(&current, OffsetDateTime::now_utc()).map_err(ApiError::from)?
         else {
             return Ok(Some(current));
@@ -180,8 +183,7 @@ async fn change(
 
 /// Refuses to pack or ship the parcel of an order refunded in full: its money went back, and
 /// restocked units are on the shelf again.
-async fn still_owed(state: &AppState, caller: &Caller, id: &str) -> Result<(), ApiError> {
-    let shipment = load_visible(state, caller, id).await?;
+async fn still_owed(state: &AppState, shipment: &Shipment) -> Result<(), ApiError> {
     let order = load_order(state, &shipment.order_id).await?;
     if order.status == OrderStatus::Refunded {
         return Err(ApiError::Conflict(format!(
@@ -192,6 +194,14 @@ async fn still_owed(state: &AppState, caller: &Caller, id: &str) -> Result<(), A
     Ok(())
 }
 
+/// Whether a change sends the parcel on (packing, shipping), which an order refunded in full
+/// must not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sends {
+    Parcel,
+    Nothing,
+}
+
 #[tracing::instrument(name = "Packing a shipment", skip_all, fields(shipment_id = %id))]
 async fn pack(
     State(state): State<ShipmentsState>,
@@ -199,11 +209,8 @@ async fn pack(
     meta: RequestMeta,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
-    still_owed(&state, &who.0, &id).await?;
-    change(&state, &who.0, &meta, &id, "shipment.pack", |s, now| {
-        s.packed(now)
-    })
-    .await
+    let action = ("shipment.pack", Sends::Parcel);
+    change(&state, &who.0, &meta, &id, action, |s, now| s.packed(now)).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -222,8 +229,8 @@ async fn ship(
     ApiJson(input): ApiJson<ShipInput>,
 ) -> Result<Response, ApiError> {
     let carrier = Carrier::parse(&input.carrier, &input.tracking_number).map_err(ApiError::from)?;
-    still_owed(&state, &who.0, &id).await?;
-    change(&state, &who.0, &meta, &id, "shipment.ship", |s, now| {
+    let action = ("shipment.ship", Sends::Parcel);
+    change(&state, &who.0, &meta, &id, action, |s, now| {
         s.shipped(&carrier, now)
     })
     .await
@@ -245,7 +252,7 @@ async fn checkpoint(
         &who.0,
         &meta,
         &id,
-        "shipment.checkpoint",
+        ("shipment.checkpoint", Sends::Nothing),
         |s, now| s.tracked(checkpoint.clone(), now),
     )
     .await
