@@ -57,6 +57,9 @@ pub struct Config {
     pub sms_sender_id: Option<String>,
     /// Which persona provider to use (`PERSONAS_PROVIDER`: `template`, the default, or `openai`).
     pub personas: PersonasConfig,
+    /// Reads of the public catalogue and search one client address may make a minute without
+    /// signing in (`PUBLIC_READS_PER_MINUTE`, default 300).
+    pub public_reads_per_minute: u32,
 }
 
 /// What unpaid orders may hold. The caps apply to the customer role; staff ordering for
@@ -337,6 +340,7 @@ impl Config {
                 app_url: vars.or("APP_URL", "http://localhost:3000"),
             }),
             sms_sender_id: vars.get("SMS_SENDER_ID"),
+            public_reads_per_minute: vars.number("PUBLIC_READS_PER_MINUTE", 300, 1..=100_000)?,
         })
     }
 }

@@ -532,21 +532,62 @@ impl TestApp {
         path: &str,
         body: &Value,
     ) -> TestResponse {
+        let headers = [
+            ("content-type", "application/json"),
+            ("user-agent", user_agent),
+        ];
+        self.call_from(source_ip, Method::POST, path, &headers, Some(body))
+            .await
+    }
+
+    /// An unauthenticated `GET` of `path` (with its query) from client address `source_ip`,
+    /// with `headers`.
+    pub async fn get_from(
+        &self,
+        source_ip: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+    ) -> TestResponse {
+        self.call_from(source_ip, Method::GET, path, headers, None)
+            .await
+    }
+
+    /// A request from client address `source_ip`, through a real API Gateway event so the
+    /// address arrives the way it does in Lambda.
+    async fn call_from(
+        &self,
+        source_ip: &str,
+        method: Method,
+        path_and_query: &str,
+        headers: &[(&str, &str)],
+        body: Option<&Value>,
+    ) -> TestResponse {
+        let (path, query) = path_and_query
+            .split_once('?')
+            .unwrap_or((path_and_query, ""));
+        let user_agent = headers
+            .iter()
+            .find(|(k, _)| *k == "user-agent")
+            .map_or("test", |(_, v)| *v);
+        let headers: serde_json::Map<String, Value> = headers
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), Value::from(*v)))
+            .collect();
         let event = serde_json::json!({
             "version": "2.0",
-            "routeKey": format!("POST {path}"),
+            "routeKey": format!("{method} {path}"),
             "rawPath": path,
-            "rawQueryString": "",
-            "headers": {"content-type": "application/json", "user-agent": user_agent},
+            "rawQueryString": query,
+            "headers": headers,
             "requestContext": {
                 "accountId": "123456789012", "apiId": "test", "domainName": "test.local",
                 "domainPrefix": "test",
-                "http": {"method": "POST", "path": path, "protocol": "HTTP/1.1",
+                "http": {"method": method.as_str(), "path": path, "protocol": "HTTP/1.1",
                          "sourceIp": source_ip, "userAgent": user_agent},
-                "requestId": uuid::Uuid::new_v4().to_string(), "routeKey": format!("POST {path}"),
+                "requestId": uuid::Uuid::new_v4().to_string(), "routeKey": format!("{method} {path}"),
                 "stage": "$default", "time": "21/Nov/2026:10:00:00 +0000", "timeEpoch": 0
             },
-            "body": body.to_string(),
+            "body": body.map(Value::to_string),
             "isBase64Encoded": false
         });
         self.call(lambda_http::request::from_str(&event.to_string()).unwrap())

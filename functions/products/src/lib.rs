@@ -8,29 +8,33 @@
 //! | `PATCH /v1/products/{id}` (`If-Match`)  | write products  |
 //! | `DELETE /v1/products/{id}` (archive)    | write products  |
 //! | `POST /v1/products/{id}/restore`        | write products  |
-//! | `GET /v1/products/by-barcode/{code}`    | read products   |
+//! | `GET /v1/products/by-barcode/{code}`    | anyone (public) |
 //! | `POST /v1/products/{id}/images`         | write products  |
 //! | `POST /v1/products/{id}/images/{image}/confirm` | write products |
+//!
+//! The public reads answer anonymous callers with the customer view of listed (not archived)
+//! products, counted against the per-address allowance, with validators and cache lifetimes
+//! (`shared::http::Freshness`); signed-in staff get their own view, privately cached.
 
 mod images;
 
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use time::OffsetDateTime;
 
-use shared::auth::Permission;
-use shared::auth::can::{ReadProducts, WriteProducts};
+use shared::auth::can::WriteProducts;
 use shared::domain::product::{
     NewProductInput, ProductDraft, ProductPatch, ProductPatchInput, category_key,
 };
 use shared::domain::{Barcode, Product, ProductId};
 use shared::http::OrMissing;
 use shared::http::{
-    ApiError, ApiJson, ApiPath, ApiQuery, Authorized, IfMatch, Page, PageParams, etag,
+    ApiError, ApiJson, ApiPath, ApiQuery, Authorized, Cursor, Freshness, IfMatch, Page, PageParams,
+    Reader, etag, fingerprint,
 };
 use shared::services::AppState;
 use shared::services::catalogue::{Audience, product_view};
@@ -97,7 +101,8 @@ struct ListQuery {
 
 async fn list_products(
     State(state): State<AppState>,
-    who: Authorized<ReadProducts>,
+    reader: Reader,
+    headers: HeaderMap,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Response, ApiError> {
     let page = PageParams {
@@ -121,25 +126,50 @@ async fn list_products(
         .products
         .list(&listing, limit, cursor.as_ref())
         .await?;
+    // The page is the same answer while the same versions of the same products are on it.
+    let versions: Vec<String> = products
+        .iter()
+        .map(|p| format!("{}@{}", p.id, p.version))
+        .collect();
+    let next_text = next.as_ref().map(Cursor::encode).unwrap_or_default();
+    let page_print = fingerprint(
+        [audience(&reader).as_str(), next_text.as_str()]
+            .into_iter()
+            .chain(versions.iter().map(String::as_str)),
+    );
+    let freshness = Freshness::for_reader(
+        &reader,
+        &page_print,
+        || format!("\"{page_print}\""),
+        state.public_lifetimes,
+    );
+    if let Some(unchanged) = freshness.not_modified(&headers) {
+        return Ok(unchanged);
+    }
     let mut items = Vec::with_capacity(products.len());
     for product in &products {
-        items.push(product_view(&state, product, audience(&who)).await?);
+        items.push(product_view(&state, product, audience(&reader)).await?);
     }
-    Ok(Page::response(items, next))
+    Ok(freshness.apply(Page::response(items, next)))
 }
 
 async fn get_product(
     State(state): State<AppState>,
-    who: Authorized<ReadProducts>,
+    reader: Reader,
+    headers: HeaderMap,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     let product = load(&state, &id).await?;
-    product_response(&state, &product, StatusCode::OK, audience(&who)).await
+    read_response(&state, &reader, &headers, product, || {
+        ApiError::NotFound(format!("no product with id '{id}'"))
+    })
+    .await
 }
 
 async fn get_by_barcode(
     State(state): State<AppState>,
-    who: Authorized<ReadProducts>,
+    reader: Reader,
+    headers: HeaderMap,
     ApiPath(code): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     let not_found = || ApiError::NotFound(format!("no product has barcode '{code}'"));
@@ -149,7 +179,32 @@ async fn get_by_barcode(
         .get_by_barcode(&barcode)
         .await
         .or_missing(not_found)?;
-    product_response(&state, &product, StatusCode::OK, audience(&who)).await
+    read_response(&state, &reader, &headers, product, not_found).await
+}
+
+/// A product as `reader` sees it: an archived one does not exist for the public; staff get
+/// the strong version tag they send back as `If-Match`.
+async fn read_response(
+    state: &AppState,
+    reader: &Reader,
+    headers: &HeaderMap,
+    product: Product,
+    not_found: impl FnOnce() -> ApiError,
+) -> Result<Response, ApiError> {
+    if product.archived && !reader.is_staff() {
+        return Err(not_found());
+    }
+    let freshness = Freshness::for_reader(
+        reader,
+        &product.version.to_string(),
+        || format!("\"{}\"", product.version),
+        state.public_lifetimes,
+    );
+    if let Some(unchanged) = freshness.not_modified(headers) {
+        return Ok(unchanged);
+    }
+    let view = product_view(state, &product, audience(reader)).await?;
+    Ok(freshness.apply((StatusCode::OK, Json(view)).into_response()))
 }
 
 #[tracing::instrument(name = "Updating a product", skip_all, fields(product_id = %id))]
@@ -225,9 +280,9 @@ async fn save(
     }
 }
 
-/// Who reads: staff see the purchasing fields, customers do not.
-fn audience(who: &Authorized<ReadProducts>) -> Audience {
-    Audience::from_staff(who.0.can(Permission::ReadStock))
+/// Who reads: staff see the purchasing fields, customers and anonymous readers do not.
+fn audience(reader: &Reader) -> Audience {
+    Audience::from_staff(reader.is_staff())
 }
 
 pub(crate) async fn product_response(

@@ -1,21 +1,20 @@
 //! The search function: full-text product search and autocomplete over the index published in
-//! S3 (every signed-in account), and the full rebuild of that index from the table.
+//! S3, and the full rebuild of that index from the table. Both reads are public: anonymous
+//! callers count against the per-address allowance and get cacheable answers; staff also see
+//! exact stock counts.
 
 // Client-influenced sums: every arithmetic step is checked or saturating (issue 15).
 #![deny(clippy::arithmetic_side_effects)]
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Response;
 use axum::routing::get;
 use serde::Deserialize;
 use serde_json::json;
 
-use shared::auth::Permission;
-use shared::auth::can::ReadProducts;
-use shared::http::json_response;
-use shared::http::{ApiError, ApiQuery, Authorized};
+use shared::http::{ApiError, ApiQuery, Freshness, Reader, fingerprint, json_response};
 use shared::search::{Catalogue, MAX_WINDOW, Report, SearchQuery, SortBy};
 
 /// The state of this function's handlers. The published index, loaded on first use.
@@ -138,22 +137,47 @@ fn unavailable(e: impl std::fmt::Display) -> ApiError {
     }
 }
 
-async fn catalogue(state: &SearchState) -> Result<std::sync::Arc<Catalogue>, ApiError> {
-    state
+/// The published index, and how answers drawn from it are validated and cached: the same
+/// query on the same version, for the same audience, is the same answer.
+async fn catalogue(
+    state: &SearchState,
+    reader: &Reader,
+    uri: &Uri,
+) -> Result<(std::sync::Arc<Catalogue>, Freshness), ApiError> {
+    let (catalogue, version) = state
         .own
-        .get()
+        .current()
         .await
         .map_err(unavailable)?
-        .ok_or_else(|| unavailable("no search index has been published yet; run the rebuild"))
+        .ok_or_else(|| unavailable("no search index has been published yet; run the rebuild"))?;
+    let staff = reader.is_staff();
+    let print = fingerprint([
+        if staff { "staff" } else { "public" },
+        &version.to_string(),
+        uri.path(),
+        uri.query().unwrap_or(""),
+    ]);
+    let freshness = Freshness::for_reader(
+        reader,
+        &print,
+        || format!("\"{print}\""),
+        state.public_lifetimes,
+    );
+    Ok((catalogue, freshness))
 }
 
 async fn search(
     State(state): State<SearchState>,
-    who: Authorized<ReadProducts>,
+    reader: Reader,
+    uri: Uri,
+    headers: HeaderMap,
     ApiQuery(params): ApiQuery<SearchParams>,
 ) -> Result<Response, ApiError> {
     let query = parse(params)?;
-    let catalogue = catalogue(&state).await?;
+    let (catalogue, freshness) = catalogue(&state, &reader, &uri).await?;
+    if let Some(unchanged) = freshness.not_modified(&headers) {
+        return Ok(unchanged);
+    }
     let results = catalogue.search(&query).map_err(ApiError::internal)?;
     let next = query.offset.saturating_add(results.hits.len());
     let body = json!({
@@ -162,10 +186,10 @@ async fn search(
         "offset": query.offset,
         "limit": query.limit,
         "next_offset": (next < results.total && next < MAX_WINDOW).then_some(next),
-        "hits": hits(&results.hits, who.0.can(Permission::ReadStock)),
+        "hits": hits(&results.hits, reader.is_staff()),
         "facets": {"category": results.categories, "brand": results.brands, "price": results.prices},
     });
-    Ok(json_response(StatusCode::OK, body.to_string()))
+    Ok(freshness.apply(json_response(StatusCode::OK, body.to_string())))
 }
 
 /// The hits as the caller sees them: whether each is in stock, and the exact count only for
@@ -194,7 +218,9 @@ struct SuggestParams {
 
 async fn suggest(
     State(state): State<SearchState>,
-    _: Authorized<ReadProducts>,
+    reader: Reader,
+    uri: Uri,
+    headers: HeaderMap,
     ApiQuery(params): ApiQuery<SuggestParams>,
 ) -> Result<Response, ApiError> {
     let q = text(params.q.as_deref(), 100)?;
@@ -205,12 +231,15 @@ async fn suggest(
             format!("must be between 1 and 20, got {limit}"),
         ));
     }
-    let catalogue = catalogue(&state).await?;
+    let (catalogue, freshness) = catalogue(&state, &reader, &uri).await?;
+    if let Some(unchanged) = freshness.not_modified(&headers) {
+        return Ok(unchanged);
+    }
     let suggestions = catalogue.suggest(&q, limit).map_err(ApiError::internal)?;
-    Ok(json_response(
+    Ok(freshness.apply(json_response(
         StatusCode::OK,
         json!({"query": q, "suggestions": suggestions}).to_string(),
-    ))
+    )))
 }
 
 /// Rebuilds the index from the table and publishes it (`make reindex`, tests); this process's

@@ -8,7 +8,7 @@ use std::marker::PhantomData;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::extract::{FromRef, FromRequestParts};
+use axum::extract::{FromRef, FromRequestParts, OptionalFromRequestParts};
 use http::{Method, header, request::Parts};
 
 use super::ApiError;
@@ -115,6 +115,29 @@ where
     }
 }
 
+/// `Option<Caller>`: `None` when the request has no `Authorization` header; a header that is
+/// there must hold a good token (a bad one is a 401, not an anonymous request).
+impl<S> OptionalFromRequestParts<S> for Caller
+where
+    S: Send + Sync,
+    Arc<TokenVerifier>: FromRef<S>,
+    Standings: FromRef<S>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &S,
+    ) -> Result<Option<Self>, Self::Rejection> {
+        if !parts.headers.contains_key(header::AUTHORIZATION) {
+            return Ok(None);
+        }
+        <Caller as FromRequestParts<S>>::from_request_parts(parts, state)
+            .await
+            .map(Some)
+    }
+}
+
 /// The caller a request's bearer token names, verified but not yet checked for revocation.
 fn verified<S>(parts: &Parts, state: &S) -> Result<Caller, ApiError>
 where
@@ -175,7 +198,7 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let caller = Caller::from_request_parts(parts, state).await?;
+        let caller = <Caller as FromRequestParts<S>>::from_request_parts(parts, state).await?;
         require(&caller, G::PERMISSION)?;
         Ok(Self(caller, PhantomData))
     }

@@ -82,8 +82,8 @@ pub enum ApiError {
     /// 428: a conditional header is required (`If-Match`).
     #[error("{0}")]
     PreconditionRequired(String),
-    /// 429: too many attempts; retry after the given time.
-    #[error("too many attempts; retry in {} seconds", .0.as_secs().max(1))]
+    /// 429: too many requests or attempts; retry after the given time.
+    #[error("too many requests; retry in {} seconds", .0.as_secs().max(1))]
     TooManyRequests(std::time::Duration),
     /// 503: a dependency (DynamoDB, S3, ...) did not answer.
     #[error("{dependency} is unavailable")]

@@ -13,7 +13,7 @@ use axum::extract::FromRef;
 use crate::auth::TokenVerifier;
 use crate::aws::AwsClients;
 use crate::config::Config;
-use crate::http::{BodyLimit, HttpSettings, Standings, service};
+use crate::http::{BodyLimit, HttpSettings, ReadThrottle, Standings, service};
 use crate::services::AppState;
 
 /// Why a function refused to start: the setting at fault and what is wrong with it.
@@ -93,6 +93,12 @@ impl<T> FromRef<With<T>> for Arc<TokenVerifier> {
 impl<T> FromRef<With<T>> for Standings {
     fn from_ref(state: &With<T>) -> Self {
         state.app.standings.clone()
+    }
+}
+
+impl<T> FromRef<With<T>> for ReadThrottle {
+    fn from_ref(state: &With<T>) -> Self {
+        state.app.read_throttle.clone()
     }
 }
 

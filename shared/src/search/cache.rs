@@ -18,6 +18,12 @@ struct Current {
     checked: Instant,
 }
 
+impl Current {
+    fn in_hand(&self) -> (Arc<Catalogue>, u64) {
+        (self.catalogue.clone(), self.fetched.manifest.version)
+    }
+}
+
 /// The loaded index, shared by a process's requests.
 pub struct SearchCache {
     store: IndexStore,
@@ -41,22 +47,28 @@ impl SearchCache {
 
     /// The published index, or `None` when none was published yet.
     pub async fn get(&self) -> Result<Option<Arc<Catalogue>>, PublishError> {
+        Ok(self.current().await?.map(|(catalogue, _)| catalogue))
+    }
+
+    /// [`Self::get`] with the version in hand (the manifest's, which grows with every
+    /// publish): answers drawn from one version are the same while it is current.
+    pub async fn current(&self) -> Result<Option<(Arc<Catalogue>, u64)>, PublishError> {
         {
             let current = self.current.read().await;
             if let Some(c) = current.as_ref()
                 && c.checked.elapsed() < CHECK_EVERY
             {
-                return Ok(Some(c.catalogue.clone()));
+                return Ok(Some(c.in_hand()));
             }
         }
         let mut current = self.current.write().await;
         if let Some(c) = current.as_mut() {
             if c.checked.elapsed() < CHECK_EVERY {
-                return Ok(Some(c.catalogue.clone()));
+                return Ok(Some(c.in_hand()));
             }
             if !self.store.changed_since(&c.fetched.etag).await? {
                 c.checked = Instant::now();
-                return Ok(Some(c.catalogue.clone()));
+                return Ok(Some(c.in_hand()));
             }
         }
         // Segment files shared with the version in hand are not downloaded again.
@@ -72,13 +84,14 @@ impl SearchCache {
             documents = loaded.fetched.manifest.documents,
             "loaded the search index"
         );
+        let version = loaded.fetched.manifest.version;
         let catalogue = Arc::new(loaded.catalogue);
         *current = Some(Current {
             catalogue: catalogue.clone(),
             fetched: loaded.fetched,
             checked: Instant::now(),
         });
-        Ok(Some(catalogue))
+        Ok(Some((catalogue, version)))
     }
 
     /// Forgets when it last checked, so the next request looks for a newer version.

@@ -75,6 +75,14 @@ impl Audience {
             Audience::Public
         }
     }
+
+    /// The audience's name, as fingerprints of answers made for it include it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Audience::Public => "public",
+            Audience::Staff => "staff",
+        }
+    }
 }
 
 /// Fields of a product only staff see.

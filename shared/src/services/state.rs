@@ -13,10 +13,10 @@ use crate::auth::TokenVerifier;
 use crate::aws::AwsClients;
 use crate::blob::MediaBucket;
 use crate::config::{Config, OrderLimits};
-use crate::http::{BodyLimit, Standings};
+use crate::http::{BodyLimit, Lifetimes, ReadThrottle, Standings};
 use crate::store::{
     AccountStore, AuditLog, IdempotencyStore, LoginAttempts, OrderStore, PersonaStore,
-    ProductStore, PurchasingStore, SessionStore, ShipmentStore, StockStore, Table,
+    ProductStore, PurchasingStore, RequestCounter, SessionStore, ShipmentStore, StockStore, Table,
 };
 
 /// Everything handlers need, built once per process and cloned cheaply per request.
@@ -70,6 +70,10 @@ pub struct AppState {
     pub order_limits: OrderLimits,
     /// Each account's standing (token generation, grants, verified address): the revocation point.
     pub standings: Standings,
+    /// The per-address allowance of anonymous reads.
+    pub read_throttle: ReadThrottle,
+    /// How long caches may keep public answers.
+    pub public_lifetimes: Lifetimes,
 }
 
 impl AppState {
@@ -106,6 +110,12 @@ impl AppState {
             shipments: ShipmentStore::new(table.clone()),
             order_limits: config.orders,
             standings: Standings::new(AccountStore::new(table.clone())),
+            read_throttle: ReadThrottle::new(
+                RequestCounter::new(table.clone()),
+                config.public_reads_per_minute,
+                &config.table_name,
+            ),
+            public_lifetimes: Lifetimes::within(config.image_download_ttl),
         }
     }
 }
@@ -119,6 +129,12 @@ impl FromRef<AppState> for Arc<TokenVerifier> {
 impl FromRef<AppState> for Standings {
     fn from_ref(state: &AppState) -> Self {
         state.standings.clone()
+    }
+}
+
+impl FromRef<AppState> for ReadThrottle {
+    fn from_ref(state: &AppState) -> Self {
+        state.read_throttle.clone()
     }
 }
 

@@ -23,6 +23,7 @@ mod sessions;
 mod shipments;
 mod stock;
 pub mod stream;
+mod throttle;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -51,6 +52,7 @@ pub use sessions::{
 };
 pub use shipments::ShipmentStore;
 pub use stock::{LedgerFilter, LevelListing, StockStore};
+pub use throttle::RequestCounter;
 
 /// A DynamoDB item.
 pub(crate) type Item = HashMap<String, AttributeValue>;

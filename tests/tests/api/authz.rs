@@ -85,7 +85,7 @@ async fn each_role_may_call_exactly_the_routes_the_matrix_allows() {
 }
 
 #[tokio::test]
-async fn every_products_route_refuses_missing_invalid_and_expired_tokens() {
+async fn every_products_route_refuses_invalid_and_expired_tokens_and_writes_refuse_none() {
     let app = TestApp::spawn().await;
     let id = "0190a0b0-0000-7000-8000-000000000000";
     let expired = app.token_for("someone", Role::Admin, -3600);
@@ -102,6 +102,11 @@ async fn every_products_route_refuses_missing_invalid_and_expired_tokens() {
             Some(format!("Bearer {foreign}")),
             Some("Basic dXNlcjpwYXNz".into()),
         ] {
+            // Reads of the catalogue are public (tests/api/storefront.rs); a token that is
+            // there must still be good.
+            if auth.is_none() && method == Method::GET {
+                continue;
+            }
             let mut builder = app
                 .request(method.clone(), &path, None)
                 .header("content-type", "application/json");

@@ -51,3 +51,4 @@ mod stock_movements;
 mod stock_reservations;
 mod stock_scanner;
 mod stock_warehouses;
+mod storefront;
