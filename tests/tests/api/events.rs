@@ -8,7 +8,7 @@ use shared::auth::{Role, two_factor};
 use stockroom_tests::{TestApp, root, template};
 
 /// The events in replay order, with the status each must produce.
-const SCRIPT: [(&str, u16); 94] = [
+const SCRIPT: [(&str, u16); 96] = [
     ("health.get", 200),
     ("docs.openapi", 200),
     ("docs.page", 200),
@@ -16,6 +16,8 @@ const SCRIPT: [(&str, u16); 94] = [
     ("products.create", 201),
     ("products.list", 200),
     ("products.get", 200),
+    // The public read: no token.
+    ("products.get-anonymous", 200),
     ("products.get-by-barcode", 200),
     ("products.update", 200),
     ("products.add-image", 201),
@@ -64,6 +66,7 @@ const SCRIPT: [(&str, u16); 94] = [
     ("purchasing.suggestions", 200),
     ("purchasing.draft-suggestions", 201),
     ("search.query", 200),
+    ("search.query-anonymous", 200),
     ("search.suggest", 200),
     ("personas.generate", 201),
     ("personas.list", 200),
