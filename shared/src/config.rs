@@ -78,6 +78,8 @@ pub struct OrderLimits {
     /// notifies someone (`REFUND_ALERT_MINOR`, default 1,000,000: 10,000.00 in a two-decimal
     /// currency).
     pub refund_alert_minor: i64,
+    /// How long a cart lives after its last change (`CART_TTL_DAYS`, default 30).
+    pub cart_lifetime: Duration,
 }
 
 /// Google sign-in's settings.
@@ -332,6 +334,9 @@ impl Config {
                     10,
                     1..=crate::domain::MAX_QUANTITY,
                 )?,
+                cart_lifetime: Duration::from_secs(
+                    vars.number::<u64>("CART_TTL_DAYS", 30, 1..=365)? * 86_400,
+                ),
             },
             personas: personas(&vars)?,
             mail: vars.get("MAIL_FROM").map(|from| MailConfig {

@@ -554,7 +554,7 @@ impl TestApp {
 
     /// A request from client address `source_ip`, through a real API Gateway event so the
     /// address arrives the way it does in Lambda.
-    async fn call_from(
+    pub async fn call_from(
         &self,
         source_ip: &str,
         method: Method,

@@ -9,7 +9,12 @@
 //! | `POST /v1/orders/{id}/verify`          | the owner; staff and above                     |
 //! | `POST /v1/orders/{id}/cancel`          | the owner before payment; managers and admins  |
 //! | `POST /v1/orders/{id}/refund`          | managers and admins (`Idempotency-Key` required) |
+//! | `GET /v1/cart`, `DELETE /v1/cart`      | the customer's cart, or an anonymous one (`Cart-Token`) |
+//! | `PUT`/`DELETE /v1/cart/lines/{product_id}` | the same                                   |
+//! | `POST /v1/cart/merge`                  | a signed-in account, with an anonymous cart's token |
+//! | `POST /v1/cart/checkout`               | a signed-in account (`Idempotency-Key` required) |
 
+mod carts;
 mod checkout;
 mod placing;
 mod refunds;
@@ -20,7 +25,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use time::format_description::well_known::Rfc3339;
@@ -51,6 +56,13 @@ pub fn router() -> Router<OrdersState> {
         .route("/v1/orders/{id}/verify", post(checkout::verify))
         .route("/v1/orders/{id}/cancel", post(checkout::cancel))
         .route("/v1/orders/{id}/refund", post(refunds::refund))
+        .route("/v1/cart", get(carts::show).delete(carts::clear))
+        .route(
+            "/v1/cart/lines/{product_id}",
+            put(carts::set_line).delete(carts::remove_line),
+        )
+        .route("/v1/cart/merge", post(carts::merge))
+        .route("/v1/cart/checkout", post(carts::checkout))
 }
 
 /// Fields of an order only staff see: why it was flagged, the reservation behind it, who

@@ -10,6 +10,7 @@ use time::OffsetDateTime;
 use shared::auth::can::PlaceOrders;
 use shared::auth::{Caller, Role};
 use shared::domain::FieldErrors;
+use shared::domain::Money;
 use shared::domain::order::{NewOrder, Order, OrderRequest, OrderStatus, StockState};
 use shared::domain::pricing::{PriceList, Priced};
 use shared::domain::stock::{HoldRequest, Reservation, WarehouseId};
@@ -23,7 +24,7 @@ use shared::services::audit::audit;
 use shared::services::catalogue::{active_warehouse, orderable};
 use shared::services::idempotency::IdempotentRequest;
 use shared::services::reservations::{hold, release_held};
-use shared::store::{LevelListing, StoreError};
+use shared::store::{LevelListing, StoreError, Write};
 use shared::telemetry::metrics::emit_count;
 
 use crate::{OrdersState, view};
@@ -45,7 +46,7 @@ pub(crate) async fn create(
     }
     let (state, caller, meta, parsed) = (&state, &caller, &meta, &parsed);
     IdempotentRequest::run(state, caller, "orders", &key, &request, |once| async move {
-        place(state, caller, meta, parsed, &once).await
+        place(state, caller, meta, parsed, &once, None).await
     })
     .await
 }
@@ -142,12 +143,20 @@ async fn choose_warehouse(
     })
 }
 
-async fn place(
+/// A cart being checked out: the total its shopper was shown, and the write that empties it
+/// (guarded by the version read) in the order's own transaction.
+pub(crate) struct Basket {
+    pub(crate) expected: Money,
+    pub(crate) emptied: Write,
+}
+
+pub(crate) async fn place(
     state: &OrdersState,
     caller: &Caller,
     meta: &RequestMeta,
     request: &OrderRequest,
     once: &IdempotentRequest,
+    basket: Option<Basket>,
 ) -> Result<Response, ApiError> {
     let payments = &state.own;
     let cap = capped(caller).then_some(state.order_limits.max_open_per_customer);
@@ -164,6 +173,14 @@ async fn place(
         currency,
         total: amount,
     } = price(state, request).await?;
+    if let Some(b) = &basket
+        && (b.expected.amount_minor, b.expected.currency) != (amount, currency)
+    {
+        return Err(ApiError::Conflict(format!(
+            "the cart now totals {amount} {currency}, not the {} {} it showed; read the cart again and check out at its new total",
+            b.expected.amount_minor, b.expected.currency
+        )));
+    }
     let id = uuid::Uuid::now_v7().to_string();
     let reservation = hold(
         state,
@@ -232,10 +249,15 @@ async fn place(
         state.audit.put(&entry)?,
         once.completion(state, &body)?,
     ]);
+    let checking_out = basket.is_some();
+    writes.extend(basket.map(|b| b.emptied));
     if let Err(e) = state.orders.commit(writes).await {
         give_back(state, &reservation, meta).await;
         return Err(match (e, cap) {
             (StoreError::LimitReached, Some(cap)) => too_many_open(cap),
+            (StoreError::VersionMismatch, _) if checking_out => ApiError::Conflict(
+                "the cart changed while it was checked out; read it again".into(),
+            ),
             (e, _) => e.into(),
         });
     }

@@ -9,6 +9,7 @@
 
 pub mod account;
 mod barcode;
+pub mod cart;
 pub mod event;
 #[cfg(test)]
 mod fixtures;

@@ -111,18 +111,27 @@ fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
     Some(
         CorsLayer::new()
             .allow_origin(allow_origin)
-            .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE])
+            .allow_methods([
+                Method::GET,
+                Method::POST,
+                Method::PUT,
+                Method::PATCH,
+                Method::DELETE,
+            ])
             .allow_headers([
                 header::AUTHORIZATION,
                 header::CONTENT_TYPE,
                 header::IF_MATCH,
+                header::IF_NONE_MATCH,
                 HeaderName::from_static("idempotency-key"),
+                HeaderName::from_static("cart-token"),
             ])
             .expose_headers([
                 header::ETAG,
                 header::LOCATION,
                 header::RETRY_AFTER,
                 X_REQUEST_ID.clone(),
+                HeaderName::from_static("cart-token"),
             ])
             .max_age(Duration::from_secs(600)),
     )

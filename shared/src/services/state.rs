@@ -15,7 +15,7 @@ use crate::blob::MediaBucket;
 use crate::config::{Config, OrderLimits};
 use crate::http::{BodyLimit, Lifetimes, ReadThrottle, Standings};
 use crate::store::{
-    AccountStore, AuditLog, IdempotencyStore, LoginAttempts, OrderStore, PersonaStore,
+    AccountStore, AuditLog, CartStore, IdempotencyStore, LoginAttempts, OrderStore, PersonaStore,
     ProductStore, PurchasingStore, RequestCounter, SessionStore, ShipmentStore, StockStore, Table,
 };
 
@@ -66,6 +66,8 @@ pub struct AppState {
     pub personas: PersonaStore,
     /// Paid orders' parcels.
     pub shipments: ShipmentStore,
+    /// Shoppers' carts.
+    pub carts: CartStore,
     /// How long unpaid orders hold stock, and the customers' caps.
     pub order_limits: OrderLimits,
     /// Each account's standing (token generation, grants, verified address): the revocation point.
@@ -108,6 +110,7 @@ impl AppState {
             purchasing: PurchasingStore::new(table.clone()),
             personas: PersonaStore::new(table.clone()),
             shipments: ShipmentStore::new(table.clone()),
+            carts: CartStore::new(table.clone()),
             order_limits: config.orders,
             standings: Standings::new(AccountStore::new(table.clone())),
             read_throttle: ReadThrottle::new(

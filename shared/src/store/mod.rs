@@ -6,6 +6,7 @@
 mod accounts;
 mod attempts;
 mod audit;
+mod carts;
 mod codec;
 mod connections;
 mod consumers;
@@ -36,6 +37,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 pub use accounts::AccountStore;
 pub use attempts::{Claim, LockPolicy, LoginAttempts, Subject};
 pub use audit::{AuditEntry, AuditFilter, AuditLog};
+pub use carts::CartStore;
 pub use connections::{ConnectionStore, Listener};
 pub use consumers::{ConsumerLog, Progress};
 pub use cursor::{Cursor, InvalidCursor};

@@ -14,6 +14,7 @@ mod auth_privacy;
 mod auth_tokens;
 mod auth_two_factor;
 mod authz;
+mod carts;
 mod consistency;
 mod docs;
 mod domain_events;
