@@ -8,7 +8,7 @@ use shared::auth::{Role, two_factor};
 use stockroom_tests::{TestApp, root, template};
 
 /// The events in replay order, with the status each must produce.
-const SCRIPT: [(&str, u16); 96] = [
+const SCRIPT: [(&str, u16); 104] = [
     ("health.get", 200),
     ("docs.openapi", 200),
     ("docs.page", 200),
@@ -52,6 +52,15 @@ const SCRIPT: [(&str, u16); 96] = [
     ("shipments.checkpoint", 200),
     ("orders.refund", 201),
     ("orders.cancel", 200),
+    ("orders.cart-set-line-anonymous", 200),
+    ("orders.cart-get-anonymous", 200),
+    ("orders.cart-merge", 200),
+    ("orders.cart-set-line", 200),
+    ("orders.cart-get", 200),
+    ("orders.cart-checkout", 201),
+    // The checkout emptied the cart: the documented 404.
+    ("orders.cart-remove-line", 404),
+    ("orders.cart-clear", 200),
     ("purchasing.create-supplier", 201),
     ("purchasing.list-suppliers", 200),
     ("purchasing.get-supplier", 200),
@@ -170,6 +179,8 @@ fn learn(name: &str, body: &serde_json::Value, values: &mut HashMap<&'static str
             keep("refresh_token", &body["refresh_token"]);
         }
         "auth.me" => keep("user_id", &body["id"]),
+        "orders.cart-set-line-anonymous" => keep("cart_token", &body["cart_token"]),
+        "orders.cart-get" => keep("cart_total", &body["total"]),
         "shipments.list-for-order" => keep("shipment_id", &body["items"][0]["id"]),
         "auth.list-sessions" => keep("session_id", &body["items"][0]["id"]),
         "auth.2fa-setup" => {
