@@ -31,5 +31,9 @@ fi
 say "infra/live_versions.py (the deployment roll-back) against moto"
 "$VENV/bin/python" infra/tests/test_live_versions.py
 
+say "Razorpay's official Python SDK against the local stand-in"
+cargo build -q -p razorpay-local --bin razorpay-local
+"$VENV/bin/python" infra/tests/test_razorpay_sdk.py
+
 # The contract run: generated requests against every documented route (infra/contract.sh).
 infra/contract.sh

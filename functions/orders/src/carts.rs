@@ -28,8 +28,8 @@ use shared::services::catalogue::orderable_product;
 use shared::services::idempotency::IdempotentRequest;
 use shared::store::{LevelListing, StoreError};
 
-use crate::OrdersState;
 use crate::placing::{Basket, place};
+use crate::{OrdersState, payment_methods};
 
 /// The header naming an anonymous cart.
 pub(crate) const CART_TOKEN: &str = "cart-token";
@@ -512,6 +512,9 @@ pub(crate) struct CheckoutInput {
     currency: String,
     #[serde(default)]
     notes: Option<String>,
+    /// A saved payment method (`GET /v1/payment-methods`) to pay with at once.
+    #[serde(default)]
+    payment_method: Option<String>,
 }
 
 /// `POST /v1/cart/checkout`: the cart becomes an order at the total the shopper was shown.
@@ -528,7 +531,11 @@ pub(crate) async fn checkout(
         Currency::parse(&input.currency).map_err(|m| ApiError::invalid("currency", m))?;
     let expected = Money::price(input.expected_total, currency)
         .map_err(|m| ApiError::invalid("expected_total", m))?;
-    let (state, caller, meta, input) = (&state, &caller, &meta, &input);
+    let chosen = match &input.payment_method {
+        Some(token) => Some(payment_methods::choose(&state, &caller, token).await?),
+        None => None,
+    };
+    let (state, caller, meta, input, chosen) = (&state, &caller, &meta, &input, &chosen);
     IdempotentRequest::run(
         state,
         caller,
@@ -558,7 +565,13 @@ pub(crate) async fn checkout(
                 expected,
                 emptied: state.carts.delete(&cart)?,
             };
-            place(state, caller, meta, &request, &once, Some(basket)).await
+            let (order, placed) = place(state, caller, meta, &request, &once, Some(basket)).await?;
+            match chosen {
+                None => Ok(placed),
+                Some(chosen) => {
+                    payment_methods::pay_placed(state, caller, meta, order, chosen).await
+                }
+            }
         },
     )
     .await

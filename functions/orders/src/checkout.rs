@@ -6,8 +6,9 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 
-use shared::auth::Permission;
 use shared::auth::can::PlaceOrders;
+use shared::auth::{Caller, Permission};
+use shared::domain::order::Order;
 use shared::http::json_response;
 use shared::http::{ApiError, ApiJson, ApiPath, Authorized, RequestMeta};
 use shared::services::audit::audit;
@@ -35,7 +36,6 @@ pub(crate) async fn verify(
     ApiJson(result): ApiJson<CheckoutResult>,
 ) -> Result<Response, ApiError> {
     let caller = who.0;
-    let payments = &state.own;
     let order = load_visible(&state, &caller, &id).await?;
     let payment_id = result.razorpay_payment_id.trim();
     if payment_id.is_empty() || payment_id.len() > 64 {
@@ -44,43 +44,16 @@ pub(crate) async fn verify(
             "must be Razorpay's payment id (1 to 64 characters)",
         ));
     }
-    let order_matches = result
-        .razorpay_order_id
-        .as_deref()
-        .is_none_or(|o| o == order.razorpay_order_id);
-    if !order_matches
-        || !shared::payments::checkout_signature_valid(
-            payments.razorpay.key_secret(),
-            &order.razorpay_order_id,
-            payment_id,
-            &result.razorpay_signature,
-        )
-    {
-        let entry = audit(&meta, &caller.user_id, "order.verify_failed")
-            .target(order.id.clone())
-            .detail("payment_id", payment_id.to_owned());
-        if let Err(e) = state.audit.append(&entry).await {
-            tracing::warn!(error = %e, "could not audit a failed checkout verification");
-        }
-        emit_count(
-            &state.metrics_namespace,
-            "orders",
-            "CheckoutSignatureFailures",
-            1,
-        );
-        return Err(ApiError::BadRequest(
-            "the payment signature does not match this order and payment".into(),
-        ));
-    }
-    let order = settle(
+    let order = confirm(
         &state,
-        &order.id,
-        &Actor::person(&caller.user_id, &meta),
-        None,
-        |o, now| Ok(o.on_checkout(payment_id, now)),
+        &caller,
+        &meta,
+        &order,
+        payment_id,
+        result.razorpay_order_id.as_deref(),
+        &result.razorpay_signature,
     )
-    .await?
-    .order()?;
+    .await?;
     Ok(json_response(
         StatusCode::OK,
         view(&state, &order, &caller).to_string(),
@@ -115,4 +88,52 @@ pub(crate) async fn cancel(
         StatusCode::OK,
         view(&state, &order, &caller).to_string(),
     ))
+}
+
+/// Settles `order` with the payment Razorpay's callback fields name, once their signature is
+/// checked against the order (a mismatch is audited, counted and refused).
+pub(crate) async fn confirm(
+    state: &OrdersState,
+    caller: &Caller,
+    meta: &RequestMeta,
+    order: &Order,
+    payment_id: &str,
+    razorpay_order_id: Option<&str>,
+    signature: &str,
+) -> Result<Order, ApiError> {
+    let payments = &state.own;
+    let order_matches = razorpay_order_id.is_none_or(|o| o == order.razorpay_order_id);
+    if !order_matches
+        || !shared::payments::checkout_signature_valid(
+            payments.razorpay.key_secret(),
+            &order.razorpay_order_id,
+            payment_id,
+            signature,
+        )
+    {
+        let entry = audit(meta, &caller.user_id, "order.verify_failed")
+            .target(order.id.clone())
+            .detail("payment_id", payment_id.to_owned());
+        if let Err(e) = state.audit.append(&entry).await {
+            tracing::warn!(error = %e, "could not audit a failed checkout verification");
+        }
+        emit_count(
+            &state.metrics_namespace,
+            "orders",
+            "CheckoutSignatureFailures",
+            1,
+        );
+        return Err(ApiError::BadRequest(
+            "the payment signature does not match this order and payment".into(),
+        ));
+    }
+    settle(
+        state,
+        &order.id,
+        &Actor::person(&caller.user_id, meta),
+        None,
+        |o, now| Ok(o.on_checkout(payment_id, now)),
+    )
+    .await?
+    .order()
 }

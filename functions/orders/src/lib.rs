@@ -13,9 +13,11 @@
 //! | `PUT`/`DELETE /v1/cart/lines/{product_id}` | the same                                   |
 //! | `POST /v1/cart/merge`                  | a signed-in account, with an anonymous cart's token |
 //! | `POST /v1/cart/checkout`               | a signed-in account (`Idempotency-Key` required) |
+//! | `GET /v1/payment-methods`, `PUT /v1/payment-methods/customer`, `DELETE /v1/payment-methods/{id}` | the account's own saved methods |
 
 mod carts;
 mod checkout;
+mod payment_methods;
 mod placing;
 mod refunds;
 
@@ -63,6 +65,12 @@ pub fn router() -> Router<OrdersState> {
         )
         .route("/v1/cart/merge", post(carts::merge))
         .route("/v1/cart/checkout", post(carts::checkout))
+        .route("/v1/payment-methods", get(payment_methods::list))
+        .route("/v1/payment-methods/customer", put(payment_methods::link))
+        .route(
+            "/v1/payment-methods/{id}",
+            axum::routing::delete(payment_methods::delete),
+        )
 }
 
 /// Fields of an order only staff see: why it was flagged, the reservation behind it, who
@@ -102,6 +110,7 @@ pub(crate) fn view(state: &OrdersState, order: &Order, caller: &Caller) -> Value
                     "amount": order.amount,
                     "currency": order.currency,
                     "receipt": order.id,
+                    "customer_id": order.payment_customer_id,
                 }),
             );
         }

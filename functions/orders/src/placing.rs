@@ -46,7 +46,7 @@ pub(crate) async fn create(
     }
     let (state, caller, meta, parsed) = (&state, &caller, &meta, &parsed);
     IdempotentRequest::run(state, caller, "orders", &key, &request, |once| async move {
-        place(state, caller, meta, parsed, &once, None).await
+        Ok(place(state, caller, meta, parsed, &once, None).await?.1)
     })
     .await
 }
@@ -157,7 +157,7 @@ pub(crate) async fn place(
     request: &OrderRequest,
     once: &IdempotentRequest,
     basket: Option<Basket>,
-) -> Result<Response, ApiError> {
+) -> Result<(Order, Response), ApiError> {
     let payments = &state.own;
     let cap = capped(caller).then_some(state.order_limits.max_open_per_customer);
     // Checked before any stock is held; the count's condition in the commit below is what
@@ -182,6 +182,12 @@ pub(crate) async fn place(
         )));
     }
     let id = uuid::Uuid::now_v7().to_string();
+    // A linked Razorpay customer lets the checkout offer (and save) their payment methods.
+    let payment_customer = state
+        .payment_customers
+        .get(&caller.user_id)
+        .await?
+        .map(|l| l.customer_id);
     let reservation = hold(
         state,
         &caller.user_id,
@@ -199,6 +205,7 @@ pub(crate) async fn place(
             currency: currency.to_string(),
             receipt: id.clone(),
             notes,
+            customer_id: payment_customer.clone(),
         })
         .await;
     let razorpay_order = match created {
@@ -237,6 +244,7 @@ pub(crate) async fn place(
         updated_at: now,
         paid_at: None,
         payment_event_at: None,
+        payment_customer_id: payment_customer,
     };
     let body = view(state, &order, caller).to_string();
     let entry = audit(meta, &caller.user_id, "order.create")
@@ -266,7 +274,7 @@ pub(crate) async fn place(
     if let Ok(v) = HeaderValue::from_str(&format!("/v1/orders/{}", order.id)) {
         response.headers_mut().insert(header::LOCATION, v);
     }
-    Ok(response)
+    Ok((order, response))
 }
 
 /// Releases a reservation made for an order that could not be completed; if even that fails,

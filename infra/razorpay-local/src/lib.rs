@@ -3,15 +3,18 @@
 //! all the way to paid without keys or internet, and tests can speak the real wire format.
 //!
 //! Razorpay API (Basic auth with the key id and secret, Razorpay's error body shape):
-//! `POST /v1/orders`, `GET /v1/orders/{id}`, `GET /v1/payments/{id}`,
-//! `POST /v1/payments/{id}/capture`, `POST /v1/payments/{id}/refund` (honours
-//! `X-Refund-Idempotency`), `GET /v1/refunds/{id}`.
+//! `POST /v1/orders` (with an optional `customer_id`), `GET /v1/orders/{id}`,
+//! `GET /v1/payments/{id}`, `POST /v1/payments/{id}/capture`, `POST /v1/payments/{id}/refund`
+//! (honours `X-Refund-Idempotency`), `GET /v1/refunds/{id}`; customers and their saved
+//! payment methods, and charging one (`customers.rs`).
 //!
 //! Control API (no auth; this stand-in only):
 //! - `POST /_stand-in/orders/{id}/pay` `{"outcome": "captured"|"authorized"|"failed",
 //!   "amount": n, "delivery": "in_order"|"reversed"|"duplicated"|"shuffled", "delay_ms": n}`:
 //!   a customer pays (or fails to); answers the checkout callback fields and delivers the
-//!   signed webhooks to the configured URL in the chosen order.
+//!   signed webhooks to the configured URL in the chosen order. `"save": true` saves the card
+//!   as a token of the order's customer (the customer ticked "save this card").
+//! - `POST /_stand-in/customers/{id}/tokens` `{"method": "card"|"upi"}`: a saved method.
 //! - `POST /_stand-in/refunds/{id}/process` `{"outcome": "processed"|"failed"}`.
 //! - `POST /_stand-in/faults` `{"path_prefix": "/v1/orders", "status": 503, "delay_ms": 0,
 //!   "times": 1}`: the next matching calls fail or stall.
@@ -31,6 +34,8 @@ use base64::Engine;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use shared::payments::sign_hex;
+
+mod customers;
 
 /// Keys and where to deliver webhooks.
 #[derive(Debug, Clone)]
@@ -112,6 +117,32 @@ struct Books {
     refund_keys: HashMap<String, (Value, String)>,
     faults: Vec<Fault>,
     events: u64,
+    customers: BTreeMap<String, Value>,
+    /// Saved payment methods by token id (each with its `customer_id`).
+    tokens: BTreeMap<String, Value>,
+    /// Deliveries made while no webhook URL is set (tests take them).
+    undelivered: Vec<Delivery>,
+}
+
+/// How a payment is made: at the checkout (UPI, unless a saved token pays), possibly saving
+/// the card for the order's customer.
+#[derive(Debug, Clone)]
+pub(crate) struct Source {
+    pub(crate) method: String,
+    pub(crate) customer_id: Option<String>,
+    pub(crate) token_id: Option<String>,
+    pub(crate) save: bool,
+}
+
+impl Source {
+    fn checkout(save: bool) -> Self {
+        Self {
+            method: "upi".into(),
+            customer_id: None,
+            token_id: None,
+            save,
+        }
+    }
 }
 
 /// The stand-in: cheap to clone, shared state.
@@ -188,8 +219,23 @@ impl StandIn {
             .route("/v1/payments/{id}/capture", post(capture))
             .route("/v1/payments/{id}/refund", post(refund))
             .route("/v1/refunds/{id}", get(fetch_refund))
+            .route("/v1/customers", post(customers::create_customer))
+            .route("/v1/customers/{id}", get(customers::fetch_customer))
+            .route("/v1/customers/{id}/tokens", get(customers::list_tokens))
+            .route(
+                "/v1/customers/{id}/tokens/{token_id}",
+                get(customers::fetch_token).delete(customers::delete_token),
+            )
+            .route(
+                "/v1/payments/create/recurring",
+                post(customers::create_recurring),
+            )
             .route_layer(middleware::from_fn_with_state(self.clone(), basic_auth))
             .route("/_stand-in/orders/{id}/pay", post(control_pay))
+            .route(
+                "/_stand-in/customers/{id}/tokens",
+                post(customers::control_save_token),
+            )
             .route("/_stand-in/refunds/{id}/process", post(control_refund))
             .route("/_stand-in/faults", post(control_fault))
             .route("/_stand-in/health", get(|| async { "ok" }))
@@ -211,6 +257,12 @@ impl StandIn {
     /// Makes the next matching calls fail or stall.
     pub fn inject(&self, fault: Fault) {
         self.books().faults.push(fault);
+    }
+
+    /// The deliveries made while no webhook URL was set, oldest first (taken: the next call
+    /// answers only newer ones).
+    pub fn take_undelivered(&self) -> Vec<Delivery> {
+        std::mem::take(&mut self.books().undelivered)
     }
 
     /// How many orders were created.
@@ -264,7 +316,56 @@ impl StandIn {
         outcome: PayOutcome,
         amount: Option<i64>,
     ) -> Result<Checkout, String> {
+        self.pay_from(order_id, outcome, amount, &Source::checkout(false))
+    }
+
+    /// [`Self::pay`] (captured) by a customer who ticks "save this card": the card becomes a
+    /// token of the order's customer.
+    pub fn pay_saving_card(&self, order_id: &str) -> Result<Checkout, String> {
+        self.pay_from(
+            order_id,
+            PayOutcome::Captured,
+            None,
+            &Source::checkout(true),
+        )
+    }
+
+    /// [`Self::pay`] from `source`.
+    pub(crate) fn pay_from(
+        &self,
+        order_id: &str,
+        outcome: PayOutcome,
+        amount: Option<i64>,
+        source: &Source,
+    ) -> Result<Checkout, String> {
         let payment_id = new_id("pay");
+        let customer = {
+            let books = self.books();
+            let order = books
+                .orders
+                .get(order_id)
+                .ok_or_else(|| format!("no order {order_id}"))?;
+            source
+                .customer_id
+                .clone()
+                .or_else(|| order["customer_id"].as_str().map(str::to_owned))
+        };
+        let saved = match (&customer, source.save, outcome) {
+            (Some(c), true, PayOutcome::Captured | PayOutcome::Authorized) => {
+                Some(self.save_token(c, "card")?)
+            }
+            _ => None,
+        };
+        let token_id = source.token_id.clone().or_else(|| {
+            saved
+                .as_ref()
+                .and_then(|t| t["id"].as_str().map(str::to_owned))
+        });
+        let method = if saved.is_some() {
+            "card"
+        } else {
+            source.method.as_str()
+        };
         let (order, payment) = {
             let mut books = self.books();
             let order = books
@@ -295,7 +396,10 @@ impl StandIn {
                 "order_id": order_id,
                 "invoice_id": null,
                 "international": false,
-                "method": "upi",
+                "method": method,
+                "customer_id": customer,
+                "token_id": token_id,
+                "recurring": source.token_id.is_some(),
                 "amount_refunded": 0,
                 "refund_status": null,
                 "captured": captured,
@@ -303,7 +407,7 @@ impl StandIn {
                 "card_id": null,
                 "bank": null,
                 "wallet": null,
-                "vpa": "customer@upi",
+                "vpa": if method == "upi" { json!("customer@upi") } else { Value::Null },
                 "email": "customer@example.com",
                 "contact": "+919000090000",
                 "notes": order["notes"],
@@ -390,6 +494,7 @@ impl StandIn {
     /// POSTs deliveries to the webhook URL, one after another, `delay` apart.
     pub async fn deliver(&self, deliveries: Vec<Delivery>, delay: Duration) {
         let Some(url) = self.settings.webhook_url.clone() else {
+            self.books().undelivered.extend(deliveries);
             return;
         };
         for d in deliveries {
@@ -519,6 +624,11 @@ async fn create_order(State(s): State<StandIn>, body: Bytes) -> Response {
             Some("notes"),
         );
     }
+    let customer_id = match v.get("customer_id") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(c)) if s.books().customers.contains_key(c) => Some(c.clone()),
+        Some(other) => return missing(other.as_str().unwrap_or("customer_id")),
+    };
     let id = new_id("order");
     let order = json!({
         "id": id,
@@ -532,6 +642,7 @@ async fn create_order(State(s): State<StandIn>, body: Bytes) -> Response {
         "status": "created",
         "attempts": 0,
         "notes": v.get("notes").cloned().unwrap_or(json!([])),
+        "customer_id": customer_id,
         "created_at": now(),
     });
     s.books().orders.insert(id, order.clone());
@@ -711,6 +822,9 @@ struct PayControl {
     delivery: Option<String>,
     #[serde(default)]
     delay_ms: Option<u64>,
+    /// Save the card for the order's customer.
+    #[serde(default)]
+    save: bool,
 }
 
 async fn control_pay(State(s): State<StandIn>, Path(id): Path<String>, body: Bytes) -> Response {
@@ -720,6 +834,7 @@ async fn control_pay(State(s): State<StandIn>, Path(id): Path<String>, body: Byt
             amount: None,
             delivery: None,
             delay_ms: None,
+            save: false,
         }
     } else {
         match serde_json::from_slice(&body) {
@@ -733,10 +848,11 @@ async fn control_pay(State(s): State<StandIn>, Path(id): Path<String>, body: Byt
             }
         }
     };
-    let checkout = match s.pay(
+    let checkout = match s.pay_from(
         &id,
         control.outcome.unwrap_or(PayOutcome::Captured),
         control.amount,
+        &Source::checkout(control.save),
     ) {
         Ok(c) => c,
         Err(e) => return missing(&e),

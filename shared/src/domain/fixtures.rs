@@ -32,6 +32,7 @@ pub(crate) fn order() -> Order {
         updated_at: now(),
         paid_at: None,
         payment_event_at: None,
+        payment_customer_id: None,
     }
 }
 

@@ -313,6 +313,10 @@ pub struct Order {
     /// an older authorization or failure, delivered late or replayed, changes nothing.
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub payment_event_at: Option<OffsetDateTime>,
+    /// The Razorpay customer the order was opened for (the account linked one): the checkout
+    /// offers its saved methods and may save a card.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_customer_id: Option<String>,
 }
 
 /// What an event or request does to an order.

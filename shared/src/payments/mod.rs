@@ -7,8 +7,8 @@ mod webhook;
 
 pub use crate::auth::{WebhookSecrets, sign_hex};
 pub use razorpay::{
-    NewRazorpayOrder, NewRefund, PaymentError, RazorpayClient, RazorpayOrder, RazorpayRefund,
-    RazorpaySettings,
+    NewCustomer, NewRazorpayOrder, NewRefund, NewTokenPayment, PaymentError, RazorpayClient,
+    RazorpayCustomer, RazorpayOrder, RazorpayRefund, RazorpaySettings, RazorpayToken, TokenPayment,
 };
 pub use signature::checkout_signature_valid;
 pub use webhook::{PaymentEvent, PaymentEventKind, RefundEvent, RefundState, WebhookEvent};

@@ -41,6 +41,92 @@ pub struct NewRazorpayOrder {
     pub receipt: String,
     /// Key-value notes (at most 15): carries our order id.
     pub notes: serde_json::Map<String, serde_json::Value>,
+    /// The Razorpay customer paying, when the account linked one (its saved methods are
+    /// offered at the checkout, and a card may be saved).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub customer_id: Option<String>,
+}
+
+/// The body of Razorpay's `POST /v1/customers`.
+#[derive(Debug, Clone, Serialize)]
+pub struct NewCustomer {
+    /// The customer's name (3 to 50 characters), if known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Their e-mail address.
+    pub email: String,
+    /// `"0"`: answer the existing customer with this address instead of failing, which makes
+    /// the call safe to repeat.
+    pub fail_existing: &'static str,
+    /// Key-value notes: our account id.
+    pub notes: serde_json::Map<String, serde_json::Value>,
+}
+
+/// A Razorpay customer (the fields Stockroom reads).
+#[derive(Debug, Clone, Deserialize)]
+pub struct RazorpayCustomer {
+    /// `cust_...`.
+    pub id: String,
+}
+
+/// A saved payment method of a customer, as Razorpay's token API answers it.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct RazorpayToken {
+    /// `token_...`.
+    pub id: String,
+    /// `card`, `upi`, ...
+    pub method: String,
+    /// A card's public details (network, last four digits, issuer, type, expiry).
+    #[serde(default)]
+    pub card: Option<serde_json::Value>,
+    /// A UPI address's parts (`username`, `handle`).
+    #[serde(default)]
+    pub vpa: Option<serde_json::Value>,
+    /// When it was saved and when it expires (Unix seconds).
+    #[serde(default)]
+    pub created_at: Option<i64>,
+    /// When it stops working.
+    #[serde(default)]
+    pub expired_at: Option<i64>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Collection<T> {
+    items: Vec<T>,
+}
+
+/// The body of Razorpay's `POST /v1/payments/create/recurring`: a saved token pays an order.
+#[derive(Debug, Clone, Serialize)]
+pub struct NewTokenPayment {
+    /// The payer's e-mail address.
+    pub email: String,
+    /// The payer's phone number (Razorpay requires one; the account's, or a placeholder).
+    pub contact: String,
+    /// The order's amount, in minor units.
+    pub amount: i64,
+    /// ISO 4217 code.
+    pub currency: String,
+    /// Razorpay's order id.
+    pub order_id: String,
+    /// The customer the token belongs to.
+    pub customer_id: String,
+    /// The saved method.
+    pub token: String,
+    /// `"1"`.
+    pub recurring: &'static str,
+    /// Shown to the customer.
+    pub description: String,
+}
+
+/// What a token payment answers: the checkout callback fields.
+#[derive(Debug, Clone, Deserialize)]
+pub struct TokenPayment {
+    /// `pay_...`.
+    pub razorpay_payment_id: String,
+    /// The order paid.
+    pub razorpay_order_id: String,
+    /// HMAC-SHA256 of `order_id|payment_id` with the key secret.
+    pub razorpay_signature: String,
 }
 
 /// A Razorpay order as its API returns it (the fields Stockroom reads).
@@ -199,6 +285,49 @@ impl RazorpayClient {
             ATTEMPTS,
         )
         .await
+    }
+
+    /// Finds or creates the Razorpay customer with `customer.email` (`fail_existing` `"0"`:
+    /// repeating the call answers the same customer, so it is retried).
+    pub async fn create_customer(
+        &self,
+        customer: &NewCustomer,
+    ) -> Result<RazorpayCustomer, PaymentError> {
+        let url = format!("{}/v1/customers", self.base());
+        self.send(|| self.http.post(&url).json(customer), ATTEMPTS)
+            .await
+    }
+
+    /// The saved payment methods of `customer_id`.
+    pub async fn tokens(&self, customer_id: &str) -> Result<Vec<RazorpayToken>, PaymentError> {
+        let url = format!("{}/v1/customers/{customer_id}/tokens", self.base());
+        let listed: Collection<RazorpayToken> = self.send(|| self.http.get(&url), ATTEMPTS).await?;
+        Ok(listed.items)
+    }
+
+    /// Deletes saved method `token_id` of `customer_id` (deleting twice is refused by
+    /// Razorpay, so not retried blindly: a retry after a lost answer reads as "not found").
+    pub async fn delete_token(
+        &self,
+        customer_id: &str,
+        token_id: &str,
+    ) -> Result<(), PaymentError> {
+        let url = format!(
+            "{}/v1/customers/{customer_id}/tokens/{token_id}",
+            self.base()
+        );
+        let _: serde_json::Value = self.send(|| self.http.delete(&url), 1).await?;
+        Ok(())
+    }
+
+    /// Charges a saved token for an order. Not retried: a second charge attempt on a lost
+    /// answer is for the order's webhooks and state to settle, not for a blind repeat.
+    pub async fn pay_with_token(
+        &self,
+        payment: &NewTokenPayment,
+    ) -> Result<TokenPayment, PaymentError> {
+        let url = format!("{}/v1/payments/create/recurring", self.base());
+        self.send(|| self.http.post(&url).json(payment), 1).await
     }
 
     /// Reads refund `refund_id` (idempotent, so retried like any read).

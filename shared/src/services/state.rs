@@ -15,8 +15,9 @@ use crate::blob::MediaBucket;
 use crate::config::{Config, OrderLimits};
 use crate::http::{BodyLimit, Lifetimes, ReadThrottle, Standings};
 use crate::store::{
-    AccountStore, AuditLog, CartStore, IdempotencyStore, LoginAttempts, OrderStore, PersonaStore,
-    ProductStore, PurchasingStore, RequestCounter, SessionStore, ShipmentStore, StockStore, Table,
+    AccountStore, AuditLog, CartStore, IdempotencyStore, LoginAttempts, OrderStore,
+    PaymentCustomers, PersonaStore, ProductStore, PurchasingStore, RequestCounter, SessionStore,
+    ShipmentStore, StockStore, Table,
 };
 
 /// Everything handlers need, built once per process and cloned cheaply per request.
@@ -68,6 +69,8 @@ pub struct AppState {
     pub shipments: ShipmentStore,
     /// Shoppers' carts.
     pub carts: CartStore,
+    /// Accounts' Razorpay customers (saved payment methods).
+    pub payment_customers: PaymentCustomers,
     /// How long unpaid orders hold stock, and the customers' caps.
     pub order_limits: OrderLimits,
     /// Each account's standing (token generation, grants, verified address): the revocation point.
@@ -111,6 +114,7 @@ impl AppState {
             personas: PersonaStore::new(table.clone()),
             shipments: ShipmentStore::new(table.clone()),
             carts: CartStore::new(table.clone()),
+            payment_customers: PaymentCustomers::new(table.clone()),
             order_limits: config.orders,
             standings: Standings::new(AccountStore::new(table.clone())),
             read_throttle: ReadThrottle::new(

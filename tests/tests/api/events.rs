@@ -8,7 +8,7 @@ use shared::auth::{Role, two_factor};
 use stockroom_tests::{TestApp, root, template};
 
 /// The events in replay order, with the status each must produce.
-const SCRIPT: [(&str, u16); 104] = [
+const SCRIPT: [(&str, u16); 107] = [
     ("health.get", 200),
     ("docs.openapi", 200),
     ("docs.page", 200),
@@ -87,6 +87,11 @@ const SCRIPT: [(&str, u16); 104] = [
     ("auth.login", 200),
     ("auth.refresh", 200),
     ("auth.me", 200),
+    // The sample account links its Razorpay customer (the stand-in's) and has no saved
+    // method yet: deleting one is the documented 404.
+    ("orders.link-payment-customer", 201),
+    ("orders.list-payment-methods", 200),
+    ("orders.delete-payment-method", 404),
     ("auth.export", 200),
     // Not the account's password: the documented 422 (the account stays).
     ("auth.erase", 422),

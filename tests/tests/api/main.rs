@@ -34,6 +34,7 @@ mod orders_limits;
 mod orders_refunds;
 mod orders_support;
 mod orders_webhooks;
+mod payment_methods;
 mod personas;
 mod products_concurrency;
 mod products_crud;
