@@ -142,6 +142,10 @@ pub enum Change {
     /// comes with it).
     #[serde(rename = "stock.out")]
     StockOut(LevelFacts),
+    /// A level's available stock rose from none to some (back in stock; above the reorder
+    /// level, `stock.restocked` comes with it).
+    #[serde(rename = "stock.available")]
+    StockAvailable(LevelFacts),
     /// A level's available stock rose from at or below its product's reorder level to above
     /// it.
     #[serde(rename = "stock.restocked")]
@@ -173,7 +177,7 @@ pub enum Change {
 }
 
 /// Every event type, as named in `type`.
-pub const TYPES: [&str; 24] = [
+pub const TYPES: [&str; 25] = [
     "order.placed",
     "order.paid",
     "order.cancelled",
@@ -189,6 +193,7 @@ pub const TYPES: [&str; 24] = [
     "product.repriced",
     "stock.low",
     "stock.out",
+    "stock.available",
     "stock.restocked",
     "purchase_order.submitted",
     "purchase_order.received",
@@ -219,6 +224,7 @@ impl Change {
             Change::ProductRepriced(_) => "product.repriced",
             Change::StockLow(_) => "stock.low",
             Change::StockOut(_) => "stock.out",
+            Change::StockAvailable(_) => "stock.available",
             Change::StockRestocked(_) => "stock.restocked",
             Change::PurchaseOrderSubmitted(_) => "purchase_order.submitted",
             Change::PurchaseOrderReceived(_) => "purchase_order.received",
@@ -497,8 +503,8 @@ pub fn product_events(before: Option<&Product>, after: &Product) -> Vec<DomainEv
 }
 
 /// The lines a level's change crossed: low (from above the reorder level to at or below
-/// it), out (from some available to none) and restocked (from at or below the reorder level
-/// to above it). A level already below announces nothing more as it falls further.
+/// it), out (from some available to none), available (from none to some) and restocked (from
+/// at or below the reorder level to above it). A level already below announces nothing more as it falls further.
 pub fn level_events(
     before: &StockLevel,
     after: &StockLevel,
@@ -523,6 +529,9 @@ pub fn level_events(
     }
     if was > 0 && now <= 0 {
         changes.push(Change::StockOut(facts()));
+    }
+    if was <= 0 && now > 0 {
+        changes.push(Change::StockAvailable(facts()));
     }
     if was <= reorder && now > reorder {
         changes.push(Change::StockRestocked(facts()));

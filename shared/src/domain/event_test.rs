@@ -178,9 +178,9 @@ fn a_level_announces_each_line_it_crosses_once() {
     assert_eq!(crossing(5, 3), Vec::<&str>::new(), "already low");
     assert_eq!(crossing(3, 0), ["stock.out"]);
     assert_eq!(crossing(8, 0), ["stock.low", "stock.out"]);
-    assert_eq!(crossing(0, 3), Vec::<&str>::new(), "back, but still low");
+    assert_eq!(crossing(0, 3), ["stock.available"], "back, but still low");
     assert_eq!(crossing(3, 6), ["stock.restocked"]);
-    assert_eq!(crossing(0, 10), ["stock.restocked"]);
+    assert_eq!(crossing(0, 10), ["stock.available", "stock.restocked"]);
     // Reserving takes from what is available just as shipping does.
     let mut held = level(10);
     held.reserved = 6;

@@ -362,7 +362,7 @@ async fn a_window_of_events_the_forwarder_gave_up_on_is_published_again() {
     shop(&app).await;
     let to = time::OffsetDateTime::now_utc() + time::Duration::seconds(1);
     let stored = app.domain_events(None).await;
-    assert_eq!(stored.len(), 4, "two products created and stocked");
+    assert_eq!(stored.len(), 6, "two products created, available and restocked");
     let (events, bus, sqs, queue_url) = app.bus_to_queue(json!(TYPES)).await;
     let forwarder = Forwarder {
         bus,
