@@ -13,6 +13,7 @@
 //! | `PUT`/`DELETE /v1/cart/lines/{product_id}` | the same                                   |
 //! | `POST /v1/cart/merge`                  | a signed-in account, with an anonymous cart's token |
 //! | `POST /v1/cart/checkout`               | a signed-in account (`Idempotency-Key` required) |
+//! | `GET /v1/sync`                         | anyone: the catalogue; signed in, also one's orders and shipments |
 //! | `GET /v1/payment-methods`, `PUT /v1/payment-methods/customer`, `DELETE /v1/payment-methods/{id}` | the account's own saved methods |
 
 mod carts;
@@ -20,6 +21,7 @@ mod checkout;
 mod payment_methods;
 mod placing;
 mod refunds;
+mod sync;
 
 pub use refunds::refund_call;
 
@@ -65,6 +67,7 @@ pub fn router() -> Router<OrdersState> {
         )
         .route("/v1/cart/merge", post(carts::merge))
         .route("/v1/cart/checkout", post(carts::checkout))
+        .route("/v1/sync", get(sync::sync))
         .route("/v1/payment-methods", get(payment_methods::list))
         .route("/v1/payment-methods/customer", put(payment_methods::link))
         .route(

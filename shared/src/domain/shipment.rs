@@ -476,6 +476,27 @@ impl CheckpointInput {
     }
 }
 
+impl Shipment {
+    /// The shipment as its reader may see it: staff see everything; its customer does not
+    /// see the carrier's event ids.
+    pub fn shown(&self, staff: bool) -> serde_json::Value {
+        let mut v = serde_json::json!(self);
+        if !staff
+            && let Some(timeline) = v
+                .get_mut("timeline")
+                .and_then(serde_json::Value::as_array_mut)
+        {
+            for checkpoint in timeline
+                .iter_mut()
+                .filter_map(serde_json::Value::as_object_mut)
+            {
+                checkpoint.remove("event_id");
+            }
+        }
+        v
+    }
+}
+
 #[cfg(test)]
 #[path = "shipment_test.rs"]
 mod tests;

@@ -46,6 +46,10 @@ pub enum ApiError {
     /// 405: the route exists, the method does not.
     #[error("method not allowed on this route")]
     MethodNotAllowed,
+    /// 410: what the request names is no longer kept (a sync cursor older than the change
+    /// log); start over.
+    #[error("{0}")]
+    Gone(String),
     /// 409: the change conflicts with current state (duplicate SKU, ...).
     #[error("{0}")]
     Conflict(String),
@@ -150,6 +154,7 @@ impl ApiError {
                 "E-mail address not verified",
             ),
             NotFound(_) => (StatusCode::NOT_FOUND, "not-found", "Not found"),
+            Gone(_) => (StatusCode::GONE, "gone", "Gone"),
             MethodNotAllowed => (
                 StatusCode::METHOD_NOT_ALLOWED,
                 "method-not-allowed",

@@ -8,7 +8,7 @@ use shared::auth::{Role, two_factor};
 use stockroom_tests::{TestApp, root, template};
 
 /// The events in replay order, with the status each must produce.
-const SCRIPT: [(&str, u16); 107] = [
+const SCRIPT: [(&str, u16); 108] = [
     ("health.get", 200),
     ("docs.openapi", 200),
     ("docs.page", 200),
@@ -61,6 +61,7 @@ const SCRIPT: [(&str, u16); 107] = [
     // The checkout emptied the cart: the documented 404.
     ("orders.cart-remove-line", 404),
     ("orders.cart-clear", 200),
+    ("orders.sync", 200),
     ("purchasing.create-supplier", 201),
     ("purchasing.list-suppliers", 200),
     ("purchasing.get-supplier", 200),

@@ -54,3 +54,4 @@ mod stock_reservations;
 mod stock_scanner;
 mod stock_warehouses;
 mod storefront;
+mod sync;
