@@ -60,6 +60,8 @@ pub struct Config {
     /// Reads of the public catalogue and search one client address may make a minute without
     /// signing in (`PUBLIC_READS_PER_MINUTE`, default 300).
     pub public_reads_per_minute: u32,
+    /// Loyalty points: earn rate, value, expiry and the redemption cap.
+    pub loyalty: crate::domain::loyalty::LoyaltyRules,
 }
 
 /// What unpaid orders may hold. The caps apply to the customer role; staff ordering for
@@ -346,6 +348,12 @@ impl Config {
             }),
             sms_sender_id: vars.get("SMS_SENDER_ID"),
             public_reads_per_minute: vars.number("PUBLIC_READS_PER_MINUTE", 300, 1..=100_000)?,
+            loyalty: crate::domain::loyalty::LoyaltyRules {
+                points_per_100: vars.number("LOYALTY_POINTS_PER_100", 1, 0..=10_000)?,
+                point_value_minor: vars.number("LOYALTY_POINT_VALUE_MINOR", 1, 1..=10_000)?,
+                expiry: time::Duration::days(vars.number("LOYALTY_EXPIRY_DAYS", 365, 1..=3_650)?),
+                max_redeem_percent: vars.number("LOYALTY_MAX_REDEEM_PERCENT", 20, 0..=100)?,
+            },
         })
     }
 }

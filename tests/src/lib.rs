@@ -793,9 +793,10 @@ impl TestApp {
         let suffix = uuid::Uuid::new_v4().simple().to_string();
         let bus = format!("stockroom-{suffix}");
         let pattern = json!({"source": ["stockroom"], "detail-type": types});
-        let queue_url = devstack::live::wire(sdk, &bus, &format!("q-{suffix}"), &pattern)
-            .await
-            .unwrap();
+        let queue_url =
+            devstack::live::wire(sdk, &bus, &format!("q-{suffix}"), "to-queue", &pattern)
+                .await
+                .unwrap();
         (
             aws_sdk_eventbridge::Client::new(sdk),
             bus,

@@ -372,7 +372,7 @@ pub(crate) struct LineInput {
     quantity: i64,
 }
 
-fn refused(e: CartRefused) -> ApiError {
+fn refused(e: &CartRefused) -> ApiError {
     match e {
         CartRefused::Full => ApiError::Conflict(e.to_string()),
         CartRefused::TooMany(_) => ApiError::invalid("quantity", e.to_string()),
@@ -399,7 +399,8 @@ pub(crate) async fn set_line(
     let product = orderable_product(&state, &product_id).await?;
     let cap = shopper.cap(&state);
     change_cart(&state, &shopper, |cart| {
-        cart.set(&product.id, input.quantity, cap).map_err(refused)
+        cart.set(&product.id, input.quantity, cap)
+            .map_err(|e| refused(&e))
     })
     .await
 }
@@ -515,6 +516,10 @@ pub(crate) struct CheckoutInput {
     /// A saved payment method (`GET /v1/payment-methods`) to pay with at once.
     #[serde(default)]
     payment_method: Option<String>,
+    /// Loyalty points to pay part of the total with (at most the balance at hand and the
+    /// configured share of the total).
+    #[serde(default)]
+    redeem_points: i64,
 }
 
 /// `POST /v1/cart/checkout`: the cart becomes an order at the total the shopper was shown.
@@ -531,6 +536,9 @@ pub(crate) async fn checkout(
         Currency::parse(&input.currency).map_err(|m| ApiError::invalid("currency", m))?;
     let expected = Money::price(input.expected_total, currency)
         .map_err(|m| ApiError::invalid("expected_total", m))?;
+    if input.redeem_points < 0 {
+        return Err(ApiError::invalid("redeem_points", "must not be negative"));
+    }
     let chosen = match &input.payment_method {
         Some(token) => Some(payment_methods::choose(&state, &caller, token).await?),
         None => None,
@@ -564,6 +572,7 @@ pub(crate) async fn checkout(
             let basket = Basket {
                 expected,
                 emptied: state.carts.delete(&cart)?,
+                redeem: input.redeem_points,
             };
             let (order, placed) = place(state, caller, meta, &request, &once, Some(basket)).await?;
             match chosen {

@@ -13,11 +13,14 @@
 //! | `PUT`/`DELETE /v1/cart/lines/{product_id}` | the same                                   |
 //! | `POST /v1/cart/merge`                  | a signed-in account, with an anonymous cart's token |
 //! | `POST /v1/cart/checkout`               | a signed-in account (`Idempotency-Key` required) |
+//! | `GET`/`PATCH /v1/loyalty`, `GET /v1/achievements` | the account's own points and badges |
+//! | `GET /v1/leaderboards/{period}`        | anyone; signed in, also one's own place        |
 //! | `GET /v1/sync`                         | anyone: the catalogue; signed in, also one's orders and shipments |
 //! | `GET /v1/payment-methods`, `PUT /v1/payment-methods/customer`, `DELETE /v1/payment-methods/{id}` | the account's own saved methods |
 
 mod carts;
 mod checkout;
+mod loyalty;
 mod payment_methods;
 mod placing;
 mod refunds;
@@ -68,6 +71,12 @@ pub fn router() -> Router<OrdersState> {
         .route("/v1/cart/merge", post(carts::merge))
         .route("/v1/cart/checkout", post(carts::checkout))
         .route("/v1/sync", get(sync::sync))
+        .route(
+            "/v1/loyalty",
+            get(loyalty::show).patch(loyalty::preferences),
+        )
+        .route("/v1/achievements", get(loyalty::achievements))
+        .route("/v1/leaderboards/{period}", get(loyalty::leaderboard))
         .route("/v1/payment-methods", get(payment_methods::list))
         .route("/v1/payment-methods/customer", put(payment_methods::link))
         .route(

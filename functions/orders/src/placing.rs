@@ -23,6 +23,7 @@ use shared::services::AppState;
 use shared::services::audit::audit;
 use shared::services::catalogue::{active_warehouse, orderable};
 use shared::services::idempotency::IdempotentRequest;
+use shared::services::loyalty::redeem;
 use shared::services::reservations::{hold, release_held};
 use shared::store::{LevelListing, StoreError, Write};
 use shared::telemetry::metrics::emit_count;
@@ -148,6 +149,8 @@ async fn choose_warehouse(
 pub(crate) struct Basket {
     pub(crate) expected: Money,
     pub(crate) emptied: Write,
+    /// Loyalty points to pay part of it with.
+    pub(crate) redeem: i64,
 }
 
 pub(crate) async fn place(
@@ -171,8 +174,9 @@ pub(crate) async fn place(
         lines,
         holds,
         currency,
-        total: amount,
+        total,
     } = price(state, request).await?;
+    let mut amount = total;
     if let Some(b) = &basket
         && (b.expected.amount_minor, b.expected.currency) != (amount, currency)
     {
@@ -182,6 +186,15 @@ pub(crate) async fn place(
         )));
     }
     let id = uuid::Uuid::now_v7().to_string();
+    let redemption = match basket.as_ref().map(|b| b.redeem) {
+        Some(points) if points > 0 => {
+            Some(redeem(state, &caller.user_id, &id, points, total, "redeem_points").await?)
+        }
+        _ => None,
+    };
+    if let Some(r) = &redemption {
+        amount -= r.discount_minor;
+    }
     // A linked Razorpay customer lets the checkout offer (and save) their payment methods.
     let payment_customer = state
         .payment_customers
@@ -245,6 +258,8 @@ pub(crate) async fn place(
         paid_at: None,
         payment_event_at: None,
         payment_customer_id: payment_customer,
+        points_redeemed: redemption.as_ref().map_or(0, |r| r.points),
+        discount: redemption.as_ref().map_or(0, |r| r.discount_minor),
     };
     let body = view(state, &order, caller).to_string();
     let entry = audit(meta, &caller.user_id, "order.create")
@@ -259,12 +274,13 @@ pub(crate) async fn place(
     ]);
     let checking_out = basket.is_some();
     writes.extend(basket.map(|b| b.emptied));
+    writes.extend(redemption.map(|r| r.writes).unwrap_or_default());
     if let Err(e) = state.orders.commit(writes).await {
         give_back(state, &reservation, meta).await;
         return Err(match (e, cap) {
             (StoreError::LimitReached, Some(cap)) => too_many_open(cap),
             (StoreError::VersionMismatch, _) if checking_out => ApiError::Conflict(
-                "the cart changed while it was checked out; read it again".into(),
+                "the cart or the points balance changed while it was checked out; read the cart again and retry".into(),
             ),
             (e, _) => e.into(),
         });

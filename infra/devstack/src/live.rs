@@ -2,7 +2,8 @@
 //! event source mapping's job) and handed to the events forwarder, which publishes to the
 //! event bus (moto's EventBridge); the bus's rule for notifications (read from template.yaml)
 //! fills a queue (moto's SQS), which is read (the queue's event source mapping's job) and
-//! handed to the notifications function, which posts to the local WebSocket gateway.
+//! handed to the notifications function, which posts to the local WebSocket gateway. The
+//! bus's loyalty rule fills another queue, handed to the loyalty function.
 
 use anyhow::{Context, Result, anyhow};
 use aws_lambda_events::dynamodb::{Event, EventRecord};
@@ -14,21 +15,30 @@ use crate::template::Template;
 /// The rule in template.yaml that sends domain events to the notifications queue.
 pub const NOTIFICATIONS_RULE: &str = "NotificationsRule";
 
+/// The rule in template.yaml that sends orders' events to the loyalty queue.
+pub const LOYALTY_RULE: &str = "LoyaltyRule";
+
 /// The event pattern of the template's notifications rule.
 pub fn notifications_pattern(template: &Template) -> Result<Value> {
+    rule_pattern(template, NOTIFICATIONS_RULE)
+}
+
+/// The event pattern of the template's rule `rule`.
+pub fn rule_pattern(template: &Template, rule: &str) -> Result<Value> {
     let pattern = template
-        .properties(NOTIFICATIONS_RULE)
+        .properties(rule)
         .and_then(|p| p.get("EventPattern"))
-        .ok_or_else(|| anyhow!("template.yaml has no {NOTIFICATIONS_RULE} with an EventPattern"))?;
+        .ok_or_else(|| anyhow!("template.yaml has no {rule} with an EventPattern"))?;
     Ok(serde_json::to_value(pattern)?)
 }
 
-/// Creates (or finds) the bus `bus`, the queue `queue` and a rule on the bus sending what
-/// matches `pattern` to the queue; answers the queue's URL.
+/// Creates (or finds) the bus `bus`, the queue `queue` and a rule `rule` on the bus sending
+/// what matches `pattern` to the queue; answers the queue's URL.
 pub async fn wire(
     sdk: &aws_config::SdkConfig,
     bus: &str,
     queue: &str,
+    rule: &str,
     pattern: &Value,
 ) -> Result<String> {
     let events = aws_sdk_eventbridge::Client::new(sdk);
@@ -45,7 +55,7 @@ pub async fn wire(
         .queue_name(queue)
         .send()
         .await
-        .context("creating the local notifications queue")?
+        .context("creating a local queue")?
         .queue_url
         .ok_or_else(|| anyhow!("no queue URL"))?;
     let arn = sqs
@@ -59,15 +69,15 @@ pub async fn wire(
         .ok_or_else(|| anyhow!("the queue has no ARN"))?;
     events
         .put_rule()
-        .name("notifications")
+        .name(rule)
         .event_bus_name(bus)
         .event_pattern(pattern.to_string())
         .send()
         .await
-        .context("creating the notifications rule")?;
+        .context("creating a rule")?;
     events
         .put_targets()
-        .rule("notifications")
+        .rule(rule)
         .event_bus_name(bus)
         .targets(
             aws_sdk_eventbridge::types::Target::builder()
@@ -80,34 +90,50 @@ pub async fn wire(
     Ok(queue_url)
 }
 
-/// The stream → forwarder → bus → queue → notifications path of one table.
+/// A function reading one of the bus's queues.
+#[derive(Debug, Clone)]
+pub enum Consumer {
+    /// Live updates.
+    Notifications(notifications::Notifications),
+    /// Loyalty points, over this state.
+    Loyalty(Box<shared::services::AppState>),
+}
+
+impl Consumer {
+    async fn deliver(&self, batch: &aws_lambda_events::sqs::SqsEvent) -> Value {
+        match self {
+            Consumer::Notifications(n) => Box::pin(n.deliver(batch)).await,
+            Consumer::Loyalty(state) => Box::pin(loyalty::handle(state, batch)).await,
+        }
+    }
+}
+
+/// The stream → forwarder → bus → queues → functions path of one table.
 #[derive(Debug)]
 pub struct Pipeline {
     poller: StreamPoller,
     forwarder: shared::outbox::Forwarder,
     sqs: aws_sdk_sqs::Client,
-    queue_url: String,
-    notifications: notifications::Notifications,
+    /// Each queue's URL and the function reading it.
+    queues: Vec<(String, Consumer)>,
     /// Stream records the forwarder asked to have again.
     pending: Vec<EventRecord>,
 }
 
 impl Pipeline {
-    /// The path from `poller` (already positioned) through `forwarder` and the queue at
-    /// `queue_url` to `notifications`.
+    /// The path from `poller` (already positioned) through `forwarder` and each queue to the
+    /// function reading it.
     pub fn new(
         poller: StreamPoller,
         forwarder: shared::outbox::Forwarder,
         sqs: aws_sdk_sqs::Client,
-        queue_url: String,
-        notifications: notifications::Notifications,
+        queues: Vec<(String, Consumer)>,
     ) -> Self {
         Self {
             poller,
             forwarder,
             sqs,
-            queue_url,
-            notifications,
+            queues,
             pending: Vec::new(),
         }
     }
@@ -124,15 +150,25 @@ impl Pipeline {
             self.pending = crate::stream::to_retry(batch, response);
         }
         let mut delivered = 0;
+        for (queue_url, consumer) in &self.queues {
+            delivered += self.drain(queue_url, consumer).await?;
+        }
+        Ok(delivered)
+    }
+
+    /// Hands a queue's messages to its function until the queue is empty or the function asks
+    /// for some again; answers how many were delivered.
+    async fn drain(&self, queue_url: &str, consumer: &Consumer) -> Result<usize> {
+        let mut delivered = 0;
         loop {
             let received = self
                 .sqs
                 .receive_message()
-                .queue_url(&self.queue_url)
+                .queue_url(queue_url)
                 .max_number_of_messages(10)
                 .send()
                 .await
-                .context("reading the notifications queue")?;
+                .context("reading a queue")?;
             let messages = received.messages.unwrap_or_default();
             if messages.is_empty() {
                 return Ok(delivered);
@@ -148,7 +184,7 @@ impl Pipeline {
                 })
                 .collect();
             let batch = serde_json::from_value(json!({"Records": records}))?;
-            let answer = Box::pin(self.notifications.deliver(&batch)).await;
+            let answer = consumer.deliver(&batch).await;
             let retry: Vec<&str> = answer["batchItemFailures"]
                 .as_array()
                 .into_iter()
@@ -162,7 +198,7 @@ impl Pipeline {
                 if let Some(handle) = message.receipt_handle() {
                     self.sqs
                         .delete_message()
-                        .queue_url(&self.queue_url)
+                        .queue_url(queue_url)
                         .receipt_handle(handle)
                         .send()
                         .await?;
@@ -236,7 +272,16 @@ impl Live {
             sdk,
             &bus,
             &format!("{prefix}-notifications"),
+            "notifications",
             &notifications_pattern(template)?,
+        )
+        .await?;
+        let loyalty_url = wire(
+            sdk,
+            &bus,
+            &format!("{prefix}-loyalty"),
+            "loyalty",
+            &rule_pattern(template, LOYALTY_RULE)?,
         )
         .await?;
         let table = state.table.clone();
@@ -258,8 +303,10 @@ impl Live {
             poller,
             forwarder,
             aws_sdk_sqs::Client::new(sdk),
-            queue_url,
-            notifications.clone(),
+            vec![
+                (queue_url, Consumer::Notifications(notifications.clone())),
+                (loyalty_url, Consumer::Loyalty(Box::new(state.clone()))),
+            ],
         );
         Ok(Self {
             gateway,

@@ -80,7 +80,7 @@ impl DomainEvent {
 /// The thing an event is about.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Aggregate {
-    /// `order`, `product`, `stock_level`, `purchase_order` or `shipment`.
+    /// `order`, `product`, `stock_level`, `purchase_order`, `shipment` or `points_account`.
     #[serde(rename = "type")]
     pub kind: &'static str,
     /// Its id (a stock level's is `<product_id>:<warehouse_id>`).
@@ -174,10 +174,13 @@ pub enum Change {
     /// A parcel came back to the business.
     #[serde(rename = "shipment.returned")]
     ShipmentReturned(ShipmentFacts),
+    /// A customer earned a badge (each once).
+    #[serde(rename = "achievement.awarded")]
+    AchievementAwarded(AchievementFacts),
 }
 
 /// Every event type, as named in `type`.
-pub const TYPES: [&str; 25] = [
+pub const TYPES: [&str; 26] = [
     "order.placed",
     "order.paid",
     "order.cancelled",
@@ -203,6 +206,7 @@ pub const TYPES: [&str; 25] = [
     "shipment.delivered",
     "shipment.failed",
     "shipment.returned",
+    "achievement.awarded",
 ];
 
 impl Change {
@@ -234,6 +238,7 @@ impl Change {
             Change::ShipmentDelivered(_) => "shipment.delivered",
             Change::ShipmentFailed(_) => "shipment.failed",
             Change::ShipmentReturned(_) => "shipment.returned",
+            Change::AchievementAwarded(_) => "achievement.awarded",
         }
     }
 }
@@ -352,6 +357,42 @@ pub struct Repricing {
     pub sku: String,
     pub previous_price: Money,
     pub price: Money,
+}
+
+/// A badge a customer earned.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct AchievementFacts {
+    /// The customer.
+    pub customer_id: String,
+    /// The badge's code (`first_order`, ...).
+    pub badge: String,
+    /// Its name.
+    pub name: String,
+}
+
+/// The events announcing `badges` newly awarded to `customer` (their points account at
+/// `version`).
+pub fn achievement_events(
+    customer: &str,
+    badges: &[&'static str],
+    version: u64,
+    at: OffsetDateTime,
+) -> Vec<DomainEvent> {
+    let changes = badges
+        .iter()
+        .map(|code| {
+            let name = super::loyalty::BADGES
+                .iter()
+                .find(|(c, _, _)| c == code)
+                .map_or(*code, |(_, n, _)| n);
+            Change::AchievementAwarded(AchievementFacts {
+                customer_id: customer.to_owned(),
+                badge: (*code).to_owned(),
+                name: name.to_owned(),
+            })
+        })
+        .collect();
+    announce(changes, "points_account", customer, version, at)
 }
 
 /// A stock level crossing a line, and the product's numbers that draw the line.

@@ -33,6 +33,8 @@ pub(crate) fn order() -> Order {
         paid_at: None,
         payment_event_at: None,
         payment_customer_id: None,
+        points_redeemed: 0,
+        discount: 0,
     }
 }
 

@@ -13,6 +13,7 @@ pub mod cart;
 pub mod event;
 #[cfg(test)]
 mod fixtures;
+pub mod loyalty;
 mod money;
 pub mod notification;
 pub mod order;

@@ -134,11 +134,14 @@ impl Published {
         Topic::of(&self.kind)
     }
 
-    /// The customer who hears of it unasked: the one whose order, payment, refund or
-    /// shipment it is, unless it is a review flag (staff business).
+    /// The customer who hears of it unasked: the one whose order, payment, refund, shipment
+    /// or badge it is, unless it is a review flag (staff business).
     pub fn customer(&self) -> Option<&str> {
         if self.kind == "order.flagged" {
             return None;
+        }
+        if self.kind.starts_with("achievement.") {
+            return self.data.get("customer_id")?.as_str();
         }
         match self.topic()? {
             Topic::Orders | Topic::Shipments => self.data.get("customer_id")?.as_str(),

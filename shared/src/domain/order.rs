@@ -317,6 +317,12 @@ pub struct Order {
     /// offers its saved methods and may save a card.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payment_customer_id: Option<String>,
+    /// Loyalty points spent on it at checkout.
+    #[serde(default)]
+    pub points_redeemed: i64,
+    /// What they took off the lines' total, in minor units (`amount` is what is left to pay).
+    #[serde(default)]
+    pub discount: i64,
 }
 
 /// What an event or request does to an order.

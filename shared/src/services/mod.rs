@@ -14,11 +14,13 @@
 //! | [`stock_alerts`] | every flow that changes a level (low, out, restocked events) |
 //! | [`catalogue`]    | lookups behind all of the above           |
 //! | [`audit`]        | everything that records an audit entry    |
+//! | [`loyalty`]      | loyalty (order events), orders (redemption, the loyalty reads) |
 
 pub mod audit;
 pub mod catalogue;
 pub mod commit;
 pub mod idempotency;
+pub mod loyalty;
 pub mod movements;
 mod provider_errors;
 pub mod receiving;

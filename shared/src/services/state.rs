@@ -13,9 +13,10 @@ use crate::auth::TokenVerifier;
 use crate::aws::AwsClients;
 use crate::blob::MediaBucket;
 use crate::config::{Config, OrderLimits};
+use crate::domain::loyalty::LoyaltyRules;
 use crate::http::{BodyLimit, Lifetimes, ReadThrottle, Standings};
 use crate::store::{
-    AccountStore, AuditLog, CartStore, IdempotencyStore, LoginAttempts, OrderStore,
+    AccountStore, AuditLog, CartStore, IdempotencyStore, LoginAttempts, LoyaltyStore, OrderStore,
     PaymentCustomers, PersonaStore, ProductStore, PurchasingStore, RequestCounter, SessionStore,
     ShipmentStore, StockStore, Table,
 };
@@ -71,6 +72,10 @@ pub struct AppState {
     pub carts: CartStore,
     /// Accounts' Razorpay customers (saved payment methods).
     pub payment_customers: PaymentCustomers,
+    /// Loyalty points, badges and leaderboards.
+    pub loyalty: LoyaltyStore,
+    /// How points are earned, worth and kept.
+    pub loyalty_rules: LoyaltyRules,
     /// How long unpaid orders hold stock, and the customers' caps.
     pub order_limits: OrderLimits,
     /// Each account's standing (token generation, grants, verified address): the revocation point.
@@ -115,6 +120,8 @@ impl AppState {
             shipments: ShipmentStore::new(table.clone()),
             carts: CartStore::new(table.clone()),
             payment_customers: PaymentCustomers::new(table.clone()),
+            loyalty: LoyaltyStore::new(table.clone()),
+            loyalty_rules: config.loyalty,
             order_limits: config.orders,
             standings: Standings::new(AccountStore::new(table.clone())),
             read_throttle: ReadThrottle::new(

@@ -249,6 +249,10 @@ async fn every_business_change_announces_events_that_match_their_schemas() {
     )
     .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    // The loyalty function settles the paid order: the customer's first badge.
+    shared::services::loyalty::settle_order(&app.state, id)
+        .await
+        .unwrap();
 
     let events = app.domain_events(None).await;
     assert_valid(&events);

@@ -8,7 +8,7 @@ use shared::auth::{Role, two_factor};
 use stockroom_tests::{TestApp, root, template};
 
 /// The events in replay order, with the status each must produce.
-const SCRIPT: [(&str, u16); 108] = [
+const SCRIPT: [(&str, u16); 112] = [
     ("health.get", 200),
     ("docs.openapi", 200),
     ("docs.page", 200),
@@ -93,6 +93,10 @@ const SCRIPT: [(&str, u16); 108] = [
     ("orders.link-payment-customer", 201),
     ("orders.list-payment-methods", 200),
     ("orders.delete-payment-method", 404),
+    ("orders.loyalty", 200),
+    ("orders.loyalty-preferences", 200),
+    ("orders.achievements", 200),
+    ("orders.leaderboard", 200),
     ("auth.export", 200),
     // Not the account's password: the documented 422 (the account stays).
     ("auth.erase", 422),

@@ -26,6 +26,7 @@ mod faults_support;
 mod health;
 mod hostile_input;
 mod http_contract;
+mod loyalty;
 mod migrations;
 mod notifications;
 mod operations;
