@@ -518,6 +518,18 @@ impl TestApp {
         .await
     }
 
+    /// `DELETE /v1/products/{id}` (archive) as a manager.
+    pub async fn archive_product(&self, id: &str) -> TestResponse {
+        self.send_json(
+            Method::DELETE,
+            &format!("/v1/products/{id}"),
+            Role::Manager,
+            &json!({}),
+            &[],
+        )
+        .await
+    }
+
     /// An unauthenticated JSON `POST`, as from the client at `source_ip` (through a real API
     /// Gateway event, so the address arrives the way it does in Lambda).
     pub async fn post_from(&self, source_ip: &str, path: &str, body: &Value) -> TestResponse {

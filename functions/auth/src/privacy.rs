@@ -101,6 +101,10 @@ pub(crate) async fn erase(
     );
     state.sessions.forget_all(&account.id).await?;
     clear_order_notes(&state, &account.id).await?;
+    // The storefront's: the leaderboard name and the payment link's phone number. (The
+    // customer Razorpay keeps is Razorpay's to erase: docs/OPERATIONS.md, "Accounts".)
+    shared::services::loyalty::forget_name(&state, &account.id).await?;
+    state.payment_customers.forget(&account.id).await?;
     let personal: Vec<&str> = [
         Some(account.email.as_str()),
         account.two_factor.phone.as_deref(),

@@ -28,7 +28,7 @@ use shared::services::catalogue::orderable_product;
 use shared::services::idempotency::IdempotentRequest;
 use shared::store::{LevelListing, StoreError};
 
-use crate::placing::{Basket, place};
+use crate::placing::{Basket, capped, place, within_units_per_line};
 use crate::{OrdersState, payment_methods};
 
 /// The header naming an anonymous cart.
@@ -539,11 +539,7 @@ pub(crate) async fn checkout(
     if input.redeem_points < 0 {
         return Err(ApiError::invalid("redeem_points", "must not be negative"));
     }
-    let chosen = match &input.payment_method {
-        Some(token) => Some(payment_methods::choose(&state, &caller, token).await?),
-        None => None,
-    };
-    let (state, caller, meta, input, chosen) = (&state, &caller, &meta, &input, &chosen);
+    let (state, caller, meta, input) = (&state, &caller, &meta, &input);
     IdempotentRequest::run(
         state,
         caller,
@@ -569,13 +565,23 @@ pub(crate) async fn checkout(
                 notes: input.notes.clone(),
             };
             let request = OrderRequest::parse(&order)?;
+            // Checked inside the key's run: a retry is answered from the first answer, not
+            // refused because the method changed meanwhile.
+            let chosen = match &input.payment_method {
+                Some(token) => Some(payment_methods::choose(state, caller, token).await?),
+                None => None,
+            };
+            if capped(caller) {
+                within_units_per_line(&request, state.order_limits.max_units_per_line)?;
+            }
             let basket = Basket {
                 expected,
                 emptied: state.carts.delete(&cart)?,
                 redeem: input.redeem_points,
+                saved_method: input.payment_method.clone(),
             };
             let (order, placed) = place(state, caller, meta, &request, &once, Some(basket)).await?;
-            match chosen {
+            match &chosen {
                 None => Ok(placed),
                 Some(chosen) => {
                     payment_methods::pay_placed(state, caller, meta, order, chosen).await

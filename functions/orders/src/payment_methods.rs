@@ -14,7 +14,9 @@ use time::format_description::well_known::Rfc3339;
 use shared::auth::Caller;
 use shared::auth::can::PlaceOrders;
 use shared::domain::order::Order;
-use shared::http::{ApiError, ApiJson, ApiPath, Authorized, RequestMeta, json_response};
+use shared::http::{
+    ApiError, ApiJson, ApiPath, Authorized, RequestMeta, json_response, require_verified_email,
+};
 use shared::payments::{NewCustomer, NewTokenPayment, RazorpayToken};
 use shared::store::{PaymentLink, StoreError};
 
@@ -60,6 +62,8 @@ pub(crate) async fn link(
     ApiJson(input): ApiJson<LinkInput>,
 ) -> Result<Response, ApiError> {
     let caller = who.0;
+    // Razorpay finds customers by address: only a proven owner of it may be linked.
+    require_verified_email(&caller)?;
     let contact = contact(&input.contact)?;
     if let Some(existing) = state.payment_customers.get(&caller.user_id).await? {
         return Ok(linked(StatusCode::OK, &existing));
@@ -77,6 +81,13 @@ pub(crate) async fn link(
             notes,
         })
         .await?;
+    // A customer Razorpay already had for this address belongs to whichever account made it
+    // (an address changes hands when its owner moves on): only our own is linked.
+    if customer.notes.get("account_id").and_then(Value::as_str) != Some(caller.user_id.as_str()) {
+        return Err(ApiError::Conflict(
+            "Razorpay already has a customer with this address that this account did not create; ask support to move the saved methods".into(),
+        ));
+    }
     let link = state
         .payment_customers
         .link(
@@ -133,6 +144,7 @@ fn shown(token: &RazorpayToken) -> Value {
     };
     json!({
         "id": token.id, "method": token.method, "label": label, "card": card, "vpa": vpa,
+        "chargeable": token.chargeable(),
         "created_at": when(token.created_at), "expires_at": when(token.expired_at),
     })
 }
@@ -210,8 +222,17 @@ pub(crate) async fn choose(
         )
     };
     let (link, tokens) = saved(state, caller).await?.ok_or_else(unknown)?;
-    if !tokens.iter().any(|t| t.id == token) {
-        return Err(unknown());
+    match tokens.iter().find(|t| t.id == token) {
+        None => return Err(unknown()),
+        Some(t) if !t.chargeable() => {
+            return Err(ApiError::invalid(
+                "payment_method",
+                format!(
+                    "'{token}' may not be charged without the customer (no confirmed recurring mandate); pay at the checkout"
+                ),
+            ));
+        }
+        Some(_) => {}
     }
     let (email, _) = account_email(state, caller).await?;
     Ok(Chosen {

@@ -23,7 +23,7 @@ use shared::services::AppState;
 use shared::services::audit::audit;
 use shared::services::catalogue::{active_warehouse, orderable};
 use shared::services::idempotency::IdempotentRequest;
-use shared::services::loyalty::redeem;
+use shared::services::loyalty::{Redeeming, redeem};
 use shared::services::reservations::{hold, release_held};
 use shared::store::{LevelListing, StoreError, Write};
 use shared::telemetry::metrics::emit_count;
@@ -54,12 +54,12 @@ pub(crate) async fn create(
 
 /// Whether the customers' caps apply to `caller`'s orders: the customer role is capped; staff
 /// and above are trusted with larger orders.
-fn capped(caller: &Caller) -> bool {
+pub(crate) fn capped(caller: &Caller) -> bool {
     caller.role == Role::Customer
 }
 
 /// Refuses lines of more units than a customer may order at once.
-fn within_units_per_line(request: &OrderRequest, max: i64) -> Result<(), ApiError> {
+pub(crate) fn within_units_per_line(request: &OrderRequest, max: i64) -> Result<(), ApiError> {
     let mut e = FieldErrors::new();
     for (i, line) in request.lines().iter().enumerate() {
         if line.quantity.get() > max {
@@ -151,6 +151,9 @@ pub(crate) struct Basket {
     pub(crate) emptied: Write,
     /// Loyalty points to pay part of it with.
     pub(crate) redeem: i64,
+    /// The saved method that will be charged once the order stands: the answer recorded for
+    /// a retry says it was requested (the charge's outcome is the order's state).
+    pub(crate) saved_method: Option<String>,
 }
 
 pub(crate) async fn place(
@@ -188,7 +191,12 @@ pub(crate) async fn place(
     let id = uuid::Uuid::now_v7().to_string();
     let redemption = match basket.as_ref().map(|b| b.redeem) {
         Some(points) if points > 0 => {
-            Some(redeem(state, &caller.user_id, &id, points, total, "redeem_points").await?)
+            let order = Redeeming {
+                order_id: &id,
+                total_minor: total,
+                currency: currency.as_str(),
+            };
+            Some(redeem(state, &caller.user_id, order, points, "redeem_points").await?)
         }
         _ => None,
     };
@@ -261,7 +269,11 @@ pub(crate) async fn place(
         points_redeemed: redemption.as_ref().map_or(0, |r| r.points),
         discount: redemption.as_ref().map_or(0, |r| r.discount_minor),
     };
-    let body = view(state, &order, caller).to_string();
+    let mut shown = view(state, &order, caller);
+    if let Some(token) = basket.as_ref().and_then(|b| b.saved_method.as_ref()) {
+        shown["saved_method"] = json!({"id": token, "status": "requested"});
+    }
+    let body = shown.to_string();
     let entry = audit(meta, &caller.user_id, "order.create")
         .target(order.id.clone())
         .detail("amount", format!("{} {}", order.amount, order.currency));

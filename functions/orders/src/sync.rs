@@ -41,8 +41,11 @@ use crate::{OrdersState, view};
 const SETTLE: time::Duration = time::Duration::seconds(5);
 
 /// Changes per answer unless the client asks for fewer.
-const DEFAULT_LIMIT: usize = 100;
+const DEFAULT_LIMIT: usize = 50;
 const MAX_LIMIT: usize = 200;
+/// The most an anonymous reader may ask for at once: each product told costs a stock query
+/// and a link signing, and anonymous readers are counted per call, not per product.
+const MAX_ANONYMOUS_LIMIT: usize = 50;
 
 /// Where a sync stands: the stage, the page within it, and the event after which changes
 /// are told once the stages before are done.
@@ -115,14 +118,19 @@ pub(crate) async fn sync(
     reader: Reader,
     ApiQuery(query): ApiQuery<SyncQuery>,
 ) -> Result<Response, ApiError> {
+    let caller = reader.0.as_ref();
     let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
-    if !(1..=MAX_LIMIT).contains(&limit) {
+    let most = if caller.is_some() {
+        MAX_LIMIT
+    } else {
+        MAX_ANONYMOUS_LIMIT
+    };
+    if !(1..=most).contains(&limit) {
         return Err(ApiError::invalid(
             "limit",
-            format!("must be between 1 and {MAX_LIMIT}, got {limit}"),
+            format!("must be between 1 and {most} (200 signed in, 50 without), got {limit}"),
         ));
     }
-    let caller = reader.0.as_ref();
     let cursor = match query.since.as_deref().filter(|s| !s.is_empty()) {
         Some(text) => SyncCursor::decode(text, caller)?,
         None => SyncCursor {

@@ -132,10 +132,15 @@ async fn list_products(
         .map(|p| format!("{}@{}", p.id, p.version))
         .collect();
     let next_text = next.as_ref().map(Cursor::encode).unwrap_or_default();
+    let epoch = state.public_lifetimes.link_epoch(OffsetDateTime::now_utc());
     let page_print = fingerprint(
-        [audience(&reader).as_str(), next_text.as_str()]
-            .into_iter()
-            .chain(versions.iter().map(String::as_str)),
+        [
+            audience(&reader).as_str(),
+            next_text.as_str(),
+            epoch.as_str(),
+        ]
+        .into_iter()
+        .chain(versions.iter().map(String::as_str)),
     );
     let freshness = Freshness::for_reader(
         &reader,
@@ -194,9 +199,12 @@ async fn read_response(
     if product.archived && !reader.is_staff() {
         return Err(not_found());
     }
+    // The public tag changes with the version and as the image links age; staff get the
+    // version itself (what If-Match takes).
+    let epoch = state.public_lifetimes.link_epoch(OffsetDateTime::now_utc());
     let freshness = Freshness::for_reader(
         reader,
-        &product.version.to_string(),
+        &fingerprint(["product", &product.version.to_string(), &epoch]),
         || format!("\"{}\"", product.version),
         state.public_lifetimes,
     );

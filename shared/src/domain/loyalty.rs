@@ -74,6 +74,10 @@ pub struct PointsAccount {
     pub badges: Vec<String>,
     /// The name shown on leaderboards, when the account opted in.
     pub public_name: Option<String>,
+    /// The currency its points were earned in (the first paid order's): orders in another
+    /// currency earn none, and points pay only for orders in this one.
+    #[serde(default)]
+    pub currency: Option<String>,
     /// Grows with every change.
     pub version: u64,
 }
@@ -174,6 +178,7 @@ impl PointsAccount {
             largest_basket: 0,
             badges: Vec::new(),
             public_name: None,
+            currency: None,
             version: 0,
         }
     }
@@ -316,8 +321,13 @@ impl OrderPoints {
     ) -> Settled {
         let mut out = Settled::default();
         out.entries.extend(account.expire(now));
+        let currency = order.currency.as_str();
+        let same_currency = account.currency.as_deref().is_none_or(|c| c == currency);
         let paid = order.status.is_paid() && order.amount_paid > 0;
-        let earned = if paid {
+        if paid && account.currency.is_none() {
+            account.currency = Some(currency.to_owned());
+        }
+        let earned = if paid && same_currency {
             order.amount_paid.saturating_mul(rules.points_per_100) / 100
         } else {
             0
@@ -356,8 +366,8 @@ impl OrderPoints {
             out.entries
                 .push(account.entry(EntryKind::Reverse, -reverse, Some(&id), now));
         }
-        let ended_unpaid = matches!(order.status, OrderStatus::Cancelled | OrderStatus::Expired)
-            && order.amount_paid == 0;
+        // Ended unpaid (money that arrives later for such an order is refunded in full).
+        let ended_unpaid = matches!(order.status, OrderStatus::Cancelled | OrderStatus::Expired);
         let restore = if ended_unpaid {
             self.redeemed - self.restored
         } else {
@@ -365,13 +375,12 @@ impl OrderPoints {
         };
         if restore > 0 {
             self.restored += restore;
-            // Given back as a fresh lot: points that had lapsed meanwhile live again.
-            account.lots.push(Lot {
-                expires_at: (now + rules.expiry).unix_timestamp(),
-                points: restore,
-            });
+            // Un-spent, not re-earned: they keep the expiry of the lots they came from (so a
+            // redeem-and-cancel cannot make points live longer), and lapse at once if it passed.
+            account.spent -= restore;
             out.entries
                 .push(account.entry(EntryKind::Restore, restore, Some(&id), now));
+            out.entries.extend(account.expire(now));
         }
         if paid && !self.counted {
             self.counted = true;

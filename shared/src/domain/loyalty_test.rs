@@ -182,3 +182,38 @@ fn each_badge_is_awarded_once() {
     assert_eq!(awarded, expected);
     assert_eq!(account.badges, expected);
 }
+
+#[test]
+fn points_given_back_keep_the_expiry_they_had() {
+    let mut account = PointsAccount::new("u1", t0());
+    state_paid(&mut account);
+    let mut spending = OrderPoints::new("o2");
+    let mut all = account.redeem(&mut spending, 499, t0() + Duration::days(300));
+    let mut cancelled = order();
+    cancelled.id = "o2".into();
+    cancelled.status = OrderStatus::Cancelled;
+    // Cancelled after the points' year: they come back and lapse at once.
+    let back = spending.settle(&mut account, &cancelled, &RULES, t0() + Duration::days(400));
+    let kinds: Vec<EntryKind> = back.entries.iter().map(|e| e.kind).collect();
+    assert_eq!(kinds, [EntryKind::Restore, EntryKind::Expire]);
+    all.extend(back.entries);
+    assert_eq!(account.balance, 0);
+    assert_eq!(
+        ledger_sum(&all) + 499,
+        account.balance,
+        "499 earned before `all` began"
+    );
+}
+
+#[test]
+fn orders_in_another_currency_than_the_points_earn_none() {
+    let mut account = PointsAccount::new("u1", t0());
+    state_paid(&mut account);
+    let mut dollars = paid();
+    dollars.id = "o9".into();
+    dollars.currency = crate::domain::Currency::parse("USD").unwrap();
+    let settled = OrderPoints::new("o9").settle(&mut account, &dollars, &RULES, t0());
+    assert!(settled.entries.is_empty());
+    assert_eq!(account.balance, 499);
+    assert_eq!(account.currency.as_deref(), Some("INR"));
+}

@@ -139,6 +139,8 @@ pub struct Lifetimes {
     pub max_age: Duration,
     /// `stale-while-revalidate`.
     pub stale_while_revalidate: Duration,
+    /// How long links in the answers stay valid.
+    pub links_valid: Duration,
 }
 
 impl Lifetimes {
@@ -151,7 +153,16 @@ impl Lifetimes {
         Self {
             max_age,
             stale_while_revalidate: Duration::from_secs(300).min(budget.saturating_sub(max_age)),
+            links_valid,
         }
+    }
+
+    /// Which half-life of the links `now` falls in: part of the tag of answers carrying
+    /// links, so a cache revalidating an answer whose links are about to die gets a new one
+    /// instead of a 304 that keeps the old links.
+    pub fn link_epoch(&self, now: time::OffsetDateTime) -> String {
+        let half = (self.links_valid.as_secs() / 2).max(1);
+        (now.unix_timestamp().unsigned_abs() / half).to_string()
     }
 }
 

@@ -66,3 +66,17 @@ fn fingerprints_tell_apart_what_differs_including_where_parts_split() {
     assert_ne!(fingerprint(["a", "b"]), fingerprint(["a", "c"]));
     assert_ne!(fingerprint(["ab", ""]), fingerprint(["a", "b"]));
 }
+
+#[test]
+fn the_link_epoch_moves_every_half_link_life() {
+    let lifetimes = Lifetimes::within(Duration::from_secs(3600));
+    let at = |s: i64| time::OffsetDateTime::from_unix_timestamp(s).unwrap();
+    assert_eq!(
+        lifetimes.link_epoch(at(1_800_000_000)),
+        lifetimes.link_epoch(at(1_800_000_001))
+    );
+    assert_ne!(
+        lifetimes.link_epoch(at(1_800_000_000)),
+        lifetimes.link_epoch(at(1_800_001_800))
+    );
+}

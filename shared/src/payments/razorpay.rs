@@ -67,6 +67,9 @@ pub struct NewCustomer {
 pub struct RazorpayCustomer {
     /// `cust_...`.
     pub id: String,
+    /// The notes it was created with (Stockroom's carry `account_id`; `[]` when none).
+    #[serde(default)]
+    pub notes: serde_json::Value,
 }
 
 /// A saved payment method of a customer, as Razorpay's token API answers it.
@@ -88,6 +91,24 @@ pub struct RazorpayToken {
     /// When it stops working.
     #[serde(default)]
     pub expired_at: Option<i64>,
+    /// Whether it may pay without the customer (Razorpay's recurring payments).
+    #[serde(default)]
+    pub recurring: bool,
+    /// The recurring mandate's state (`status`: `confirmed` when it may be charged).
+    #[serde(default)]
+    pub recurring_details: Option<serde_json::Value>,
+}
+
+impl RazorpayToken {
+    /// Whether Stockroom may charge it at checkout: a confirmed recurring token.
+    pub fn chargeable(&self) -> bool {
+        self.recurring
+            && self
+                .recurring_details
+                .as_ref()
+                .and_then(|d| d["status"].as_str())
+                == Some("confirmed")
+    }
 }
 
 #[derive(Debug, Deserialize)]

@@ -70,21 +70,44 @@ pub struct Redemption {
     pub writes: Vec<Write>,
 }
 
-/// Spends `points` of `user`'s on order `order_id` totalling `total_minor`, within the cap;
-/// 422 on `field` when more are asked for than may be spent.
+/// What an order redeeming points is: its id, total and currency.
+#[derive(Debug, Clone, Copy)]
+pub struct Redeeming<'a> {
+    /// The order's id.
+    pub order_id: &'a str,
+    /// Its lines' total, minor units.
+    pub total_minor: i64,
+    /// Its currency.
+    pub currency: &'a str,
+}
+
+/// Spends `points` of `user`'s on `order`, within the cap; 422 on `field` when more are
+/// asked for than may be spent, or the points were earned in another currency.
 pub async fn redeem(
     state: &AppState,
     user: &str,
-    order_id: &str,
+    order: Redeeming<'_>,
     points: i64,
-    total_minor: i64,
     field: &str,
 ) -> Result<Redemption, ApiError> {
+    let Redeeming {
+        order_id,
+        total_minor,
+        currency,
+    } = order;
     let now = OffsetDateTime::now_utc();
     let stored = state.loyalty.account(user).await?;
     let previous = stored.as_ref().map(|a| a.version);
     let mut account = stored.unwrap_or_else(|| PointsAccount::new(user, now));
     let rules = &state.loyalty_rules;
+    if let Some(earned_in) = account.currency.as_deref()
+        && earned_in != currency
+    {
+        return Err(ApiError::invalid(
+            field,
+            format!("these points were earned in {earned_in} and pay only for orders in it"),
+        ));
+    }
     // Razorpay takes no order under 100 minor units: what is left to pay stays at least that.
     let leaves_payable = (total_minor - 100).max(0) / rules.point_value_minor.max(1);
     let most = account
@@ -115,4 +138,33 @@ pub async fn redeem(
         discount_minor: points.saturating_mul(rules.point_value_minor),
         writes,
     })
+}
+
+/// Takes `user`'s name off the leaderboards (erasure): the points account and its scores are
+/// rewritten without it. Nothing to do for an account without one.
+pub async fn forget_name(state: &AppState, user: &str) -> Result<(), ApiError> {
+    contending_for("points account", || async move {
+        let Some(mut account) = state.loyalty.account(user).await? else {
+            return Ok(Some(()));
+        };
+        if account.public_name.is_none() {
+            return Ok(Some(()));
+        }
+        let previous = account.version;
+        account.public_name = None;
+        account.version += 1;
+        let writes = state.loyalty.writes(&LoyaltyChange {
+            account: (&account, Some(previous)),
+            order: None,
+            entries: &[],
+            badges: &[],
+            events: &[],
+        })?;
+        match state.loyalty.commit(writes).await {
+            Ok(()) => Ok(Some(())),
+            Err(StoreError::VersionMismatch) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    })
+    .await
 }

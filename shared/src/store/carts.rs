@@ -1,13 +1,11 @@
 //! Carts in the table: `CART#<cart id>` / `CART`, version-guarded, deleted by TTL when they
 //! expire.
 
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem};
-use time::OffsetDateTime;
-
 use super::codec;
 use super::keys::{ENTITY, EXPIRES_AT, PK, SK};
 use super::{Guard, StoreError, Table, Write};
 use crate::domain::cart::Cart;
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem};
 
 const CART_SK: &str = "CART";
 
@@ -27,13 +25,13 @@ impl CartStore {
         Self { table }
     }
 
-    /// The cart `id`, unless there is none or it expired.
+    /// The cart `id` as stored, expired or not: an expired one is gone for its shopper (see
+    /// [`Cart::expired`]), but a write replacing it names its version until TTL deletes it.
     pub async fn get(&self, id: &str) -> Result<Option<Cart>, StoreError> {
-        let Some(item) = self.table.get_item(cart_pk(id), CART_SK).await? else {
-            return Ok(None);
-        };
-        let cart: Cart = codec::decode(item)?;
-        Ok((!cart.expired(OffsetDateTime::now_utc())).then_some(cart))
+        match self.table.get_item(cart_pk(id), CART_SK).await? {
+            Some(item) => Ok(Some(codec::decode(item)?)),
+            None => Ok(None),
+        }
     }
 
     /// Stores `cart` (created when `previous` is `None`, else replacing that version).

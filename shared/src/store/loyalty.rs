@@ -96,85 +96,53 @@ impl LoyaltyStore {
 
     /// `user`'s newest `limit` ledger entries, newest first (all of them with `usize::MAX`).
     pub async fn entries(&self, user: &str, limit: usize) -> Result<Vec<Entry>, StoreError> {
-        let mut entries = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .table
-                .client()
-                .query()
-                .table_name(self.table.name())
-                .key_condition_expression("#pk = :pk AND begins_with(#sk, :entry)")
-                .expression_attribute_names("#pk", PK)
-                .expression_attribute_names("#sk", SK)
-                .expression_attribute_values(":pk", AttributeValue::S(pk(user)))
-                .expression_attribute_values(":entry", AttributeValue::S("ENTRY#".into()))
-                .scan_index_forward(false)
-                .limit(i32::try_from(limit.min(500)).unwrap_or(500))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(StoreError::from_lookup)?;
-            for item in page.items.unwrap_or_default() {
-                entries.push(codec::decode::<Entry>(item)?);
-                if entries.len() >= limit {
-                    return Ok(entries);
-                }
-            }
-            start = page.last_evaluated_key;
-            if start.is_none() {
-                return Ok(entries);
-            }
-        }
+        let items = self
+            .table
+            .with_prefix(pk(user), "ENTRY#", true, limit)
+            .await?;
+        codec::decode_all(items)
     }
 
     /// When each of `user`'s badges was awarded.
     pub async fn badges(&self, user: &str) -> Result<Vec<(String, OffsetDateTime)>, StoreError> {
-        let page = self
+        let items = self
             .table
-            .client()
-            .query()
-            .table_name(self.table.name())
-            .key_condition_expression("#pk = :pk AND begins_with(#sk, :badge)")
-            .expression_attribute_names("#pk", PK)
-            .expression_attribute_names("#sk", SK)
-            .expression_attribute_values(":pk", AttributeValue::S(pk(user)))
-            .expression_attribute_values(":badge", AttributeValue::S("BADGE#".into()))
-            .send()
-            .await
-            .map_err(StoreError::from_lookup)?;
-        let mut badges = Vec::new();
-        for item in page.items.unwrap_or_default() {
-            let text = |n: &str| item.get(n).and_then(|v| v.as_s().ok()).cloned();
-            if let (Some(code), Some(at)) = (text("badge"), text("awarded_at"))
-                && let Ok(at) =
-                    OffsetDateTime::parse(&at, &time::format_description::well_known::Rfc3339)
-            {
-                badges.push((code, at));
-            }
-        }
-        Ok(badges)
+            .with_prefix(pk(user), "BADGE#", false, usize::MAX)
+            .await?;
+        Ok(items
+            .iter()
+            .filter_map(|item| {
+                let text = |n: &str| item.get(n).and_then(|v| v.as_s().ok());
+                let at = OffsetDateTime::parse(
+                    text("awarded_at")?,
+                    &time::format_description::well_known::Rfc3339,
+                )
+                .ok()?;
+                Some((text("badge")?.clone(), at))
+            })
+            .collect())
     }
 
+    /// A put of `item`: version-guarded when `previous` is given (`Some(None)`: it must not
+    /// exist yet), unconditional otherwise.
     fn put(
         &self,
         item: super::Item,
         guard: Guard,
-        condition: Option<(&str, Option<u64>)>,
+        previous: Option<Option<u64>>,
     ) -> Result<Write, StoreError> {
-        let mut put = Put::builder()
-            .table_name(self.table.name())
-            .set_item(Some(item));
-        put = match condition {
-            None => put,
-            Some((_, None)) => put.condition_expression("attribute_not_exists(PK)"),
-            Some((_, Some(v))) => put
-                .condition_expression("#version = :expected")
-                .expression_attribute_names("#version", "version")
-                .expression_attribute_values(":expected", AttributeValue::N(v.to_string())),
+        let write = match previous {
+            Some(version) => self.table.versioned_put(item, version)?,
+            None => {
+                let put = Put::builder()
+                    .table_name(self.table.name())
+                    .set_item(Some(item))
+                    .build()
+                    .map_err(StoreError::internal)?;
+                TransactWriteItem::builder().put(put).build()
+            }
         };
-        let put = put.build().map_err(StoreError::internal)?;
-        Ok(Write(guard, TransactWriteItem::builder().put(put).build()))
+        Ok(Write(guard, write))
     }
 
     /// The writes of one change (at most 100 items: a change writes a handful).
@@ -190,7 +158,7 @@ impl LoyaltyStore {
                 (ENTITY, "points_account".into()),
             ],
         )?;
-        writes.push(self.put(item, Guard::Version, Some(("version", previous)))?);
+        writes.push(self.put(item, Guard::Version, Some(previous))?);
         if let Some((state, previous)) = change.order {
             let item = codec::encode_keyed(
                 state,
@@ -200,7 +168,7 @@ impl LoyaltyStore {
                     (ENTITY, "order_points".into()),
                 ],
             )?;
-            writes.push(self.put(item, Guard::Version, Some(("version", previous)))?);
+            writes.push(self.put(item, Guard::Version, Some(previous))?);
         }
         for entry in change.entries {
             let item = codec::encode_keyed(
@@ -227,7 +195,7 @@ impl LoyaltyStore {
                     AttributeValue::S(awarded_at.clone()),
                 ),
             ]);
-            writes.push(self.put(item, Guard::Version, Some(("version", None)))?);
+            writes.push(self.put(item, Guard::Version, Some(None))?);
         }
         for (board, score) in [
             ("all-time".to_owned(), account.score),

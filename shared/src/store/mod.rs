@@ -161,6 +161,46 @@ impl Table {
         &self.client
     }
 
+    /// The items of partition `pk` whose sort key starts with `prefix`, in sort-key order
+    /// (reversed with `newest_first`), at most `limit` of them, paging as needed.
+    pub(crate) async fn with_prefix(
+        &self,
+        pk: String,
+        prefix: &str,
+        newest_first: bool,
+        limit: usize,
+    ) -> Result<Vec<Item>, StoreError> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(self.name.as_ref())
+                .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+                .expression_attribute_names("#pk", keys::PK)
+                .expression_attribute_names("#sk", keys::SK)
+                .expression_attribute_values(":pk", AttributeValue::S(pk.clone()))
+                .expression_attribute_values(":prefix", AttributeValue::S(prefix.to_owned()))
+                .scan_index_forward(!newest_first)
+                .limit(i32::try_from(limit.min(500)).unwrap_or(500))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(StoreError::from_lookup)?;
+            for item in page.items.unwrap_or_default() {
+                items.push(item);
+                if items.len() >= limit {
+                    return Ok(items);
+                }
+            }
+            start = page.last_evaluated_key;
+            if start.is_none() {
+                return Ok(items);
+            }
+        }
+    }
+
     /// The item at `pk`/`sk`, read strongly consistently.
     pub(crate) async fn get_item(&self, pk: String, sk: &str) -> Result<Option<Item>, StoreError> {
         let output = self

@@ -76,4 +76,18 @@ impl PaymentCustomers {
             Err(e) => Err(StoreError::from_sdk(e)),
         }
     }
+
+    /// Forgets `account`'s link (erasure: the phone number goes with it).
+    pub async fn forget(&self, account: &str) -> Result<(), StoreError> {
+        self.table
+            .client()
+            .delete_item()
+            .table_name(self.table.name())
+            .key(PK, AttributeValue::S(user_pk(account)))
+            .key(SK, AttributeValue::S(PAYMENT_CUSTOMER_SK.into()))
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        Ok(())
+    }
 }

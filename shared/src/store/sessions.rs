@@ -578,27 +578,9 @@ impl SessionStore {
 
     /// Every family item of `user_id`, live or not.
     async fn families(&self, user_id: &str) -> Result<Vec<super::Item>, StoreError> {
-        let mut items = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .table
-                .client()
-                .query()
-                .table_name(self.table.name())
-                .key_condition_expression("PK = :pk AND begins_with(SK, :family)")
-                .expression_attribute_values(":pk", AttributeValue::S(user_pk(user_id)))
-                .expression_attribute_values(":family", AttributeValue::S("FAMILY#".into()))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(StoreError::from_lookup)?;
-            items.extend(page.items.unwrap_or_default());
-            start = page.last_evaluated_key;
-            if start.is_none() {
-                return Ok(items);
-            }
-        }
+        self.table
+            .with_prefix(user_pk(user_id), "FAMILY#", false, usize::MAX)
+            .await
     }
 
     /// Ends `user_id`'s session `family_id`; whether it was one of theirs and still live.

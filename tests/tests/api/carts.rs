@@ -257,15 +257,7 @@ async fn every_read_reprices_and_says_once_what_changed() {
         )
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
-    let r = app
-        .send_json(
-            Method::DELETE,
-            &format!("/v1/products/{}", shop.p2),
-            Role::Manager,
-            &json!({}),
-            &[],
-        )
-        .await;
+    let r = app.archive_product(&shop.p2).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     let r = as_role(&app, Role::Customer, Method::GET, "/v1/cart", None).await;
     assert_eq!(r.body["ready"], false);
@@ -366,4 +358,41 @@ async fn two_racing_checkouts_of_one_cart_make_one_order() {
             .all(|r| r.status == StatusCode::CREATED || r.status == StatusCode::CONFLICT)
     );
     assert_eq!(level(&app, &shop.p1, &shop.w).await, (10, 3), "held once");
+}
+
+#[tokio::test]
+async fn an_expired_cart_starts_over_instead_of_refusing_every_change() {
+    let app = TestApp::spawn().await;
+    let shop = shop(&app).await;
+    let r = as_role(
+        &app,
+        Role::Customer,
+        Method::PUT,
+        &format!("/v1/cart/lines/{}", shop.p1),
+        Some(&json!({"quantity": 2})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    // Past its life but not yet deleted by TTL (which can take a day or two).
+    let carts = &app.state.carts;
+    let mut cart = carts.get("USER#user-customer").await.unwrap().unwrap();
+    let version = cart.version;
+    cart.expires_at = time::OffsetDateTime::now_utc().unix_timestamp() - 60;
+    cart.version += 1;
+    carts
+        .commit(vec![carts.put(&cart, Some(version)).unwrap()])
+        .await
+        .unwrap();
+    let r = as_role(&app, Role::Customer, Method::GET, "/v1/cart", None).await;
+    assert_eq!(r.body["lines"], json!([]), "an expired cart is gone");
+    let r = as_role(
+        &app,
+        Role::Customer,
+        Method::PUT,
+        &format!("/v1/cart/lines/{}", shop.p2),
+        Some(&json!({"quantity": 1})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(quantities(&r.body), vec![(shop.p2.clone(), 1)]);
 }

@@ -219,15 +219,7 @@ async fn every_business_change_announces_events_that_match_their_schemas() {
         let r = app.move_stock(&json!({"type": "ship", "product_id": shop.p2, "warehouse_id": shop.w, "quantity": q})).await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     }
-    let archived = app
-        .send_json(
-            Method::DELETE,
-            &format!("/v1/products/{}", shop.p2),
-            Role::Manager,
-            &json!({}),
-            &[],
-        )
-        .await;
+    let archived = app.archive_product(&shop.p2).await;
     assert_eq!(archived.status, StatusCode::OK, "{}", archived.text);
     // Purchasing: submitted, then goods arrive.
     let s = supplier(&app, "Acme Textiles", &[(&shop.p1, 250, 10)]).await;

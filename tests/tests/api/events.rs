@@ -88,9 +88,10 @@ const SCRIPT: [(&str, u16); 112] = [
     ("auth.login", 200),
     ("auth.refresh", 200),
     ("auth.me", 200),
-    // The sample account links its Razorpay customer (the stand-in's) and has no saved
-    // method yet: deleting one is the documented 404.
-    ("orders.link-payment-customer", 201),
+    // The sample account never opened its verification link, and a payment link needs a
+    // proven address: the documented 403. It has no saved method either: deleting one is
+    // the documented 404.
+    ("orders.link-payment-customer", 403),
     ("orders.list-payment-methods", 200),
     ("orders.delete-payment-method", 404),
     ("orders.loyalty", 200),

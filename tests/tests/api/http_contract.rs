@@ -3,6 +3,11 @@ use shared::auth::Role;
 use stockroom_tests::{TestApp, TestResponse};
 
 fn assert_secure(r: &TestResponse) {
+    assert_secure_cached(r, "no-store");
+}
+
+/// [`assert_secure`] for an answer that says how it may be cached.
+fn assert_secure_cached(r: &TestResponse, cache_control: &str) {
     for (name, value) in [
         (
             "strict-transport-security",
@@ -10,7 +15,7 @@ fn assert_secure(r: &TestResponse) {
         ),
         ("x-content-type-options", "nosniff"),
         ("x-frame-options", "DENY"),
-        ("cache-control", "no-store"),
+        ("cache-control", cache_control),
     ] {
         assert_eq!(
             r.header(name),
@@ -25,16 +30,23 @@ fn assert_secure(r: &TestResponse) {
 #[tokio::test]
 async fn successes_and_errors_alike_carry_security_headers_and_a_request_id() {
     let app = TestApp::spawn().await;
-    assert_secure(&app.get("/v1/products", Role::Staff).await);
+    assert_secure(&app.get("/v1/warehouses", Role::Staff).await);
     assert_secure(&app.get("/v1/products/nope", Role::Staff).await);
     let unauthenticated = app
         .call(
-            app.request(Method::GET, "/v1/products", None)
+            app.request(Method::GET, "/v1/warehouses", None)
                 .body(lambda_http::Body::Empty)
                 .unwrap(),
         )
         .await;
     assert_secure(&unauthenticated);
+    // The catalogue's reads say how they may be cached, and keep every other header.
+    assert_secure_cached(
+        &app.get("/v1/products", Role::Staff).await,
+        "private, no-cache",
+    );
+    let public = app.get_from("198.51.100.40", "/v1/products", &[]).await;
+    assert_secure_cached(&public, "public, max-age=60, stale-while-revalidate=300");
 }
 
 #[tokio::test]

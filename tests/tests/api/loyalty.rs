@@ -359,3 +359,59 @@ async fn the_sample_queue_batch_settles_its_order() {
     assert_eq!(answer, json!({"batchItemFailures": []}));
     assert_eq!(points(&app, &token).await["balance"], 30);
 }
+
+#[tokio::test]
+async fn erasing_an_account_takes_its_name_off_the_leaderboards_and_forgets_its_payment_link() {
+    let app = TestApp::spawn().await;
+    let shop = shop(&app).await;
+    let me = app.register_verified("leaving@example.com").await.body["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = app
+        .call_with_token(
+            Method::PATCH,
+            "/v1/loyalty",
+            &me,
+            Some(&json!({"show_on_leaderboards": true})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let r = app
+        .call_with_token(
+            Method::PUT,
+            "/v1/payment-methods/customer",
+            &me,
+            Some(&json!({"contact": "+919876543210"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let order = paid_order(&app, &me, &shop.p1, 1).await;
+    shared::services::loyalty::settle_order(&app.state, order["id"].as_str().unwrap())
+        .await
+        .unwrap();
+    let board = app
+        .get_from("198.51.100.6", "/v1/leaderboards/all-time", &[])
+        .await;
+    assert_eq!(board.body["top"][0]["name"], "Test User");
+
+    let r = app
+        .call_with_token(
+            Method::DELETE,
+            "/v1/auth/me",
+            &me,
+            Some(&json!({"password": stockroom_tests::STRONG_PASSWORD})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let board = app
+        .get_from("198.51.100.6", "/v1/leaderboards/all-time", &[])
+        .await;
+    assert_eq!(board.body["top"][0]["name"], Value::Null, "{}", board.text);
+    assert!(
+        !app.table_dump()
+            .await
+            .iter()
+            .any(|i| i.contains("PAYMENT_CUSTOMER") || i.contains("+919876543210"))
+    );
+}

@@ -84,12 +84,14 @@ async fn a_linked_account_lists_and_deletes_only_its_own_saved_methods() {
     assert_eq!(listed.status, StatusCode::OK, "{}", listed.text);
     let items = listed.body["items"].as_array().unwrap();
     assert_eq!(items.len(), 2);
-    assert_eq!(items[0]["id"], card["id"]);
-    assert_eq!(items[0]["label"], "Visa credit ending 1111");
-    assert_eq!(items[0]["card"]["last4"], "1111");
-    assert_eq!(items[1]["method"], "upi");
+    let shown = |id: &Value| items.iter().find(|i| i["id"] == *id).unwrap().clone();
+    let (shown_card, shown_upi) = (shown(&card["id"]), shown(&upi["id"]));
+    assert_eq!(shown_card["label"], "Visa credit ending 1111");
+    assert_eq!(shown_card["card"]["last4"], "1111");
+    assert_eq!(shown_card["chargeable"], true);
+    assert_eq!(shown_upi["method"], "upi");
     assert!(
-        items[1]["label"]
+        shown_upi["label"]
             .as_str()
             .unwrap()
             .starts_with("UPI shopper")
@@ -126,6 +128,44 @@ async fn a_linked_account_lists_and_deletes_only_its_own_saved_methods() {
     assert_eq!(app.razorpay.token_count(&customer), 1);
     let left = call(&app, &me, Method::GET, "/v1/payment-methods", None).await;
     assert_eq!(left.body["items"][0]["id"], upi["id"]);
+}
+
+#[tokio::test]
+async fn an_account_cannot_link_a_razorpay_customer_it_did_not_make_or_an_unproven_address() {
+    let app = TestApp::spawn().await;
+    // The address's earlier owner (or the dashboard) made a customer with saved cards.
+    let theirs = app.razorpay.add_customer("taken@example.com");
+    app.razorpay.save_token(&theirs, "card").unwrap();
+    let me = shopper(&app, "taken@example.com").await;
+    let r = call(
+        &app,
+        &me,
+        Method::PUT,
+        "/v1/payment-methods/customer",
+        Some(&json!({"contact": "+919876543210"})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text);
+    let listed = call(&app, &me, Method::GET, "/v1/payment-methods", None).await;
+    assert_eq!(
+        listed.body,
+        json!({"linked": false, "items": []}),
+        "nothing of theirs is shown"
+    );
+    // An address nobody proved to read links nothing.
+    let unproven = app.register_and_login("unproven@example.com").await.body["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = call(
+        &app,
+        &unproven,
+        Method::PUT,
+        "/v1/payment-methods/customer",
+        Some(&json!({"contact": "+919876543210"})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
 }
 
 #[tokio::test]
@@ -181,6 +221,19 @@ async fn a_cart_is_paid_with_a_saved_card_at_checkout_and_counted_once() {
     assert_eq!(paid.body["saved_method"]["charged"], true, "{}", paid.text);
     assert_eq!(paid.body["status"], "payment_authorized");
     let id = paid.body["id"].as_str().unwrap().to_owned();
+    // A retry with the key is the first answer as recorded: no second charge.
+    let again = app
+        .send_with_token(
+            Method::POST,
+            "/v1/cart/checkout",
+            &me,
+            Some(&checkout(card["id"].as_str().unwrap())),
+            &[("idempotency-key", "saved-1")],
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::CREATED, "{}", again.text);
+    assert_eq!(again.body["id"], id.as_str());
+    assert_eq!(again.body["saved_method"]["status"], "requested");
 
     // Razorpay's webhooks for the payment, each twice and in reverse: paid once.
     let mut deliveries = app.razorpay.take_undelivered();

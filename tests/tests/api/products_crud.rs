@@ -240,9 +240,14 @@ async fn an_archived_product_is_unlisted_but_readable_and_restorable() {
             .unwrap()
             .is_empty()
     );
-    let read = app.get(&path, Role::Customer).await;
+    // Staff still read it; for customers (the storefront) it is unpublished.
+    let read = app.get(&path, Role::Staff).await;
     assert_eq!(read.status, StatusCode::OK);
     assert_eq!(read.body["archived"], true);
+    assert_eq!(
+        app.get(&path, Role::Customer).await.status,
+        StatusCode::NOT_FOUND
+    );
 
     // The SKU stays taken while archived: restoring must not find it stolen.
     assert_eq!(

@@ -99,15 +99,7 @@ async fn a_sync_loop_converges_to_the_server_state_after_offline_changes_with_to
         .patch_product(&shop.p1, "\"1\"", &json!({"name": "Renamed"}))
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-    let r = app
-        .send_json(
-            Method::DELETE,
-            &format!("/v1/products/{}", shop.p2),
-            Role::Manager,
-            &json!({}),
-            &[],
-        )
-        .await;
+    let r = app.archive_product(&shop.p2).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     let p3 = app.create_product(&product_body(3)).await.body["id"]
         .as_str()
