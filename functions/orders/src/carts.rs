@@ -83,6 +83,14 @@ impl FromRequestParts<OrdersState> for Shopper {
         parts: &mut Parts,
         state: &OrdersState,
     ) -> Result<Self, Self::Rejection> {
+        // A malformed token is refused whoever sends it (a signed-in customer's is otherwise
+        // not used: their cart is their account's).
+        let token = match parts.headers.get(CART_TOKEN) {
+            None => None,
+            Some(v) => Some(CartToken::parse(v.to_str().map_err(|_| {
+                ApiError::BadRequest("Cart-Token must be visible ASCII".into())
+            })?)?),
+        };
         if let Some(caller) =
             <Caller as OptionalFromRequestParts<OrdersState>>::from_request_parts(parts, state)
                 .await?
@@ -95,12 +103,6 @@ impl FromRequestParts<OrdersState> for Shopper {
             .read_throttle
             .admit(meta.source_ip.as_deref().unwrap_or("unknown"))
             .await?;
-        let token = match parts.headers.get(CART_TOKEN) {
-            None => None,
-            Some(v) => Some(CartToken::parse(v.to_str().map_err(|_| {
-                ApiError::BadRequest("Cart-Token must be visible ASCII".into())
-            })?)?),
-        };
         Ok(Self::Anonymous(token))
     }
 }

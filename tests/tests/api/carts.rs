@@ -214,6 +214,46 @@ async fn a_forged_or_malformed_cart_token_finds_nothing_and_writes_nothing() {
 }
 
 #[tokio::test]
+async fn a_malformed_cart_token_is_refused_even_from_a_signed_in_customer() {
+    let app = TestApp::spawn().await;
+    let shop = shop(&app).await;
+    let r = as_role(
+        &app,
+        Role::Customer,
+        Method::PUT,
+        &format!("/v1/cart/lines/{}", shop.p1),
+        Some(&json!({"quantity": 2})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let customer = app.token(Role::Customer);
+    let long = "x".repeat(101);
+    for (method, token) in [
+        (Method::GET, long.as_str()),
+        (Method::DELETE, long.as_str()),
+        (Method::DELETE, "not-a-token"),
+    ] {
+        let r = app
+            .send_with_token(
+                method.clone(),
+                "/v1/cart",
+                &customer,
+                None,
+                &[("cart-token", token)],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{method}: {}", r.text);
+        assert_eq!(r.header("content-type"), Some("application/problem+json"));
+    }
+    let r = as_role(&app, Role::Customer, Method::GET, "/v1/cart", None).await;
+    assert_eq!(
+        quantities(&r.body),
+        [(shop.p1.clone(), 2)],
+        "the refused DELETEs left the cart alone"
+    );
+}
+
+#[tokio::test]
 async fn every_read_reprices_and_says_once_what_changed() {
     let app = TestApp::spawn().await;
     let shop = shop(&app).await;
