@@ -1,8 +1,8 @@
 //! `make bench`: the search index at 100,000 generated products, in process: build time and
 //! size, loading from bytes in memory (what the search function does after downloading from
-//! S3), query latency per kind, what one indexer batch costs, and the reader's peak memory
-//! (measured in a child process that only loads and queries). Writes its section of
-//! docs/PERFORMANCE.md.
+//! S3), query latency per kind and as a multiple of raw tantivy answering the same queries on
+//! the same index, what one indexer batch costs, and the reader's peak memory (measured in a
+//! child process that only loads and queries). Writes its section of docs/PERFORMANCE.md.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -15,7 +15,14 @@ use rand::seq::IndexedRandom;
 use rand::{RngExt, SeedableRng};
 use shared::search::{Catalogue, Change, SearchDoc, SearchQuery};
 use stockroom_tests::bench::{Stats, machine, micro, stats, table, time, write_section};
+use tantivy::aggregation::agg_req::Aggregations;
+use tantivy::aggregation::{AggContextParams, AggregationCollector, AggregationLimitsGuard};
+use tantivy::collector::{Count, TopDocs};
 use tantivy::directory::OwnedBytes;
+use tantivy::query::{BooleanQuery, FuzzyTermQuery, Occur, Query, QueryParser, TermQuery};
+use tantivy::schema::{Field, IndexRecordOption};
+use tantivy::snippet::SnippetGenerator;
+use tantivy::{DocAddress, Index, Searcher, TantivyDocument, Term};
 
 const PRODUCTS: usize = 100_000;
 const QUERIES: usize = 2_000;
@@ -315,10 +322,137 @@ fn workload() -> Vec<(&'static str, Vec<String>)> {
     ]
 }
 
-fn run_queries(c: &Catalogue) -> Vec<Stats> {
-    let mut rows = Vec::new();
+/// Raw tantivy over the same index, answering the same query lists the plain way: the query
+/// parser's BM25 over the same fields with the same boosts (every word required, as ours), a
+/// prefix query for suggestions, the aggregation collector for facets, and the same output work
+/// (the page's stored documents and a highlighted name). What each Stockroom kind is compared
+/// with.
+struct Raw<'a> {
+    index: &'a Index,
+    searcher: Searcher,
+    /// Plain BM25.
+    parser: QueryParser,
+    /// BM25 with one typo allowed in the name and brand (the query parser's fuzzy terms).
+    typo_parser: QueryParser,
+    name: Field,
+    facets: Aggregations,
+}
+
+impl<'a> Raw<'a> {
+    fn new(c: &'a Catalogue) -> Self {
+        let (index, searcher) = c.raw();
+        let schema = index.schema();
+        let field = |n: &str| schema.get_field(n).unwrap();
+        let parser = || {
+            let fields = ["name", "description", "brand", "category"].map(field);
+            let mut p = QueryParser::for_index(index, fields.to_vec());
+            for (f, boost) in fields.into_iter().zip([4.0, 1.0, 2.0, 2.0]) {
+                p.set_field_boost(f, boost);
+            }
+            p.set_conjunction_by_default();
+            p
+        };
+        let mut typo_parser = parser();
+        for f in ["name", "brand"] {
+            typo_parser.set_field_fuzzy(field(f), false, 1, true);
+        }
+        let ranges: Vec<serde_json::Value> = std::iter::once(None)
+            .chain(shared::search::PRICE_BUCKETS.iter().map(|b| Some(b * 100)))
+            .zip(
+                shared::search::PRICE_BUCKETS
+                    .iter()
+                    .map(|b| Some(b * 100))
+                    .chain(std::iter::once(None)),
+            )
+            .map(|(from, to)| serde_json::json!({"from": from, "to": to}))
+            .collect();
+        let facets = serde_json::from_value(serde_json::json!({
+            "categories": {"terms": {"field": "category_key", "size": 100}},
+            "brands": {"terms": {"field": "brand_key", "size": 1000}},
+            "prices": {"range": {"field": "price", "ranges": ranges}},
+        }))
+        .unwrap();
+        Self {
+            index,
+            searcher,
+            parser: parser(),
+            typo_parser,
+            name: field("name"),
+            facets,
+        }
+    }
+
+    /// The page's stored documents, each with its name highlighted.
+    fn page(&self, query: &dyn Query, hits: &[(f32, DocAddress)]) {
+        let snippets = SnippetGenerator::create(&self.searcher, query, self.name).unwrap();
+        for (_, address) in hits {
+            let d: TantivyDocument = self.searcher.doc(*address).unwrap();
+            std::hint::black_box(snippets.snippet_from_doc(&d).to_html());
+        }
+    }
+
+    fn search(&self, parser: &QueryParser, text: &str, facets: bool) {
+        let (query, _) = parser.parse_query_lenient(text);
+        let top = TopDocs::with_limit(20).order_by_score();
+        let hits = if facets {
+            let aggs = AggregationCollector::from_aggs(
+                self.facets.clone(),
+                AggContextParams::new(
+                    AggregationLimitsGuard::default(),
+                    self.index.tokenizers().clone(),
+                ),
+            );
+            let (hits, total, counts) = self.searcher.search(&query, &(top, Count, aggs)).unwrap();
+            std::hint::black_box((total, counts));
+            hits
+        } else {
+            let (hits, total) = self.searcher.search(&query, &(top, Count)).unwrap();
+            std::hint::black_box(total);
+            hits
+        };
+        self.page(&*query, &hits);
+    }
+
+    fn suggest(&self, text: &str) {
+        let mut tokens = self.index.tokenizer_for_field(self.name).unwrap();
+        let mut stream = tokens.token_stream(text);
+        let mut words = Vec::new();
+        while stream.advance() {
+            words.push(Term::from_field_text(self.name, &stream.token().text));
+        }
+        let Some(last) = words.pop() else {
+            return;
+        };
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = words
+            .into_iter()
+            .map(|t| {
+                let q: Box<dyn Query> = Box::new(TermQuery::new(t, IndexRecordOption::Basic));
+                (Occur::Must, q)
+            })
+            .collect();
+        clauses.push((
+            Occur::Must,
+            Box::new(FuzzyTermQuery::new_prefix(last, 0, false)),
+        ));
+        let top = TopDocs::with_limit(8).order_by_score();
+        let hits = self
+            .searcher
+            .search(&BooleanQuery::new(clauses), &top)
+            .unwrap();
+        for (_, address) in hits {
+            let d: TantivyDocument = self.searcher.doc(address).unwrap();
+            std::hint::black_box(d);
+        }
+    }
+}
+
+/// Each query kind over its list: Stockroom's times, and raw tantivy's for the same query taken
+/// right after it (so both see the same caches) when `raw` is given.
+fn run_queries(c: &Catalogue, raw: Option<&Raw<'_>>) -> (Vec<Stats>, Vec<Stats>) {
+    let (mut rows, mut raw_rows) = (Vec::new(), Vec::new());
     for (name, texts) in workload() {
         let mut samples = Vec::with_capacity(texts.len());
+        let mut raw_samples = Vec::with_capacity(texts.len());
         for text in texts {
             let (result, took) = match name {
                 n if n.starts_with("suggest") => time(|| c.suggest(&text, 8).map(|_| ())),
@@ -329,10 +463,41 @@ fn run_queries(c: &Catalogue) -> Vec<Stats> {
             };
             result.unwrap();
             samples.push(took);
+            if let Some(r) = raw {
+                let ((), took) = match name {
+                    n if n.starts_with("suggest") => time(|| r.suggest(&text)),
+                    n if n.ends_with("facets") => time(|| r.search(&r.parser, &text, true)),
+                    n if n.starts_with("typo") => time(|| r.search(&r.typo_parser, &text, false)),
+                    _ => time(|| r.search(&r.parser, &text, false)),
+                };
+                raw_samples.push(took);
+            }
         }
         rows.push(stats(name, samples));
+        if raw.is_some() {
+            raw_rows.push(stats(name, raw_samples));
+        }
     }
-    rows
+    (rows, raw_rows)
+}
+
+/// Stockroom's query kinds as multiples of raw tantivy's, at p50 and p99.
+fn ratios(ours: &[Stats], raw: &[Stats]) -> String {
+    let mut t = String::from(
+        "| query kind | raw tantivy p50 ms | raw tantivy p99 ms | Stockroom / raw, p50 | Stockroom / raw, p99 |\n|---|---|---|---|---|\n",
+    );
+    for (o, r) in ours.iter().zip(raw) {
+        let (rp50, rp99) = (r.percentile(0.5), r.percentile(0.99));
+        writeln!(
+            t,
+            "| {} | {rp50:.3} | {rp99:.3} | {:.2}x | {:.2}x |",
+            o.name,
+            o.percentile(0.5) / rp50,
+            o.percentile(0.99) / rp99
+        )
+        .unwrap();
+    }
+    t
 }
 
 fn peak_rss_kb() -> u64 {
@@ -362,7 +527,7 @@ fn read_dir(dir: &PathBuf) -> HashMap<PathBuf, OwnedBytes> {
 fn reader(dir: &str) {
     let files = read_dir(&PathBuf::from(dir));
     let c = Catalogue::from_files(files).unwrap();
-    run_queries(&c);
+    run_queries(&c, None);
     println!("peak_rss_kb={}", peak_rss_kb());
 }
 
@@ -388,7 +553,10 @@ fn main() {
     )];
     let loaded = Catalogue::from_files(by_path.clone()).unwrap();
     assert_eq!(loaded.len(), PRODUCTS as u64);
-    rows.extend(run_queries(&loaded));
+    let raw = Raw::new(&loaded);
+    let (query_rows, raw_rows) = run_queries(&loaded, Some(&raw));
+    let against_raw = ratios(&query_rows, &raw_rows);
+    rows.extend(query_rows);
 
     // One indexer batch: 100 changed products applied to a writable copy, and what it uploads.
     let mut rng = StdRng::seed_from_u64(9);
@@ -479,6 +647,18 @@ fn main() {
     )
     .unwrap();
     doc.push_str(&table(&rows));
+    writeln!(
+        doc,
+        "\nAgainst raw tantivy on the same index and the same query lists (each raw query timed \
+         right after Stockroom's): the query parser's BM25 over name, description, brand and \
+         category with the same boosts and every word required (for the typo list, with the \
+         parser's one-edit fuzzy terms on name and brand), a prefix query on the name for \
+         suggestions, and the aggregation collector (category and brand terms, price ranges) \
+         for facets; both load the page's stored documents and highlight the name. Target: \
+         every kind within 1.5x at p50 and p99.\n"
+    )
+    .unwrap();
+    doc.push_str(&against_raw);
     writeln!(
         doc,
         "\nTargets: every query kind under 5 ms at p99 in process; opening the index from bytes \

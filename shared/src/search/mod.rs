@@ -4,18 +4,17 @@
 //!
 //! Ranking: every word must match (in any searchable field); an exact word in the name scores
 //! above the same word as a prefix, which scores above a typo; the name counts four times the
-//! description, brand and category twice. A query equal to a SKU or barcode finds that product
+//! description, brand and category twice. Typos and prefixes count in the name and brand only
+//! (the description matches whole words). A query equal to a SKU or barcode finds that product
 //! first. User text is tokenized, never parsed, so it cannot inject query syntax.
 
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
 
-use tantivy::collector::{Count, DocSetCollector, TopDocs};
+use tantivy::collector::{Count, TopDocs};
 use tantivy::directory::{OwnedBytes, RamDirectory};
 use tantivy::index::SegmentComponent;
-use tantivy::query::{
-    BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, Query, RangeQuery, TermQuery,
-};
+use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, RangeQuery, TermQuery};
 use tantivy::schema::{
     FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing,
     TextOptions, Value,
@@ -29,6 +28,10 @@ use crate::domain::Product;
 
 mod bytes_directory;
 mod cache;
+mod expand;
+mod facets;
+use expand::{Tolerance, any_of, expand};
+use facets::{FacetCounter, Facets};
 mod indexer;
 mod publish;
 pub use bytes_directory::BytesDirectory;
@@ -286,16 +289,32 @@ impl std::fmt::Debug for Catalogue {
     }
 }
 
+#[cfg(test)]
 fn bucket(price_minor: i64) -> String {
+    bucket_label(bucket_index(price_minor))
+}
+
+/// Which price bucket `price_minor` falls in: an index into [`PRICE_BUCKETS`], or its length for
+/// the open-ended top bucket.
+fn bucket_index(price_minor: i64) -> usize {
     let major = price_minor / 100;
-    let mut lower = 0;
-    for upper in PRICE_BUCKETS {
-        if major < upper {
-            return format!("{lower}-{upper}");
-        }
-        lower = upper;
+    PRICE_BUCKETS
+        .iter()
+        .position(|upper| major < *upper)
+        .unwrap_or(PRICE_BUCKETS.len())
+}
+
+/// The label of bucket `i`: `"lower-upper"` in major units, `"lower+"` for the top one.
+fn bucket_label(i: usize) -> String {
+    let lower = i
+        .checked_sub(1)
+        .and_then(|j| PRICE_BUCKETS.get(j))
+        .copied()
+        .unwrap_or(0);
+    match PRICE_BUCKETS.get(i) {
+        Some(upper) => format!("{lower}-{upper}"),
+        None => format!("{lower}+"),
     }
-    format!("{lower}+")
 }
 
 impl Catalogue {
@@ -447,37 +466,40 @@ impl Catalogue {
         let Some((last, rest)) = words.split_last() else {
             return Ok(Vec::new());
         };
+        let searcher = self.reader.searcher();
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         for w in rest {
             let exact: Box<dyn Query> = Box::new(TermQuery::new(
                 Term::from_field_text(f.name, w),
                 IndexRecordOption::WithFreqs,
             ));
-            let fuzzy: Box<dyn Query> = Box::new(FuzzyTermQuery::new(
-                Term::from_field_text(f.name, w),
-                typos_allowed(w.chars().count()),
-                true,
-            ));
-            clauses.push((
-                Occur::Must,
-                Box::new(BooleanQuery::new(vec![
-                    (Occur::Should, Box::new(BoostQuery::new(exact, 2.0))),
-                    (Occur::Should, fuzzy),
-                ])),
-            ));
+            let mut either = vec![(Occur::Should, Box::new(BoostQuery::new(exact, 2.0)) as _)];
+            let typos = typos_allowed(w.chars().count());
+            if typos > 0 {
+                let near = expand(
+                    &searcher,
+                    f.name,
+                    w,
+                    tolerance(typos, false),
+                    std::slice::from_ref(w),
+                )?;
+                either.extend(any_of(f.name, &near, 1.0).map(|q| (Occur::Should, q)));
+            }
+            clauses.push((Occur::Must, Box::new(BooleanQuery::new(either))));
         }
-        let term = Term::from_field_text(f.name, last);
-        let typo = u8::from(last.chars().count() >= 5);
-        let prefix: Box<dyn Query> = Box::new(FuzzyTermQuery::new_prefix(term.clone(), 0, false));
-        let loose: Box<dyn Query> = Box::new(FuzzyTermQuery::new_prefix(term, typo, true));
-        clauses.push((
-            Occur::Must,
-            Box::new(BooleanQuery::new(vec![
-                (Occur::Should, Box::new(BoostQuery::new(prefix, 3.0))),
-                (Occur::Should, loose),
-            ])),
-        ));
-        let searcher = self.reader.searcher();
+        // Completions of the last word score 4; with five letters or more, completions of the
+        // word with one typo also match, scoring 1.
+        let completions = expand(&searcher, f.name, last, tolerance(0, true), &[])?;
+        let mut either: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        either.extend(any_of(f.name, &completions, 4.0).map(|q| (Occur::Should, q)));
+        if last.chars().count() >= 5 {
+            let loose = expand(&searcher, f.name, last, tolerance(1, true), &completions)?;
+            either.extend(any_of(f.name, &loose, 1.0).map(|q| (Occur::Should, q)));
+        }
+        if either.is_empty() {
+            return Ok(Vec::new());
+        }
+        clauses.push((Occur::Must, Box::new(BooleanQuery::new(either))));
         let top: Vec<(f32, DocAddress)> = searcher.search(
             &BooleanQuery::new(clauses),
             &TopDocs::with_limit(limit.clamp(1, 20)).order_by_score(),
@@ -546,10 +568,16 @@ impl Catalogue {
         words
     }
 
-    fn text_query(&self, text: &str) -> Option<Box<dyn Query>> {
+    fn text_query(
+        &self,
+        searcher: &tantivy::Searcher,
+        text: &str,
+    ) -> Result<Option<Box<dyn Query>>, SearchError> {
         let f = &self.fields;
         let words = self.words(text);
-        let (last, rest) = words.split_last()?;
+        let Some((last, rest)) = words.split_last() else {
+            return Ok(None);
+        };
         let boosted = |q: Box<dyn Query>, boost: f32| -> (Occur, Box<dyn Query>) {
             (Occur::Should, Box::new(BoostQuery::new(q, boost)))
         };
@@ -559,46 +587,52 @@ impl Catalogue {
                 IndexRecordOption::WithFreqs,
             ))
         };
-        let word_query = |w: &str, is_last: bool| -> Box<dyn Query> {
+        // A word matches exactly in any field (scored by BM25), or, in the name and brand, as
+        // a word within its typo allowance (a constant 0.8 and 0.4) or, for the last word, as
+        // the start of a longer word (1.5 and 0.6).
+        let word_query = |w: &String, is_last: bool| -> Result<Box<dyn Query>, SearchError> {
             let mut clauses = vec![
                 boosted(term_q(f.name, w), 4.0),
                 boosted(term_q(f.description, w), 1.0),
                 boosted(term_q(f.brand, w), 2.0),
                 boosted(term_q(f.category, w), 2.0),
             ];
+            let exact = std::slice::from_ref(w);
             let typos = typos_allowed(w.chars().count());
-            if typos > 0 {
-                for (field, boost) in [(f.name, 0.8), (f.description, 0.2), (f.brand, 0.4)] {
-                    let q = FuzzyTermQuery::new(Term::from_field_text(field, w), typos, true);
-                    clauses.push(boosted(Box::new(q), boost));
+            for (field, typo, completion) in [(f.name, 0.8, 1.5), (f.brand, 0.4, 0.6)] {
+                if typos > 0 {
+                    let near = expand(searcher, field, w, tolerance(typos, false), exact)?;
+                    clauses.extend(any_of(field, &near, typo).map(|q| (Occur::Should, q)));
+                }
+                if is_last {
+                    let longer = expand(searcher, field, w, tolerance(0, true), exact)?;
+                    clauses.extend(any_of(field, &longer, completion).map(|q| (Occur::Should, q)));
                 }
             }
-            if is_last {
-                for (field, boost) in [(f.name, 1.5), (f.description, 0.3), (f.brand, 0.6)] {
-                    let q = FuzzyTermQuery::new_prefix(Term::from_field_text(field, w), 0, false);
-                    clauses.push(boosted(Box::new(q), boost));
-                }
-            }
-            Box::new(BooleanQuery::new(clauses))
+            Ok(Box::new(BooleanQuery::new(clauses)))
         };
-        let mut all_words: Vec<(Occur, Box<dyn Query>)> = rest
-            .iter()
-            .map(|w| (Occur::Must, word_query(w, false)))
-            .collect();
-        all_words.push((Occur::Must, word_query(last, true)));
+        let mut all_words: Vec<(Occur, Box<dyn Query>)> = Vec::with_capacity(words.len());
+        for w in rest {
+            all_words.push((Occur::Must, word_query(w, false)?));
+        }
+        all_words.push((Occur::Must, word_query(last, true)?));
         let raw = text.trim();
         let exact_codes: Vec<(Occur, Box<dyn Query>)> = vec![
             (Occur::Should, Box::new(BooleanQuery::new(all_words))),
             boosted(term_q(f.sku, &raw.to_uppercase()), 20.0),
             boosted(term_q(f.barcode, raw), 20.0),
         ];
-        Some(Box::new(BooleanQuery::new(exact_codes)))
+        Ok(Some(Box::new(BooleanQuery::new(exact_codes))))
     }
 
-    fn query(&self, q: &SearchQuery) -> Box<dyn Query> {
+    fn query(
+        &self,
+        searcher: &tantivy::Searcher,
+        q: &SearchQuery,
+    ) -> Result<Box<dyn Query>, SearchError> {
         let f = &self.fields;
         let mut must: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        if let Some(text) = self.text_query(&q.text) {
+        if let Some(text) = self.text_query(searcher, &q.text)? {
             must.push((Occur::Must, text));
         }
         let exact = |field: Field, value: &str| -> Box<dyn Query> {
@@ -634,13 +668,13 @@ impl Catalogue {
         if must.iter().all(|(o, _)| *o != Occur::Must) || must.is_empty() {
             must.push((Occur::Must, Box::new(tantivy::query::AllQuery)));
         }
-        Box::new(BooleanQuery::new(must))
+        Ok(Box::new(BooleanQuery::new(must)))
     }
 
     /// Runs `q`: a page of hits and facet counts over every match.
     pub fn search(&self, q: &SearchQuery) -> Result<SearchResults, SearchError> {
         let searcher = self.reader.searcher();
-        let query = self.query(q);
+        let query = self.query(&searcher, q)?;
         let limit = q.limit.clamp(1, MAX_WINDOW);
         let top = TopDocs::with_limit(limit).and_offset(q.offset.min(MAX_WINDOW));
         let page: Vec<(f32, DocAddress)> = match q.sort {
@@ -688,70 +722,33 @@ impl Catalogue {
                 highlight,
             });
         }
-        let (total, categories, brands, prices) = if q.skip_facets {
-            let total = searcher.search(&query, &Count)?;
-            (total, BTreeMap::new(), BTreeMap::new(), BTreeMap::new())
+        let facets = if q.skip_facets {
+            Facets {
+                total: searcher.search(&query, &Count)?,
+                ..Facets::default()
+            }
         } else {
-            self.facets(&searcher, &query)?
+            searcher.search(&query, &FacetCounter)?
         };
         Ok(SearchResults {
-            total,
+            total: facets.total,
             hits,
-            categories,
-            brands,
-            prices,
+            categories: facets.categories,
+            brands: facets.brands,
+            prices: facets.prices,
         })
     }
 
-    #[allow(clippy::type_complexity)]
-    fn facets(
-        &self,
-        searcher: &tantivy::Searcher,
-        query: &dyn Query,
-    ) -> Result<
-        (
-            usize,
-            BTreeMap<String, u64>,
-            BTreeMap<String, u64>,
-            BTreeMap<String, u64>,
-        ),
-        SearchError,
-    > {
-        let total = searcher.search(query, &Count)?;
-        let matched = searcher.search(query, &DocSetCollector)?;
-        let mut by_segment: HashMap<u32, Vec<u32>> = HashMap::new();
-        for a in matched {
-            by_segment.entry(a.segment_ord).or_default().push(a.doc_id);
-        }
-        let (mut categories, mut brands, mut prices) =
-            (BTreeMap::new(), BTreeMap::new(), BTreeMap::new());
-        let mut text = String::new();
-        for (segment, docs) in by_segment {
-            let fast = searcher.segment_reader(segment).fast_fields();
-            let price = fast.i64("price")?;
-            for (name, counts) in [
-                ("category_key", &mut categories),
-                ("brand_key", &mut brands),
-            ] {
-                let Some(column) = fast.str(name)? else {
-                    continue;
-                };
-                for &doc in &docs {
-                    if let Some(ord) = column.term_ords(doc).next()
-                        && column.ord_to_str(ord, &mut text).unwrap_or(false)
-                    {
-                        *counts.entry(text.clone()).or_insert(0) += 1;
-                    }
-                }
-            }
-            for &doc in &docs {
-                if let Some(p) = price.first(doc) {
-                    *prices.entry(bucket(p)).or_insert(0) += 1;
-                }
-            }
-        }
-        Ok((total, categories, brands, prices))
+    /// The tantivy index and a searcher over it, for benchmarks that compare with raw tantivy.
+    #[doc(hidden)]
+    pub fn raw(&self) -> (&Index, tantivy::Searcher) {
+        (&self.index, self.reader.searcher())
     }
+}
+
+/// A [`Tolerance`] of `typos` edits, as a prefix or as a whole word.
+fn tolerance(typos: u8, prefix: bool) -> Tolerance {
+    Tolerance { typos, prefix }
 }
 
 #[cfg(test)]

@@ -356,3 +356,22 @@ fn hits_carry_escaped_highlights() {
         "Kids &lt;b&gt;rain&lt;/b&gt; <b>jacket</b>"
     );
 }
+
+#[test]
+fn a_typo_or_a_prefix_is_highlighted_like_an_exact_word() {
+    let docs = vec![d(1, "Kids rain jacket", "", None, "Kids", 100, 1)];
+    let c = Catalogue::build(docs).unwrap();
+    let highlight = |text: &str| {
+        c.search(&SearchQuery {
+            text: text.into(),
+            limit: 5,
+            ..SearchQuery::default()
+        })
+        .unwrap()
+        .hits[0]
+            .highlight
+            .clone()
+    };
+    assert_eq!(highlight("jackte"), "Kids rain <b>jacket</b>", "one swap");
+    assert_eq!(highlight("rain jac"), "Kids <b>rain</b> <b>jacket</b>");
+}
