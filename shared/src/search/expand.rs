@@ -8,7 +8,9 @@
 
 use std::collections::HashMap;
 
-use tantivy::query::{ConstScoreQuery, DisjunctionMaxQuery, FuzzyTermQuery, Query, TermQuery};
+use tantivy::query::{
+    ConstScoreQuery, DfaWrapper, DisjunctionMaxQuery, FuzzyTermQuery, Query, TermQuery,
+};
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{Searcher, Term};
 
@@ -24,26 +26,42 @@ pub(super) struct Tolerance {
     pub prefix: bool,
 }
 
-/// The indexed words of `field` within `tolerance` of `word`, except those in `except`, the
-/// most frequent first, at most [`MAX_EXPANSIONS`].
+/// For each of `fields`, the indexed words within `tolerance` of `word`, except those in
+/// `except`, the most frequent first, at most [`MAX_EXPANSIONS`]. The automaton is built once
+/// for all the fields (for two typos it is the dearest part).
 pub(super) fn expand(
     searcher: &Searcher,
-    field: Field,
+    fields: &[Field],
     word: &str,
     tolerance: Tolerance,
     except: &[String],
-) -> tantivy::Result<Vec<String>> {
-    let term = Term::from_field_text(field, word);
+) -> tantivy::Result<Vec<Vec<String>>> {
+    let Some(first) = fields.first() else {
+        return Ok(Vec::new());
+    };
+    let term = Term::from_field_text(*first, word);
     let fuzzy = if tolerance.prefix {
         FuzzyTermQuery::new_prefix(term, tolerance.typos, true)
     } else {
         FuzzyTermQuery::new(term, tolerance.typos, true)
     };
     let automaton = fuzzy.automaton()?;
+    fields
+        .iter()
+        .map(|field| in_field(searcher, *field, &automaton, except))
+        .collect()
+}
+
+fn in_field(
+    searcher: &Searcher,
+    field: Field,
+    automaton: &DfaWrapper,
+    except: &[String],
+) -> tantivy::Result<Vec<String>> {
     let mut found: HashMap<String, u64> = HashMap::new();
     for segment in searcher.segment_readers() {
         let inverted = segment.inverted_index(field)?;
-        let mut stream = inverted.terms().search(&automaton).into_stream()?;
+        let mut stream = inverted.terms().search(automaton).into_stream()?;
         while stream.advance() {
             let Ok(text) = std::str::from_utf8(stream.key()) else {
                 continue;

@@ -1,4 +1,4 @@
-//! Facet counts in one pass over the matches, without scoring: per segment, a counter per
+//! Facet counts, collected in the same pass as the page: per segment, a counter per
 //! dictionary ordinal of the category and brand columns and per price bucket; names are looked
 //! up only for ordinals that were counted, once per segment.
 
@@ -10,10 +10,9 @@ use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader};
 
 use super::{PRICE_BUCKETS, bucket_index, bucket_label};
 
-/// What the facet pass finds: how many documents matched, and the counts per facet value.
+/// The counts per facet value over every match.
 #[derive(Debug, Default)]
 pub(super) struct Facets {
-    pub total: usize,
     pub categories: BTreeMap<String, u64>,
     pub brands: BTreeMap<String, u64>,
     pub prices: BTreeMap<String, u64>,
@@ -21,7 +20,6 @@ pub(super) struct Facets {
 
 impl Facets {
     fn add(&mut self, other: Facets) {
-        self.total += other.total;
         for (mine, theirs) in [
             (&mut self.categories, other.categories),
             (&mut self.brands, other.brands),
@@ -79,7 +77,6 @@ impl Tally {
 }
 
 pub(super) struct SegmentFacets {
-    total: usize,
     category: Option<Tally>,
     brand: Option<Tally>,
     price: Column<i64>,
@@ -96,7 +93,6 @@ impl Collector for FacetCounter {
         reader: &SegmentReader,
     ) -> tantivy::Result<SegmentFacets> {
         Ok(SegmentFacets {
-            total: 0,
             category: Tally::open(reader, "category_key")?,
             brand: Tally::open(reader, "brand_key")?,
             price: reader.fast_fields().i64("price")?,
@@ -121,7 +117,6 @@ impl SegmentCollector for SegmentFacets {
     type Fruit = Facets;
 
     fn collect(&mut self, doc: DocId, _score: Score) {
-        self.total += 1;
         for tally in [&mut self.category, &mut self.brand].into_iter().flatten() {
             tally.count(doc);
         }
@@ -132,7 +127,6 @@ impl SegmentCollector for SegmentFacets {
 
     fn harvest(self) -> Facets {
         Facets {
-            total: self.total,
             categories: self.category.map(Tally::names).unwrap_or_default(),
             brands: self.brand.map(Tally::names).unwrap_or_default(),
             prices: self

@@ -31,7 +31,7 @@ mod cache;
 mod expand;
 mod facets;
 use expand::{Tolerance, any_of, expand};
-use facets::{FacetCounter, Facets};
+use facets::FacetCounter;
 mod indexer;
 mod publish;
 pub use bytes_directory::BytesDirectory;
@@ -476,24 +476,18 @@ impl Catalogue {
             let mut either = vec![(Occur::Should, Box::new(BoostQuery::new(exact, 2.0)) as _)];
             let typos = typos_allowed(w.chars().count());
             if typos > 0 {
-                let near = expand(
-                    &searcher,
-                    f.name,
-                    w,
-                    tolerance(typos, false),
-                    std::slice::from_ref(w),
-                )?;
+                let near = in_names(&searcher, f, w, tolerance(typos, false), &[])?;
                 either.extend(any_of(f.name, &near, 1.0).map(|q| (Occur::Should, q)));
             }
             clauses.push((Occur::Must, Box::new(BooleanQuery::new(either))));
         }
         // Completions of the last word score 4; with five letters or more, completions of the
         // word with one typo also match, scoring 1.
-        let completions = expand(&searcher, f.name, last, tolerance(0, true), &[])?;
+        let completions = in_names(&searcher, f, last, tolerance(0, true), &[])?;
         let mut either: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         either.extend(any_of(f.name, &completions, 4.0).map(|q| (Occur::Should, q)));
         if last.chars().count() >= 5 {
-            let loose = expand(&searcher, f.name, last, tolerance(1, true), &completions)?;
+            let loose = in_names(&searcher, f, last, tolerance(1, true), &completions)?;
             either.extend(any_of(f.name, &loose, 1.0).map(|q| (Occur::Should, q)));
         }
         if either.is_empty() {
@@ -598,15 +592,18 @@ impl Catalogue {
                 boosted(term_q(f.category, w), 2.0),
             ];
             let exact = std::slice::from_ref(w);
+            let fields = [f.name, f.brand];
             let typos = typos_allowed(w.chars().count());
-            for (field, typo, completion) in [(f.name, 0.8, 1.5), (f.brand, 0.4, 0.6)] {
-                if typos > 0 {
-                    let near = expand(searcher, field, w, tolerance(typos, false), exact)?;
-                    clauses.extend(any_of(field, &near, typo).map(|q| (Occur::Should, q)));
+            if typos > 0 {
+                let near = expand(searcher, &fields, w, tolerance(typos, false), exact)?;
+                for ((field, words), score) in fields.iter().zip(&near).zip([0.8, 0.4]) {
+                    clauses.extend(any_of(*field, words, score).map(|q| (Occur::Should, q)));
                 }
-                if is_last {
-                    let longer = expand(searcher, field, w, tolerance(0, true), exact)?;
-                    clauses.extend(any_of(field, &longer, completion).map(|q| (Occur::Should, q)));
+            }
+            if is_last {
+                let longer = expand(searcher, &fields, w, tolerance(0, true), exact)?;
+                for ((field, words), score) in fields.iter().zip(&longer).zip([1.5, 0.6]) {
+                    clauses.extend(any_of(*field, words, score).map(|q| (Occur::Should, q)));
                 }
             }
             Ok(Box::new(BooleanQuery::new(clauses)))
@@ -677,17 +674,20 @@ impl Catalogue {
         let query = self.query(&searcher, q)?;
         let limit = q.limit.clamp(1, MAX_WINDOW);
         let top = TopDocs::with_limit(limit).and_offset(q.offset.min(MAX_WINDOW));
-        let page: Vec<(f32, DocAddress)> = match q.sort {
-            SortBy::Relevance => searcher.search(&query, &top.order_by_score())?,
+        // One pass over the matches: the page, the total and (unless left out) the facets.
+        let counts = (Count, (!q.skip_facets).then_some(FacetCounter));
+        let (page, (total, facets)): (Vec<(f32, DocAddress)>, _) = match q.sort {
+            SortBy::Relevance => searcher.search(&query, &(top.order_by_score(), counts))?,
             SortBy::PriceAsc | SortBy::PriceDesc | SortBy::Newest => {
                 let (field, order) = match q.sort {
                     SortBy::PriceAsc => ("price", Order::Asc),
                     SortBy::PriceDesc => ("price", Order::Desc),
                     _ => ("created", Order::Desc),
                 };
-                let sorted: Vec<(Option<i64>, DocAddress)> =
-                    searcher.search(&query, &top.order_by_fast_field::<i64>(field, order))?;
-                sorted.into_iter().map(|(_, a)| (0.0, a)).collect()
+                let by_field = top.order_by_fast_field::<i64>(field, order);
+                let (sorted, counts): (Vec<(Option<i64>, DocAddress)>, _) =
+                    searcher.search(&query, &(by_field, counts))?;
+                (sorted.into_iter().map(|(_, a)| (0.0, a)).collect(), counts)
             }
         };
         let mut hits = Vec::with_capacity(page.len());
@@ -722,16 +722,9 @@ impl Catalogue {
                 highlight,
             });
         }
-        let facets = if q.skip_facets {
-            Facets {
-                total: searcher.search(&query, &Count)?,
-                ..Facets::default()
-            }
-        } else {
-            searcher.search(&query, &FacetCounter)?
-        };
+        let facets = facets.unwrap_or_default();
         Ok(SearchResults {
-            total: facets.total,
+            total,
             hits,
             categories: facets.categories,
             brands: facets.brands,
@@ -744,6 +737,24 @@ impl Catalogue {
     pub fn raw(&self) -> (&Index, tantivy::Searcher) {
         (&self.index, self.reader.searcher())
     }
+}
+
+/// The product-name words within `tolerance` of `word` (see [`expand`]); `word` itself only for
+/// a prefix.
+fn in_names(
+    searcher: &tantivy::Searcher,
+    f: Fields,
+    word: &str,
+    tolerance: Tolerance,
+    except: &[String],
+) -> Result<Vec<String>, SearchError> {
+    let mut except = except.to_vec();
+    if !tolerance.prefix {
+        except.push(word.to_owned());
+    }
+    Ok(expand(searcher, &[f.name], word, tolerance, &except)?
+        .pop()
+        .unwrap_or_default())
 }
 
 /// A [`Tolerance`] of `typos` edits, as a prefix or as a whole word.
